@@ -1,0 +1,10 @@
+#include "registry.h"
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  for (const auto& [name, fn] : randlab::registeredFunctions()) {
+    exports.Set(name, Napi::Function::New(env, fn, name));
+  }
+  return exports;
+}
+
+NODE_API_MODULE(randlab_native, Init)

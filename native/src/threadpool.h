@@ -1,0 +1,22 @@
+// A persistent pool of worker threads shared by all kernels.
+//
+// parallelFor(tasks, fn) runs fn(task) for task in [0, tasks) on the workers and on the calling
+// thread, and returns when all are done. Threads are created once; idle workers sleep on a
+// condition variable (after a short spin, so back-to-back kernels do not pay a wake-up each),
+// and the calling (JavaScript) thread blocks rather than spins once its own share is done.
+#pragma once
+#include <cstddef>
+#include <functional>
+
+namespace randlab {
+
+// Number of threads that take part in a parallelFor, the caller included (>= 1).
+// Defaults to the hardware concurrency; RANDLAB_THREADS overrides it.
+int threadCount();
+
+void parallelFor(std::ptrdiff_t tasks, const std::function<void(std::ptrdiff_t)>& fn);
+
+// Splits [0, total) into one contiguous range per thread: fn(begin, end).
+void parallelRange(std::ptrdiff_t total, const std::function<void(std::ptrdiff_t, std::ptrdiff_t)>& fn);
+
+}  // namespace randlab
