@@ -1,0 +1,430 @@
+/**
+ * Tensors and reverse-mode autograd.
+ *
+ * A Tensor is a dense row-major float32 (or int32, for labels) array with a shape. Ops build their
+ * output and, when gradients are being recorded and an input requires them, attach a `GradFn`:
+ * the inputs and a closure mapping the output's gradient to the inputs' gradients. `backward`
+ * sorts that graph and runs the closures in reverse (micrograd's design, on typed arrays).
+ *
+ * Memory: tensors created inside `tidy(fn)` are disposed when fn returns (except what it
+ * returns), and their buffers go back to the `bufferPool` — a training step then reuses the
+ * previous step's memory. Outside any `tidy`, buffers are ordinary garbage-collected arrays.
+ */
+import { getKernels } from '../kernels/index.js';
+import { bufferPool } from './pool.js';
+
+export type DType = 'float32' | 'int32';
+export type Shape = readonly number[];
+
+/** Backward rule of one recorded op: given ∂L/∂output, return ∂L/∂input for each input
+ *  (null where an input needs none). Returned buffers become the engine's: they must not be
+ *  written by the op afterwards; returning the same buffer for two inputs is allowed. */
+export interface GradFn {
+  readonly op: string;
+  readonly inputs: readonly Tensor[];
+  backward(gradOutput: Float32Array): ReadonlyArray<Float32Array | null>;
+}
+
+export type GradHook = (grad: Float32Array, tensor: Tensor) => void;
+
+let nextTensorId = 0;
+
+export function shapeSize(shape: Shape): number {
+  let size = 1;
+  for (const dim of shape) size *= dim;
+  return size;
+}
+
+export function formatShape(shape: Shape): string {
+  return `[${shape.join(', ')}]`;
+}
+
+function checkShape(shape: Shape, where: string): void {
+  for (const dim of shape) {
+    if (!Number.isInteger(dim) || dim < 0) throw new Error(`${where}: invalid shape ${formatShape(shape)}: dimensions must be non-negative integers`);
+  }
+}
+
+export class Tensor {
+  readonly id = nextTensorId++;
+  readonly shape: Shape;
+  readonly size: number;
+  readonly dtype: DType;
+  /** The tensor whose buffer this one views (reshape, detach), or null if it owns its buffer. */
+  readonly base: Tensor | null;
+  requiresGrad = false;
+  grad: Tensor | null = null;
+  gradFn: GradFn | null = null;
+  /** Optional label used in error messages and hooks (e.g. a parameter's state_dict key). */
+  name: string | undefined;
+  private buffer: Float32Array | Int32Array;
+  private fromPool: boolean;
+  private disposed = false;
+  private gradHooks: GradHook[] = [];
+
+  constructor(data: Float32Array | Int32Array, shape: Shape, options: { base?: Tensor | null; fromPool?: boolean; name?: string } = {}) {
+    checkShape(shape, options.name ?? 'Tensor');
+    const size = shapeSize(shape);
+    if (data.length !== size) {
+      throw new Error(`${options.name ?? 'Tensor'}: data has ${data.length} elements but shape ${formatShape(shape)} needs ${size}`);
+    }
+    this.shape = Object.freeze([...shape]);
+    this.size = size;
+    this.dtype = data instanceof Int32Array ? 'int32' : 'float32';
+    this.buffer = data;
+    this.base = options.base ?? null;
+    this.fromPool = options.fromPool ?? false;
+    this.name = options.name;
+    currentScope()?.track(this);
+  }
+
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  /** The float32 values; throws for int32 tensors and for disposed ones. */
+  get data(): Float32Array {
+    this.assertAlive();
+    if (!(this.buffer instanceof Float32Array)) throw new Error(`${this.describe()} is int32; a float32 tensor is needed here`);
+    return this.buffer;
+  }
+
+  /** The int32 values; throws for float32 tensors. */
+  get ints(): Int32Array {
+    this.assertAlive();
+    if (!(this.buffer instanceof Int32Array)) throw new Error(`${this.describe()} is float32; an int32 tensor is needed here`);
+    return this.buffer;
+  }
+
+  describe(): string {
+    return `${this.name ? `tensor '${this.name}'` : 'tensor'} ${formatShape(this.shape)}`;
+  }
+
+  assertAlive(): void {
+    if (this.disposed) throw new Error(`${this.describe()} was used after it was disposed (it was created inside a tidy() scope that has ended)`);
+  }
+
+  /** A plain JavaScript copy of the values. */
+  toArray(): number[] {
+    this.assertAlive();
+    return Array.from(this.buffer);
+  }
+
+  /** The value of a one-element tensor. */
+  item(): number {
+    if (this.size !== 1) throw new Error(`item() needs a one-element tensor, got ${formatShape(this.shape)}`);
+    this.assertAlive();
+    return this.buffer[0]!;
+  }
+
+  /** The same values, another shape; shares the buffer and passes gradients through. */
+  reshape(shape: Shape): Tensor {
+    const resolved = resolveReshape(this.shape, shape);
+    const view = new Tensor(this.buffer, resolved, { base: this.base ?? this, name: this.name });
+    if (this.requiresGrad && isGradEnabled()) {
+      view.requiresGrad = true;
+      view.gradFn = { op: 'reshape', inputs: [this], backward: (g) => [g] };
+    }
+    return view;
+  }
+
+  /** A view of the same buffer, cut from the graph. */
+  detach(): Tensor {
+    return new Tensor(this.buffer, this.shape, { base: this.base ?? this, name: this.name });
+  }
+
+  /** Make this a leaf that accumulates gradients in `.grad`. */
+  requireGrad(flag = true): this {
+    if (this.dtype !== 'float32') throw new Error(`${this.describe()}: only float32 tensors can require gradients`);
+    this.requiresGrad = flag;
+    return this;
+  }
+
+  /** Called with this tensor's complete gradient during backward (for activation/gradient probes). */
+  registerGradHook(hook: GradHook): () => void {
+    this.gradHooks.push(hook);
+    return () => {
+      this.gradHooks = this.gradHooks.filter((h) => h !== hook);
+    };
+  }
+
+  runGradHooks(grad: Float32Array): void {
+    for (const hook of this.gradHooks) hook(grad, this);
+  }
+
+  /** Return the buffer to the pool. Views and tensors not from the pool only mark themselves dead. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    if (this.fromPool && this.base === null && this.buffer instanceof Float32Array) bufferPool.release(this.buffer);
+    this.buffer = new Float32Array(0);
+    this.gradFn = null;
+  }
+
+  /** Reverse-mode differentiation from this tensor (a scalar unless `gradient` is given). */
+  backward(gradient?: Float32Array): void {
+    backward(this, gradient);
+  }
+
+  zeroGrad(): void {
+    if (this.grad) getKernels().fill(this.grad.data, 0);
+  }
+}
+
+function resolveReshape(from: Shape, to: Shape): number[] {
+  const size = shapeSize(from);
+  const inferred = to.filter((d) => d === -1).length;
+  if (inferred > 1) throw new Error(`reshape ${formatShape(from)} → ${formatShape(to)}: at most one dimension may be -1`);
+  const known = to.reduce((product, d) => (d === -1 ? product : product * d), 1);
+  const resolved = to.map((d) => (d === -1 ? (known === 0 ? 0 : size / known) : d));
+  if (shapeSize(resolved) !== size || resolved.some((d) => !Number.isInteger(d) || d < 0)) {
+    throw new Error(`reshape ${formatShape(from)} → ${formatShape(to)}: sizes differ (${size} elements)`);
+  }
+  return resolved;
+}
+
+// --- creation ------------------------------------------------------------------------------
+
+/** A float32 tensor whose buffer comes from the pool; its contents are unspecified. */
+export function empty(shape: Shape, name?: string): Tensor {
+  checkShape(shape, name ?? 'empty');
+  const size = shapeSize(shape);
+  const inScope = currentScope() !== null;
+  const data = inScope ? bufferPool.acquire(size) : new Float32Array(size);
+  return new Tensor(data, shape, { fromPool: inScope, name });
+}
+
+export function zeros(shape: Shape, name?: string): Tensor {
+  const t = empty(shape, name);
+  t.data.fill(0);
+  return t;
+}
+
+export function full(shape: Shape, value: number, name?: string): Tensor {
+  const t = empty(shape, name);
+  t.data.fill(value);
+  return t;
+}
+
+/** A tensor over a copy of the values (or over `values` itself when it is a Float32Array/Int32Array and copy is false). */
+export function tensor(values: ArrayLike<number> | Float32Array | Int32Array, shape?: Shape, options: { copy?: boolean; name?: string; dtype?: DType } = {}): Tensor {
+  const resolvedShape = shape ?? [values.length];
+  const dtype = options.dtype ?? (values instanceof Int32Array ? 'int32' : 'float32');
+  let data: Float32Array | Int32Array;
+  if (!options.copy && dtype === 'float32' && values instanceof Float32Array) data = values;
+  else if (!options.copy && dtype === 'int32' && values instanceof Int32Array) data = values;
+  else data = dtype === 'int32' ? Int32Array.from(values) : Float32Array.from(values);
+  if (dtype === 'int32') {
+    for (let i = 0; i < data.length; i++) {
+      if (!Number.isInteger(values[i]!)) throw new Error(`${options.name ?? 'tensor'}: value ${values[i]} at index ${i} is not an integer`);
+    }
+  }
+  return new Tensor(data, resolvedShape, { name: options.name });
+}
+
+/** Int32 label tensor of shape [n]. */
+export function labels(values: ArrayLike<number> | Int32Array, name = 'labels'): Tensor {
+  return tensor(values, [values.length], { dtype: 'int32', name });
+}
+
+// --- gradient mode ---------------------------------------------------------------------------
+
+let gradEnabled = true;
+
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/** Run fn without recording any op for autograd (evaluation, analysis, optimiser updates). */
+export function noGrad<T>(fn: () => T): T {
+  const previous = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = previous;
+  }
+}
+
+/** Attach a backward rule to an op's output when any input needs gradients. */
+export function recordOp(op: string, output: Tensor, inputs: readonly Tensor[], backwardFn: GradFn['backward']): Tensor {
+  if (gradEnabled && inputs.some((t) => t.requiresGrad)) {
+    output.requiresGrad = true;
+    output.gradFn = { op, inputs, backward: backwardFn };
+  }
+  return output;
+}
+
+// --- scopes ----------------------------------------------------------------------------------
+
+class Scope {
+  readonly tensors: Tensor[] = [];
+  track(t: Tensor): void {
+    this.tensors.push(t);
+  }
+}
+
+const scopes: Scope[] = [];
+
+function currentScope(): Scope | null {
+  return scopes.length === 0 ? null : scopes[scopes.length - 1]!;
+}
+
+type Kept = Tensor | readonly Kept[] | { readonly [key: string]: Kept } | number | string | boolean | null | undefined | void;
+
+function collectTensors(value: unknown, into: Set<Tensor>): void {
+  if (value instanceof Tensor) {
+    into.add(value);
+    if (value.base) into.add(value.base);
+  } else if (Array.isArray(value)) {
+    for (const item of value) collectTensors(item, into);
+  } else if (value !== null && typeof value === 'object' && !ArrayBuffer.isView(value)) {
+    for (const item of Object.values(value)) collectTensors(item, into);
+  }
+}
+
+/**
+ * Run fn and dispose every tensor it created, except the tensors in its result (which move to the
+ * enclosing scope). Gradients written into leaves' `.grad` survive: they are created outside scopes.
+ */
+export function tidy<T extends Kept>(fn: () => T): T {
+  const scope = new Scope();
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } finally {
+    scopes.pop();
+  }
+  const kept = new Set<Tensor>();
+  collectTensors(result, kept);
+  const parent = currentScope();
+  for (const t of scope.tensors) {
+    if (kept.has(t)) parent?.track(t);
+    else t.dispose();
+  }
+  return result;
+}
+
+/** Run fn with tensors created outside any scope (persistent: parameters, optimiser state, leaf grads). */
+export function untracked<T>(fn: () => T): T {
+  const saved = scopes.splice(0, scopes.length);
+  try {
+    return fn();
+  } finally {
+    scopes.push(...saved);
+  }
+}
+
+// --- backward --------------------------------------------------------------------------------
+
+function topologicalOrder(root: Tensor): Tensor[] {
+  const order: Tensor[] = [];
+  const visited = new Set<Tensor>();
+  // Iterative DFS: deep nets would overflow the call stack with recursion.
+  const stack: Array<{ tensor: Tensor; expanded: boolean }> = [{ tensor: root, expanded: false }];
+  while (stack.length > 0) {
+    const top = stack.pop()!;
+    if (top.expanded) {
+      order.push(top.tensor);
+      continue;
+    }
+    if (visited.has(top.tensor)) continue;
+    visited.add(top.tensor);
+    stack.push({ tensor: top.tensor, expanded: true });
+    for (const input of top.tensor.gradFn?.inputs ?? []) {
+      if (input.requiresGrad && !visited.has(input)) stack.push({ tensor: input, expanded: false });
+    }
+  }
+  return order; // inputs before the tensors computed from them
+}
+
+/**
+ * Gradient buffers in flight. Ops may hand one buffer to several inputs (add passes ∂L/∂out to
+ * both operands), so each buffer counts the tensors that hold it: it is copied before being
+ * accumulated into while shared, and returned to the pool once nothing holds it.
+ */
+class GradientTable {
+  private readonly grads = new Map<Tensor, Float32Array>();
+  private readonly holders = new Map<Float32Array, number>();
+
+  /** Remove and return t's gradient; the caller now holds it and must call `done` with it. */
+  take(t: Tensor): Float32Array | undefined {
+    const g = this.grads.get(t);
+    if (g) {
+      this.grads.delete(t);
+      this.holders.set(g, (this.holders.get(g) ?? 1) - 1);
+    }
+    return g;
+  }
+
+  add(t: Tensor, g: Float32Array): void {
+    if (g.length !== t.size) {
+      throw new Error(`autograd: gradient for ${t.describe()} has ${g.length} elements, expected ${t.size} (op ${t.gradFn?.op ?? 'leaf'})`);
+    }
+    const existing = this.grads.get(t);
+    if (!existing) {
+      this.grads.set(t, g);
+      this.holders.set(g, (this.holders.get(g) ?? 0) + 1);
+      return;
+    }
+    let target = existing;
+    if ((this.holders.get(existing) ?? 0) > 1) {
+      target = bufferPool.acquire(existing.length);
+      target.set(existing);
+      this.holders.set(existing, this.holders.get(existing)! - 1);
+      this.grads.set(t, target);
+      this.holders.set(target, 1);
+    }
+    getKernels().axpy(1, g, target);
+    this.done(g);
+  }
+
+  /** The caller no longer needs g: recycle it unless a tensor still holds it. */
+  done(g: Float32Array): void {
+    if ((this.holders.get(g) ?? 0) > 0) return;
+    this.holders.delete(g);
+    if (scopes.length > 0) bufferPool.release(g);
+  }
+}
+
+function accumulateLeafGrad(leaf: Tensor, g: Float32Array): void {
+  if (!leaf.grad) {
+    leaf.grad = untracked(() => new Tensor(Float32Array.from(g), leaf.shape, { name: leaf.name ? `${leaf.name}.grad` : undefined }));
+  } else {
+    getKernels().axpy(1, g, leaf.grad.data);
+  }
+}
+
+/** Reverse-mode differentiation of `root` (a one-element loss, unless `gradient` is given). */
+export function backward(root: Tensor, gradient?: Float32Array): void {
+  root.assertAlive();
+  if (!root.requiresGrad) throw new Error(`backward: ${root.describe()} does not require gradients (no input of its graph does)`);
+  if (!gradient && root.size !== 1) throw new Error(`backward: ${root.describe()} is not a scalar; pass the gradient of the output`);
+  if (gradient && gradient.length !== root.size) throw new Error(`backward: gradient has ${gradient.length} elements, ${root.describe()} has ${root.size}`);
+  const seed = gradient ? Float32Array.from(gradient) : new Float32Array([1]);
+  const table = new GradientTable();
+  table.add(root, seed);
+  const order = topologicalOrder(root);
+  for (let i = order.length - 1; i >= 0; i--) {
+    const t = order[i]!;
+    const g = table.take(t);
+    if (!g) continue;
+    t.runGradHooks(g);
+    if (t.gradFn) {
+      t.assertAlive();
+      const inputGrads = t.gradFn.backward(g);
+      t.gradFn.inputs.forEach((input, k) => {
+        const ig = inputGrads[k];
+        if (ig && input.requiresGrad) table.add(input, ig);
+      });
+    } else {
+      accumulateLeafGrad(t, g);
+    }
+    table.done(g);
+  }
+}
