@@ -123,6 +123,7 @@ export class Tensor {
 
   /** The same values, another shape; shares the buffer and passes gradients through. */
   reshape(shape: Shape): Tensor {
+    this.assertAlive();
     const resolved = resolveReshape(this.shape, shape);
     const view = new Tensor(this.buffer, resolved, { base: this.base ?? this, name: this.name });
     if (this.requiresGrad && isGradEnabled()) {
@@ -134,6 +135,7 @@ export class Tensor {
 
   /** A view of the same buffer, cut from the graph. */
   detach(): Tensor {
+    this.assertAlive();
     return new Tensor(this.buffer, this.shape, { base: this.base ?? this, name: this.name });
   }
 
@@ -274,16 +276,14 @@ function currentScope(): Scope | null {
   return scopes.length === 0 ? null : scopes[scopes.length - 1]!;
 }
 
-type Kept = Tensor | readonly Kept[] | { readonly [key: string]: Kept } | number | string | boolean | null | undefined | void;
-
-function collectTensors(value: unknown, into: Set<Tensor>): void {
+/** Every tensor reachable from value through arrays and object fields (typed arrays are skipped). */
+function collectTensors(value: unknown, into: Set<Tensor>, seen = new Set<object>()): void {
   if (value instanceof Tensor) {
     into.add(value);
     if (value.base) into.add(value.base);
-  } else if (Array.isArray(value)) {
-    for (const item of value) collectTensors(item, into);
-  } else if (value !== null && typeof value === 'object' && !ArrayBuffer.isView(value)) {
-    for (const item of Object.values(value)) collectTensors(item, into);
+  } else if (value !== null && typeof value === 'object' && !ArrayBuffer.isView(value) && !seen.has(value)) {
+    seen.add(value); // results may be objects that refer back to themselves (a module and its parent)
+    for (const item of Array.isArray(value) ? value : Object.values(value)) collectTensors(item, into, seen);
   }
 }
 
@@ -291,7 +291,7 @@ function collectTensors(value: unknown, into: Set<Tensor>): void {
  * Run fn and dispose every tensor it created, except the tensors in its result (which move to the
  * enclosing scope). Gradients written into leaves' `.grad` survive: they are created outside scopes.
  */
-export function tidy<T extends Kept>(fn: () => T): T {
+export function tidy<T>(fn: () => T): T {
   const scope = new Scope();
   scopes.push(scope);
   let result: T;
@@ -381,6 +381,17 @@ class GradientTable {
       this.holders.set(target, 1);
     }
     getKernels().axpy(1, g, target);
+  }
+
+  /** Count a holder of g while a backward rule's results are being distributed: an in-flight
+   *  buffer is then never accumulated into in place, nor recycled before every input has it. */
+  hold(g: Float32Array): void {
+    this.holders.set(g, (this.holders.get(g) ?? 0) + 1);
+  }
+
+  /** End a `hold`; recycles g if no tensor kept it. */
+  release(g: Float32Array): void {
+    this.holders.set(g, (this.holders.get(g) ?? 1) - 1);
     this.done(g);
   }
 
@@ -418,13 +429,20 @@ export function backward(root: Tensor, gradient?: Float32Array): void {
     if (t.gradFn) {
       t.assertAlive();
       const inputGrads = t.gradFn.backward(g);
+      // g and the returned buffers (which may repeat, or be g itself) stay held until every
+      // input has its share: otherwise accumulating into one input's gradient could change a
+      // buffer that another input is about to receive, or recycle it while still in use.
+      const inFlight = new Set<Float32Array>([g]);
+      for (const ig of inputGrads) if (ig) inFlight.add(ig);
+      for (const buffer of inFlight) table.hold(buffer);
       t.gradFn.inputs.forEach((input, k) => {
         const ig = inputGrads[k];
         if (ig && input.requiresGrad) table.add(input, ig);
       });
+      for (const buffer of inFlight) table.release(buffer);
     } else {
       accumulateLeafGrad(t, g);
+      table.done(g);
     }
-    table.done(g);
   }
 }

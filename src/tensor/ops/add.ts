@@ -1,0 +1,11 @@
+import { getKernels } from '../../kernels/index.js';
+import { empty, recordOp, type Tensor } from '../tensor.js';
+import { requireSameShape } from './util.js';
+
+/** a + b for identical shapes (no broadcasting). Both inputs receive the output's gradient buffer. */
+export function add(a: Tensor, b: Tensor): Tensor {
+  requireSameShape('add', a, b);
+  const out = empty(a.shape);
+  getKernels().add(a.data, b.data, out.data);
+  return recordOp('add', out, [a, b], (g) => [a.requiresGrad ? g : null, b.requiresGrad ? g : null]);
+}

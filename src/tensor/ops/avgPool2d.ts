@@ -1,0 +1,17 @@
+import { getKernels } from '../../kernels/index.js';
+import { empty, recordOp, type Tensor } from '../tensor.js';
+import { pool2dGeometry, type Pool2dOptions } from './pool2d.js';
+import { gradBuffer } from './util.js';
+
+/** PyTorch's F.avg_pool2d with count_include_pad=True (divisor kh·kw): x [N,C,H,W] → [N,C,outH,outW]. */
+export function avgPool2d(x: Tensor, opts: Pool2dOptions): Tensor {
+  const p = pool2dGeometry('avgPool2d', x, opts);
+  const kernels = getKernels();
+  const out = empty([p.n, p.c, p.outH, p.outW]);
+  kernels.avgPool2dForward(x.data, out.data, p);
+  return recordOp('avgPool2d', out, [x], (g) => {
+    const dx = gradBuffer(x.size);
+    kernels.avgPool2dBackward(g, dx, p);
+    return [dx];
+  });
+}

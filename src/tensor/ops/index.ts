@@ -1,0 +1,20 @@
+/** Differentiable ops. Each computes through the active kernels and records its backward rule. */
+export { accuracy } from './accuracy.js';
+export { add } from './add.js';
+export { avgPool2d } from './avgPool2d.js';
+export { batchNorm, type BatchNormOptions } from './batchNorm.js';
+export { conv2d, conv2dGeometry, type Conv2dOptions } from './conv2d.js';
+export { crossEntropy } from './crossEntropy.js';
+export { dropout, type DropoutOptions } from './dropout.js';
+export { flatten } from './flatten.js';
+export { globalAvgPool2d } from './globalAvgPool2d.js';
+export { linear } from './linear.js';
+export { matmul } from './matmul.js';
+export { maxPool2d } from './maxPool2d.js';
+export { mean } from './mean.js';
+export { mul } from './mul.js';
+export type { Pool2dOptions } from './pool2d.js';
+export { relu } from './relu.js';
+export { scale } from './scale.js';
+export { sum } from './sum.js';
+export type { Pair } from './util.js';

@@ -1,0 +1,41 @@
+import { getKernels } from '../../kernels/index.js';
+import { empty, formatShape, recordOp, type Tensor } from '../tensor.js';
+import { gradBuffer, requireFloatRank, requireVector } from './util.js';
+
+/**
+ * x [N,in] · weightᵀ + bias → [N,out], weight in PyTorch's [out,in] layout.
+ * Backward: dx = g · W, dW = gᵀ · x, dbias = Σ_rows g.
+ */
+export function linear(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
+  requireFloatRank('linear', x, [2], 'input');
+  requireFloatRank('linear', weight, [2], 'weight');
+  const [rows, inFeatures] = x.shape as [number, number];
+  const [outFeatures, weightIn] = weight.shape as [number, number];
+  if (inFeatures !== weightIn) {
+    throw new Error(`linear: input ${formatShape(x.shape)} has ${inFeatures} features but weight ${formatShape(weight.shape)} expects ${weightIn}`);
+  }
+  if (bias) requireVector('linear', bias, outFeatures, 'bias', `weight ${formatShape(weight.shape)}`);
+  const kernels = getKernels();
+  const out = empty([rows, outFeatures]);
+  kernels.gemm(x.data, weight.data, out.data, { m: rows, n: outFeatures, k: inFeatures, transA: false, transB: true, alpha: 1, beta: 0 });
+  if (bias) kernels.addRowVector(out.data, bias.data, rows, outFeatures);
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  return recordOp('linear', out, inputs, (g) => {
+    let dx: Float32Array | null = null;
+    let dw: Float32Array | null = null;
+    let db: Float32Array | null = null;
+    if (x.requiresGrad) {
+      dx = gradBuffer(x.size);
+      kernels.gemm(g, weight.data, dx, { m: rows, n: inFeatures, k: outFeatures, transA: false, transB: false, alpha: 1, beta: 0 });
+    }
+    if (weight.requiresGrad) {
+      dw = gradBuffer(weight.size);
+      kernels.gemm(g, x.data, dw, { m: outFeatures, n: inFeatures, k: rows, transA: true, transB: false, alpha: 1, beta: 0 });
+    }
+    if (bias?.requiresGrad) {
+      db = gradBuffer(outFeatures);
+      kernels.sumRows(g, db, rows, outFeatures, 0);
+    }
+    return bias ? [dx, dw, db] : [dx, dw];
+  });
+}

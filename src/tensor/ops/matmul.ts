@@ -1,0 +1,28 @@
+import { getKernels } from '../../kernels/index.js';
+import { empty, formatShape, recordOp, type Tensor } from '../tensor.js';
+import { gradBuffer, gradFor, requireFloatRank } from './util.js';
+
+/** a [m,k] · b [k,n] → [m,n]. Backward: da = g · bᵀ, db = aᵀ · g. */
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  requireFloatRank('matmul', a, [2], 'left operand');
+  requireFloatRank('matmul', b, [2], 'right operand');
+  const [m, k] = a.shape as [number, number];
+  const [kb, n] = b.shape as [number, number];
+  if (k !== kb) throw new Error(`matmul: inner dimensions differ: ${formatShape(a.shape)} · ${formatShape(b.shape)}`);
+  const out = empty([m, n]);
+  const kernels = getKernels();
+  kernels.gemm(a.data, b.data, out.data, { m, n, k, transA: false, transB: false, alpha: 1, beta: 0 });
+  return recordOp('matmul', out, [a, b], (g) => {
+    let da: Float32Array | null = null;
+    let db: Float32Array | null = null;
+    if (a.requiresGrad) {
+      da = gradBuffer(m * k);
+      kernels.gemm(g, b.data, da, { m, n: k, k: n, transA: false, transB: true, alpha: 1, beta: 0 });
+    }
+    if (b.requiresGrad) {
+      db = gradBuffer(k * n);
+      kernels.gemm(a.data, g, db, { m: k, n, k: m, transA: true, transB: false, alpha: 1, beta: 0 });
+    }
+    return [gradFor(a, da), gradFor(b, db)];
+  });
+}

@@ -1,0 +1,19 @@
+import { getKernels } from '../../kernels/index.js';
+import { empty, recordOp, type Tensor } from '../tensor.js';
+import { pool2dGeometry, type Pool2dOptions } from './pool2d.js';
+import { gradBuffer } from './util.js';
+
+/** PyTorch's F.max_pool2d (padding is −∞, first maximum wins ties): x [N,C,H,W] → [N,C,outH,outW].
+ *  Backward routes each output's gradient to the input that won its window. */
+export function maxPool2d(x: Tensor, opts: Pool2dOptions): Tensor {
+  const p = pool2dGeometry('maxPool2d', x, opts);
+  const kernels = getKernels();
+  const out = empty([p.n, p.c, p.outH, p.outW]);
+  const winners = new Int32Array(out.size);
+  kernels.maxPool2dForward(x.data, out.data, winners, p);
+  return recordOp('maxPool2d', out, [x], (g) => {
+    const dx = gradBuffer(x.size);
+    kernels.maxPool2dBackward(g, winners, dx, p);
+    return [dx];
+  });
+}

@@ -1,0 +1,24 @@
+import { getKernels } from '../../kernels/index.js';
+import { empty, recordOp, type Tensor } from '../tensor.js';
+import { gradBuffer, requireSameShape } from './util.js';
+
+/** a ⊙ b for identical shapes (no broadcasting). Backward: da = g ⊙ b, db = g ⊙ a. */
+export function mul(a: Tensor, b: Tensor): Tensor {
+  requireSameShape('mul', a, b);
+  const kernels = getKernels();
+  const out = empty(a.shape);
+  kernels.mul(a.data, b.data, out.data);
+  return recordOp('mul', out, [a, b], (g) => {
+    let da: Float32Array | null = null;
+    let db: Float32Array | null = null;
+    if (a.requiresGrad) {
+      da = gradBuffer(a.size);
+      kernels.mul(g, b.data, da);
+    }
+    if (b.requiresGrad) {
+      db = gradBuffer(b.size);
+      kernels.mul(g, a.data, db);
+    }
+    return [da, db];
+  });
+}

@@ -1,0 +1,17 @@
+import { getKernels } from '../../kernels/index.js';
+import { empty, recordOp, type Tensor } from '../tensor.js';
+import { gradBuffer, requireFloat32 } from './util.js';
+
+/** alpha · x for a constant alpha. */
+export function scale(x: Tensor, alpha: number): Tensor {
+  requireFloat32('scale', x, 'input');
+  if (typeof alpha !== 'number') throw new Error(`scale: alpha must be a number, got ${typeof alpha}`);
+  const kernels = getKernels();
+  const out = empty(x.shape);
+  kernels.scale(x.data, alpha, out.data);
+  return recordOp('scale', out, [x], (g) => {
+    const dx = gradBuffer(x.size);
+    kernels.scale(g, alpha, dx);
+    return [dx];
+  });
+}
