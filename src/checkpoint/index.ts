@@ -1,0 +1,25 @@
+export { writeFileAtomic, writeFilesAtomic, type FileContent, type PendingFile } from './atomic.js';
+export {
+  encodeSafetensors,
+  serializeSafetensors,
+  writeSafetensors,
+  parseSafetensors,
+  readSafetensors,
+  type SafetensorsEntry,
+  type SafetensorsFile,
+  type TensorsToWrite,
+  type WritableDtype,
+  type ReadableDtype,
+} from './safetensors.js';
+export {
+  saveCheckpoint,
+  writeStateDict,
+  readCheckpoint,
+  loadCheckpoint,
+  checkpointExists,
+  checkpointFiles,
+  type CheckpointInput,
+  type CheckpointData,
+  type CheckpointableOptimizer,
+  type LoadCheckpointTarget,
+} from './checkpoint.js';

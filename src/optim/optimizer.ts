@@ -1,0 +1,161 @@
+/**
+ * Base of the optimisers: parameters by state_dict key, per-parameter state (step count and
+ * moment buffers) by the same key, so a saved optimiser resumes exactly on the same model.
+ *
+ * The update arithmetic lives in the kernels (`sgdUpdate`, `adamUpdate`, PyTorch semantics).
+ * `zeroGrad` zeroes gradients in place (PyTorch's set_to_none=False): a parameter that has never
+ * received a gradient is skipped by `step`, as in PyTorch.
+ */
+import { formatShape, full, untracked, type Shape, type Tensor } from '../tensor/tensor.js';
+
+export type NamedParameters = Iterable<readonly [string, Tensor]>;
+export type Hyperparameters = Record<string, number | boolean>;
+
+export interface ParameterState {
+  /** Updates applied to this parameter so far. */
+  readonly step: number;
+  /** Moment buffers by PyTorch's state names (momentum_buffer, exp_avg, exp_avg_sq), parameter-shaped. */
+  readonly buffers: Readonly<Record<string, Tensor>>;
+}
+
+/** Everything `loadStateDict` needs to resume exactly. Its tensors are snapshots: later steps do not change them. */
+export interface OptimizerState {
+  readonly kind: string;
+  readonly hyperparameters: Hyperparameters;
+  /** Number of `step()` calls. */
+  readonly stepCount: number;
+  readonly params: Readonly<Record<string, ParameterState>>;
+}
+
+interface MutableParameterState {
+  step: number;
+  buffers: Map<string, Tensor>;
+}
+
+export abstract class Optimizer<H extends Hyperparameters> {
+  abstract readonly kind: string;
+  private readonly parameters: ReadonlyArray<readonly [string, Tensor]>;
+  private readonly state = new Map<string, MutableParameterState>();
+  private steps = 0;
+  protected hyper: H;
+
+  constructor(params: NamedParameters, hyperparameters: H) {
+    this.parameters = [...params];
+    const seen = new Set<string>();
+    for (const [name, p] of this.parameters) {
+      if (seen.has(name)) throw new Error(`optimizer: parameter '${name}' is given twice`);
+      seen.add(name);
+      if (p.dtype !== 'float32') throw new Error(`optimizer: parameter '${name}' is ${p.dtype}; only float32 tensors can be optimised`);
+    }
+    if (this.parameters.length === 0) throw new Error('optimizer: no parameters to optimise');
+    this.hyper = this.validate(hyperparameters);
+  }
+
+  /** Throws naming the first invalid setting; returns the settings to keep. */
+  protected abstract validate(hyperparameters: H): H;
+
+  /** Apply one update to `param` given its gradient and its state (buffers created on first use). */
+  protected abstract update(param: Tensor, grad: Float32Array, state: MutableParameterState): void;
+
+  get hyperparameters(): Readonly<H> {
+    return { ...this.hyper };
+  }
+
+  get lr(): number {
+    return this.hyper.lr as number;
+  }
+
+  set lr(value: number) {
+    this.hyper = this.validate({ ...this.hyper, lr: value });
+  }
+
+  /** Number of `step()` calls so far (restored by `loadStateDict`). */
+  get stepCount(): number {
+    return this.steps;
+  }
+
+  zeroGrad(): void {
+    for (const [, p] of this.parameters) p.zeroGrad();
+  }
+
+  step(): void {
+    for (const [name, p] of this.parameters) {
+      if (!p.grad) continue;
+      let state = this.state.get(name);
+      if (!state) {
+        state = { step: 0, buffers: new Map() };
+        this.state.set(name, state);
+      }
+      this.update(p, p.grad.data, state);
+      state.step++;
+    }
+    this.steps++;
+  }
+
+  /** A parameter-shaped zero buffer stored under `key` in the state (created once). */
+  protected buffer(state: MutableParameterState, key: string, shape: Shape): Float32Array {
+    let t = state.buffers.get(key);
+    if (!t) {
+      t = untracked(() => full(shape, 0));
+      state.buffers.set(key, t);
+    }
+    return t.data;
+  }
+
+  stateDict(): OptimizerState {
+    const params: Record<string, ParameterState> = {};
+    for (const [name, p] of this.parameters) {
+      const state = this.state.get(name);
+      if (!state) continue;
+      const buffers: Record<string, Tensor> = {};
+      for (const [key, t] of state.buffers) buffers[key] = copyOf(t);
+      params[name] = { step: state.step, buffers };
+    }
+    return { kind: this.kind, hyperparameters: { ...this.hyper }, stepCount: this.steps, params };
+  }
+
+  /** Restore hyperparameters, step counts and buffers (copied). Throws listing every mismatch. */
+  loadStateDict(saved: OptimizerState): void {
+    const problems: string[] = [];
+    if (saved.kind !== this.kind) problems.push(`it was saved by ${saved.kind}, this is ${this.kind}`);
+    const shapes = new Map(this.parameters.map(([name, p]) => [name, p.shape]));
+    for (const [name, state] of Object.entries(saved.params)) {
+      const shape = shapes.get(name);
+      if (!shape) {
+        problems.push(`state for unknown parameter '${name}'`);
+        continue;
+      }
+      if (!Number.isInteger(state.step) || state.step < 0) problems.push(`'${name}': step ${state.step} is not a non-negative integer`);
+      for (const [key, t] of Object.entries(state.buffers)) {
+        if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i]) || t.dtype !== 'float32') {
+          problems.push(`'${name}.${key}': ${t.dtype} ${formatShape(t.shape)} but the parameter is float32 ${formatShape(shape)}`);
+        }
+      }
+    }
+    const unknownHyper = Object.keys(saved.hyperparameters).filter((k) => !(k in this.hyper));
+    if (unknownHyper.length > 0) problems.push(`unknown hyperparameters ${unknownHyper.join(', ')}`);
+    if (problems.length > 0) throw new Error(`optimizer loadStateDict: ${problems.join('; ')}`);
+    this.hyper = this.validate({ ...this.hyper, ...saved.hyperparameters });
+    this.steps = saved.stepCount;
+    this.state.clear();
+    for (const [name, state] of Object.entries(saved.params)) {
+      const buffers = new Map<string, Tensor>();
+      for (const [key, t] of Object.entries(state.buffers)) buffers.set(key, copyOf(t));
+      this.state.set(name, { step: state.step, buffers });
+    }
+  }
+}
+
+export type { MutableParameterState };
+
+function copyOf(t: Tensor): Tensor {
+  const copy = untracked(() => full(t.shape, 0));
+  copy.data.set(t.data);
+  return copy;
+}
+
+/** Throws unless value is a finite number in [min, max) (or [min, max] when `inclusiveMax`). */
+export function checkRange(where: string, name: string, value: number, min: number, max = Infinity, inclusiveMax = false): void {
+  const ok = Number.isFinite(value) && value >= min && (inclusiveMax ? value <= max : value < max);
+  if (!ok) throw new Error(`${where}: ${name} must be in [${min}, ${max}${inclusiveMax ? ']' : ')'}, got ${value}`);
+}
