@@ -1,5 +1,6 @@
 /**
- * Loader for the native C++ kernels (`native/`, built by node-gyp into build/Release).
+ * Loader for the native C++ kernels (`native/`, built by node-gyp into build/Release;
+ * `RANDLAB_NATIVE_PATH` points it at another build of the addon).
  *
  * Each native export takes exactly the arguments of the matching `Kernels` method, so the
  * backend is the addon's functions under the interface's names. A kernel the addon does not
@@ -7,7 +8,7 @@
  */
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { KernelName, Kernels } from './interface.js';
 import { referenceKernels } from './reference/index.js';
@@ -18,6 +19,8 @@ type Addon = Partial<Record<KernelName, (...args: unknown[]) => unknown>> & Reco
 
 /** build/Release sits two folders above this file both in src/kernels and in dist/kernels. */
 function addonPath(): string {
+  const override = process.env.RANDLAB_NATIVE_PATH;
+  if (override !== undefined && override !== '') return resolve(override);
   const here = dirname(fileURLToPath(import.meta.url));
   return join(here, '..', '..', 'build', 'Release', 'randlab_native.node');
 }
@@ -26,7 +29,7 @@ let cached: { kernels: Kernels | null; reason: string; addon: Addon | null } | n
 
 function loadAddon(): { addon: Addon | null; reason: string } {
   const path = addonPath();
-  if (!existsSync(path)) return { addon: null, reason: `${path} was not built (run npm ci with a C++ compiler available)` };
+  if (!existsSync(path)) return { addon: null, reason: `${path} does not exist (npm ci builds it when a C++ compiler is available)` };
   try {
     return { addon: createRequire(import.meta.url)(path) as Addon, reason: '' };
   } catch (error) {
