@@ -1,0 +1,99 @@
+/**
+ * `randlab eval --model NAME --checkpoint FILE.safetensors --dataset cifar10 --split test [--json]`:
+ * loss and accuracy of any checkpoint (randlab's or PyTorch's state_dict as safetensors) with the
+ * default preprocessing (per-channel standardisation with the training split's statistics).
+ */
+import { Option, type Command } from 'commander';
+import { readSafetensors } from '../../checkpoint/index.js';
+import { loadDataset } from '../../data/load.js';
+import { Preprocessor } from '../../data/preprocess.js';
+import { createModel, MODEL_NAMES, type ModelVariant } from '../../models/index.js';
+import { evaluate } from '../../runs/evaluate.js';
+import { checkInputFits } from '../../runs/trainer.js';
+
+interface EvalCommandOptions {
+  model: string;
+  checkpoint: string;
+  dataset: string;
+  split: string;
+  dataDir?: string;
+  cacheDir?: string;
+  json?: boolean;
+  batchSize: string;
+  limit?: string;
+  widths?: string;
+  batchNorm?: boolean;
+  firstKernel?: string;
+  variant?: ModelVariant;
+}
+
+export function registerEvalCommand(program: Command): void {
+  program
+    .command('eval')
+    .description('evaluate a checkpoint (randlab or PyTorch safetensors) on a dataset split: loss, accuracy, n')
+    .addOption(new Option('--model <name>', 'architecture of the checkpoint').choices([...MODEL_NAMES]).makeOptionMandatory())
+    .requiredOption('--checkpoint <file>', 'safetensors file with the state_dict')
+    .option('--dataset <spec>', 'dataset spec (cifar10, cifar100, imagefolder:<path>,size=N, gaussian:…)', 'cifar10')
+    .option('--split <name>', 'split to evaluate', 'test')
+    .option('--data-dir <dir>', 'data root (default $RANDLAB_DATA, else ./data)')
+    .option('--cache-dir <dir>', 'cache for decoded images (default $RANDLAB_CACHE, else .cache/randlab)')
+    .option('--json', 'print {"accuracy", "loss", "n"} as JSON')
+    .option('--batch-size <n>', 'examples per forward pass', '500')
+    .option('--limit <n>', 'evaluate the first n examples only')
+    .option('--widths <a,b,…>', 'model widths, if the checkpoint is not the default size')
+    .option('--batch-norm <true|false>', 'VGG: whether the checkpoint has BatchNorm layers (default true)', parseBoolean)
+    .option('--first-kernel <k>', 'WRN: stem kernel size')
+    .addOption(new Option('--variant <variant>', 'ResNet18 stem').choices(['cifar', 'imagenet']))
+    .action(async (options: EvalCommandOptions) => {
+      const location = { ...(options.dataDir ? { dataDir: options.dataDir } : {}), ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}) };
+      const dataset = await loadDataset(options.dataset, { ...location, split: options.split });
+      const preprocessor =
+        dataset.kind === 'image' ? Preprocessor.fromTrainingSplit(options.split === 'train' ? dataset : await loadDataset(options.dataset, { ...location, split: 'train' })) : undefined;
+      const weights = readSafetensors(options.checkpoint).tensors;
+      const modelOptions = {
+        inputShape: dataset.shape,
+        ...(options.widths ? { widths: parseIntegers('--widths', options.widths) } : {}),
+        ...(options.batchNorm !== undefined ? { batchNorm: options.batchNorm } : {}),
+        ...(options.firstKernel ? { firstKernel: parseInteger('--first-kernel', options.firstKernel) } : {}),
+        ...(options.variant ? { variant: options.variant } : {}),
+        initScheme: 'torch_default' as const,
+      };
+      // The head's output count comes from the checkpoint: a model trained on K random classes evaluates as is.
+      const probe = createModel(options.model, { ...modelOptions, numClasses: Math.max(1, dataset.classes) });
+      const head = weights.get(`${probe.headPath}.weight`);
+      if (!head) throw new Error(`${options.checkpoint} has no '${probe.headPath}.weight': it is not a ${options.model} state_dict (keys: ${[...weights.keys()].slice(0, 5).join(', ')}, …)`);
+      const model = head.shape[0] === probe.head.outFeatures ? probe : createModel(options.model, { ...modelOptions, numClasses: head.shape[0]! });
+      if (dataset.classes > model.head.outFeatures) {
+        throw new Error(`${options.checkpoint} has ${model.head.outFeatures} outputs but ${options.dataset} (${options.split}) has ${dataset.classes} classes`);
+      }
+      checkInputFits(model, dataset.shape, options.dataset);
+      try {
+        model.loadStateDict(weights);
+      } catch (error) {
+        throw new Error(`${options.checkpoint} does not fit ${options.model} on ${options.dataset}: ${(error as Error).message}`);
+      }
+      const result = evaluate(model, dataset, {
+        ...(preprocessor ? { preprocessor } : {}),
+        batchSize: parseInteger('--batch-size', options.batchSize),
+        limit: options.limit !== undefined ? parseInteger('--limit', options.limit) : null,
+      });
+      if (options.json) process.stdout.write(`${JSON.stringify({ accuracy: result.accuracy, loss: result.loss, n: result.n })}\n`);
+      else process.stdout.write(`${options.model} ${options.checkpoint} on ${options.dataset} (${options.split}): accuracy ${result.accuracy.toFixed(4)}, loss ${result.loss.toFixed(4)}, n ${result.n}\n`);
+    });
+}
+
+function parseInteger(flag: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${flag} must be a positive integer, got '${text}'`);
+  return value;
+}
+
+function parseIntegers(flag: string, text: string): number[] {
+  return text.split(',').map((item) => parseInteger(flag, item.trim()));
+}
+
+function parseBoolean(text: string): boolean {
+  if (text === 'true') return true;
+  if (text === 'false') return false;
+  throw new Error(`--batch-norm must be true or false, got '${text}'`);
+}

@@ -1,0 +1,307 @@
+/**
+ * The run store: one folder per run and an SQLite index over all of them.
+ *
+ *   <root>/index.sqlite            runs, metrics (run, step, name, value), artifacts
+ *   <root>/<run-id>/config.json    the resolved config, written atomically
+ *   <root>/<run-id>/checkpoints/   safetensors weights + JSON state (see checkpoints.ts)
+ *
+ * Several processes may train into one store at once (a sweep, or `runs list` while training):
+ * the index runs in WAL mode with a busy timeout, and every write is one short IMMEDIATE
+ * transaction, so writers queue instead of failing with SQLITE_BUSY or corrupting the file.
+ */
+import Database from 'better-sqlite3';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { writeFileAtomic } from '../data/paths.js';
+
+/** running (or killed while running), finished, stopped (on request, resumable), failed (an error), diverged (NaN/Inf). */
+export type RunStatus = 'running' | 'finished' | 'stopped' | 'failed' | 'diverged';
+
+export const RUN_STATUSES: readonly RunStatus[] = ['running', 'finished', 'stopped', 'failed', 'diverged'];
+
+export interface RunRecord {
+  readonly id: string;
+  readonly status: RunStatus;
+  /** Last step the run reached (updated at each checkpoint and at the end). */
+  readonly step: number;
+  readonly model: string;
+  readonly dataset: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  /** Why the run stopped, for failed and diverged runs. */
+  readonly message: string | null;
+  /** Folder of the run. */
+  readonly dir: string;
+}
+
+export interface MetricRow {
+  readonly step: number;
+  readonly name: string;
+  /** null stands for a non-finite value (SQLite stores NaN as NULL). */
+  readonly value: number | null;
+}
+
+export interface ArtifactRecord {
+  readonly kind: string;
+  /** Path relative to the run folder. */
+  readonly path: string;
+  readonly step: number;
+  readonly createdAt: string;
+}
+
+export interface NewRun {
+  readonly id: string;
+  readonly model: string;
+  readonly dataset: string;
+  /** The resolved config, saved as config.json and in the index. */
+  readonly config: unknown;
+}
+
+const SCHEMA_VERSION = 1;
+const BUSY_TIMEOUT_MS = 30_000;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS runs (
+  id TEXT PRIMARY KEY,
+  status TEXT NOT NULL,
+  step INTEGER NOT NULL DEFAULT 0,
+  model TEXT NOT NULL,
+  dataset TEXT NOT NULL,
+  config TEXT NOT NULL,
+  message TEXT,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS metrics (
+  run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  step INTEGER NOT NULL,
+  value REAL,
+  PRIMARY KEY (run_id, name, step)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS artifacts (
+  run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  path TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  step INTEGER NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (run_id, path)
+);
+`;
+
+/** Run ids become folder names: keep them portable. */
+const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+export function checkRunId(id: string): string {
+  if (!RUN_ID_PATTERN.test(id)) {
+    throw new Error(`run id '${id}' is not allowed: use letters, digits, '.', '_' and '-' (up to 128 characters, not starting with '.', '_' or '-')`);
+  }
+  return id;
+}
+
+/** Default store location: `--store DIR`, else `$RANDLAB_RUNS`, else `./runs`. */
+export function resolveStoreRoot(store?: string, env: NodeJS.ProcessEnv = process.env): string {
+  const fromEnv = env.RANDLAB_RUNS === '' ? undefined : env.RANDLAB_RUNS;
+  return resolve(store ?? fromEnv ?? 'runs');
+}
+
+interface RunRow {
+  id: string;
+  status: string;
+  step: number;
+  model: string;
+  dataset: string;
+  message: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export class RunStore {
+  readonly root: string;
+  private readonly db: Database.Database;
+
+  private constructor(root: string, db: Database.Database) {
+    this.root = root;
+    this.db = db;
+  }
+
+  /** Opens (creating if needed) the store at `root`. */
+  static open(root: string): RunStore {
+    const dir = resolve(root);
+    mkdirSync(dir, { recursive: true });
+    const db = new Database(join(dir, 'index.sqlite'), { timeout: BUSY_TIMEOUT_MS });
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    db.pragma('journal_mode = WAL');
+    db.pragma('foreign_keys = ON');
+    // NORMAL is durable across process crashes in WAL mode; only power loss can drop the last commits.
+    db.pragma('synchronous = NORMAL');
+    migrate(db);
+    return new RunStore(dir, db);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  runDir(id: string): string {
+    return join(this.root, checkRunId(id));
+  }
+
+  checkpointDir(id: string): string {
+    return join(this.runDir(id), 'checkpoints');
+  }
+
+  /**
+   * Registers a new run: its folder, config.json and index row. Refuses an id that exists
+   * unless `replace` is set, in which case the old run (folder, metrics, artifacts) is deleted first.
+   */
+  createRun(run: NewRun, options: { replace?: boolean } = {}): RunRecord {
+    const dir = this.runDir(run.id);
+    if (options.replace) this.deleteRun(run.id);
+    else if (this.getRun(run.id)) throw new Error(`run '${run.id}' already exists in ${this.root}`);
+    else if (existsSync(dir) && readdirSync(dir).length > 0) throw new Error(`run folder ${dir} exists but run '${run.id}' is not in the index; remove the folder or choose another run id`);
+    const now = new Date().toISOString();
+    const configText = JSON.stringify(run.config, null, 2);
+    this.immediate(() => {
+      // Checked again inside the write lock: another process may have created it meanwhile.
+      const exists = this.db.prepare('SELECT 1 FROM runs WHERE id = ?').get(run.id);
+      if (exists) throw new Error(`run '${run.id}' already exists in ${this.root}`);
+      this.db
+        .prepare('INSERT INTO runs (id, status, step, model, dataset, config, message, created_at, updated_at) VALUES (?, ?, 0, ?, ?, ?, NULL, ?, ?)')
+        .run(run.id, 'running', run.model, run.dataset, configText, now, now);
+    });
+    mkdirSync(join(dir, 'checkpoints'), { recursive: true });
+    writeFileAtomic(join(dir, 'config.json'), [Buffer.from(`${configText}\n`, 'utf8')]);
+    return this.getRun(run.id)!;
+  }
+
+  getRun(id: string): RunRecord | undefined {
+    const row = this.db.prepare('SELECT id, status, step, model, dataset, message, created_at, updated_at FROM runs WHERE id = ?').get(id) as RunRow | undefined;
+    return row ? this.toRecord(row) : undefined;
+  }
+
+  /** The run, or an error that names the store and the runs it holds. */
+  requireRun(id: string): RunRecord {
+    const run = this.getRun(id);
+    if (run) return run;
+    const known = this.listRuns().map((r) => r.id);
+    const hint = known.length === 0 ? 'the store is empty' : `known runs: ${known.slice(-10).join(', ')}${known.length > 10 ? ', …' : ''}`;
+    throw new Error(`no run '${id}' in store ${this.root} (${hint})`);
+  }
+
+  /** The config saved with the run (config.json). */
+  readConfig(id: string): unknown {
+    const path = join(this.runDir(id), 'config.json');
+    if (!existsSync(path)) throw new Error(`run '${id}' has no config.json at ${path}`);
+    return JSON.parse(readFileSync(path, 'utf8')) as unknown;
+  }
+
+  listRuns(filter: { status?: RunStatus } = {}): RunRecord[] {
+    const sql = 'SELECT id, status, step, model, dataset, message, created_at, updated_at FROM runs';
+    const rows = (filter.status ? this.db.prepare(`${sql} WHERE status = ? ORDER BY created_at, id`).all(filter.status) : this.db.prepare(`${sql} ORDER BY created_at, id`).all()) as RunRow[];
+    return rows.map((row) => this.toRecord(row));
+  }
+
+  updateRun(id: string, update: { status?: RunStatus; step?: number; message?: string | null }): void {
+    const now = new Date().toISOString();
+    this.immediate(() => {
+      const result = this.db
+        .prepare(
+          'UPDATE runs SET status = COALESCE(?, status), step = COALESCE(?, step), message = CASE WHEN ? THEN ? ELSE message END, updated_at = ? WHERE id = ?',
+        )
+        .run(update.status ?? null, update.step ?? null, update.message !== undefined ? 1 : 0, update.message ?? null, now, id);
+      if (result.changes === 0) throw new Error(`no run '${id}' in store ${this.root}`);
+    });
+  }
+
+  /** Writes many metric values in one transaction; a value logged again for the same step replaces the old one. */
+  appendMetrics(id: string, rows: readonly MetricRow[]): void {
+    if (rows.length === 0) return;
+    const insert = this.db.prepare('INSERT OR REPLACE INTO metrics (run_id, name, step, value) VALUES (?, ?, ?, ?)');
+    this.immediate(() => {
+      for (const row of rows) insert.run(id, row.name, row.step, row.value !== null && Number.isNaN(row.value) ? null : row.value);
+    });
+  }
+
+  /** Drops metrics logged after `step` (a resumed run recomputes them). */
+  deleteMetricsAfter(id: string, step: number): void {
+    this.immediate(() => {
+      this.db.prepare('DELETE FROM metrics WHERE run_id = ? AND step > ?').run(id, step);
+    });
+  }
+
+  metrics(id: string, filter: { name?: string } = {}): MetricRow[] {
+    const rows = filter.name
+      ? this.db.prepare('SELECT step, name, value FROM metrics WHERE run_id = ? AND name = ? ORDER BY step').all(id, filter.name)
+      : this.db.prepare('SELECT step, name, value FROM metrics WHERE run_id = ? ORDER BY step, name').all(id);
+    return rows as MetricRow[];
+  }
+
+  /** The last logged value of each metric. */
+  latestMetrics(id: string): Record<string, number | null> {
+    const rows = this.db
+      .prepare('SELECT m.name, m.value FROM metrics m WHERE m.run_id = ? AND m.step = (SELECT MAX(step) FROM metrics WHERE run_id = m.run_id AND name = m.name) ORDER BY m.name')
+      .all(id) as Array<{ name: string; value: number | null }>;
+    return Object.fromEntries(rows.map((row) => [row.name, row.value]));
+  }
+
+  recordArtifact(id: string, artifact: { kind: string; path: string; step: number }): void {
+    const now = new Date().toISOString();
+    this.immediate(() => {
+      this.db.prepare('INSERT OR REPLACE INTO artifacts (run_id, path, kind, step, created_at) VALUES (?, ?, ?, ?, ?)').run(id, artifact.path, artifact.kind, artifact.step, now);
+    });
+  }
+
+  forgetArtifact(id: string, path: string): void {
+    this.immediate(() => {
+      this.db.prepare('DELETE FROM artifacts WHERE run_id = ? AND path = ?').run(id, path);
+    });
+  }
+
+  artifacts(id: string): ArtifactRecord[] {
+    const rows = this.db.prepare('SELECT kind, path, step, created_at FROM artifacts WHERE run_id = ? ORDER BY step, path').all(id) as Array<{
+      kind: string;
+      path: string;
+      step: number;
+      created_at: string;
+    }>;
+    return rows.map((row) => ({ kind: row.kind, path: row.path, step: row.step, createdAt: row.created_at }));
+  }
+
+  /** Removes a run's row (with its metrics and artifacts) and its folder. */
+  deleteRun(id: string): void {
+    this.immediate(() => {
+      this.db.prepare('DELETE FROM runs WHERE id = ?').run(id);
+    });
+    rmSync(this.runDir(id), { recursive: true, force: true });
+  }
+
+  private immediate(fn: () => void): void {
+    this.db.transaction(fn).immediate();
+  }
+
+  private toRecord(row: RunRow): RunRecord {
+    return {
+      id: row.id,
+      status: row.status as RunStatus,
+      step: row.step,
+      model: row.model,
+      dataset: row.dataset,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+      message: row.message,
+      dir: join(this.root, row.id),
+    };
+  }
+}
+
+function migrate(db: Database.Database): void {
+  db.transaction(() => {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION) {
+      throw new Error(`run store ${db.name} has schema version ${version}; this randlab understands up to ${SCHEMA_VERSION}`);
+    }
+    db.exec(SCHEMA);
+    if (version < SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  }).immediate();
+}

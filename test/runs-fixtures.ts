@@ -1,0 +1,40 @@
+/**
+ * Tiny image folders for the run, trainer and CLI tests: random 3×8×8 PNGs in train/ and test/,
+ * so a whole training run takes well under a second.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { Rng } from '../src/tensor/rng.js';
+import { makeTempDir } from './helpers/data-fixtures.js';
+
+export interface TinyData {
+  readonly root: string;
+  /** Dataset spec for configs and flags. */
+  readonly spec: string;
+  readonly cleanup: () => void;
+}
+
+/** `perClass` random images per class and split; pixels depend only on (seed, split, class, index). */
+export async function makeTinyImageFolder(options: { classes?: number; trainPerClass?: number; testPerClass?: number; size?: number; seed?: number } = {}): Promise<TinyData> {
+  const classes = options.classes ?? 4;
+  const size = options.size ?? 8;
+  const { dir: root, cleanup } = makeTempDir('runs');
+  const rng = new Rng(options.seed ?? 0, 'tiny-images');
+  for (const [split, perClass] of [
+    ['train', options.trainPerClass ?? 16],
+    ['test', options.testPerClass ?? 4],
+  ] as const) {
+    for (let c = 0; c < classes; c++) {
+      const dir = join(root, split, `class${c}`);
+      mkdirSync(dir, { recursive: true });
+      for (let i = 0; i < perClass; i++) {
+        const raw = Buffer.alloc(size * size * 3);
+        // A class-dependent mean colour, so real labels are learnable.
+        for (let p = 0; p < raw.length; p++) raw[p] = Math.min(255, Math.max(0, Math.round(64 + 40 * ((c + p) % 3) + 60 * rng.normal())));
+        await sharp(raw, { raw: { width: size, height: size, channels: 3 } }).png().toFile(join(dir, `${String(i).padStart(3, '0')}.png`));
+      }
+    }
+  }
+  return { root, spec: `imagefolder:${root},size=${size}`, cleanup };
+}

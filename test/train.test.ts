@@ -1,0 +1,174 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readCheckpoint } from '../src/checkpoint/index.js';
+import { Linear, parameterNorms } from '../src/nn/index.js';
+import { listCheckpoints } from '../src/runs/checkpoints.js';
+import { RunStore } from '../src/runs/store.js';
+import { DivergenceError, METRICS, resumeRun, trainRun, type ProgressEvent } from '../src/runs/trainer.js';
+import { makeTempDir } from './helpers/data-fixtures.js';
+import { makeTinyImageFolder, type TinyData } from './runs-fixtures.js';
+
+let data: TinyData;
+let temp: ReturnType<typeof makeTempDir>;
+let store: RunStore;
+
+beforeAll(async () => {
+  data = await makeTinyImageFolder();
+  temp = makeTempDir('train');
+  store = RunStore.open(temp.dir);
+});
+afterAll(() => {
+  store.close();
+  temp.cleanup();
+  data.cleanup();
+});
+
+/** cnn2 with 8 filters on 64 images of 3×8×8, 4 classes: 4 steps per epoch at batch 16. */
+function tinyConfig(name: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    name,
+    seed: 5,
+    data: { dataset: data.spec },
+    model: { name: 'cnn2', widths: [8, 16] },
+    schedule: { type: 'constant', lr: 0.05 },
+    training: { batchSize: 16, iterations: 24 },
+    eval: { every: 8 },
+    log: { every: 4 },
+    checkpoint: { every: 6 },
+    ...extra,
+  };
+}
+
+const options = () => ({ store, cacheDir: null });
+
+function finalWeights(runId: string): Map<string, Buffer> {
+  const last = listCheckpoints(store.checkpointDir(runId)).at(-1)!;
+  const state = readCheckpoint(last.prefix).modelState;
+  return new Map([...state].map(([key, t]) => [key, Buffer.from(t.dtype === 'int32' ? t.ints.buffer : t.data.buffer)]));
+}
+
+describe('trainRun', () => {
+  it('trains, logs metrics at their cadence and checkpoints every N steps and at the end', async () => {
+    const result = await trainRun(tinyConfig('basic'), options());
+    expect(result).toMatchObject({ runId: 'basic', status: 'finished', step: 24 });
+    expect(store.getRun('basic')).toMatchObject({ status: 'finished', step: 24, model: 'cnn2' });
+    expect(store.metrics('basic', { name: METRICS.batchLoss }).map((m) => m.step)).toEqual([4, 8, 12, 16, 20, 24]);
+    expect(store.metrics('basic', { name: METRICS.testAccuracy }).map((m) => m.step)).toEqual([8, 16, 24]);
+    expect(store.metrics('basic', { name: METRICS.trainAccuracy }).map((m) => m.step)).toEqual([8, 16, 24]);
+    expect(store.metrics('basic', { name: METRICS.imagesPerSecond }).every((m) => m.value! > 0)).toBe(true);
+    // keep: last → only the final checkpoint remains, and it is the one the index lists.
+    expect(listCheckpoints(store.checkpointDir('basic')).map((c) => c.step)).toEqual([24]);
+    expect(store.artifacts('basic').map((a) => a.path)).toEqual(['checkpoints/step-00000024.safetensors']);
+    const saved = JSON.parse(readFileSync(join(store.runDir('basic'), 'config.json'), 'utf8'));
+    expect(saved).toMatchObject({ name: 'basic', seed: 5, init: { scale: 0.3, scheme: 'kaiming_normal' }, optimizer: { name: 'sgd', momentum: 0.9 } });
+    expect(result.metrics[METRICS.trainLoss]).toBeLessThan(Math.log(4));
+  });
+
+  it('is deterministic: the same config and seed give bit-identical weights', async () => {
+    await trainRun(tinyConfig('det-a'), options());
+    await trainRun(tinyConfig('det-b'), options());
+    expect(finalWeights('det-a')).toEqual(finalWeights('det-b'));
+    await trainRun(tinyConfig('det-c', { seed: 6 }), options());
+    expect(finalWeights('det-c')).not.toEqual(finalWeights('det-a'));
+  });
+
+  it('stops on request with a checkpoint, and the resumed run ends bit-identical to an uninterrupted one', async () => {
+    const controller = new AbortController();
+    const onProgress = (event: ProgressEvent) => {
+      if (event.type === 'step' && event.step >= 8) controller.abort();
+    };
+    const stopped = await trainRun(tinyConfig('stop', { checkpoint: { every: 100 } }), { ...options(), signal: controller.signal, onProgress });
+    expect(stopped).toMatchObject({ status: 'stopped', step: 8 });
+    expect(listCheckpoints(store.checkpointDir('stop')).map((c) => c.step)).toEqual([8]);
+    const resumed = await resumeRun('stop', options());
+    expect(resumed).toMatchObject({ status: 'finished', step: 24 });
+    await trainRun(tinyConfig('nonstop', { checkpoint: { every: 100 } }), options());
+    expect(finalWeights('stop')).toEqual(finalWeights('nonstop'));
+    expect(store.metrics('stop', { name: METRICS.trainLoss })).toEqual(store.metrics('nonstop', { name: METRICS.trainLoss }));
+  });
+
+  it('stops with a clear message on NaN/Inf and keeps the last good checkpoint', async () => {
+    const config = tinyConfig('diverge', { schedule: { type: 'constant', lr: 1e6 }, checkpoint: { every: 1, keep: 'all' }, training: { batchSize: 16, iterations: 50 } });
+    const error = await trainRun(config, options()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DivergenceError);
+    expect((error as Error).message).toMatch(/^run 'diverge' diverged: .* (are|is) not finite .*; the last good checkpoint is step \d+ \(.*step-\d+\.safetensors\)$/);
+    const run = store.getRun('diverge')!;
+    expect(run.status).toBe('diverged');
+    expect(run.message).toContain('not finite');
+    for (const checkpoint of listCheckpoints(store.checkpointDir('diverge'))) {
+      for (const [, t] of readCheckpoint(checkpoint.prefix).modelState) if (t.dtype === 'float32') expect(t.data.every(Number.isFinite)).toBe(true);
+    }
+  });
+
+  it('refuses to overwrite a run without force', async () => {
+    await expect(trainRun(tinyConfig('basic'), options())).rejects.toThrow("run 'basic' is finished (step 24); pass --force to overwrite it");
+    store.createRun({ id: 'half', model: 'cnn2', dataset: 'x', config: {} });
+    await expect(trainRun(tinyConfig('half'), options())).rejects.toThrow("run 'half' already exists (status running, step 0); continue it with --resume half, or pass --force to start it over");
+    const forced = await trainRun(tinyConfig('basic', { training: { batchSize: 16, iterations: 4 } }), { ...options(), force: true });
+    expect(forced).toMatchObject({ status: 'finished', step: 4 });
+    expect(store.metrics('basic', { name: METRICS.batchLoss }).map((m) => m.step)).toEqual([4]);
+  });
+
+  it('checks that the data fits the model before creating the run', async () => {
+    await expect(trainRun(tinyConfig('misfit', { model: { name: 'vgg11' } }), options())).rejects.toThrow('vgg11 needs images of at least 32×32, got input shape [3, 8, 8]');
+    expect(store.getRun('misfit')).toBeUndefined();
+    expect(existsSync(store.runDir('misfit'))).toBe(false);
+  });
+
+  it('drives probes at step 0 and every N steps, storing what they return', async () => {
+    const seen: number[] = [];
+    const probe = { every: 10, onStep: (step: number) => (seen.push(step), { 'probe/step': step }) };
+    await trainRun(tinyConfig('probed'), { ...options(), probes: [probe] });
+    expect(seen).toEqual([0, 10, 20, 24]);
+    expect(store.metrics('probed', { name: 'probe/step' }).map((m) => m.value)).toEqual([0, 10, 20, 24]);
+  });
+});
+
+describe('transfer: a run initialised from another run', () => {
+  it('takes the pre-trained weights, rescales them to their initial norms and draws a fresh head', async () => {
+    await trainRun(tinyConfig('upstream', { data: { dataset: data.spec, labels: { kind: 'random', k: 5, seed: 1 } } }), options());
+    const upstreamInit = new Map(Object.entries(JSON.parse(readFileSync(join(store.runDir('upstream'), 'init-norms.json'), 'utf8')) as Record<string, number>));
+    const upstreamFinal = readCheckpoint(listCheckpoints(store.checkpointDir('upstream')).at(-1)!.prefix).modelState;
+    let initial: Map<string, number> | null = null;
+    let conv: Float32Array | null = null;
+    await trainRun(tinyConfig('downstream', { seed: 9, init: { from: { run: 'upstream' } }, training: { batchSize: 16, iterations: 4 } }), {
+      ...options(),
+      initialize: (model) => {
+        initial = parameterNorms(model);
+        conv = model.firstLayer.weight.data.slice();
+      },
+    });
+    for (const key of ['conv1.weight', 'conv1.bias', 'fc1.weight', 'fc1.bias']) expect(initial!.get(key)).toBeCloseTo(upstreamInit.get(key)!, 4);
+    // Same direction as the trained upstream weights: rescaling changes only the norm.
+    const trained = upstreamFinal.get('conv1.weight')!.data;
+    const dot = conv!.reduce((s, v, i) => s + v * trained[i]!, 0);
+    const norm = (a: Float32Array) => Math.sqrt(a.reduce((s, v) => s + v * v, 0));
+    expect(dot / (norm(conv!) * norm(trained))).toBeCloseTo(1, 5);
+    // The head has 4 outputs (real labels) where upstream had 5: it must be fresh.
+    expect(store.getRun('downstream')!.status).toBe('finished');
+  });
+
+  it('can take the first layer only and leave the rest fresh', async () => {
+    let first: Float32Array | null = null;
+    let hidden: Float32Array | null = null;
+    await trainRun(tinyConfig('first-only', { init: { from: { run: 'upstream', include: ['conv1'], rescale: false } }, training: { batchSize: 16, iterations: 1 } }), {
+      ...options(),
+      initialize: (model) => {
+        first = model.firstLayer.weight.data.slice();
+        const fc1 = model.getSubmodule('fc1');
+        if (!(fc1 instanceof Linear)) throw new Error('cnn2.fc1 is not Linear');
+        hidden = fc1.weight.data.slice();
+      },
+    });
+    const upstream = readCheckpoint(listCheckpoints(store.checkpointDir('upstream')).at(-1)!.prefix).modelState;
+    expect(first).toEqual(upstream.get('conv1.weight')!.data);
+    expect(hidden).not.toEqual(upstream.get('fc1.weight')!.data);
+  });
+
+  it('names what is missing when the source does not fit', async () => {
+    await expect(trainRun(tinyConfig('bad-from', { model: { name: 'cnn2', widths: [4, 16] }, init: { from: { run: 'upstream' } } }), options())).rejects.toThrow(
+      /init\.from run 'upstream' step 24: .*'conv1\.weight': shape \[8, 3, 3, 3\] in the state dict, \[4, 3, 3, 3\] in the model/,
+    );
+  });
+});
