@@ -18,7 +18,7 @@ import type { Module, StateDict } from '../nn/module.js';
 import type { OptimizerState, ParameterState } from '../optim/optimizer.js';
 import type { RngState } from '../tensor/rng.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { writeFileAtomic, writeFilesAtomic } from './atomic.js';
+import { writeFileAtomic, writeFilesAtomic } from '../io/atomic.js';
 import { encodeSafetensors, readSafetensors, type SafetensorsEntry } from './safetensors.js';
 
 const FORMAT = 'randlab-checkpoint';

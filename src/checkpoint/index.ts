@@ -1,4 +1,4 @@
-export { writeFileAtomic, writeFilesAtomic, type FileContent, type PendingFile } from './atomic.js';
+export { writeFileAtomic, writeFilesAtomic, type FileContent, type PendingFile } from '../io/atomic.js';
 export {
   encodeSafetensors,
   serializeSafetensors,

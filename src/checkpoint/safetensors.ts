@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { formatShape, shapeSize, Tensor, untracked, type Shape } from '../tensor/tensor.js';
-import { writeFileAtomic } from './atomic.js';
+import { writeFileAtomic } from '../io/atomic.js';
 
 export type WritableDtype = 'F32' | 'I32' | 'I64';
 export type ReadableDtype = WritableDtype | 'F64' | 'F16' | 'BF16';

@@ -5,8 +5,8 @@
  * Cache dir: `--cache-dir`, else `$RANDLAB_CACHE`, else `.cache/randlab` in the working directory.
  * Caches never go beside the data: the data root may be read-only.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+export { writeFileAtomic } from '../io/atomic.js';
+import { resolve } from 'node:path';
 
 export function resolveDataRoot(dataDir?: string, env: NodeJS.ProcessEnv = process.env): string {
   const chosen = dataDir ?? nonEmpty(env.RANDLAB_DATA) ?? 'data';
@@ -22,26 +22,3 @@ function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value === '' ? undefined : value;
 }
 
-/** Writes `chunks` to `path` through a temp file, fsync and rename: readers see all or nothing. */
-export function writeFileAtomic(path: string, chunks: readonly Uint8Array[]): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const temp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  try {
-    const fd = openSync(temp, 'w');
-    try {
-      for (const chunk of chunks) writeAll(fd, chunk);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temp, path);
-  } catch (error) {
-    rmSync(temp, { force: true });
-    throw error;
-  }
-}
-
-function writeAll(fd: number, chunk: Uint8Array): void {
-  let offset = 0;
-  while (offset < chunk.length) offset += writeSync(fd, chunk, offset, chunk.length - offset);
-}

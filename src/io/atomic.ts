@@ -1,9 +1,10 @@
 /**
  * Atomic file replacement: write a temp file in the target's directory, fsync it, rename it over
  * the target, fsync the directory. A reader sees the old file or the new one, never a part; a
- * write that throws half-way leaves the old file untouched and removes its temp file.
+ * write that throws half-way leaves the old file untouched and removes its temp file. Missing
+ * parent directories are created.
  */
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 
@@ -67,6 +68,7 @@ function fsyncDirectory(dir: string): void {
  */
 export function writeFilesAtomic(files: readonly PendingFile[]): void {
   const targets = files.map((f) => resolve(f.path));
+  for (const dir of new Set(targets.map((t) => dirname(t)))) mkdirSync(dir, { recursive: true });
   const temps: string[] = [];
   try {
     files.forEach((file, i) => temps.push(writeTemp(targets[i]!, file.content)));
