@@ -33,7 +33,9 @@ class ThreadPool {
 
   void run(std::ptrdiff_t tasks, const std::function<void(std::ptrdiff_t)>& fn) {
     if (tasks <= 0) return;
-    if (threads_ == 1 || tasks == 1) {
+    // A parallelFor inside a task runs inline: the pool is busy with the outer loop, and waiting
+    // for it from one of its own tasks would deadlock.
+    if (threads_ == 1 || tasks == 1 || insideTask) {
       for (std::ptrdiff_t t = 0; t < tasks; ++t) fn(t);
       return;
     }
@@ -43,25 +45,32 @@ class ThreadPool {
       job_ = &fn;
       tasks_ = tasks;
       next_.store(0, std::memory_order_relaxed);
-      pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
+      open_ = true;
       generation_.fetch_add(1, std::memory_order_release);
     }
     wake_.notify_all();
     drain(fn, tasks);
-    // The caller's share is done; wait for the workers without spinning.
+    // The caller's share is done. Close the job, so a worker that has not woken up yet skips it
+    // instead of being waited for (under load a sleeping worker may wait long for a core), and
+    // wait, without spinning, only for the workers that joined.
     std::unique_lock<std::mutex> lock(mutex_);
-    done_.wait(lock, [this] { return pending_.load(std::memory_order_acquire) == 0; });
+    open_ = false;
+    done_.wait(lock, [this] { return active_ == 0; });
     job_ = nullptr;
   }
 
  private:
   void drain(const std::function<void(std::ptrdiff_t)>& fn, std::ptrdiff_t tasks) {
+    insideTask = true;
     for (;;) {
       std::ptrdiff_t t = next_.fetch_add(1, std::memory_order_relaxed);
       if (t >= tasks) break;
       fn(t);
     }
+    insideTask = false;
   }
+
+  static thread_local bool insideTask;
 
   void workerLoop() {
     unsigned long seen = 0;
@@ -79,14 +88,14 @@ class ThreadPool {
         wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
         seen = generation_.load(std::memory_order_acquire);
         if (stopping_) return;
+        if (!open_) continue;  // the caller finished this job without us
+        ++active_;
         job = job_;
         tasks = tasks_;
       }
       drain(*job, tasks);
-      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        done_.notify_one();
-      }
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (--active_ == 0 && !open_) done_.notify_one();
     }
   }
 
@@ -98,11 +107,14 @@ class ThreadPool {
   std::condition_variable done_;
   std::atomic<unsigned long> generation_{0};
   std::atomic<std::ptrdiff_t> next_{0};
-  std::atomic<int> pending_{0};
+  bool open_ = false;  // workers may still join the current job (guarded by mutex_)
+  int active_ = 0;     // workers inside the current job (guarded by mutex_)
   const std::function<void(std::ptrdiff_t)>* job_ = nullptr;
   std::ptrdiff_t tasks_ = 0;
   bool stopping_ = false;
 };
+
+thread_local bool ThreadPool::insideTask = false;
 
 int configuredThreads() {
   if (const char* env = std::getenv("RANDLAB_THREADS")) {

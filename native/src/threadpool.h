@@ -3,7 +3,9 @@
 // parallelFor(tasks, fn) runs fn(task) for task in [0, tasks) on the workers and on the calling
 // thread, and returns when all are done. Threads are created once; idle workers sleep on a
 // condition variable (after a short spin, so back-to-back kernels do not pay a wake-up each),
-// and the calling (JavaScript) thread blocks rather than spins once its own share is done.
+// and the calling (JavaScript) thread blocks rather than spins once its own share is done. Tasks are
+// claimed dynamically, and a worker that has not woken up by the time the tasks run out is not
+// waited for (a parallelFor inside a task runs inline).
 #pragma once
 #include <cstddef>
 #include <functional>

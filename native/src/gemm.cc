@@ -1,0 +1,342 @@
+// GEMM driver: cache blocking, packing, the split over threads, and the JavaScript export.
+#include "gemm.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "cpu_features.h"
+#include "gemm_kernels.h"
+#include "napi_util.h"
+#include "registry.h"
+#include "threadpool.h"
+#include "workspace.h"
+
+namespace randlab {
+namespace {
+
+const GemmKernel& activeKernel() {
+  switch (activeSimdLevel()) {
+    case SimdLevel::Avx512:
+      if (const GemmKernel* k = avx512GemmKernel()) return *k;
+      [[fallthrough]];
+    case SimdLevel::Avx2:
+      if (const GemmKernel* k = avx2GemmKernel()) return *k;
+      [[fallthrough]];
+    default:
+      return *genericGemmKernel();
+  }
+}
+
+std::int64_t roundUp(std::int64_t x, std::int64_t to) { return (x + to - 1) / to * to; }
+std::int64_t ceilDiv(std::int64_t x, std::int64_t y) { return (x + y - 1) / y; }
+
+// ---- packing ------------------------------------------------------------------------------
+
+// op(A)(i0 .. i0+mc, p0 .. p0+kc) → ceil(mc/MR) panels of kc×MR, rows past mc zero.
+void packA(const GemmKernel& kernel, ConstMatrix a, std::int64_t i0, std::int64_t mc, std::int64_t p0, std::int64_t kc,
+           float* out) {
+  const int mr = kernel.mr;
+  if (!a.trans && kernel.packANotTransposed != nullptr) {
+    kernel.packANotTransposed(a.data, a.ld, i0, mc, p0, kc, out);
+    return;
+  }
+  for (std::int64_t ip = 0; ip < mc; ip += mr) {
+    const int rows = static_cast<int>(std::min<std::int64_t>(mr, mc - ip));
+    float* panel = out + ip * kc;
+    if (a.trans) {
+      // Stored [k, m]: the MR values of step p are contiguous.
+      const float* src = a.data + p0 * a.ld + i0 + ip;
+      for (std::int64_t p = 0; p < kc; ++p, src += a.ld) {
+        float* dst = panel + p * mr;
+        for (int i = 0; i < rows; ++i) dst[i] = src[i];
+        for (int i = rows; i < mr; ++i) dst[i] = 0.0f;
+      }
+    } else {
+      // Stored [m, k]: read each row contiguously, write it with stride MR.
+      for (int i = 0; i < rows; ++i) {
+        const float* src = a.data + (i0 + ip + i) * a.ld + p0;
+        for (std::int64_t p = 0; p < kc; ++p) panel[p * mr + i] = src[p];
+      }
+      for (int i = rows; i < mr; ++i)
+        for (std::int64_t p = 0; p < kc; ++p) panel[p * mr + i] = 0.0f;
+    }
+  }
+}
+
+// op(B)(p0 .. p0+kc, j0 .. j0+nc) → ceil(nc/NR) panels of kc×NR, columns past nc zero.
+void packMatrixB(const GemmKernel& kernel, ConstMatrix b, std::int64_t p0, std::int64_t kc, std::int64_t j0,
+                 std::int64_t nc, float* out) {
+  const int nr = kernel.nr;
+  if (b.trans && kernel.packBTransposed != nullptr) {
+    kernel.packBTransposed(b.data, b.ld, p0, kc, j0, nc, out);
+    return;
+  }
+  for (std::int64_t jp = 0; jp < nc; jp += nr) {
+    const int cols = static_cast<int>(std::min<std::int64_t>(nr, nc - jp));
+    float* panel = out + jp * kc;
+    if (b.trans) {
+      // Stored [n, k]: read each stored row contiguously, write it with stride NR.
+      for (int j = 0; j < cols; ++j) {
+        const float* src = b.data + (j0 + jp + j) * b.ld + p0;
+        for (std::int64_t p = 0; p < kc; ++p) panel[p * nr + j] = src[p];
+      }
+      for (int j = cols; j < nr; ++j)
+        for (std::int64_t p = 0; p < kc; ++p) panel[p * nr + j] = 0.0f;
+    } else {
+      const float* src = b.data + p0 * b.ld + j0 + jp;
+      for (std::int64_t p = 0; p < kc; ++p, src += b.ld) {
+        float* dst = panel + p * nr;
+        std::memcpy(dst, src, sizeof(float) * cols);
+        for (int j = cols; j < nr; ++j) dst[j] = 0.0f;
+      }
+    }
+  }
+}
+
+// op(B): a stored matrix or a PanelSource.
+struct BOperand {
+  ConstMatrix matrix;
+  const PanelSource* source;  // used when not null
+};
+
+void packB(const GemmKernel& kernel, const BOperand& b, std::int64_t p0, std::int64_t kc, std::int64_t j0,
+           std::int64_t nc, float* out) {
+  if (b.source != nullptr) b.source->pack(p0, kc, j0, nc, kernel.nr, out);
+  else packMatrixB(kernel, b.matrix, p0, kc, j0, nc, out);
+}
+
+// The block size that splits `extent` into the fewest blocks of at most `limit`, all of about
+// equal size, rounded up to a multiple of `unit`.
+std::int64_t balancedBlock(std::int64_t extent, std::int64_t limit, std::int64_t unit) {
+  const std::int64_t blocks = ceilDiv(extent, limit);
+  return roundUp(ceilDiv(extent, blocks), unit);
+}
+
+// ---- the blocked product on one region of C ----------------------------------------------
+
+// Applies a tile computed into `tile` (MR×NR, alpha already applied) to the valid rows×cols of C.
+void mergeEdgeTile(const float* tile, int nr, int rows, int cols, float* c, std::int64_t ldc, float beta) {
+  for (int i = 0; i < rows; ++i) {
+    float* row = c + i * ldc;
+    const float* t = tile + i * nr;
+    if (beta == 0.0f) {
+      for (int j = 0; j < cols; ++j) row[j] = t[j];
+    } else {
+      for (int j = 0; j < cols; ++j) row[j] = t[j] + beta * row[j];
+    }
+  }
+}
+
+// Rows [m0, m1) × columns [n0, n1) of C, summing over p in [k0, k1); packing buffers from this
+// thread's workspace.
+struct Region {
+  std::int64_t m0, m1, n0, n1, k0, k1;
+};
+
+void gemmRegion(const GemmKernel& kernel, const Region& region, float alpha, ConstMatrix a, const BOperand& b, float beta,
+                float* c, std::int64_t ldc) {
+  const int mr = kernel.mr, nr = kernel.nr;
+  const std::int64_t m0 = region.m0, m1 = region.m1, n0 = region.n0, n1 = region.n1, k0 = region.k0, k1 = region.k1;
+  // Equal blocks no larger than the kernel's: k = 576 runs as 3 × 192 rather than 256 + 256 + 64,
+  // whose last block would pay the C tile's load and store for little work.
+  const std::int64_t kcMax = balancedBlock(k1 - k0, kernel.kc, 1);
+  const std::int64_t mcMax = balancedBlock(m1 - m0, kernel.mc, mr);
+  const std::int64_t ncMax = std::min<std::int64_t>(roundUp(kernel.nc, nr), roundUp(n1 - n0, nr));
+  float* packedA = workspace(WorkspaceSlot::GemmPackA, mcMax * kcMax);
+  float* packedB = workspace(WorkspaceSlot::GemmPackB, ncMax * kcMax + kPanelSlack);
+  alignas(64) float tile[16 * 128];
+
+  for (std::int64_t jc = n0; jc < n1; jc += ncMax) {
+    const std::int64_t nc = std::min(ncMax, n1 - jc);
+    for (std::int64_t pc = k0; pc < k1; pc += kcMax) {
+      const std::int64_t kc = std::min(kcMax, k1 - pc);
+      const float betaBlock = pc == k0 ? beta : 1.0f;  // later k blocks accumulate onto the first
+      packB(kernel, b, pc, kc, jc, nc, packedB);
+      for (std::int64_t ic = m0; ic < m1; ic += mcMax) {
+        const std::int64_t mc = std::min(mcMax, m1 - ic);
+        packA(kernel, a, ic, mc, pc, kc, packedA);
+        auto runTile = [&](std::int64_t ir, std::int64_t jr) {
+          const int rows = static_cast<int>(std::min<std::int64_t>(mr, mc - ir));
+          const int cols = static_cast<int>(std::min<std::int64_t>(nr, nc - jr));
+          const float* aPanel = packedA + ir * kc;
+          const float* bPanel = packedB + jr * kc;
+          float* cTile = c + (ic + ir) * ldc + jc + jr;
+          if (rows == mr && cols == nr) {
+            kernel.micro(kc, aPanel, bPanel, cTile, ldc, alpha, betaBlock);
+          } else {
+            kernel.micro(kc, aPanel, bPanel, tile, nr, alpha, 0.0f);
+            mergeEdgeTile(tile, nr, rows, cols, cTile, ldc, betaBlock);
+          }
+        };
+        // One B panel against every A panel of the block: the B panel stays in L1.
+        for (std::int64_t jr = 0; jr < nc; jr += nr)
+          for (std::int64_t ir = 0; ir < mc; ir += mr) runTile(ir, jr);
+      }
+    }
+  }
+}
+
+// C = beta · C, for the degenerate products (k = 0 or alpha = 0) that never read A and B.
+void scaleMatrix(std::int64_t m, std::int64_t n, float beta, float* c, std::int64_t ldc) {
+  for (std::int64_t i = 0; i < m; ++i) {
+    float* row = c + i * ldc;
+    if (beta == 0.0f) std::fill(row, row + n, 0.0f);
+    else if (beta != 1.0f) for (std::int64_t j = 0; j < n; ++j) row[j] *= beta;
+  }
+}
+
+// ---- splitting the work over threads ---------------------------------------------------------
+
+struct Split {
+  int rowParts, colParts, kParts;
+};
+
+// Products below this many multiply-adds finish before a worker would wake up.
+constexpr double kSerialBelow = 64.0 * 64.0 * 64.0;
+// Packing one element costs roughly as much as this many multiply-adds in the micro-kernel.
+constexpr double kPackCost = 16.0;
+
+// Picks rowParts × colParts = threads minimising the slowest thread's estimated time (its tile
+// rounded up to whole register tiles, plus the packing it repeats); when C has too few tiles to
+// share, splits k instead and sums partial products.
+Split chooseSplit(const GemmKernel& kernel, std::int64_t m, std::int64_t n, std::int64_t k, int threads) {
+  Split best{1, 1, 1};
+  if (threads <= 1 || static_cast<double>(m) * n * k < kSerialBelow) return best;
+  const std::int64_t rowPanels = ceilDiv(m, kernel.mr), colPanels = ceilDiv(n, kernel.nr);
+  double bestCost = -1.0;
+  for (int rowParts = 1; rowParts <= threads; ++rowParts) {
+    if (threads % rowParts != 0) continue;
+    const int colParts = threads / rowParts;
+    if (rowParts > rowPanels || colParts > colPanels) continue;
+    const double rows = static_cast<double>(ceilDiv(rowPanels, rowParts) * kernel.mr);
+    const double cols = static_cast<double>(ceilDiv(colPanels, colParts) * kernel.nr);
+    const double aPackings = static_cast<double>(ceilDiv(static_cast<std::int64_t>(cols), kernel.nc));
+    const double cost = rows * cols * k + kPackCost * k * (rows * aPackings + cols);
+    if (bestCost < 0 || cost < bestCost) {
+      bestCost = cost;
+      best = Split{rowParts, colParts, 1};
+    }
+  }
+  if (bestCost < 0 && k >= 4 * kernel.kc) {
+    best = Split{1, 1, static_cast<int>(std::min<std::int64_t>(threads, k / kernel.kc))};
+  }
+  return best;
+}
+
+// Each of `parts` threads multiplies a slice of k; the first writes C (with beta), the others
+// write partial products that are then added to C.
+void gemmSplitK(const GemmKernel& kernel, int parts, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
+                ConstMatrix a, const BOperand& b, float beta, float* c, std::int64_t ldc) {
+  float* partials = workspace(WorkspaceSlot::GemmReduce, static_cast<std::size_t>(parts - 1) * m * n);
+  parallelFor(parts, [&](std::ptrdiff_t part) {
+    const Region slice{0, m, 0, n, k * part / parts, k * (part + 1) / parts};
+    if (part == 0) gemmRegion(kernel, slice, alpha, a, b, beta, c, ldc);
+    else gemmRegion(kernel, slice, alpha, a, b, 0.0f, partials + (part - 1) * m * n, n);
+  });
+  for (int part = 1; part < parts; ++part) {
+    const float* partial = partials + (part - 1) * m * n;
+    for (std::int64_t i = 0; i < m; ++i)
+      for (std::int64_t j = 0; j < n; ++j) c[i * ldc + j] += partial[i * n + j];
+  }
+}
+
+// True when C's register tiles would be mostly padding (n = 10 classes, n = 27 taps of a first
+// conv layer, n = 64 against NR = 48) while Cᵀ fits them far better. Not for short k, where the
+// extra pass over C to transpose it back would cost more than the padding.
+bool transposedFitsBetter(const GemmKernel& kernel, std::int64_t m, std::int64_t n, std::int64_t k) {
+  if (k < 64) return false;
+  const double direct = static_cast<double>(roundUp(m, kernel.mr)) * roundUp(n, kernel.nr);
+  const double transposed = static_cast<double>(roundUp(n, kernel.mr)) * roundUp(m, kernel.nr);
+  return transposed < 0.8 * direct;
+}
+
+void gemmDispatch(std::int64_t m, std::int64_t n, std::int64_t k, float alpha, ConstMatrix a, const BOperand& b,
+                  float beta, float* c, std::int64_t ldc, Threading threading);
+
+// C = alpha · (op(B)ᵀ · op(A)ᵀ)ᵀ + beta · C: the product computed as Cᵀ into scratch (the
+// operands just swap and flip their transpose flags), then merged into C transposed.
+void gemmViaTranspose(std::int64_t m, std::int64_t n, std::int64_t k, float alpha, ConstMatrix a, ConstMatrix b,
+                      float beta, float* c, std::int64_t ldc, Threading threading) {
+  float* cT = workspace(WorkspaceSlot::GemmTransposed, static_cast<std::size_t>(n) * m);
+  gemmDispatch(n, m, k, alpha, ConstMatrix{b.data, b.ld, !b.trans}, BOperand{ConstMatrix{a.data, a.ld, !a.trans}, nullptr},
+               0.0f, cT, m, threading);
+  for (std::int64_t i = 0; i < m; ++i) {
+    float* row = c + i * ldc;
+    if (beta == 0.0f) {
+      for (std::int64_t j = 0; j < n; ++j) row[j] = cT[j * m + i];
+    } else {
+      for (std::int64_t j = 0; j < n; ++j) row[j] = cT[j * m + i] + beta * row[j];
+    }
+  }
+}
+
+void gemmDispatch(std::int64_t m, std::int64_t n, std::int64_t k, float alpha, ConstMatrix a, const BOperand& b,
+                  float beta, float* c, std::int64_t ldc, Threading threading) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0 || alpha == 0.0f) {
+    scaleMatrix(m, n, beta, c, ldc);
+    return;
+  }
+  const GemmKernel& kernel = activeKernel();
+  if (b.source == nullptr && transposedFitsBetter(kernel, m, n, k)) {
+    gemmViaTranspose(m, n, k, alpha, a, b.matrix, beta, c, ldc, threading);
+    return;
+  }
+  const Split split = chooseSplit(kernel, m, n, k, threading == Threading::Parallel ? threadCount() : 1);
+  if (split.kParts > 1) {
+    gemmSplitK(kernel, split.kParts, m, n, k, alpha, a, b, beta, c, ldc);
+    return;
+  }
+  if (split.rowParts * split.colParts == 1) {
+    gemmRegion(kernel, Region{0, m, 0, n, 0, k}, alpha, a, b, beta, c, ldc);
+    return;
+  }
+  const std::int64_t rowPanels = ceilDiv(m, kernel.mr), colPanels = ceilDiv(n, kernel.nr);
+  parallelFor(split.rowParts * split.colParts, [&](std::ptrdiff_t part) {
+    const std::int64_t r = part / split.colParts, q = part % split.colParts;
+    // Boundaries on whole register tiles, so only the last part has edge tiles.
+    const Region region{std::min(m, rowPanels * r / split.rowParts * kernel.mr),
+                        std::min(m, rowPanels * (r + 1) / split.rowParts * kernel.mr),
+                        std::min(n, colPanels * q / split.colParts * kernel.nr),
+                        std::min(n, colPanels * (q + 1) / split.colParts * kernel.nr),
+                        0,
+                        k};
+    if (region.m0 < region.m1 && region.n0 < region.n1) gemmRegion(kernel, region, alpha, a, b, beta, c, ldc);
+  });
+}
+
+}  // namespace
+
+void sgemm(std::int64_t m, std::int64_t n, std::int64_t k, float alpha, ConstMatrix a, ConstMatrix b, float beta,
+           float* c, std::int64_t ldc, Threading threading) {
+  gemmDispatch(m, n, k, alpha, a, BOperand{b, nullptr}, beta, c, ldc, threading);
+}
+
+void sgemm(std::int64_t m, std::int64_t n, std::int64_t k, float alpha, ConstMatrix a, const PanelSource& b, float beta,
+           float* c, std::int64_t ldc, Threading threading) {
+  gemmDispatch(m, n, k, alpha, a, BOperand{ConstMatrix{nullptr, 0, false}, &b}, beta, c, ldc, threading);
+}
+
+const char* activeGemmKernelName() { return activeKernel().name; }
+
+// gemm(a, b, c, p) — the Kernels.gemm method.
+RANDLAB_KERNEL(gemm) {
+  const auto a = args.f32(0, "a");
+  const auto b = args.f32(1, "b");
+  const auto c = args.f32(2, "c");
+  const ParamsArg p = args.params(3);
+  const std::int64_t m = p.integer("m"), n = p.integer("n"), k = p.integer("k");
+  const bool transA = p.flag("transA"), transB = p.flag("transB");
+  const float alpha = static_cast<float>(p.number("alpha")), beta = static_cast<float>(p.number("beta"));
+  args.requireLength(a, m * k, "a", "p.m * p.k");
+  args.requireLength(b, k * n, "b", "p.k * p.n");
+  args.requireLength(c, m * n, "c", "p.m * p.n");
+  sgemm(m, n, k, alpha, ConstMatrix{a.data, transA ? m : k, transA}, ConstMatrix{b.data, transB ? k : n, transB}, beta,
+        c.data, n);
+  return args.undefined();
+}
+
+// gemmKernelName() — which micro-kernel gemm runs now, e.g. "avx512-8x48" (benchmarks, tests).
+RANDLAB_KERNEL(gemmKernelName) { return Napi::String::New(args.env(), activeGemmKernelName()); }
+
+}  // namespace randlab

@@ -1,0 +1,40 @@
+#include "workspace.h"
+
+#include <cstdlib>
+#include <new>
+
+namespace randlab {
+namespace {
+
+constexpr std::size_t kAlignment = 64;  // one cache line, and one AVX-512 register
+
+struct Buffer {
+  float* data = nullptr;
+  std::size_t capacity = 0;  // in floats
+  ~Buffer() { std::free(data); }
+};
+
+struct ThreadWorkspace {
+  Buffer slots[static_cast<int>(WorkspaceSlot::Count)];
+};
+
+thread_local ThreadWorkspace threadWorkspace;
+
+}  // namespace
+
+float* workspace(WorkspaceSlot slot, std::size_t count) {
+  Buffer& buffer = threadWorkspace.slots[static_cast<int>(slot)];
+  if (count <= buffer.capacity && buffer.data != nullptr) return buffer.data;
+  // Grow by at least 1.5x so a slowly growing sequence of shapes does not reallocate each call;
+  // pad by a cache line so vector loads that run past the last element stay inside the block.
+  std::size_t capacity = count > buffer.capacity + buffer.capacity / 2 ? count : buffer.capacity + buffer.capacity / 2;
+  std::size_t bytes = (capacity * sizeof(float) + kAlignment) / kAlignment * kAlignment + kAlignment;
+  void* fresh = std::aligned_alloc(kAlignment, bytes);
+  if (fresh == nullptr) throw std::bad_alloc();
+  std::free(buffer.data);
+  buffer.data = static_cast<float*>(fresh);
+  buffer.capacity = capacity;
+  return buffer.data;
+}
+
+}  // namespace randlab

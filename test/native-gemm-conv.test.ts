@@ -1,0 +1,263 @@
+/**
+ * The native GEMM and convolution kernels against the TypeScript reference, on every SIMD path
+ * this CPU supports (forced with setSimdLevel, and once through RANDLAB_SIMD in a child process).
+ *
+ * Shapes are chosen to reach every branch of the blocked GEMM: sizes 1, sizes that are not
+ * multiples of the register tile or vector width, k beyond one KC block, n beyond one NC block,
+ * products split over threads by rows, by columns and by k, narrow products computed transposed;
+ * and every convolution plan: one image
+ * or many, images batched side by side in one GEMM (small outputs) with an uneven last chunk, the
+ * pointwise shortcut, strides, paddings 0/1/2, 1×1 to 7×7 and non-square kernels and inputs.
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import type { Conv2dParams, GemmParams } from '../src/kernels/interface.js';
+import { nativeAddon } from '../src/kernels/native.js';
+import { referenceKernels as ref } from '../src/kernels/reference/index.js';
+import { Rng } from '../src/tensor/rng.js';
+import { randomArray } from './helpers/random.js';
+
+interface GemmConvAddon {
+  gemm(a: Float32Array, b: Float32Array, c: Float32Array, p: GemmParams): void;
+  conv2dForward(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, p: Conv2dParams): void;
+  conv2dBackwardData(dy: Float32Array, w: Float32Array, dx: Float32Array, p: Conv2dParams): void;
+  conv2dBackwardFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, dbias: Float32Array | null, p: Conv2dParams): void;
+  simdLevel(): string;
+  setSimdLevel(level: string): string;
+  gemmKernelName(): string;
+  threadCount(): number;
+}
+
+const loaded = nativeAddon();
+const addon = loaded !== null && typeof loaded.gemm === 'function' ? (loaded as unknown as GemmConvAddon) : null;
+const rng = new Rng(7, 'native-gemm-conv');
+
+/** max |actual − expected| / max(1, max |expected|): float32 blocking changes the rounding of
+ *  long sums, but a wrong element (bad index, missed tile, stale buffer) is off by O(1). */
+function expectClose(actual: Float32Array, expected: Float32Array, what: string, tolerance = 1e-5): void {
+  expect(actual.length, `${what}: length`).toBe(expected.length);
+  let worst = 0;
+  let worstAt = -1;
+  let scale = 1;
+  for (let i = 0; i < expected.length; i++) {
+    const diff = Math.abs(actual[i]! - expected[i]!);
+    if (!(diff <= worst)) {
+      worst = Number.isNaN(diff) ? Infinity : diff;
+      worstAt = i;
+    }
+    scale = Math.max(scale, Math.abs(expected[i]!));
+  }
+  if (!(worst / scale <= tolerance)) {
+    throw new Error(`${what}: element ${worstAt} is ${actual[worstAt]}, reference ${expected[worstAt]} (relative error ${worst / scale})`);
+  }
+}
+
+function supportedSimdLevels(a: GemmConvAddon): string[] {
+  const original = a.simdLevel();
+  const levels: string[] = [];
+  for (const level of ['generic', 'avx2', 'avx512']) {
+    try {
+      a.setSimdLevel(level);
+      levels.push(level);
+    } catch {
+      // this CPU lacks the level
+    }
+  }
+  a.setSimdLevel(original);
+  return levels;
+}
+
+function withSimdLevel(a: GemmConvAddon, level: string, body: () => void): void {
+  const previous = a.setSimdLevel(level);
+  try {
+    body();
+  } finally {
+    a.setSimdLevel(previous);
+  }
+}
+
+// ---- GEMM --------------------------------------------------------------------------------------
+
+type Shape = [m: number, n: number, k: number];
+const GEMM_SHAPES: Shape[] = [
+  [1, 1, 1],
+  [1, 7, 3],
+  [5, 1, 9],
+  [3, 17, 1],
+  [17, 33, 65], // not multiples of any tile or vector width
+  [13, 47, 300], // k spans two KC blocks
+  [150, 53, 40], // m spans two MC blocks of rows
+  [3, 4100, 5], // n spans two NC blocks
+  [200, 300, 150], // split over threads
+  [128, 520, 96], // the MLP's batch of rows, split by columns
+  [5, 7, 5000], // too few tiles to share: split over k and summed
+  [130, 10, 70], // narrow C (10 classes): computed as Cᵀ and merged transposed
+];
+const SCALINGS: Array<[alpha: number, beta: number]> = [
+  [1, 0],
+  [0.5, 1],
+  [-2, 0.25],
+];
+
+function checkGemm(a: GemmConvAddon, [m, n, k]: Shape, transA: boolean, transB: boolean, alpha: number, beta: number): void {
+  const p: GemmParams = { m, n, k, transA, transB, alpha, beta };
+  const A = randomArray(rng, m * k);
+  const B = randomArray(rng, k * n);
+  const C = randomArray(rng, m * n);
+  // beta = 0 must not read C: poison it with NaN.
+  if (beta === 0) C.fill(NaN);
+  const expected = Float32Array.from(C);
+  ref.gemm(A, B, expected, p);
+  a.gemm(A, B, C, p);
+  expectClose(C, expected, `gemm ${JSON.stringify(p)} at ${a.simdLevel()}`);
+}
+
+// ---- convolution -------------------------------------------------------------------------------
+
+function conv(
+  n: number, c: number, h: number, w: number, outC: number, kh: number, kw: number,
+  stride: [number, number], pad: [number, number],
+): Conv2dParams {
+  const [strideH, strideW] = stride;
+  const [padH, padW] = pad;
+  const outH = Math.floor((h + 2 * padH - kh) / strideH) + 1;
+  const outW = Math.floor((w + 2 * padW - kw) / strideW) + 1;
+  return { n, c, h, w, outC, kh, kw, strideH, strideW, padH, padW, outH, outW };
+}
+
+const CONV_CASES: Array<[string, Conv2dParams]> = [
+  ['3x3 pad 1 on a 7x5 input', conv(3, 4, 7, 5, 6, 3, 3, [1, 1], [1, 1])],
+  ['3x3 valid, batch 1 (stages split over threads)', conv(1, 3, 9, 11, 8, 3, 3, [1, 1], [0, 0])],
+  ['3x3 stride 2 pad 1', conv(3, 5, 12, 10, 7, 3, 3, [2, 2], [1, 1])],
+  ['5x5 stride 2 pad 2', conv(2, 3, 9, 7, 4, 5, 5, [2, 2], [2, 2])],
+  ['7x7 pad 3', conv(2, 2, 9, 9, 5, 7, 7, [1, 1], [3, 3])],
+  ['non-square 3x2 kernel, strides 2x1, pads 0x1', conv(4, 3, 6, 7, 2, 3, 2, [2, 1], [0, 1])],
+  ['1x1 stride 2 (shortcut)', conv(3, 6, 8, 8, 10, 1, 1, [2, 2], [0, 0])],
+  ['1x1 stride 1 on a large plane (pointwise shortcut, one image a GEMM)', conv(2, 3, 32, 33, 4, 1, 1, [1, 1], [0, 0])],
+  ['1x1 stride 1 on small planes (images batched)', conv(5, 6, 4, 4, 8, 1, 1, [1, 1], [0, 0])],
+  ['3x3 pad 1 on 2x2 planes, images batched with an uneven last chunk', conv(9, 16, 2, 2, 20, 3, 3, [1, 1], [1, 1])],
+  ['3x3 pad 1 on 4x4 planes, more channels than one register tile', conv(5, 16, 4, 4, 33, 3, 3, [1, 1], [1, 1])],
+  ['first layer: 3 channels, 3x3, 30x30 output', conv(2, 3, 32, 32, 9, 3, 3, [1, 1], [0, 0])],
+  ['kernel larger than the padded input (empty output)', conv(2, 3, 4, 4, 5, 5, 5, [1, 1], [0, 0])],
+];
+
+function checkConv(a: GemmConvAddon, name: string, p: Conv2dParams, withBias: boolean): void {
+  const what = `${name} ${withBias ? 'with' : 'without'} bias at ${a.simdLevel()}`;
+  const x = randomArray(rng, p.n * p.c * p.h * p.w);
+  const w = randomArray(rng, p.outC * p.c * p.kh * p.kw);
+  const bias = withBias ? randomArray(rng, p.outC) : null;
+  const ySize = p.n * p.outC * p.outH * p.outW;
+  const dy = randomArray(rng, ySize);
+
+  // Outputs start as NaN: every kernel must overwrite them completely.
+  const y = new Float32Array(ySize).fill(NaN);
+  const yRef = new Float32Array(ySize);
+  a.conv2dForward(x, w, bias, y, p);
+  ref.conv2dForward(x, w, bias, yRef, p);
+  expectClose(y, yRef, `conv2dForward: ${what}`);
+
+  const dx = new Float32Array(x.length).fill(NaN);
+  const dxRef = new Float32Array(x.length);
+  a.conv2dBackwardData(dy, w, dx, p);
+  ref.conv2dBackwardData(dy, w, dxRef, p);
+  expectClose(dx, dxRef, `conv2dBackwardData: ${what}`);
+
+  const dw = new Float32Array(w.length).fill(NaN);
+  const dwRef = new Float32Array(w.length);
+  const dbias = withBias ? new Float32Array(p.outC).fill(NaN) : null;
+  const dbiasRef = withBias ? new Float32Array(p.outC) : null;
+  a.conv2dBackwardFilter(x, dy, dw, dbias, p);
+  ref.conv2dBackwardFilter(x, dy, dwRef, dbiasRef, p);
+  expectClose(dw, dwRef, `conv2dBackwardFilter dw: ${what}`);
+  if (dbias && dbiasRef) expectClose(dbias, dbiasRef, `conv2dBackwardFilter dbias: ${what}`);
+}
+
+describe.skipIf(addon === null)('native gemm and conv', () => {
+  const native = addon!;
+
+  describe.each(addon ? supportedSimdLevels(addon) : [])('at SIMD level %s', (level) => {
+    it('gemm matches the reference for every transpose, shape and alpha/beta', () => {
+      withSimdLevel(native, level, () => {
+        expect(native.gemmKernelName().startsWith(level)).toBe(true);
+        let variant = 0;
+        for (const shape of GEMM_SHAPES) {
+          for (const transA of [false, true]) {
+            for (const transB of [false, true]) {
+              const [alpha, beta] = SCALINGS[variant++ % SCALINGS.length]!;
+              checkGemm(native, shape, transA, transB, alpha, beta);
+            }
+          }
+        }
+      });
+    });
+
+    it('conv2d forward, backward data and backward filter match the reference', () => {
+      withSimdLevel(native, level, () => {
+        CONV_CASES.forEach(([name, p], i) => checkConv(native, name, p, i % 2 === 0));
+      });
+    });
+  });
+
+  it('backward filter sums over threads in a fixed order: repeated calls are bit-identical', () => {
+    const p = conv(12, 8, 6, 6, 16, 3, 3, [1, 1], [1, 1]);
+    const x = randomArray(rng, p.n * p.c * p.h * p.w);
+    const dy = randomArray(rng, p.n * p.outC * p.outH * p.outW);
+    const run = () => {
+      const dw = new Float32Array(p.outC * p.c * 9);
+      const dbias = new Float32Array(p.outC);
+      native.conv2dBackwardFilter(x, dy, dw, dbias, p);
+      return [...dw, ...dbias];
+    };
+    const first = run();
+    for (let i = 0; i < 5; i++) expect(run()).toEqual(first);
+  });
+
+  it('gemm with k = 0 or alpha = 0 scales C by beta without reading A and B', () => {
+    for (const [k, alpha] of [[0, 1], [4, 0]] as const) {
+      const c = Float32Array.from([1, 2, 3, 4, 5, 6]);
+      const a = new Float32Array(2 * k).fill(NaN);
+      const b = new Float32Array(k * 3).fill(NaN);
+      native.gemm(a, b, c, { m: 2, n: 3, k, transA: false, transB: false, alpha, beta: 0.5 });
+      expect(Array.from(c)).toEqual([0.5, 1, 1.5, 2, 2.5, 3]);
+      c.fill(NaN);
+      native.gemm(a, b, c, { m: 2, n: 3, k, transA: false, transB: false, alpha, beta: 0 });
+      expect(Array.from(c)).toEqual([0, 0, 0, 0, 0, 0]);
+    }
+  });
+
+  it('RANDLAB_SIMD selects the SIMD path in a fresh process', () => {
+    const addonPath = process.env.RANDLAB_NATIVE_PATH || fileURLToPath(new URL('../build/Release/randlab_native.node', import.meta.url));
+    for (const level of supportedSimdLevels(native)) {
+      const script = `const a = require(${JSON.stringify(addonPath)});
+        const c = new Float32Array(4);
+        a.gemm(Float32Array.of(1, 2, 3, 4), Float32Array.of(5, 6, 7, 8), c, { m: 2, n: 2, k: 2, transA: false, transB: false, alpha: 1, beta: 0 });
+        console.log(a.simdLevel(), a.gemmKernelName().split('-')[0], Array.from(c).join(','));`;
+      const child = spawnSync(process.execPath, ['-e', script], {
+        env: { ...process.env, RANDLAB_SIMD: level },
+        encoding: 'utf8',
+        timeout: 20_000,
+      });
+      expect(child.status, child.stderr).toBe(0);
+      expect(child.stdout.trim()).toBe(`${level} ${level} 19,22,43,50`);
+    }
+  });
+
+  it('rejects missing, mistyped and short buffers and inconsistent geometry with a TypeError naming them', () => {
+    const p: GemmParams = { m: 2, n: 3, k: 4, transA: false, transB: true, alpha: 1, beta: 0 };
+    const f = (length: number) => new Float32Array(length);
+    expect(() => native.gemm(f(7), f(12), f(6), p)).toThrow(/gemm: a has 7 elements, expected 8/);
+    expect(() => native.gemm(f(8), f(12), f(5), p)).toThrow(TypeError);
+    expect(() => native.gemm(f(8), new Float64Array(12) as unknown as Float32Array, f(6), p)).toThrow(/b must be a Float32Array/);
+    expect(() => native.gemm(f(8), f(12), f(6), { ...p, m: -1 })).toThrow(/p\.m/);
+
+    const q = conv(2, 3, 5, 5, 4, 3, 3, [1, 1], [1, 1]);
+    const [xs, ws, ys] = [2 * 3 * 25, 4 * 3 * 9, 2 * 4 * 25];
+    expect(() => native.conv2dForward(f(xs), f(ws), f(3), f(ys), q)).toThrow(/conv2dForward: bias has 3 elements/);
+    expect(() => native.conv2dForward(f(xs), f(ws), null, f(ys), { ...q, outH: 4 })).toThrow(/outH/);
+    expect(() => native.conv2dForward(f(xs), f(ws), null, f(ys), { ...q, strideH: 0 })).toThrow(/strideH/);
+    expect(() => native.conv2dBackwardData(f(ys), f(ws), f(xs - 1), q)).toThrow(/conv2dBackwardData: dx has/);
+    expect(() => native.conv2dBackwardFilter(f(xs), f(ys), f(ws), undefined as unknown as null, q)).not.toThrow();
+    expect(() => native.conv2dBackwardFilter(f(xs), f(ys - 1), f(ws), null, q)).toThrow(/dy has/);
+  });
+});
