@@ -3,6 +3,15 @@
  * `src/cli/commands/`.
  */
 import { Command } from 'commander';
+import { registerDataCommands } from './commands/data.js';
+import { registerTrainCommand } from './commands/train.js';
+import { registerEvalCommand } from './commands/eval.js';
+import { registerRunsCommand } from './commands/runs.js';
+import { registerBenchCommand } from './commands/bench.js';
+import { registerAnalyzeCommands } from './commands/analyze.js';
+import { registerExperimentCommand } from './commands/experiment.js';
+import { registerReportCommand } from './commands/report.js';
+import { registerDemoCommand } from './commands/demo.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -12,6 +21,15 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   // Subcommand registrations (one line per command module):
+  registerDataCommands(program);
+  registerTrainCommand(program);
+  registerEvalCommand(program);
+  registerRunsCommand(program);
+  registerBenchCommand(program);
+  registerAnalyzeCommands(program);
+  registerExperimentCommand(program);
+  registerReportCommand(program);
+  registerDemoCommand(program);
   return program;
 }
 

@@ -1,0 +1,98 @@
+/**
+ * `randlab experiment <name> --scale smoke|demo|cpu|paper [--seeds N] [--jobs N] [--out DIR]`: runs one
+ * recipe of docs/paper.md §3 (skipping finished runs, resuming interrupted ones) and writes its report.
+ * `randlab experiment --list` lists the recipes and their scales.
+ */
+import type { Command } from 'commander';
+import { resolveDataRoot } from '../../data/paths.js';
+import { runExperiment, type ExperimentResult } from '../../experiments/experiment.js';
+import { defaultSeedCount, parseScale, seedList, SCALES, type Scale } from '../../experiments/recipe.js';
+import { getRecipe, RECIPES } from '../../experiments/recipes/index.js';
+
+interface ExperimentCommandOptions {
+  scale: string;
+  seeds?: string;
+  jobs: string;
+  out?: string;
+  dataDir?: string;
+  list?: boolean;
+  plan?: boolean;
+  quiet?: boolean;
+}
+
+function positiveInteger(text: string, flag: string): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${flag} must be a positive integer, got '${text}'`);
+  return value;
+}
+
+export function listRecipes(): string {
+  return RECIPES.map((recipe) => {
+    const scales = SCALES.filter((scale) => recipe.scales[scale]).join(', ');
+    return `${recipe.name}  (${recipe.paperReference}; scales ${scales})\n  ${recipe.title}\n`;
+  }).join('');
+}
+
+/** The runs an experiment would execute, one line each, without running anything. */
+export function describePlan(name: string, scale: Scale, seeds: number | undefined, dataRoot: string): string {
+  const recipe = getRecipe(name);
+  const plan = recipe.plan(scale, seedList(seeds ?? defaultSeedCount(recipe, scale)), dataRoot);
+  const lines = plan.map((spec) => {
+    const settings = Object.entries(spec.settings)
+      .map(([key, value]) => `${key}=${String(value)}`)
+      .join(' ');
+    return `${spec.id}  ${spec.kind}  ${spec.condition}  seed ${spec.seed}${spec.dependsOn.length ? `  after ${spec.dependsOn.length} run(s)` : ''}\n    ${settings}`;
+  });
+  return `${recipe.name} at scale ${scale}: ${plan.length} runs\n${lines.join('\n')}\n`;
+}
+
+/** One line per run that did not finish, and the report's path and verdicts. */
+export function summarizeResult(result: ExperimentResult): string {
+  const lines: string[] = [];
+  const counts = new Map<string, number>();
+  for (const outcome of result.outcomes.values()) counts.set(outcome.status, (counts.get(outcome.status) ?? 0) + 1);
+  lines.push(`runs: ${[...counts].map(([status, n]) => `${n} ${status}`).join(', ')} (${result.seconds.toFixed(1)} s)`);
+  for (const outcome of result.outcomes.values()) {
+    if (outcome.status === 'failed' || outcome.status === 'blocked') lines.push(`  ${outcome.status} ${outcome.id}: ${outcome.error ?? ''}`);
+  }
+  for (const claim of result.report.claims) lines.push(`  ${claim.verdict.padEnd(15)} ${claim.id}: ${claim.measured}`);
+  lines.push(`report: ${result.report.html}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function registerExperimentCommand(program: Command): void {
+  program
+    .command('experiment')
+    .description("run one of the paper's experiments (docs/experiments.md) as a set of runs, then write its HTML report")
+    .argument('[name]', 'recipe name (see --list)')
+    .option('--scale <scale>', `${SCALES.join(' | ')}`, 'smoke')
+    .option('--seeds <n>', 'number of seeds (0..n-1); default per recipe and scale')
+    .option('--jobs <n>', 'runs at a time, each in its own process (1: in this process)', '1')
+    .option('--out <dir>', 'experiment folder (default experiments-out/<name>-<scale>)')
+    .option('--data-dir <dir>', 'data root (default $RANDLAB_DATA, else ./data)')
+    .option('--list', 'list the recipes and their scales')
+    .option('--plan', 'print the runs the experiment consists of, without running them')
+    .option('--quiet', 'no progress lines')
+    .action(async (name: string | undefined, options: ExperimentCommandOptions) => {
+      if (options.list || name === undefined) {
+        process.stdout.write(listRecipes());
+        return;
+      }
+      if (options.plan) {
+        process.stdout.write(describePlan(name, parseScale(options.scale), options.seeds !== undefined ? positiveInteger(options.seeds, '--seeds') : undefined, resolveDataRoot(options.dataDir)));
+        return;
+      }
+      const result = await runExperiment({
+        recipe: name,
+        scale: parseScale(options.scale),
+        ...(options.seeds !== undefined ? { seeds: positiveInteger(options.seeds, '--seeds') } : {}),
+        jobs: positiveInteger(options.jobs, '--jobs'),
+        ...(options.out !== undefined ? { out: options.out } : {}),
+        dataRoot: resolveDataRoot(options.dataDir),
+        log: options.quiet ? () => {} : (line) => process.stdout.write(`${line}\n`),
+      });
+      process.stdout.write(summarizeResult(result));
+      const unfinished = [...result.outcomes.values()].filter((o) => o.status === 'failed' || o.status === 'blocked').length;
+      if (unfinished > 0) process.exitCode = 1;
+    });
+}

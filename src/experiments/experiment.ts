@@ -1,0 +1,168 @@
+/**
+ * An experiment on disk: one folder per (recipe, scale) holding its manifest, run store, logs and report.
+ *
+ *   <dir>/experiment.json   recipe, scale, seeds, data root (what a worker needs to re-plan)
+ *   <dir>/store/            the run store: index.sqlite and one folder per run
+ *   <dir>/logs/             output of runs executed in child processes
+ *   <dir>/report/           index.html, claims.json, measurements.csv, figures/*.png
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { writeFileAtomic } from '../io/atomic.js';
+import type { ReportData, RunRecord } from '../report/types.js';
+import { writeReport, type WrittenReport } from '../report/write.js';
+import { RunStore } from '../runs/store.js';
+import { runPlan, recordedSeconds, workerLauncher, type RunOutcome } from './pool.js';
+import { checkPlan, defaultSeedCount, parseScale, presetRows, scalePresets, seedList, type Recipe, type RunContext, type RunSpec, type Scale } from './recipe.js';
+import { getRecipe } from './recipes/index.js';
+
+export interface Manifest {
+  readonly recipe: string;
+  readonly scale: Scale;
+  readonly seeds: readonly number[];
+  readonly dataRoot: string;
+  readonly createdAt: string;
+}
+
+export interface OpenExperiment {
+  readonly dir: string;
+  readonly manifest: Manifest;
+  readonly recipe: Recipe;
+  readonly plan: RunSpec[];
+  readonly context: RunContext;
+  close(): void;
+}
+
+const MANIFEST = 'experiment.json';
+
+export function defaultExperimentDir(recipe: string, scale: Scale): string {
+  return resolve('experiments-out', `${recipe}-${scale}`);
+}
+
+export function readManifest(dir: string): Manifest {
+  const path = join(dir, MANIFEST);
+  if (!existsSync(path)) throw new Error(`${dir} is not an experiment folder: ${MANIFEST} is missing (create one with \`randlab experiment <name>\`)`);
+  const raw = JSON.parse(readFileSync(path, 'utf8')) as Partial<Manifest>;
+  if (typeof raw.recipe !== 'string' || typeof raw.scale !== 'string' || !Array.isArray(raw.seeds) || typeof raw.dataRoot !== 'string') {
+    throw new Error(`${path}: expected fields recipe, scale, seeds and dataRoot`);
+  }
+  return { recipe: raw.recipe, scale: parseScale(raw.scale), seeds: raw.seeds, dataRoot: raw.dataRoot, createdAt: raw.createdAt ?? '' };
+}
+
+function writeManifest(dir: string, manifest: Manifest): void {
+  writeFileAtomic(join(dir, MANIFEST), [Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`, 'utf8')]);
+}
+
+/** Opens an experiment folder (its store and plan) from its manifest. */
+export function openExperiment(dir: string, log: (line: string) => void = () => {}): OpenExperiment {
+  const absolute = resolve(dir);
+  const manifest = readManifest(absolute);
+  const recipe = getRecipe(manifest.recipe);
+  const store = RunStore.open(join(absolute, 'store'));
+  const context: RunContext = { store, dataRoot: manifest.dataRoot, experimentDir: absolute, log };
+  const plan = recipe.plan(manifest.scale, manifest.seeds, manifest.dataRoot);
+  checkPlan(recipe.name, plan);
+  return { dir: absolute, manifest, recipe, plan, context, close: () => store.close() };
+}
+
+export interface RunExperimentOptions {
+  readonly recipe: string;
+  readonly scale: Scale;
+  /** Number of seeds (0..n−1); default the recipe's for the scale. */
+  readonly seeds?: number;
+  readonly jobs?: number;
+  /** Experiment folder; default experiments-out/<recipe>-<scale>. */
+  readonly out?: string;
+  readonly dataRoot: string;
+  readonly log?: (line: string) => void;
+}
+
+export interface ExperimentResult {
+  readonly dir: string;
+  readonly outcomes: ReadonlyMap<string, RunOutcome>;
+  readonly report: WrittenReport;
+  readonly seconds: number;
+}
+
+/** Plans, runs (skipping finished runs) and reports one experiment. */
+export async function runExperiment(options: RunExperimentOptions): Promise<ExperimentResult> {
+  const began = performance.now();
+  const recipe = getRecipe(options.recipe);
+  const log = options.log ?? (() => {});
+  scalePresets(recipe, options.scale);
+  const availability = recipe.available(options.dataRoot);
+  if (!availability.ok) throw new Error(`${recipe.name} cannot run: ${availability.reason}`);
+  const dir = resolve(options.out ?? defaultExperimentDir(recipe.name, options.scale));
+  const seeds = seedList(options.seeds ?? defaultSeedCount(recipe, options.scale));
+  const existing = existsSync(join(dir, MANIFEST)) ? readManifest(dir) : null;
+  if (existing && (existing.recipe !== recipe.name || existing.scale !== options.scale)) {
+    throw new Error(`${dir} holds experiment ${existing.recipe} at scale ${existing.scale}; choose another --out for ${recipe.name} at scale ${options.scale}`);
+  }
+  // The seeds may change between calls (more seeds reuse the runs of the first ones); the creation time stays.
+  writeManifest(dir, { recipe: recipe.name, scale: options.scale, seeds, dataRoot: resolve(options.dataRoot), createdAt: existing?.createdAt || new Date().toISOString() });
+  const experiment = openExperiment(dir, log);
+  try {
+    log(`${recipe.name} at scale ${options.scale}: ${experiment.plan.length} runs, seeds ${seeds.join(', ')}, folder ${dir}`);
+    const jobs = options.jobs ?? 1;
+    const outcomes = await runPlan(experiment.plan, {
+      jobs,
+      context: experiment.context,
+      ...(jobs > 1 ? { launch: workerLauncher(dir) } : {}),
+    });
+    const report = await writeExperimentReport(experiment);
+    return { dir, outcomes, report, seconds: (performance.now() - began) / 1000 };
+  } finally {
+    experiment.close();
+  }
+}
+
+/** The report of an experiment folder, from whatever runs have finished. */
+export async function reportExperiment(dir: string, log: (line: string) => void = () => {}): Promise<WrittenReport> {
+  const experiment = openExperiment(dir, log);
+  try {
+    return await writeExperimentReport(experiment);
+  } finally {
+    experiment.close();
+  }
+}
+
+async function writeExperimentReport(experiment: OpenExperiment): Promise<WrittenReport> {
+  const { recipe, manifest, plan, context } = experiment;
+  const analysis = await recipe.analyze({ scale: manifest.scale, seeds: manifest.seeds, plan, context });
+  const runs = plan.map((spec) => runRecord(spec, context.store));
+  const failed = runs.filter((run) => run.status !== 'finished').length;
+  const data: ReportData = {
+    experiment: recipe.name,
+    title: recipe.title,
+    paperReference: recipe.paperReference,
+    description: recipe.description,
+    scale: manifest.scale,
+    seeds: manifest.seeds,
+    settings: presetRows(scalePresets(recipe, manifest.scale)),
+    runs,
+    measurements: analysis.measurements,
+    figures: analysis.figures,
+    tables: analysis.tables,
+    checks: analysis.checks,
+    notes: [
+      ...(failed > 0 ? [`${failed} of ${runs.length} runs did not finish; the analysis uses the finished ones only.`] : []),
+      ...analysis.notes,
+    ],
+  };
+  return writeReport(data, join(experiment.dir, 'report'));
+}
+
+function runRecord(spec: RunSpec, store: RunStore): RunRecord {
+  const record = store.getRun(spec.id);
+  const seconds = recordedSeconds(store, spec.id);
+  const status = record?.status === 'finished' ? 'finished' : record && record.status !== 'running' ? 'failed' : 'pending';
+  return {
+    id: spec.id,
+    condition: spec.condition,
+    seed: spec.seed,
+    status,
+    ...(seconds !== undefined ? { seconds } : {}),
+    ...(record?.message ? { error: record.message } : {}),
+    settings: spec.settings,
+  };
+}

@@ -1,0 +1,177 @@
+/**
+ * Runs an experiment's plan: skips runs the store already holds as finished, retries failed ones,
+ * resumes interrupted ones, and runs the rest as a local job pool. With one job everything runs in
+ * this process (simplest to debug); with more, each run is a child process that re-plans the recipe
+ * from the experiment's manifest and executes its one run, all against the same SQLite run store
+ * (which several writers share safely, see src/runs/store.ts).
+ *
+ * A failed run is recorded in the store with its error and does not stop the others; runs that
+ * depend on it are reported as blocked.
+ */
+import { spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { RunStore } from '../runs/store.js';
+import type { RunContext, RunSpec } from './recipe.js';
+
+export type OutcomeStatus = 'finished' | 'skipped' | 'failed' | 'blocked';
+
+export interface RunOutcome {
+  readonly id: string;
+  readonly status: OutcomeStatus;
+  readonly seconds?: number;
+  readonly error?: string;
+}
+
+/** Metric (step 0) in which the wall-clock seconds of all attempts of a run accumulate. */
+export const WALL_SECONDS_METRIC = 'experiment/wall_seconds';
+
+export interface PoolOptions {
+  readonly jobs: number;
+  readonly context: RunContext;
+  /** Starts one run in a child process; given for jobs > 1 (see `workerLauncher`). */
+  readonly launch?: (spec: RunSpec) => Promise<void>;
+}
+
+/** Wall-clock seconds recorded for a run over all its attempts (undefined when never run). */
+export function recordedSeconds(store: RunStore, id: string): number | undefined {
+  const rows = store.metrics(id, { name: WALL_SECONDS_METRIC });
+  return rows.length > 0 && rows[0]!.value !== null ? rows[0]!.value : undefined;
+}
+
+function addSeconds(store: RunStore, id: string, seconds: number): void {
+  if (!store.getRun(id)) return;
+  store.appendMetrics(id, [{ step: 0, name: WALL_SECONDS_METRIC, value: (recordedSeconds(store, id) ?? 0) + seconds }]);
+}
+
+/**
+ * Executes one run here, in this process: the run's own `execute`, then its time and, on error, its
+ * failure in the store (creating the record when the run failed before the trainer made one).
+ */
+export async function executeRun(spec: RunSpec, context: RunContext): Promise<void> {
+  const { store } = context;
+  const previous = store.getRun(spec.id);
+  // A failed attempt starts over; an interrupted one ('running') is resumed by the trainer.
+  if (previous && (previous.status === 'failed' || previous.status === 'diverged')) store.deleteRun(spec.id);
+  const started = performance.now();
+  try {
+    await spec.execute(context);
+    const record = store.getRun(spec.id);
+    if (!record || record.status !== 'finished') {
+      throw new Error(`run ${spec.id} returned without being marked finished in the store (status: ${record?.status ?? 'absent'})`);
+    }
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (!store.getRun(spec.id)) store.createRun({ id: spec.id, model: '-', dataset: '-', config: { settings: spec.settings } });
+    store.updateRun(spec.id, { status: 'failed', message });
+    throw error;
+  } finally {
+    addSeconds(store, spec.id, (performance.now() - started) / 1000);
+  }
+}
+
+/** Runs the plan with up to `jobs` runs at a time; resolves when every run has an outcome. */
+export async function runPlan(plan: readonly RunSpec[], options: PoolOptions): Promise<Map<string, RunOutcome>> {
+  const { context } = options;
+  const { store, log } = context;
+  const jobs = Math.max(1, Math.floor(options.jobs));
+  if (jobs > 1 && !options.launch) throw new Error('runPlan: jobs > 1 needs a launcher for child processes');
+  const outcomes = new Map<string, RunOutcome>();
+  const pending: RunSpec[] = [];
+  for (const spec of plan) {
+    if (store.getRun(spec.id)?.status === 'finished') outcomes.set(spec.id, { id: spec.id, status: 'skipped', seconds: recordedSeconds(store, spec.id) });
+    else pending.push(spec);
+  }
+  const total = pending.length;
+  if (outcomes.size > 0) log(`${outcomes.size} of ${plan.length} runs already finished; ${total} to run`);
+  let started = 0;
+  const running = new Map<string, Promise<void>>();
+
+  const ready = (spec: RunSpec) => spec.dependsOn.every((dep) => outcomes.get(dep)?.status === 'finished' || outcomes.get(dep)?.status === 'skipped');
+  const blockedBy = (spec: RunSpec) => spec.dependsOn.find((dep) => {
+    const status = outcomes.get(dep)?.status;
+    return status === 'failed' || status === 'blocked';
+  });
+
+  const start = (spec: RunSpec) => {
+    started++;
+    log(`[${started}/${total}] ${spec.id} (${spec.kind}, ${spec.condition}, seed ${spec.seed})`);
+    const began = performance.now();
+    const work = jobs === 1 ? executeRun(spec, context) : options.launch!(spec);
+    const promise = work.then(
+      () => {
+        const seconds = (performance.now() - began) / 1000;
+        outcomes.set(spec.id, { id: spec.id, status: 'finished', seconds });
+        log(`  done ${spec.id} in ${seconds.toFixed(1)} s`);
+      },
+      (error: unknown) => {
+        const message = store.getRun(spec.id)?.message ?? (error instanceof Error ? error.message : String(error));
+        outcomes.set(spec.id, { id: spec.id, status: 'failed', seconds: (performance.now() - began) / 1000, error: message });
+        log(`  FAILED ${spec.id}: ${message}`);
+      },
+    );
+    running.set(spec.id, promise.finally(() => running.delete(spec.id)));
+  };
+
+  for (;;) {
+    // Mark runs whose dependencies failed, then start whatever is ready while slots are free.
+    for (let i = pending.length - 1; i >= 0; i--) {
+      const spec = pending[i]!;
+      const blocker = blockedBy(spec);
+      if (blocker !== undefined) {
+        pending.splice(i, 1);
+        outcomes.set(spec.id, { id: spec.id, status: 'blocked', error: `not run: it needs ${blocker}, which did not finish` });
+      }
+    }
+    for (let i = 0; i < pending.length && running.size < jobs; ) {
+      const spec = pending[i]!;
+      if (ready(spec)) {
+        pending.splice(i, 1);
+        start(spec);
+      } else i++;
+    }
+    if (running.size === 0) break;
+    await Promise.race(running.values());
+  }
+  for (const spec of pending) outcomes.set(spec.id, { id: spec.id, status: 'blocked', error: 'not run: its dependencies never became ready' });
+  return outcomes;
+}
+
+/** The worker entry: compiled JavaScript next to this file, or the TypeScript source run through tsx (tests). */
+function workerEntry(): { script: string; execArgv: string[] } {
+  const here = fileURLToPath(import.meta.url);
+  const typescript = here.endsWith('.ts');
+  return { script: join(here, '..', typescript ? 'worker.ts' : 'worker.js'), execArgv: typescript ? ['--import', 'tsx'] : [] };
+}
+
+/**
+ * A launcher that runs each spec in a child process (`worker.ts`), logging its output to
+ * `<experimentDir>/logs/<run-id>.log`. The child records success or failure in the store itself.
+ */
+export function workerLauncher(experimentDir: string): (spec: RunSpec) => Promise<void> {
+  const { script, execArgv } = workerEntry();
+  const logDir = join(experimentDir, 'logs');
+  mkdirSync(logDir, { recursive: true });
+  return (spec) =>
+    new Promise<void>((resolvePromise, reject) => {
+      const logPath = join(logDir, `${spec.id}.log`);
+      const logFile = createWriteStream(logPath, { flags: 'a' });
+      const child = spawn(process.execPath, [...execArgv, script, experimentDir, spec.id], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+      child.stdout.pipe(logFile, { end: false });
+      child.stderr.pipe(logFile, { end: false });
+      let stderrTail = '';
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderrTail = (stderrTail + chunk.toString('utf8')).slice(-2000);
+      });
+      child.on('error', (error) => {
+        logFile.end();
+        reject(error);
+      });
+      child.on('close', (code, signal) => {
+        logFile.end();
+        if (code === 0) resolvePromise();
+        else reject(new Error(`worker for ${spec.id} exited with ${signal ?? `code ${code}`} (log: ${logPath}): ${stderrTail.trim().split('\n').slice(-3).join(' | ')}`));
+      });
+    });
+}

@@ -1,0 +1,202 @@
+/**
+ * docs/paper.md §3 "Specialisation / negative transfer": with many upstream random classes and long
+ * pre-training, later layers specialise to the upstream task. Per layer, on a fixed probe batch of
+ * downstream images, the fraction of positive post-ReLU activations and of dead units are tracked
+ * through the switch to the downstream task; the later layer is widened ×1, ×2, ×4 to see whether
+ * the negative transfer goes away.
+ */
+import { createActivityProbe } from '../../analysis/index.js';
+import type { RunConfigInput } from '../../runs/config.js';
+import { bandChart } from '../../report/charts.js';
+import type { Figure, Measurement, Table } from '../../report/types.js';
+import { scaleSettings, type PresetTable, type Recipe, type RunSpec } from '../recipe.js';
+import { isFinished, readCurve, trainSpec, type ProbeFactory } from '../train.js';
+import { baseRunConfig, cifarAvailability, cifarPartData, learnsCheck, randomLabels, REAL_LABELS, runData, type TransferData } from './common.js';
+import { analyseTransfer, downstreamCurves } from './transfer.js';
+
+export interface SpecialisationSettings {
+  readonly data: TransferData;
+  readonly filters: number;
+  readonly hidden: number;
+  readonly multipliers: readonly number[];
+  readonly initScale: number;
+  readonly upstreamClasses: number;
+  readonly upstreamEpochs: number;
+  readonly downstreamIterations: number;
+  readonly batchSize: number;
+  readonly lr: number;
+  readonly evalEvery: number;
+  readonly probeExamples: number;
+  readonly probeEvery: number;
+  readonly fixedIterations: readonly number[];
+}
+
+const paper: PresetTable<SpecialisationSettings> = {
+  data: { value: { source: 'train', upstream: 20_000, downstream: 25_000, testSplit: 'test', testLimit: null, trainEvalLimit: 5_000 }, why: 'docs/paper.md §3 transfer protocol' },
+  filters: { value: 256, why: 'the 2-layer CNN of Fig. 2' },
+  hidden: { value: 64, why: 'FC 64 of Fig. 2, the later layer that is widened' },
+  multipliers: { value: [1, 2, 4], why: 'docs/paper.md: widening the later layers ×2, ×4' },
+  initScale: { value: 0.3, why: 'docs/paper.md §3 Init: 0.3 for cnn2' },
+  upstreamClasses: { value: 50, why: 'docs/paper.md Fig. 1 negative setting [default]: 50 upstream random classes, longer training' },
+  upstreamEpochs: { value: 60, why: '[default] long pre-training, so the later layer specialises' },
+  downstreamIterations: { value: 2_000, why: 'as Fig. 5' },
+  batchSize: { value: 256, why: 'docs/paper.md §3 Optimiser' },
+  lr: { value: 0.01, why: 'docs/paper.md §3 Optimiser' },
+  evalEvery: { value: 100, why: '20 points of the training curve' },
+  probeExamples: { value: 512, why: 'fixed probe batch of downstream images' },
+  probeEvery: { value: 50, why: 'activity every 50 steps' },
+  fixedIterations: { value: [1_000, 2_000], why: 'as Fig. 5' },
+};
+
+const cpu: PresetTable<SpecialisationSettings> = {
+  ...paper,
+  data: { value: { source: 'train', upstream: 5_000, downstream: 5_000, testSplit: null, testLimit: null, trainEvalLimit: 2_000 }, why: 'a quarter / fifth of the paper’s parts, to fit 2 h on 2 cores' },
+  filters: { value: 64, why: 'a quarter of the conv filters keeps the ×4 network affordable (its FC layer is filters × 900 × hidden)' },
+  upstreamEpochs: { value: 20, why: 'long relative to the downstream run, so the later layer specialises' },
+  downstreamIterations: { value: 400, why: 'about 10 epochs of the downstream part at batch 128' },
+  batchSize: { value: 128, why: 'more steps on the smaller parts' },
+  evalEvery: { value: 25, why: '16 points of the training curve' },
+  probeEvery: { value: 25, why: 'activity every 25 steps' },
+  probeExamples: { value: 256, why: 'fixed probe batch' },
+  fixedIterations: { value: [200, 400], why: 'half-way and end' },
+};
+
+const smoke: PresetTable<SpecialisationSettings> = {
+  ...paper,
+  data: { value: { source: 'test', upstream: 300, downstream: 300, testSplit: null, testLimit: null, trainEvalLimit: null }, why: 'a few hundred images of CIFAR-10’s test file' },
+  filters: { value: 16, why: 'narrow' },
+  hidden: { value: 16, why: 'narrow; ×4 gives 64' },
+  upstreamEpochs: { value: 5, why: 'a short pre-training' },
+  downstreamIterations: { value: 48, why: 'enough steps for scratch to learn above chance' },
+  batchSize: { value: 50, why: 'six steps per epoch' },
+  lr: { value: 0.02, why: 'a larger step for the short run' },
+  evalEvery: { value: 8, why: 'six points of the training curve' },
+  probeExamples: { value: 64, why: 'a small probe batch' },
+  probeEvery: { value: 6, why: 'activity every epoch' },
+  fixedIterations: { value: [24, 48], why: 'half-way and end' },
+};
+
+const FIRST = 'conv1';
+const LAST = 'fc1';
+const positive = (layer: string) => `activity/${layer}/positive_fraction`;
+
+function activityProbe(downstreamConfig: RunConfigInput, examples: number, every: number): ProbeFactory {
+  return {
+    describe: { probe: 'activity', examples, every },
+    async create(context) {
+      const data = await runData(downstreamConfig, context);
+      const count = Math.min(examples, data.train.n);
+      const inputs = data.preprocessor.applyToIndices(data.train, Int32Array.from({ length: count }, (_, i) => i));
+      return createActivityProbe({ inputs, shape: [count, ...data.inputShape], every });
+    },
+  };
+}
+
+export const specialisation: Recipe<SpecialisationSettings> = {
+  name: 'specialisation',
+  title: 'Specialisation and negative transfer: layer activity through the task switch',
+  paperReference: '§3 Specialisation / negative transfer',
+  description:
+    'The 2-layer CNN is pre-trained long on many random classes (upstream), then trained on the downstream part with real labels, from scratch or pre-trained (rescaled, new head). ' +
+    'A fixed probe batch of downstream images measures, per ReLU layer, the fraction of positive activations and of dead units, before and after the switch. The hidden FC layer is widened ×1, ×2, ×4.',
+  defaultSeeds: { smoke: 2, cpu: 3, paper: 5 },
+  scales: { smoke, cpu, paper },
+  available: cifarAvailability,
+  plan(scale, seeds) {
+    const s = scaleSettings(this, scale);
+    const plan: RunSpec[] = [];
+    for (const seed of seeds) {
+      for (const m of s.multipliers) {
+        const common = baseRunConfig({ seed, model: { name: 'cnn2', widths: [s.filters, s.hidden * m] }, initScale: s.initScale, lr: s.lr, evalEvery: s.evalEvery, trainEvalLimit: s.data.trainEvalLimit });
+        const downstreamConfig: RunConfigInput = { ...common, data: cifarPartData(s.data, 'downstream', REAL_LABELS, seed), training: { batchSize: s.batchSize, iterations: s.downstreamIterations } };
+        const probe = activityProbe(downstreamConfig, s.probeExamples, s.probeEvery);
+        const upstream = trainSpec({
+          condition: `x${m}/upstream`,
+          seed,
+          config: { ...common, data: cifarPartData(s.data, 'upstream', randomLabels(s.upstreamClasses, seed), seed), training: { batchSize: s.batchSize, epochs: s.upstreamEpochs } },
+          probes: [probe],
+        });
+        plan.push(
+          upstream,
+          trainSpec({ condition: `x${m}/scratch`, seed, config: downstreamConfig, dependsOn: [upstream.id], probes: [probe] }),
+          trainSpec({ condition: `x${m}/pretrained`, seed, config: { ...downstreamConfig, init: { scale: s.initScale, from: { run: upstream.id, rescale: true, reinitHead: true } } }, probes: [probe] }),
+        );
+      }
+    }
+    return plan;
+  },
+  async analyze({ scale, plan, context }) {
+    const s = scaleSettings(this, scale);
+    const { store } = context;
+    const measurements: Measurement[] = [];
+    const figures: Figure[] = [];
+    const tables: Table[] = [];
+    for (const m of s.multipliers) {
+      const transfer = analyseTransfer(downstreamCurves(store, plan.filter((p) => p.condition === `x${m}/scratch` || p.condition === `x${m}/pretrained`)), {
+        baseline: `x${m}/scratch`,
+        fixedIterations: s.fixedIterations,
+        what: `downstream train accuracy, hidden width ×${m}`,
+        figureId: `downstream-x${m}`,
+        figureTitle: `Downstream training accuracy, hidden layer ×${m}`,
+        caption: 'Paper: negative transfer at ×1 in this setting; widening the later layers (×2, ×4) removes it.',
+        tableIdPrefix: `x${m}-`,
+      });
+      measurements.push(...transfer.measurements);
+      tables.push(...transfer.tables);
+      if (transfer.figure) figures.push(transfer.figure);
+      const auc = (condition: string) => new Map(transfer.measurements.filter((x) => x.condition === condition && x.metric === 'auc').map((x) => [x.seed, x.value]));
+      const pretrained = auc(`x${m}/pretrained`);
+      for (const [seed, scratch] of auc(`x${m}/scratch`)) {
+        if (pretrained.has(seed)) measurements.push({ condition: `x${m}`, seed, metric: 'transfer-gain', value: pretrained.get(seed)! - scratch });
+      }
+    }
+    // Activity through the switch: the end of pre-training, then the pre-trained network on the downstream task.
+    const points: { series: string; seed: number; x: number; y: number }[] = [];
+    const rows: (string | number)[][] = [];
+    for (const up of plan.filter((p) => p.condition.endsWith('/upstream') && isFinished(store, p.id))) {
+      const width = up.condition.split('/')[0]!;
+      const down = plan.find((p) => p.condition === `${width}/pretrained` && p.seed === up.seed);
+      if (!down || !isFinished(store, down.id)) continue;
+      const upCurves = [FIRST, LAST].map((layer) => readCurve(store, up.id, positive(layer)));
+      const downCurves = [FIRST, LAST].map((layer) => readCurve(store, down.id, positive(layer)));
+      if (upCurves.some((c) => c.length === 0) || downCurves.some((c) => c.length < 2)) continue;
+      const switchStep = upCurves[0]![upCurves[0]!.length - 1]!.iteration;
+      const before = upCurves.map((c) => c[c.length - 1]!.value);
+      // The first probe after the switch that follows downstream updates (step 0 is the rescaled net before any).
+      const after = downCurves.map((c) => c.find((p) => p.iteration > 0)!.value);
+      const afterStep = downCurves[0]!.find((p) => p.iteration > 0)!.iteration;
+      measurements.push(
+        { condition: `${width}/pretrained`, seed: up.seed, metric: 'activity-drop-last', value: before[1]! - after[1]! },
+        { condition: `${width}/pretrained`, seed: up.seed, metric: 'activity-change-first', value: Math.abs(before[0]! - after[0]!) },
+      );
+      rows.push([width, up.seed, before[0]!, after[0]!, before[1]!, after[1]!, afterStep]);
+      if (width === 'x1') {
+        [FIRST, LAST].forEach((layer, i) => {
+          for (const p of upCurves[i]!) points.push({ series: `${layer} (upstream)`, seed: up.seed, x: p.iteration, y: p.value });
+          for (const p of downCurves[i]!) points.push({ series: `${layer} (downstream)`, seed: up.seed, x: switchStep + p.iteration, y: p.value });
+        });
+      }
+    }
+    if (points.length) {
+      figures.push({
+        kind: 'chart',
+        id: 'activity',
+        title: 'Fraction of positive activations per layer through the task switch (×1)',
+        caption: 'On a fixed batch of downstream images; upstream steps, then downstream steps after the switch. Paper: later layers’ activity drops sharply at the switch; early layers barely change.',
+        spec: bandChart(points, { xTitle: 'iteration (upstream, then downstream)', yTitle: 'fraction of positive activations', yDomain: [0, 1] }),
+      });
+    }
+    tables.push({
+      id: 'activity',
+      title: 'Activity before and after the switch',
+      caption: 'Fraction of positive post-ReLU activations on the probe batch at the end of pre-training and at the first probe after downstream updates.',
+      columns: ['width', 'seed', `${FIRST} before`, `${FIRST} after`, `${LAST} before`, `${LAST} after`, 'after (downstream step)'],
+      rows,
+    });
+    const checks = [
+      learnsCheck(store, plan.filter((p) => p.condition.endsWith('/scratch')), 10, 0.1, 'training from scratch on real labels'),
+      learnsCheck(store, plan.filter((p) => p.condition.endsWith('/upstream')), s.upstreamClasses, 0.02, 'pre-training on random labels', false),
+    ];
+    return { measurements, figures, tables, checks, notes: [] };
+  },
+};

@@ -1,0 +1,31 @@
+/**
+ * Child-process entry of the job pool: `worker.js <experiment-dir> <run-id>` re-plans the experiment
+ * from its manifest and executes that one run. Success and failure are recorded in the run store;
+ * the exit code only tells the parent which happened.
+ */
+import { openExperiment } from './experiment.js';
+import { executeRun } from './pool.js';
+
+async function work(dir: string, id: string): Promise<void> {
+  const experiment = openExperiment(dir, (line) => process.stdout.write(`${line}\n`));
+  try {
+    const spec = experiment.plan.find((s) => s.id === id);
+    if (!spec) throw new Error(`run ${id} is not in the plan of ${experiment.manifest.recipe} (${dir})`);
+    await executeRun(spec, experiment.context);
+  } finally {
+    experiment.close();
+  }
+}
+
+const [dir, id] = process.argv.slice(2);
+if (dir === undefined || id === undefined) {
+  process.stderr.write('usage: worker <experiment-dir> <run-id>\n');
+  process.exit(2);
+}
+work(dir, id).then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,181 @@
+/**
+ * The experiment framework: stable run ids, plan checks, the job pool (skipping finished runs,
+ * recording failures without hiding other runs, blocking dependants, resuming interrupted runs, child
+ * processes) and the report command's reading of an experiment folder.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { computeSpec, readResult } from '../src/experiments/compute.js';
+import { openExperiment, readManifest, reportExperiment, runExperiment } from '../src/experiments/experiment.js';
+import { runPlan, WALL_SECONDS_METRIC } from '../src/experiments/pool.js';
+import { canonicalJson, checkPlan, parseScale, presetRows, presetValues, runId, seedList, slug, type RunContext, type RunSpec } from '../src/experiments/recipe.js';
+import { getRecipe, RECIPES } from '../src/experiments/recipes/index.js';
+import { fShapeMetrics, seedDeviation } from '../src/experiments/recipes/common.js';
+import { describePlan, listRecipes } from '../src/cli/commands/experiment.js';
+import { RunStore } from '../src/runs/store.js';
+
+const root = mkdtempSync(join(tmpdir(), 'randlab-framework-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+function context(dir: string): RunContext & { lines: string[] } {
+  const lines: string[] = [];
+  return { store: RunStore.open(join(dir, 'store')), dataRoot: '/nonexistent', experimentDir: dir, log: (line) => lines.push(line), lines };
+}
+
+describe('run ids and plans', () => {
+  it('derives stable ids that change with any setting', () => {
+    expect(canonicalJson({ b: 1, a: [1, { d: 2, c: undefined }] })).toBe('{"a":[1,{"d":2}],"b":1}');
+    const id = runId('x1/pretrained', 3, { lr: 0.01, batch: 50 });
+    expect(id).toMatch(/^x1-pretrained-s3-[0-9a-f]{10}$/);
+    expect(runId('x1/pretrained', 3, { batch: 50, lr: 0.01 })).toBe(id);
+    expect(runId('x1/pretrained', 3, { batch: 50, lr: 0.02 })).not.toBe(id);
+    expect(runId('x1/pretrained', 4, { batch: 50, lr: 0.01 })).not.toBe(id);
+    expect(slug('k=2')).toBe('k-2');
+  });
+
+  it('rejects bad scales, seeds and plans with a message', () => {
+    expect(() => parseScale('huge')).toThrow("unknown scale 'huge' (expected smoke, demo, cpu, paper)");
+    expect(() => seedList(0)).toThrow('--seeds must be a positive integer');
+    const spec = (id: string, dependsOn: string[] = []): RunSpec => ({ id, condition: 'c', seed: 0, kind: 'compute', dependsOn, settings: {}, execute: async () => {} });
+    expect(() => checkPlan('r', [spec('a'), spec('a')])).toThrow("run id 'a' appears twice");
+    expect(() => checkPlan('r', [spec('b', ['a']), spec('a')])).toThrow("depends on 'a', which is not planned before it");
+    expect(() => getRecipe('nope')).toThrow("unknown experiment 'nope' (available: fig1-vgg16-transfer");
+  });
+
+  it('gives every recipe commented presets at every core scale and a deterministic plan', () => {
+    expect(RECIPES.map((r) => r.name)).toEqual([
+      'fig1-vgg16-transfer',
+      'fig2-misalignment',
+      'fig3-eigenimages',
+      'fig4-f-curves',
+      'fig20-gaussian-fc',
+      'fig5-controls',
+      'deeper-layers',
+      'specialisation',
+      'critical-stages',
+      'imagenet-transfer',
+    ]);
+    for (const recipe of RECIPES) {
+      for (const scale of ['smoke', 'cpu', 'paper'] as const) {
+        const rows = presetRows(recipe.scales[scale]);
+        expect(rows.length).toBeGreaterThan(0);
+        for (const row of rows) expect(row.why.length, `${recipe.name}.${scale}.${row.name}`).toBeGreaterThan(3);
+      }
+      const first = recipe.plan('smoke', [0, 1], '/work/shared/data').map((s) => s.id);
+      expect(recipe.plan('smoke', [0, 1], '/work/shared/data').map((s) => s.id)).toEqual(first);
+      checkPlan(recipe.name, recipe.plan('smoke', [0, 1], '/work/shared/data'));
+      // More seeds only add runs: the runs of seed 0 keep their ids.
+      const seed0 = recipe.plan('smoke', [0], '/work/shared/data').map((s) => s.id);
+      if (recipe.name !== 'fig3-eigenimages') for (const id of seed0) expect(first).toContain(id);
+    }
+    expect((presetValues(getRecipe('fig5-controls').scales.paper) as { widths: number[] }).widths).toEqual([256, 64]);
+  });
+});
+
+describe('job pool', () => {
+  const ok = (id: string, dependsOn: string[] = [], value = 1): RunSpec =>
+    computeSpec({ condition: id, seed: 0, dependsOn, settings: { value }, compute: () => ({ value }) });
+
+  it('runs in dependency order, records failures and blocks only their dependants', async () => {
+    const ctx = context(join(root, 'pool'));
+    const a = ok('a');
+    const broken = computeSpec({
+      condition: 'broken',
+      seed: 0,
+      dependsOn: [a.id],
+      settings: {},
+      compute: () => {
+        throw new Error('out of cheese');
+      },
+    });
+    const afterBroken = ok('after-broken', [broken.id]);
+    const independent = ok('independent', [a.id], 2);
+    const outcomes = await runPlan([a, broken, afterBroken, independent], { jobs: 1, context: ctx });
+    expect(outcomes.get(a.id)!.status).toBe('finished');
+    expect(outcomes.get(broken.id)).toMatchObject({ status: 'failed', error: 'out of cheese' });
+    expect(outcomes.get(afterBroken.id)!.status).toBe('blocked');
+    expect(outcomes.get(independent.id)!.status).toBe('finished');
+    expect(ctx.store.getRun(broken.id)).toMatchObject({ status: 'failed', message: 'out of cheese' });
+    expect(readResult<{ value: number }>(ctx.store, independent.id)).toEqual({ value: 2 });
+    expect(ctx.store.metrics(a.id, { name: WALL_SECONDS_METRIC })).toHaveLength(1);
+
+    // A second pass skips finished runs and retries the failed one.
+    const again = await runPlan([a, broken, afterBroken, independent], { jobs: 1, context: ctx });
+    expect(again.get(a.id)!.status).toBe('skipped');
+    expect(again.get(independent.id)!.status).toBe('skipped');
+    expect(again.get(broken.id)!.status).toBe('failed');
+    expect(ctx.lines.some((line) => line.includes('2 of 4 runs already finished'))).toBe(true);
+    ctx.store.close();
+  });
+
+  it('needs a launcher for several jobs', async () => {
+    const ctx = context(join(root, 'pool-jobs'));
+    await expect(runPlan([ok('a')], { jobs: 2, context: ctx })).rejects.toThrow('needs a launcher');
+    ctx.store.close();
+  });
+});
+
+describe('shape statistics', () => {
+  it('summarises f by thirds of the sorted σ', () => {
+    // σ given out of order: the statistics sort by σ first.
+    const m = fShapeMetrics([3, 1, 2, 4, 6, 5], [0.3, 0.1, 0.2, 0.2, 0.1, 0.15]);
+    expect(m['f-low']).toBeCloseTo(0.15, 12);
+    expect(m['f-mid']).toBeCloseTo(0.25, 12);
+    expect(m['f-high']).toBeCloseTo(0.125, 12);
+    expect(m['f-peak']).toBe(0.3);
+    expect(m['f-curvature']).toBeCloseTo(0.25 - (0.15 + 0.125) / 2, 12);
+    expect(() => fShapeMetrics([1, 2], [1, 2])).toThrow('≥ 3');
+  });
+
+  it('measures each seed against the mean of the others', () => {
+    const deviation = seedDeviation(new Map([[0, [1, 2]], [1, [1, 2]], [2, [2, 4]]]));
+    expect(deviation.get(2)).toBeCloseTo(1, 12);
+    expect(deviation.get(0)).toBeCloseTo(1 / 3, 12);
+  });
+});
+
+describe('experiments on disk (synthetic Gaussian recipe, no downloaded data)', () => {
+  const dir = join(root, 'fig20');
+
+  it('runs, skips finished runs on a second call, and resumes an interrupted run', async () => {
+    const first = await runExperiment({ recipe: 'fig20-gaussian-fc', scale: 'smoke', seeds: 2, out: dir, dataRoot: '/nonexistent' });
+    expect([...first.outcomes.values()].every((o) => o.status === 'finished')).toBe(true);
+    expect(readManifest(dir)).toMatchObject({ recipe: 'fig20-gaussian-fc', scale: 'smoke', seeds: [0, 1] });
+
+    // Mark one training run as interrupted: the next call resumes it from its checkpoint.
+    const experiment = openExperiment(dir);
+    const train = experiment.plan.find((s) => s.kind === 'train')!;
+    experiment.context.store.updateRun(train.id, { status: 'running' });
+    experiment.close();
+    const second = await runExperiment({ recipe: 'fig20-gaussian-fc', scale: 'smoke', seeds: 2, out: dir, dataRoot: '/nonexistent' });
+    expect(second.outcomes.get(train.id)!.status).toBe('finished');
+    const others = [...second.outcomes.values()].filter((o) => o.id !== train.id);
+    expect(others.every((o) => o.status === 'skipped')).toBe(true);
+
+    await expect(runExperiment({ recipe: 'fig5-controls', scale: 'smoke', out: dir, dataRoot: '/work/shared/data' })).rejects.toThrow('holds experiment fig20-gaussian-fc');
+  }, 120_000);
+
+  it('rewrites the report from the folder alone', async () => {
+    const report = await reportExperiment(dir);
+    expect(existsSync(report.html)).toBe(true);
+    const claims = JSON.parse(readFileSync(report.claimsJson, 'utf8'));
+    expect(claims.claims.map((c: { id: string }) => c.id)).toEqual(['fig20.left-decreasing', 'fig20.middle-rises-then-falls', 'fig20.right-rises-then-saturates', 'fig20.aligned', 'fig20.mean-zero']);
+    expect(() => readManifest(join(root, 'missing'))).toThrow('is not an experiment folder');
+  });
+
+  it('lists recipes and plans for the command line', () => {
+    expect(listRecipes()).toContain('fig5-controls  (§3 Fig. 5; scales smoke, demo, cpu, paper)');
+    const plan = describePlan('fig20-gaussian-fc', 'smoke', 1, '/nonexistent');
+    expect(plan.split('\n')[0]).toBe('fig20-gaussian-fc at scale smoke: 6 runs');
+    expect(plan).toContain('model=mlp widths=128,32');
+  });
+
+  it('runs several jobs in child processes against one store', async () => {
+    const parallel = join(root, 'fig20-jobs');
+    const result = await runExperiment({ recipe: 'fig20-gaussian-fc', scale: 'smoke', seeds: 1, jobs: 2, out: parallel, dataRoot: '/nonexistent' });
+    expect([...result.outcomes.values()].map((o) => o.status)).toEqual(Array(6).fill('finished'));
+    expect(existsSync(join(parallel, 'logs'))).toBe(true);
+  }, 120_000);
+});
