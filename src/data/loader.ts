@@ -268,7 +268,14 @@ class WorkerPrefetcher {
 
   async close(): Promise<void> {
     this.failure ??= new Error('The loader was closed');
-    await this.worker.terminate();
+    // The idle worker is unref'd, so while we await its termination nothing would keep the event
+    // loop alive: a script awaiting close() could end (exit code 13) before the worker is gone.
+    const keepAlive = setInterval(() => undefined, 1000);
+    try {
+      await this.worker.terminate();
+    } finally {
+      clearInterval(keepAlive);
+    }
   }
 
   private receive(message: WorkerMessage): void {

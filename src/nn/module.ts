@@ -56,9 +56,15 @@ export abstract class Module {
 
   abstract forward(x: Tensor): Tensor;
 
+  /** Whether `call` runs anything besides `forward`. */
+  get hasForwardHooks(): boolean {
+    return this.forwardHooks.length > 0;
+  }
+
   /** Run forward, then every forward hook (in registration order). */
   call(x: Tensor): Tensor {
     const output = this.forward(x);
+    if (this.forwardHooks.length === 0) return output;
     for (const hook of [...this.forwardHooks]) hook(this, x, output);
     return output;
   }

@@ -1,4 +1,8 @@
-import type { Tensor } from '../tensor/index.js';
+import { reluInPlace, type Tensor } from '../tensor/index.js';
+import { ReLU } from './activation.js';
+import { isBatchNorm } from './batchnorm.js';
+import { Conv2d } from './conv.js';
+import { Linear } from './linear.js';
 import { Module } from './module.js';
 
 /** Children named '0', '1', … (PyTorch's Sequential keys), each fed the previous one's output. */
@@ -27,7 +31,25 @@ export class Sequential extends Module {
 
   forward(x: Tensor): Tensor {
     let y = x;
-    for (const layer of this.layers) y = layer.call(y);
+    for (let i = 0; i < this.layers.length; i++) {
+      y = this.layers[i]!.call(y);
+      if (this.reluInPlaceAfter(i)) {
+        y = reluInPlace(y);
+        i++;
+      }
+    }
     return y;
+  }
+
+  /**
+   * Whether layer i + 1, a ReLU, may run in place on layer i's output (as PyTorch's
+   * ReLU(inplace=True) in torchvision's VGG): that output is a fresh tensor that only the ReLU
+   * sees (no forward hooks on either layer), and layer i's backward does not read it.
+   */
+  private reluInPlaceAfter(i: number): boolean {
+    const layer = this.layers[i]!;
+    const next = this.layers[i + 1];
+    if (!(next instanceof ReLU) || layer.hasForwardHooks || next.hasForwardHooks) return false;
+    return layer instanceof Conv2d || layer instanceof Linear || isBatchNorm(layer);
   }
 }

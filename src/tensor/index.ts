@@ -7,6 +7,7 @@ export {
   full,
   isGradEnabled,
   labels,
+  leafGradTarget,
   noGrad,
   recordOp,
   shapeSize,
@@ -17,6 +18,7 @@ export {
   type DType,
   type GradFn,
   type GradHook,
+  type LeafGradTarget,
   type Shape,
 } from './tensor.js';
 export { BufferPool, bufferPool } from './pool.js';

@@ -18,11 +18,14 @@ export type Shape = readonly number[];
 
 /** Backward rule of one recorded op: given ∂L/∂output, return ∂L/∂input for each input
  *  (null where an input needs none). Returned buffers become the engine's: they must not be
- *  written by the op afterwards; returning the same buffer for two inputs is allowed. */
+ *  written by the op afterwards; returning the same buffer for two inputs is allowed.
+ *  `writable`: nothing else holds gradOutput, so the rule may overwrite it (element-wise rules
+ *  compute ∂L/∂input in place and return gradOutput itself, saving a buffer and a pass's writes
+ *  to fresh memory). */
 export interface GradFn {
   readonly op: string;
   readonly inputs: readonly Tensor[];
-  backward(gradOutput: Float32Array): ReadonlyArray<Float32Array | null>;
+  backward(gradOutput: Float32Array, writable: boolean): ReadonlyArray<Float32Array | null>;
 }
 
 export type GradHook = (grad: Float32Array, tensor: Tensor) => void;
@@ -60,6 +63,8 @@ export class Tensor {
   private buffer: Float32Array | Int32Array;
   private fromPool: boolean;
   private disposed = false;
+  /** The values are all zero but not written yet (see `zeroLazily`). */
+  private zeroPending = false;
   private gradHooks: GradHook[] = [];
 
   constructor(data: Float32Array | Int32Array, shape: Shape, options: { base?: Tensor | null; fromPool?: boolean; name?: string } = {}) {
@@ -88,16 +93,51 @@ export class Tensor {
 
   /** The float32 values; throws for int32 tensors and for disposed ones. */
   get data(): Float32Array {
-    this.assertAlive();
-    if (!(this.buffer instanceof Float32Array)) throw new Error(`${this.describe()} is int32; a float32 tensor is needed here`);
-    return this.buffer;
+    const buffer = this.values();
+    if (!(buffer instanceof Float32Array)) throw new Error(`${this.describe()} is int32; a float32 tensor is needed here`);
+    return buffer;
   }
 
   /** The int32 values; throws for float32 tensors. */
   get ints(): Int32Array {
+    const buffer = this.values();
+    if (!(buffer instanceof Int32Array)) throw new Error(`${this.describe()} is float32; an int32 tensor is needed here`);
+    return buffer;
+  }
+
+  /** The buffer, alive and with any pending zero fill done: every read of the values goes through here. */
+  private values(): Float32Array | Int32Array {
     this.assertAlive();
-    if (!(this.buffer instanceof Int32Array)) throw new Error(`${this.describe()} is float32; an int32 tensor is needed here`);
+    // Views share their base's buffer, so the base keeps the pending-zero state for all of them.
+    const owner = this.base ?? this;
+    if (owner.zeroPending) {
+      owner.zeroPending = false;
+      this.buffer.fill(0);
+    }
     return this.buffer;
+  }
+
+  /**
+   * Set every value to zero without writing now: the fill happens on the first read, or never
+   * when `takeForOverwrite` hands the buffer to a writer first. Gradients are zeroed this way
+   * each step and then overwritten by backward, which saves a pass over every parameter.
+   */
+  zeroLazily(): void {
+    this.assertAlive();
+    (this.base ?? this).zeroPending = true;
+  }
+
+  /** The float32 buffer for a writer that overwrites every value; null unless a lazy zero is pending. */
+  takeForOverwrite(): Float32Array | null {
+    const owner = this.base ?? this;
+    if (!owner.zeroPending || this.disposed || !(this.buffer instanceof Float32Array)) return null;
+    owner.zeroPending = false;
+    return this.buffer;
+  }
+
+  /** Whether gradient hooks are registered (the engine then hands this tensor its gradient on its own). */
+  get hasGradHooks(): boolean {
+    return this.gradHooks.length > 0;
   }
 
   describe(): string {
@@ -110,22 +150,19 @@ export class Tensor {
 
   /** A plain JavaScript copy of the values. */
   toArray(): number[] {
-    this.assertAlive();
-    return Array.from(this.buffer);
+    return Array.from(this.values());
   }
 
   /** The value of a one-element tensor. */
   item(): number {
     if (this.size !== 1) throw new Error(`item() needs a one-element tensor, got ${formatShape(this.shape)}`);
-    this.assertAlive();
-    return this.buffer[0]!;
+    return this.values()[0]!;
   }
 
   /** The same values, another shape; shares the buffer and passes gradients through. */
   reshape(shape: Shape): Tensor {
-    this.assertAlive();
     const resolved = resolveReshape(this.shape, shape);
-    const view = new Tensor(this.buffer, resolved, { base: this.base ?? this, name: this.name });
+    const view = new Tensor(this.values(), resolved, { base: this.base ?? this, name: this.name });
     if (this.requiresGrad && isGradEnabled()) {
       view.requiresGrad = true;
       view.gradFn = { op: 'reshape', inputs: [this], backward: (g) => [g] };
@@ -135,8 +172,7 @@ export class Tensor {
 
   /** A view of the same buffer, cut from the graph. */
   detach(): Tensor {
-    this.assertAlive();
-    return new Tensor(this.buffer, this.shape, { base: this.base ?? this, name: this.name });
+    return new Tensor(this.values(), this.shape, { base: this.base ?? this, name: this.name });
   }
 
   /** Make this a leaf that accumulates gradients in `.grad`. */
@@ -162,7 +198,7 @@ export class Tensor {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    if (this.fromPool && this.base === null && this.buffer instanceof Float32Array) bufferPool.release(this.buffer);
+    if (this.fromPool && this.base === null) bufferPool.release(this.buffer);
     this.buffer = new Float32Array(0);
     this.gradFn = null;
   }
@@ -172,8 +208,9 @@ export class Tensor {
     backward(this, gradient);
   }
 
+  /** Zero the accumulated gradient in place (lazily: see `zeroLazily`). */
   zeroGrad(): void {
-    if (this.grad) getKernels().fill(this.grad.data, 0);
+    this.grad?.zeroLazily();
   }
 }
 
@@ -191,12 +228,14 @@ function resolveReshape(from: Shape, to: Shape): number[] {
 
 // --- creation ------------------------------------------------------------------------------
 
-/** A float32 tensor whose buffer comes from the pool; its contents are unspecified. */
-export function empty(shape: Shape, name?: string): Tensor {
+/** A tensor (float32 unless told) whose buffer comes from the pool inside `tidy`; its contents are unspecified. */
+export function empty(shape: Shape, name?: string, dtype: DType = 'float32'): Tensor {
   checkShape(shape, name ?? 'empty');
   const size = shapeSize(shape);
   const inScope = currentScope() !== null;
-  const data = inScope ? bufferPool.acquire(size) : new Float32Array(size);
+  let data: Float32Array | Int32Array;
+  if (dtype === 'int32') data = inScope ? bufferPool.acquireInt32(size) : new Int32Array(size);
+  else data = inScope ? bufferPool.acquire(size) : new Float32Array(size);
   return new Tensor(data, shape, { fromPool: inScope, name });
 }
 
@@ -322,9 +361,17 @@ export function untracked<T>(fn: () => T): T {
 
 // --- backward --------------------------------------------------------------------------------
 
-function topologicalOrder(root: Tensor): Tensor[] {
+interface Graph {
+  /** Inputs before the tensors computed from them. */
+  readonly order: Tensor[];
+  /** Per tensor, the number of (op, input slot) edges through which it receives gradient. */
+  readonly edges: Map<Tensor, number>;
+}
+
+function traceGraph(root: Tensor): Graph {
   const order: Tensor[] = [];
   const visited = new Set<Tensor>();
+  const edges = new Map<Tensor, number>();
   // Iterative DFS: deep nets would overflow the call stack with recursion.
   const stack: Array<{ tensor: Tensor; expanded: boolean }> = [{ tensor: root, expanded: false }];
   while (stack.length > 0) {
@@ -337,10 +384,12 @@ function topologicalOrder(root: Tensor): Tensor[] {
     visited.add(top.tensor);
     stack.push({ tensor: top.tensor, expanded: true });
     for (const input of top.tensor.gradFn?.inputs ?? []) {
-      if (input.requiresGrad && !visited.has(input)) stack.push({ tensor: input, expanded: false });
+      if (!input.requiresGrad) continue;
+      edges.set(input, (edges.get(input) ?? 0) + 1);
+      if (!visited.has(input)) stack.push({ tensor: input, expanded: false });
     }
   }
-  return order; // inputs before the tensors computed from them
+  return { order, edges };
 }
 
 /**
@@ -362,7 +411,11 @@ class GradientTable {
     return g;
   }
 
-  add(t: Tensor, g: Float32Array): void {
+  /**
+   * Add g to t's gradient. `exclusive`: nothing else holds g or will receive it, so it may be
+   * written (a shared gradient already in the table is then added into g instead of being copied).
+   */
+  add(t: Tensor, g: Float32Array, exclusive = false): void {
     if (g.length !== t.size) {
       throw new Error(`autograd: gradient for ${t.describe()} has ${g.length} elements, expected ${t.size} (op ${t.gradFn?.op ?? 'leaf'})`);
     }
@@ -372,15 +425,26 @@ class GradientTable {
       this.holders.set(g, (this.holders.get(g) ?? 0) + 1);
       return;
     }
-    let target = existing;
-    if ((this.holders.get(existing) ?? 0) > 1) {
+    if ((this.holders.get(existing) ?? 0) <= 1) {
+      getKernels().axpy(1, g, existing);
+      return;
+    }
+    // existing is shared with another tensor: accumulate into a buffer of t's own.
+    this.holders.set(existing, this.holders.get(existing)! - 1);
+    let target = g;
+    if (exclusive) {
+      getKernels().axpy(1, existing, g); // g + existing: the same sum as existing + g
+    } else {
       target = bufferPool.acquire(existing.length);
       target.set(existing);
-      this.holders.set(existing, this.holders.get(existing)! - 1);
-      this.grads.set(t, target);
-      this.holders.set(target, 1);
+      getKernels().axpy(1, g, target);
     }
-    getKernels().axpy(1, g, target);
+    this.grads.set(t, target);
+    this.holders.set(target, (this.holders.get(target) ?? 0) + 1);
+  }
+
+  holderCount(g: Float32Array): number {
+    return this.holders.get(g) ?? 0;
   }
 
   /** Count a holder of g while a backward rule's results are being distributed: an in-flight
@@ -403,12 +467,79 @@ class GradientTable {
   }
 }
 
+/** Where a backward rule writes a leaf's gradient: its `.grad` buffer, overwritten (beta 0) or added to (beta 1). */
+export interface LeafGradTarget {
+  readonly buffer: Float32Array;
+  readonly beta: 0 | 1;
+}
+
+/**
+ * Leaves whose gradient a backward rule may write straight into `.grad`, which saves copying or
+ * adding a separate gradient buffer per parameter per step: leaves that receive gradient through
+ * exactly one edge of the graph (so that one contribution is the whole gradient of this backward
+ * call) and have no gradient hooks (which must see the contribution alone).
+ */
+class DirectLeafGradients {
+  /** Buffers handed out to the backward rule running now, by leaf. */
+  readonly handedOut = new Map<Tensor, Float32Array>();
+
+  constructor(private readonly eligible: Set<Tensor>) {}
+
+  target(input: Tensor, canAccumulate: boolean): LeafGradTarget | null {
+    if (!this.eligible.has(input)) return null;
+    let target: LeafGradTarget | null = null;
+    if (!input.grad) {
+      const grad = untracked(() => new Tensor(new Float32Array(input.size), input.shape, { name: input.name ? `${input.name}.grad` : undefined }));
+      input.grad = grad;
+      target = { buffer: grad.data, beta: 0 };
+    } else if (input.grad.dtype === 'float32' && input.grad.size === input.size && !input.grad.isDisposed) {
+      const zeroed = input.grad.takeForOverwrite();
+      if (zeroed) target = { buffer: zeroed, beta: 0 };
+      else if (canAccumulate) target = { buffer: input.grad.data, beta: 1 };
+    }
+    if (target) {
+      this.eligible.delete(input);
+      this.handedOut.set(input, target.buffer);
+    }
+    return target;
+  }
+
+  /** Whether the rule returned input's `.grad` buffer, i.e. already wrote input's gradient there. */
+  wrote(input: Tensor, g: Float32Array): boolean {
+    return this.handedOut.get(input) === g;
+  }
+
+  /** After a rule's results are distributed: every buffer it took must have come back. */
+  finishRule(op: string, inputGrads: ReadonlyArray<Float32Array | null>, inputs: readonly Tensor[]): void {
+    for (const [leaf, buffer] of this.handedOut) {
+      if (inputGrads[inputs.indexOf(leaf)] !== buffer) {
+        throw new Error(`autograd: the backward rule of ${op} took the gradient buffer of ${leaf.describe()} but did not return it`);
+      }
+    }
+    this.handedOut.clear();
+  }
+}
+
+let directLeaves: DirectLeafGradients | null = null;
+
+/**
+ * For backward rules: the `.grad` buffer of `input` to write its gradient into, when the engine
+ * allows it (see DirectLeafGradients), else null and the rule returns a fresh buffer as usual.
+ * beta 0: overwrite every value; beta 1 (only offered when `canAccumulate`): add to the values.
+ * A rule that takes a target must write it and return it as that input's gradient.
+ */
+export function leafGradTarget(input: Tensor, canAccumulate: boolean): LeafGradTarget | null {
+  return directLeaves?.target(input, canAccumulate) ?? null;
+}
+
 function accumulateLeafGrad(leaf: Tensor, g: Float32Array): void {
   if (!leaf.grad) {
     leaf.grad = untracked(() => new Tensor(Float32Array.from(g), leaf.shape, { name: leaf.name ? `${leaf.name}.grad` : undefined }));
-  } else {
-    getKernels().axpy(1, g, leaf.grad.data);
+    return;
   }
+  const zeroed = leaf.grad.takeForOverwrite();
+  if (zeroed) zeroed.set(g);
+  else getKernels().axpy(1, g, leaf.grad.data);
 }
 
 /** Reverse-mode differentiation of `root` (a one-element loss, unless `gradient` is given). */
@@ -420,29 +551,58 @@ export function backward(root: Tensor, gradient?: Float32Array): void {
   const seed = gradient ? Float32Array.from(gradient) : new Float32Array([1]);
   const table = new GradientTable();
   table.add(root, seed);
-  const order = topologicalOrder(root);
-  for (let i = order.length - 1; i >= 0; i--) {
-    const t = order[i]!;
-    const g = table.take(t);
-    if (!g) continue;
-    t.runGradHooks(g);
-    if (t.gradFn) {
+  const { order, edges } = traceGraph(root);
+  const eligible = new Set<Tensor>();
+  for (const [t, count] of edges) if (count === 1 && !t.gradFn && !t.hasGradHooks) eligible.add(t);
+  const direct = new DirectLeafGradients(eligible);
+  const outerDirect = directLeaves;
+  try {
+    for (let i = order.length - 1; i >= 0; i--) {
+      const t = order[i]!;
+      const g = table.take(t);
+      if (!g) continue;
+      t.runGradHooks(g);
+      if (!t.gradFn) {
+        accumulateLeafGrad(t, g);
+        table.done(g);
+        continue;
+      }
       t.assertAlive();
-      const inputGrads = t.gradFn.backward(g);
-      // g and the returned buffers (which may repeat, or be g itself) stay held until every
-      // input has its share: otherwise accumulating into one input's gradient could change a
-      // buffer that another input is about to receive, or recycle it while still in use.
-      const inFlight = new Set<Float32Array>([g]);
-      for (const ig of inputGrads) if (ig) inFlight.add(ig);
-      for (const buffer of inFlight) table.hold(buffer);
-      t.gradFn.inputs.forEach((input, k) => {
-        const ig = inputGrads[k];
-        if (ig && input.requiresGrad) table.add(input, ig);
-      });
-      for (const buffer of inFlight) table.release(buffer);
-    } else {
-      accumulateLeafGrad(t, g);
-      table.done(g);
+      const { inputs, op } = t.gradFn;
+      directLeaves = direct;
+      let inputGrads: ReadonlyArray<Float32Array | null>;
+      try {
+        inputGrads = t.gradFn.backward(g, table.holderCount(g) === 0);
+      } finally {
+        directLeaves = outerDirect;
+      }
+      distribute(table, g, inputs, inputGrads, direct);
+      direct.finishRule(op, inputGrads, inputs);
     }
+  } finally {
+    directLeaves = outerDirect;
   }
+}
+
+/** Hand a backward rule's results (∂L/∂inputs, computed from g = ∂L/∂output) to the inputs. */
+function distribute(table: GradientTable, g: Float32Array, inputs: readonly Tensor[], inputGrads: ReadonlyArray<Float32Array | null>, direct: DirectLeafGradients): void {
+  // g and the returned buffers (which may repeat, or be g itself) stay held until every input
+  // has its share: otherwise accumulating into one input's gradient could change a buffer that
+  // another input is about to receive, or recycle it while still in use. Buffers written straight
+  // into a leaf's .grad are not the engine's and are left alone.
+  const receivers = new Map<Float32Array, number>();
+  inputs.forEach((input, k) => {
+    const ig = inputGrads[k];
+    if (ig && input.requiresGrad && !direct.wrote(input, ig)) receivers.set(ig, (receivers.get(ig) ?? 0) + 1);
+  });
+  const inFlight = new Set<Float32Array>([g, ...receivers.keys()]);
+  for (const buffer of inFlight) table.hold(buffer);
+  inputs.forEach((input, k) => {
+    const ig = inputGrads[k];
+    if (!ig || !input.requiresGrad || direct.wrote(input, ig)) return;
+    // Held only by this distribution (the hold above) and received by this input alone.
+    const exclusive = receivers.get(ig) === 1 && table.holderCount(ig) === 1;
+    table.add(input, ig, exclusive);
+  });
+  for (const buffer of inFlight) table.release(buffer);
 }

@@ -1,7 +1,7 @@
 import type { BatchNormParams } from '../../kernels/interface.js';
 import { getKernels } from '../../kernels/index.js';
 import { empty, formatShape, recordOp, type Tensor } from '../tensor.js';
-import { gradBuffer, gradFor, releaseBuffer, requireFloatRank, requireVector } from './util.js';
+import { gradBuffer, gradDestination, gradFor, releaseBuffer, requireFloatRank, requireVector } from './util.js';
 
 export interface BatchNormOptions {
   /** Train mode normalises with batch statistics and updates the running ones; eval mode uses the running ones. */
@@ -57,8 +57,8 @@ function batchNormTrain(x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Ten
   kernels.batchNormTrainForward(x.data, gamma.data, beta.data, out.data, saveMean.data, saveInvStd.data, runningMean.data, runningVar.data, p);
   return recordOp('batchNorm', out, [x, gamma, beta], (g) => {
     const dx = gradBuffer(x.size);
-    const dgamma = gradBuffer(p.c);
-    const dbeta = gradBuffer(p.c);
+    const dgamma = gradDestination(gamma, false).buffer;
+    const dbeta = gradDestination(beta, false).buffer;
     kernels.batchNormBackward(x.data, g, gamma.data, saveMean.data, saveInvStd.data, dx, dgamma, dbeta, p);
     return [gradFor(x, dx), gradFor(gamma, dgamma), gradFor(beta, dbeta)];
   });

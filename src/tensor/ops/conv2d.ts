@@ -1,7 +1,7 @@
 import type { Conv2dParams } from '../../kernels/interface.js';
 import { getKernels } from '../../kernels/index.js';
 import { empty, formatShape, recordOp, type Tensor } from '../tensor.js';
-import { gradBuffer, gradFor, requireFloatRank, requireKernelFits, requireVector, slidingOutputSize, spatialPair, type Pair } from './util.js';
+import { gradBuffer, gradDestination, gradFor, requireFloatRank, requireKernelFits, requireVector, slidingOutputSize, spatialPair, type Pair } from './util.js';
 
 export interface Conv2dOptions {
   /** Default 1. */
@@ -48,9 +48,10 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null, opts: Con
     let dw: Float32Array | null = null;
     let db: Float32Array | null = null;
     if (weight.requiresGrad || bias?.requiresGrad) {
-      // One kernel computes both; a buffer computed for an input that needs no gradient goes back.
-      dw = gradBuffer(weight.size);
-      db = bias ? gradBuffer(p.outC) : null;
+      // One kernel computes both (overwriting them); a buffer computed for an input that needs no
+      // gradient goes back.
+      dw = gradDestination(weight, false).buffer;
+      db = bias ? gradDestination(bias, false).buffer : null;
       kernels.conv2dBackwardFilter(x.data, g, dw, db, p);
     }
     return bias ? [dx, gradFor(weight, dw), gradFor(bias, db)] : [dx, gradFor(weight, dw)];

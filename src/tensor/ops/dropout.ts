@@ -25,8 +25,8 @@ export function dropout(x: Tensor, p: number, opts: DropoutOptions): Tensor {
   for (let i = 0; i < maskData.length; i++) maskData[i] = opts.rng.uniform() < p ? 0 : keepScale;
   const out = empty(x.shape);
   kernels.mul(x.data, maskData, out.data);
-  return recordOp('dropout', out, [x], (g) => {
-    const dx = gradBuffer(x.size);
+  return recordOp('dropout', out, [x], (g, writable) => {
+    const dx = writable ? g : gradBuffer(x.size);
     kernels.mul(g, mask.data, dx);
     return [dx];
   });

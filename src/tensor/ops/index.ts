@@ -14,7 +14,7 @@ export { maxPool2d } from './maxPool2d.js';
 export { mean } from './mean.js';
 export { mul } from './mul.js';
 export type { Pool2dOptions } from './pool2d.js';
-export { relu } from './relu.js';
+export { relu, reluInPlace } from './relu.js';
 export { scale } from './scale.js';
 export { sum } from './sum.js';
 export type { Pair } from './util.js';

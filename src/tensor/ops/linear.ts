@@ -1,6 +1,6 @@
 import { getKernels } from '../../kernels/index.js';
 import { empty, formatShape, recordOp, type Tensor } from '../tensor.js';
-import { gradBuffer, requireFloatRank, requireVector } from './util.js';
+import { gradBuffer, gradDestination, requireFloatRank, requireVector } from './util.js';
 
 /**
  * x [N,in] · weightᵀ + bias → [N,out], weight in PyTorch's [out,in] layout.
@@ -29,12 +29,14 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
       kernels.gemm(g, weight.data, dx, { m: rows, n: inFeatures, k: outFeatures, transA: false, transB: false, alpha: 1, beta: 0 });
     }
     if (weight.requiresGrad) {
-      dw = gradBuffer(weight.size);
-      kernels.gemm(g, x.data, dw, { m: outFeatures, n: inFeatures, k: rows, transA: true, transB: false, alpha: 1, beta: 0 });
+      const target = gradDestination(weight, true);
+      kernels.gemm(g, x.data, target.buffer, { m: outFeatures, n: inFeatures, k: rows, transA: true, transB: false, alpha: 1, beta: target.beta });
+      dw = target.buffer;
     }
     if (bias?.requiresGrad) {
-      db = gradBuffer(outFeatures);
-      kernels.sumRows(g, db, rows, outFeatures, 0);
+      const target = gradDestination(bias, true);
+      kernels.sumRows(g, target.buffer, rows, outFeatures, target.beta);
+      db = target.buffer;
     }
     return bias ? [dx, dw, db] : [dx, dw];
   });

@@ -1,6 +1,6 @@
 import { getKernels } from '../../kernels/index.js';
 import { empty, formatShape, recordOp, type Tensor } from '../tensor.js';
-import { gradBuffer, gradFor, requireFloatRank } from './util.js';
+import { gradDestination, requireFloatRank } from './util.js';
 
 /** a [m,k] · b [k,n] → [m,n]. Backward: da = g · bᵀ, db = aᵀ · g. */
 export function matmul(a: Tensor, b: Tensor): Tensor {
@@ -16,13 +16,15 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
     let da: Float32Array | null = null;
     let db: Float32Array | null = null;
     if (a.requiresGrad) {
-      da = gradBuffer(m * k);
-      kernels.gemm(g, b.data, da, { m, n: k, k: n, transA: false, transB: true, alpha: 1, beta: 0 });
+      const target = gradDestination(a, true);
+      kernels.gemm(g, b.data, target.buffer, { m, n: k, k: n, transA: false, transB: true, alpha: 1, beta: target.beta });
+      da = target.buffer;
     }
     if (b.requiresGrad) {
-      db = gradBuffer(k * n);
-      kernels.gemm(a.data, g, db, { m: k, n, k: m, transA: true, transB: false, alpha: 1, beta: 0 });
+      const target = gradDestination(b, true);
+      kernels.gemm(a.data, g, target.buffer, { m: k, n, k: m, transA: true, transB: false, alpha: 1, beta: target.beta });
+      db = target.buffer;
     }
-    return [gradFor(a, da), gradFor(b, db)];
+    return [da, db];
   });
 }

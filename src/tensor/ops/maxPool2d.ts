@@ -9,11 +9,11 @@ export function maxPool2d(x: Tensor, opts: Pool2dOptions): Tensor {
   const p = pool2dGeometry('maxPool2d', x, opts);
   const kernels = getKernels();
   const out = empty([p.n, p.c, p.outH, p.outW]);
-  const winners = new Int32Array(out.size);
-  kernels.maxPool2dForward(x.data, out.data, winners, p);
+  const winners = empty(out.shape, undefined, 'int32');
+  kernels.maxPool2dForward(x.data, out.data, winners.ints, p);
   return recordOp('maxPool2d', out, [x], (g) => {
     const dx = gradBuffer(x.size);
-    kernels.maxPool2dBackward(g, winners, dx, p);
+    kernels.maxPool2dBackward(g, winners.ints, dx, p);
     return [dx];
   });
 }

@@ -8,16 +8,17 @@ export function mul(a: Tensor, b: Tensor): Tensor {
   const kernels = getKernels();
   const out = empty(a.shape);
   kernels.mul(a.data, b.data, out.data);
-  return recordOp('mul', out, [a, b], (g) => {
+  return recordOp('mul', out, [a, b], (g, writable) => {
     let da: Float32Array | null = null;
     let db: Float32Array | null = null;
-    if (a.requiresGrad) {
-      da = gradBuffer(a.size);
-      kernels.mul(g, b.data, da);
-    }
+    // db first: da may then be computed in place over g.
     if (b.requiresGrad) {
       db = gradBuffer(b.size);
       kernels.mul(g, a.data, db);
+    }
+    if (a.requiresGrad) {
+      da = writable ? g : gradBuffer(a.size);
+      kernels.mul(g, b.data, da);
     }
     return [da, db];
   });

@@ -9,8 +9,8 @@ export function scale(x: Tensor, alpha: number): Tensor {
   const kernels = getKernels();
   const out = empty(x.shape);
   kernels.scale(x.data, alpha, out.data);
-  return recordOp('scale', out, [x], (g) => {
-    const dx = gradBuffer(x.size);
+  return recordOp('scale', out, [x], (g, writable) => {
+    const dx = writable ? g : gradBuffer(x.size);
     kernels.scale(g, alpha, dx);
     return [dx];
   });

@@ -3,7 +3,7 @@
  * and the shapes involved. No numerics here: those go through the kernels.
  */
 import { bufferPool } from '../pool.js';
-import { formatShape, type Tensor } from '../tensor.js';
+import { formatShape, leafGradTarget, type LeafGradTarget, type Tensor } from '../tensor.js';
 
 /**
  * A fresh buffer for a gradient returned by a backward rule. It comes from the pool: the engine
@@ -12,6 +12,17 @@ import { formatShape, type Tensor } from '../tensor.js';
  */
 export function gradBuffer(length: number): Float32Array {
   return bufferPool.acquire(length);
+}
+
+/**
+ * Where a backward rule writes input's gradient: the input's own `.grad` buffer when the engine
+ * allows it (a parameter whose only gradient this is; see `leafGradTarget`), else a fresh pooled
+ * buffer with beta 0. The kernel overwrites the buffer when beta is 0 and adds to it when beta is
+ * 1, which is only offered when `canAccumulate` (kernels with a beta: gemm, sumRows). Return the
+ * buffer as the input's gradient either way.
+ */
+export function gradDestination(input: Tensor, canAccumulate: boolean): LeafGradTarget {
+  return leafGradTarget(input, canAccumulate) ?? { buffer: gradBuffer(input.size), beta: 0 };
 }
 
 /** Return a scratch buffer that a backward rule computed but does not hand to the engine. */
