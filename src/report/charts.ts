@@ -59,13 +59,16 @@ export function bandRows(points: readonly SeriesPoint[]): BandRow[] {
   });
 }
 
+/** Shared look: the report's font, light frames, legend symbols at full opacity (bands are pale). */
+const CHART_CONFIG = { font: 'DejaVu Sans', view: { stroke: '#ddd' }, legend: { symbolOpacity: 1 } };
+
 function scale(log: boolean | undefined, domain?: readonly [number, number]) {
   // A log scale never includes zero; Vega-Lite warns if told not to.
   return { ...(log ? { type: 'log' as const } : {}), ...(domain ? { domain: [...domain] } : log ? {} : { zero: false }) };
 }
 
 function withPanels(spec: Record<string, unknown>, hasPanels: boolean, options: ChartOptions): TopLevelSpec {
-  const base = { ...(options.title ? { title: options.title } : {}), config: { font: 'DejaVu Sans', view: { stroke: '#ddd' } } };
+  const base = { ...(options.title ? { title: options.title } : {}), config: CHART_CONFIG };
   if (!hasPanels) return { ...base, width: options.width ?? 420, height: options.height ?? 260, ...spec } as TopLevelSpec;
   const { data, ...inner } = spec;
   return {
@@ -121,7 +124,7 @@ export function barChart(points: readonly { series: string; seed: number; y: num
   const rows = bandRows(points.map((p) => ({ ...p, x: 0 })));
   return {
     ...(options.title ? { title: options.title } : {}),
-    config: { font: 'DejaVu Sans', view: { stroke: '#ddd' } },
+    config: CHART_CONFIG,
     width: options.width ?? 360,
     height: options.height ?? 240,
     data: { values: rows },

@@ -49,10 +49,10 @@ const cpu: PresetTable<DeeperSettings> = {
   maxLayers: { value: 3, why: 'k = 1, 2, 3' },
   statisticsExamples: { value: 512, why: 'enough activations for 3×3×C patch covariances of the first layers' },
   upstreamEpochs: { value: 8, why: 'a short pre-training' },
-  downstreamIterations: { value: 400, why: 'about 10 epochs of the downstream part at batch 128' },
+  downstreamIterations: { value: 800, why: 'about 20 epochs of the downstream part at batch 128' },
   batchSize: { value: 128, why: 'more steps on the smaller parts' },
-  evalEvery: { value: 25, why: '16 points of the training curve' },
-  fixedIterations: { value: [200, 400], why: 'half-way and end' },
+  evalEvery: { value: 50, why: '16 points of the training curve' },
+  fixedIterations: { value: [400, 800], why: 'half-way and end' },
 };
 
 const smoke: PresetTable<DeeperSettings> = {

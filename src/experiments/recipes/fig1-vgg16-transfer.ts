@@ -51,12 +51,12 @@ const cpu: PresetTable<Fig1Settings> = {
   data: { value: { source: 'train', upstream: 4_000, downstream: 4_000, testSplit: null, testLimit: null, trainEvalLimit: 2_000 }, why: 'VGG16 is expensive on 2 cores: a fifth of the paper’s parts' },
   widths: { value: VGG16_WIDTHS.map((w) => w / 4), why: 'the VGG16 layout at a quarter of the width (16× fewer operations)' },
   positive: { value: { classes: 5, epochs: 4 }, why: 'few classes, short pre-training' },
-  negative: { value: { classes: 50, epochs: 16 }, why: 'many classes, four times longer' },
-  downstreamIterations: { value: 300, why: 'about 10 epochs of the downstream part at batch 128' },
+  negative: { value: { classes: 50, epochs: 24 }, why: 'many classes, six times longer' },
+  downstreamIterations: { value: 600, why: 'about 20 epochs of the downstream part at batch 128' },
   batchSize: { value: 128, why: 'more steps on the smaller parts' },
-  lr: { value: 0.01, why: 'the thin network trains too slowly at 1e-3 within 300 steps' },
-  evalEvery: { value: 25, why: '12 points of the training curve' },
-  fixedIterations: { value: [100, 200, 300], why: 'thirds of the downstream run' },
+  lr: { value: 0.01, why: 'the thin network trains too slowly at 1e-3 within 600 steps' },
+  evalEvery: { value: 50, why: '12 points of the training curve' },
+  fixedIterations: { value: [200, 400, 600], why: 'thirds of the downstream run' },
 };
 
 const smoke: PresetTable<Fig1Settings> = {

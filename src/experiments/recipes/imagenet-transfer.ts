@@ -50,18 +50,18 @@ const paper: PresetTable<ImagenetSettings> = {
 
 const cpu: PresetTable<ImagenetSettings> = {
   ...paper,
-  size: { value: 32, why: 'downscaled to 32×32: 4× fewer operations' },
-  classes: { value: 100, why: 'half of the classes (6 000 images)' },
-  upstream: { value: 3_000, why: 'halves of the 6 000 images' },
-  downstream: { value: 3_000, why: 'the other half' },
+  size: { value: 64, why: 'Tiny-ImageNet’s native size' },
+  classes: { value: null, why: 'all 200 classes (12 000 training images)' },
+  upstream: { value: 6_000, why: 'halves of the 12 000 images' },
+  downstream: { value: 6_000, why: 'the other half' },
   testLimit: { value: 2_000, why: '2 000 validation images' },
-  widths: { value: [16, 32, 64, 128], why: 'ResNet18 at a quarter of the width' },
-  upstreamClasses: { value: 100, why: 'as many random classes as real ones at this size' },
-  upstreamEpochs: { value: 8, why: 'a short pre-training' },
-  downstreamIterations: { value: 300, why: 'about 13 epochs of the downstream half at batch 128' },
+  widths: { value: [64, 128, 256, 512], why: 'ResNet18 (it fits the budget at 64 px on 12 000 images)' },
+  upstreamClasses: { value: 200, why: 'as many random classes as real ones at this size' },
+  upstreamEpochs: { value: 10, why: 'a short pre-training' },
+  downstreamIterations: { value: 600, why: 'about 13 epochs of the downstream half at batch 128' },
   batchSize: { value: 128, why: 'more steps on the smaller parts' },
-  evalEvery: { value: 25, why: '12 points of the training curve' },
-  fixedIterations: { value: [150, 300], why: 'half-way and end' },
+  evalEvery: { value: 50, why: '12 points of the training curve' },
+  fixedIterations: { value: [300, 600], why: 'half-way and end' },
 };
 
 const smoke: PresetTable<ImagenetSettings> = {

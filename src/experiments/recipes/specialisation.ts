@@ -52,7 +52,7 @@ const cpu: PresetTable<SpecialisationSettings> = {
   ...paper,
   data: { value: { source: 'train', upstream: 5_000, downstream: 5_000, testSplit: null, testLimit: null, trainEvalLimit: 2_000 }, why: 'a quarter / fifth of the paper’s parts, to fit 2 h on 2 cores' },
   filters: { value: 64, why: 'a quarter of the conv filters keeps the ×4 network affordable (its FC layer is filters × 900 × hidden)' },
-  upstreamEpochs: { value: 20, why: 'long relative to the downstream run, so the later layer specialises' },
+  upstreamEpochs: { value: 30, why: 'long relative to the downstream run, so the later layer specialises' },
   downstreamIterations: { value: 400, why: 'about 10 epochs of the downstream part at batch 128' },
   batchSize: { value: 128, why: 'more steps on the smaller parts' },
   evalEvery: { value: 25, why: '16 points of the training curve' },
