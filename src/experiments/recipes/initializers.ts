@@ -22,8 +22,7 @@ import { Linear } from '../../nn/linear.js';
 import { getKernels } from '../../kernels/index.js';
 import { Rng, tensor, untracked, type Tensor } from '../../tensor/index.js';
 import type { RunData } from '../../runs/data.js';
-import type { Initializer } from '../train.js';
-import { readWeight, readWeights } from '../train.js';
+import { readWeight, readWeights, type Initializer } from '../train.js';
 import { firstLayerInputCovariance } from './common.js';
 
 const norm = (t: Tensor) => Math.sqrt(getKernels().sumSquares(t.data));
