@@ -140,6 +140,10 @@ const CONV_CASES: Array<[string, Conv2dParams]> = [
   ['3x3 pad 1 on 4x4 planes, more channels than one register tile', conv(5, 16, 4, 4, 33, 3, 3, [1, 1], [1, 1])],
   ['first layer: 3 channels, 3x3, 30x30 output', conv(2, 3, 32, 32, 9, 3, 3, [1, 1], [0, 0])],
   ['kernel larger than the padded input (empty output)', conv(2, 3, 4, 4, 5, 5, 5, [1, 1], [0, 0])],
+  // Winograd F(2x2, 3x3) path (3x3, stride 1, pad 1, >= 64 channels): even and odd planes, 1x1.
+  ['Winograd: 64 -> 128 channels on 6x6 planes', conv(3, 64, 6, 6, 128, 3, 3, [1, 1], [1, 1])],
+  ['Winograd: 96 -> 96 channels on odd 5x7 planes (partial tiles)', conv(2, 96, 5, 7, 96, 3, 3, [1, 1], [1, 1])],
+  ['Winograd: 128 -> 67 channels on 1x1 planes', conv(3, 128, 1, 1, 67, 3, 3, [1, 1], [1, 1])],
 ];
 
 function checkConv(a: GemmConvAddon, name: string, p: Conv2dParams, withBias: boolean): void {
@@ -197,6 +201,27 @@ describe.skipIf(addon === null)('native gemm and conv', () => {
         CONV_CASES.forEach(([name, p], i) => checkConv(native, name, p, i % 2 === 0));
       });
     });
+  });
+
+  it('Winograd convolution split into many chunks of images matches the reference and is deterministic', () => {
+    const withChunk = native as unknown as { setWinogradChunkFloats(floats: number): number };
+    const previous = withChunk.setWinogradChunkFloats(16 * 9 * (64 + 80) * 2); // two 5x5 images a chunk
+    try {
+      const p = conv(7, 64, 5, 5, 80, 3, 3, [1, 1], [1, 1]);
+      checkConv(native, 'Winograd in chunks of two images', p, true);
+      const x = randomArray(rng, p.n * p.c * p.h * p.w);
+      const dy = randomArray(rng, p.n * p.outC * p.outH * p.outW);
+      const run = () => {
+        const dw = new Float32Array(p.outC * p.c * 9);
+        native.conv2dBackwardFilter(x, dy, dw, null, p);
+        return dw;
+      };
+      const first = run();
+      for (let i = 0; i < 3; i++) expect(run()).toEqual(first);
+    } finally {
+      withChunk.setWinogradChunkFloats(previous);
+    }
+    expect(() => withChunk.setWinogradChunkFloats(0)).toThrow(/setWinogradChunkFloats: floats must be a positive integer/);
   });
 
   it('backward filter sums over threads in a fixed order: repeated calls are bit-identical', () => {

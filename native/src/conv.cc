@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "conv_im2col.h"
+#include "conv_winograd.h"
 #include "gemm.h"
 #include "napi_util.h"
 #include "registry.h"
@@ -241,8 +242,14 @@ void forEachChunk(const ChunkPlan& plan, std::int64_t n,
 
 }  // namespace
 
+ConvGeometry backwardDataAsForward(const ConvGeometry& g) {
+  return ConvGeometry{g.n, g.outC, g.outH, g.outW, g.c, g.kh, g.kw, 1, 1, g.kh - 1 - g.padH, g.kw - 1 - g.padW,
+                      g.h, g.w};
+}
+
 void conv2dForward(const float* x, const float* w, const float* bias, float* y, const ConvGeometry& g) {
   if (g.n == 0 || g.outSpatial() == 0) return;
+  if (winogradSuitable(g)) return winogradForward(x, w, bias, y, g);
   const std::int64_t xImage = g.c * g.inSpatial(), yImage = g.outC * g.outSpatial();
   forEachChunk(planChunks(g), g.n, [&](std::int64_t first, std::int64_t images, Threading threading) {
     forwardChunk(x + first * xImage, w, bias, y + first * yImage, g, images, threading);
@@ -264,20 +271,19 @@ bool isTransposableAsForward(const ConvGeometry& g) {
   return g.strideH == 1 && g.strideW == 1 && g.padH < g.kh && g.padW < g.kw;
 }
 
-ConvGeometry transposedGeometry(const ConvGeometry& g) {
-  return ConvGeometry{g.n, g.outC, g.outH, g.outW, g.c, g.kh, g.kw, 1, 1, g.kh - 1 - g.padH, g.kw - 1 - g.padW,
-                      g.h, g.w};
-}
-
 // flipped[c][o][ki][kj] = w[o][c][kh − 1 − ki][kw − 1 − kj].
+// Filters go in blocks of 16 so both the reads and the writes stream (a plain loop over o then
+// c writes each filter 9·outC floats past the last).
 void flipFilters(const float* w, const ConvGeometry& g, float* flipped) {
   const std::int64_t taps = g.kh * g.kw;
-  for (std::int64_t o = 0; o < g.outC; ++o)
-    for (std::int64_t c = 0; c < g.c; ++c) {
-      const float* src = w + (o * g.c + c) * taps;
-      float* dst = flipped + (c * g.outC + o) * taps;
-      for (std::int64_t t = 0; t < taps; ++t) dst[t] = src[taps - 1 - t];
-    }
+  constexpr std::int64_t kBlock = 16;
+  for (std::int64_t ob = 0; ob < g.outC; ob += kBlock)
+    for (std::int64_t c = 0; c < g.c; ++c)
+      for (std::int64_t o = ob; o < std::min(g.outC, ob + kBlock); ++o) {
+        const float* src = w + (o * g.c + c) * taps;
+        float* dst = flipped + (c * g.outC + o) * taps;
+        for (std::int64_t t = 0; t < taps; ++t) dst[t] = src[taps - 1 - t];
+      }
 }
 
 }  // namespace
@@ -285,9 +291,10 @@ void flipFilters(const float* w, const ConvGeometry& g, float* flipped) {
 void conv2dBackwardData(const float* dy, const float* w, float* dx, const ConvGeometry& g) {
   if (g.n == 0) return;
   if (g.outSpatial() > 0 && isTransposableAsForward(g)) {
+    if (winogradSuitable(backwardDataAsForward(g))) return winogradBackwardData(dy, w, dx, g);
     float* flipped = workspace(WorkspaceSlot::ConvFlippedFilters, g.outC * g.windowSize());
     flipFilters(w, g, flipped);
-    conv2dForward(dy, flipped, nullptr, dx, transposedGeometry(g));
+    conv2dForward(dy, flipped, nullptr, dx, backwardDataAsForward(g));
     return;
   }
   const std::int64_t xImage = g.c * g.inSpatial(), yImage = g.outC * g.outSpatial();
@@ -308,6 +315,7 @@ void conv2dBackwardFilter(const float* x, const float* dy, float* dw, float* dbi
     if (dbias != nullptr) std::fill(dbias, dbias + g.outC, 0.0f);
     return;
   }
+  if (winogradSuitable(g)) return winogradBackwardFilter(x, dy, dw, dbias, g);
   const ChunkPlan plan = planChunks(g);
   if (!plan.chunksAcrossThreads) {
     for (std::int64_t chunk = 0; chunk < plan.chunks; ++chunk) {

@@ -22,6 +22,10 @@ struct ConvGeometry {
   bool isPointwise() const { return kh == 1 && kw == 1 && strideH == 1 && strideW == 1 && padH == 0 && padW == 0; }
 };
 
+// For stride 1: the geometry of ∂L/∂x computed as a forward convolution over dY (padded by
+// kh − 1 − padH, and likewise in w) with the filters flipped in space and in/out channels swapped.
+ConvGeometry backwardDataAsForward(const ConvGeometry& g);
+
 // y = conv(x, w) + bias (bias may be null); y is overwritten.
 void conv2dForward(const float* x, const float* w, const float* bias, float* y, const ConvGeometry& g);
 // dx = ∂L/∂x from dy; dx is overwritten.

@@ -260,14 +260,25 @@ void gemmViaTranspose(std::int64_t m, std::int64_t n, std::int64_t k, float alph
   float* cT = workspace(WorkspaceSlot::GemmTransposed, static_cast<std::size_t>(n) * m);
   gemmDispatch(n, m, k, alpha, ConstMatrix{b.data, b.ld, !b.trans}, BOperand{ConstMatrix{a.data, a.ld, !a.trans}, nullptr},
                0.0f, cT, m, threading);
-  for (std::int64_t i = 0; i < m; ++i) {
-    float* row = c + i * ldc;
-    if (beta == 0.0f) {
-      for (std::int64_t j = 0; j < n; ++j) row[j] = cT[j * m + i];
-    } else {
-      for (std::int64_t j = 0; j < n; ++j) row[j] = cT[j * m + i] + beta * row[j];
+  // Eight rows of Cᵀ at a time: with m a power of two its rows are a power-of-two stride apart and
+  // map to one L1 set, so reading all n of them per row of C would evict each line before reuse.
+  constexpr std::int64_t kRowsOfCT = 8;
+  const auto transposeBack = [&](std::ptrdiff_t b0, std::ptrdiff_t b1) {
+    for (std::int64_t j0 = b0 * kRowsOfCT; j0 < std::min(n, b1 * kRowsOfCT); j0 += kRowsOfCT) {
+      const std::int64_t j1 = std::min(n, j0 + kRowsOfCT);
+      for (std::int64_t i = 0; i < m; ++i) {
+        float* row = c + i * ldc;
+        if (beta == 0.0f) {
+          for (std::int64_t j = j0; j < j1; ++j) row[j] = cT[j * m + i];
+        } else {
+          for (std::int64_t j = j0; j < j1; ++j) row[j] = cT[j * m + i] + beta * row[j];
+        }
+      }
     }
-  }
+  };
+  const std::int64_t blocks = ceilDiv(n, kRowsOfCT);
+  if (threading == Threading::Parallel) parallelRange(blocks, transposeBack);
+  else transposeBack(0, blocks);
 }
 
 void gemmDispatch(std::int64_t m, std::int64_t n, std::int64_t k, float alpha, ConstMatrix a, const BOperand& b,

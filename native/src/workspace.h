@@ -21,6 +21,11 @@ enum class WorkspaceSlot {
   ConvPadded,     // zero-padded copies of input images
   ConvFlippedFilters,  // filters rearranged for backward data as a forward pass
   ConvPartialSum, // per-thread partial filter gradients
+  WinogradFilters,          // transformed filters U
+  WinogradInput,            // transformed input tiles V of a chunk
+  WinogradProducts,         // products M (or transformed output gradients) of a chunk
+  WinogradChannelsLast,     // one image (or its output) with channels innermost
+  WinogradFilterGradients,  // per-thread transformed filter gradients dU
   Count
 };
 

@@ -1,0 +1,25 @@
+// 3×3, stride-1, pad-1 convolutions by Winograd's minimal filtering F(2×2, 3×3).
+//
+// Each 2×2 block of output pixels is computed from a 4×4 block of input pixels with 16 products
+// per (input, output) channel pair instead of the direct method's 36: the input block is mapped
+// to V = Bᵀ d B, the filter to U = G g Gᵀ, their element-wise product summed over input channels
+// (16 independent GEMMs, one per entry ξ of the 4×4 transform) and mapped back by Y = Aᵀ M A.
+// Backward data is the same forward pass (conv.cc runs it as a convolution with flipped filters)
+// and backward filter uses the transposed relation dU[ξ] = Σ_tiles (A dY Aᵀ)[ξ] · V[ξ]ᵀ,
+// dg = Gᵀ dU G. The transforms only add, subtract and halve, so the rounding stays within a few
+// ulps of the direct method (tested against the reference kernels at 1e-5).
+#pragma once
+#include "conv.h"
+
+namespace randlab {
+
+// Whether the Winograd path runs this geometry: 3×3, stride 1, padding 1, and enough channels for
+// the 16 GEMMs to outweigh the transforms. RANDLAB_WINOGRAD=0 disables it (the direct path).
+bool winogradSuitable(const ConvGeometry& g);
+
+void winogradForward(const float* x, const float* w, const float* bias, float* y, const ConvGeometry& g);
+// dx from dy as a forward pass over dy with the flipped filters (no flipped copy of w is made).
+void winogradBackwardData(const float* dy, const float* w, float* dx, const ConvGeometry& g);
+void winogradBackwardFilter(const float* x, const float* dy, float* dw, float* dbias, const ConvGeometry& g);
+
+}  // namespace randlab
