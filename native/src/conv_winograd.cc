@@ -1,10 +1,12 @@
 // Winograd F(2×2, 3×3) convolution passes (see conv_winograd.h for the method).
 //
 // Layouts. Tiles are numbered p = image · tilesPerImage + tileRow · tilesW + tileCol within a
-// chunk of images. The transformed filters U are [16][outC][c], the transformed input tiles of a
-// chunk V are [16][c][tiles] and the products M (or the transformed output gradients) are
-// [16][outC][tiles], so every ξ is one row-major GEMM operand. Chunks of images go to threads
-// whole, with serial GEMMs, sized so a chunk's V and M stay in the outer caches.
+// chunk of images. The transformed filters U are [16][outC][c] (backward data: [16][c][outC]),
+// the transformed input tiles V are [16][tiles][c] and the products M (or the transformed output
+// gradients E) [16][tiles][outC]: channels innermost, so the transforms vectorise over channels,
+// and every ξ is one row-major GEMM operand. With few output channels M is [16][outC][tiles]
+// instead (channelsFirstProducts). The images go in chunks; each chunk is transformed with the
+// images split over threads, then its 16 GEMMs run one ξ per task.
 #include "conv_winograd.h"
 
 #include <algorithm>
@@ -233,6 +235,47 @@ void transformOutputTiles(const float* __restrict m, std::int64_t channels, cons
     }
 }
 
+// y[image][o] = Aᵀ M A (+ bias) for channels [o0, o1) of one image straight from channels-first
+// products M[ξ][o][p] (the narrow-output GEMM orientation); the inner loops run over a tile row.
+// `rows` is scratch of 4 · grid.cols floats.
+void transformOutputTilesChannelsFirst(const float* __restrict m, std::int64_t ldm, std::int64_t xiStride,
+                                       std::int64_t firstTile, const ConvGeometry& g, const TileGrid& grid,
+                                       std::int64_t o0, std::int64_t o1, const float* bias, float* __restrict y,
+                                       float* __restrict rows) {
+  const std::int64_t cols = grid.cols;
+  float* y00 = rows;
+  float* y01 = rows + cols;
+  float* y10 = rows + 2 * cols;
+  float* y11 = rows + 3 * cols;
+  for (std::int64_t o = o0; o < o1; ++o) {
+    const float b = bias != nullptr ? bias[o] : 0.0f;
+    float* plane = y + o * g.outH * g.outW;
+    for (std::int64_t tr = 0; tr < grid.rows; ++tr) {
+      const float* src = m + o * ldm + firstTile + tr * cols;
+      RANDLAB_IVDEP
+      for (std::int64_t tc = 0; tc < cols; ++tc) {
+        float t[2][4];
+        for (int j = 0; j < 4; ++j) {
+          const float m0 = src[(0 + j) * xiStride + tc], m1 = src[(4 + j) * xiStride + tc];
+          const float m2 = src[(8 + j) * xiStride + tc], m3 = src[(12 + j) * xiStride + tc];
+          t[0][j] = m0 + m1 + m2;
+          t[1][j] = m1 - m2 - m3;
+        }
+        y00[tc] = t[0][0] + t[0][1] + t[0][2] + b;
+        y01[tc] = t[0][1] - t[0][2] - t[0][3] + b;
+        y10[tc] = t[1][0] + t[1][1] + t[1][2] + b;
+        y11[tc] = t[1][1] - t[1][2] - t[1][3] + b;
+      }
+      float* top = plane + 2 * tr * g.outW;
+      for (std::int64_t x = 0; x < g.outW; ++x) top[x] = (x & 1) != 0 ? y01[x >> 1] : y00[x >> 1];
+      if (2 * tr + 1 < g.outH) {
+        float* bottom = top + g.outW;
+        for (std::int64_t x = 0; x < g.outW; ++x) bottom[x] = (x & 1) != 0 ? y11[x >> 1] : y10[x >> 1];
+      }
+    }
+  }
+}
+
 // E[ξ][p][o] = (A e Aᵀ)[ξ] for the tiles of one image, e the 2×2 block of dyp ([..][2·cols][o],
 // zero past an odd edge); A = [1 0; 1 1; 1 −1; 0 −1].
 void transformOutputGradientTiles(const float* __restrict dyp, std::int64_t channels, const TileGrid& grid,
@@ -277,6 +320,10 @@ float* transformedFilters(const float* w, const ConvGeometry& g, FilterUse use) 
   return u;
 }
 
+// Few output channels (64 against the 48-wide register tiles) make the GEMMs' n narrow when the
+// products are channels-last; computed channels-first, outC is their m instead.
+bool channelsFirstProducts(const ConvGeometry& g) { return g.outC < 96; }
+
 struct Chunking {
   std::int64_t images;
 };
@@ -305,6 +352,27 @@ void forwardWithTransformedFilters(const float* x, const float* u, bool filtersT
     parallelRange(images, [&](std::ptrdiff_t i0, std::ptrdiff_t i1) {
       simdDispatch([&] { transformInputs(x + first * xImage, i0, i1, vStride, g, grid, v); });
     });
+    if (channelsFirstProducts(g)) {
+      // M[ξ] = U[ξ] (outC × c) · V[ξ]ᵀ: outC rows fill the register tiles exactly.
+      parallelFor(kXi, [&](std::ptrdiff_t xi) {
+        const ConstMatrix filters{u + xi * uStride, filtersTransposed ? g.c : g.outC, !filtersTransposed};
+        sgemm(g.outC, tiles, g.c, 1.0f, filters, ConstMatrix{v + xi * vStride, g.c, true}, 0.0f, m + xi * mStride, tiles,
+              Threading::Serial);
+      });
+      parallelFor(images * g.outC / kFilterBlock + 1, [&](std::ptrdiff_t task) {
+        // Tasks of 16 channels of one image; the last task index only rounds the count up.
+        const std::int64_t blocks = (g.outC + kFilterBlock - 1) / kFilterBlock;
+        if (task >= images * blocks) return;
+        const std::int64_t image = task / blocks, o0 = task % blocks * kFilterBlock;
+        float* rows = workspace(WorkspaceSlot::WinogradChannelsLast, 4 * grid.cols);
+        simdDispatch([&] {
+          transformOutputTilesChannelsFirst(m, tiles, mStride, image * grid.perImage(), g, grid, o0,
+                                            std::min(g.outC, o0 + kFilterBlock), bias, y + (first + image) * yImage, rows);
+        });
+      });
+      continue;
+    }
+    // M[ξ] = V[ξ] · U[ξ]ᵀ (tiles × outC), channels innermost for the vectorised output transform.
     parallelFor(kXi, [&](std::ptrdiff_t xi) {
       const ConstMatrix filters{u + xi * uStride, filtersTransposed ? g.c : g.outC, filtersTransposed};
       sgemm(tiles, g.outC, g.c, 1.0f, ConstMatrix{v + xi * vStride, g.c, false}, filters, 0.0f, m + xi * mStride, g.outC,
@@ -327,10 +395,7 @@ void forwardWithTransformedFilters(const float* x, const float* u, bool filtersT
 bool winogradSuitable(const ConvGeometry& g) {
   if (!winogradEnabled()) return false;
   if (g.kh != 3 || g.kw != 3 || g.strideH != 1 || g.strideW != 1 || g.padH != 1 || g.padW != 1) return false;
-  // Measured against the direct path on 2 cores: 16×16 to 2×2 planes with 128–512 channels take
-  // 25–35% less time; 64 → 64 channels (the GEMMs' n = 64 fits 48-wide register tiles badly) more.
-  if (g.c < 64 || g.outC < 64 || g.c + g.outC < 192) return false;
-  return g.outH == g.h && g.outW == g.w;
+  return g.c >= 64 && g.outC >= 64 && g.c + g.outC >= 192 && g.outH == g.h && g.outW == g.w;
 }
 
 void winogradForward(const float* x, const float* w, const float* bias, float* y, const ConvGeometry& g) {
