@@ -359,10 +359,8 @@ void forwardWithTransformedFilters(const float* x, const float* u, bool filtersT
         sgemm(g.outC, tiles, g.c, 1.0f, filters, ConstMatrix{v + xi * vStride, g.c, true}, 0.0f, m + xi * mStride, tiles,
               Threading::Serial);
       });
-      parallelFor(images * g.outC / kFilterBlock + 1, [&](std::ptrdiff_t task) {
-        // Tasks of 16 channels of one image; the last task index only rounds the count up.
-        const std::int64_t blocks = (g.outC + kFilterBlock - 1) / kFilterBlock;
-        if (task >= images * blocks) return;
+      const std::int64_t blocks = (g.outC + kFilterBlock - 1) / kFilterBlock;
+      parallelFor(images * blocks, [&](std::ptrdiff_t task) {  // 16 channels of one image a task
         const std::int64_t image = task / blocks, o0 = task % blocks * kFilterBlock;
         float* rows = workspace(WorkspaceSlot::WinogradChannelsLast, 4 * grid.cols);
         simdDispatch([&] {
