@@ -2,8 +2,8 @@
  * The paper's 2-layer CNN (docs/paper.md §3, Fig. 2): conv 3×3 valid with 256 filters, ReLU,
  * flatten, linear 64, ReLU, linear K. Keys conv1, fc1, fc2.
  */
-import { Conv2d, Linear } from '../nn/index.js';
-import { flatten, relu, type Tensor } from '../tensor/index.js';
+import { Conv2d, Linear, reluOnOutput } from '../nn/index.js';
+import { flatten, type Tensor } from '../tensor/index.js';
 import { Classifier, imageShape, initializeClassifier, resolveWidths, type ModelOptions } from './classifier.js';
 
 /** docs/paper.md §3, Fig. 2: 256 filters, 64 hidden units. */
@@ -28,8 +28,8 @@ export class CNN2 extends Classifier {
   }
 
   forward(x: Tensor): Tensor {
-    const features = flatten(relu(this.conv1.call(x)));
-    return this.fc2.call(relu(this.fc1.call(features)));
+    const features = flatten(reluOnOutput(this.conv1.call(x), this.conv1));
+    return this.fc2.call(reluOnOutput(this.fc1.call(features), this.fc1));
   }
 }
 

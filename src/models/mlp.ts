@@ -2,8 +2,8 @@
  * Fully connected network: flatten, then Linear+ReLU per hidden width, then a linear head.
  * Keys fc1 … fcL (fcL is the head). The paper's FC nets (Fig. 4, Fig. 20) use widths 2048, 256.
  */
-import { Linear } from '../nn/index.js';
-import { flatten, relu, type Tensor } from '../tensor/index.js';
+import { Linear, reluOnOutput } from '../nn/index.js';
+import { flatten, type Tensor } from '../tensor/index.js';
 import { Classifier, initializeClassifier, type ModelOptions } from './classifier.js';
 
 /** docs/paper.md §3, Fig. 20: hidden widths 2048, 256. */
@@ -26,7 +26,7 @@ export class MLP extends Classifier {
     let y = x.rank === 2 ? x : flatten(x);
     this.layers.forEach((layer, i) => {
       y = layer.call(y);
-      if (i < this.layers.length - 1) y = relu(y);
+      if (i < this.layers.length - 1) y = reluOnOutput(y, layer);
     });
     return y;
   }

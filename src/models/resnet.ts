@@ -34,9 +34,10 @@ export class BasicBlock extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    const out = this.bn2.call(this.conv2.call(this.relu.call(this.bn1.call(this.conv1.call(x)))));
+    const hidden = this.relu.callOnOutput(this.bn1.call(this.conv1.call(x)), this.bn1);
+    const out = this.bn2.call(this.conv2.call(hidden));
     const identity = this.downsample ? this.downsample.call(x) : x;
-    return this.relu.call(add(out, identity));
+    return this.relu.callOnOutput(add(out, identity), null);
   }
 }
 
@@ -73,8 +74,10 @@ export class ResNet18 extends Classifier {
   }
 
   forward(x: Tensor): Tensor {
-    let y = x;
-    for (const layer of [...this.stem, ...this.stages]) y = layer.call(y);
+    const [conv1, bn1, relu, maxpool] = this.stem as [Module, Module, ReLU, Module | undefined];
+    let y = relu.callOnOutput(bn1.call(conv1.call(x)), bn1);
+    if (maxpool) y = maxpool.call(y);
+    for (const stage of this.stages) y = stage.call(y);
     return this.fc.call(this.pool.call(y));
   }
 }

@@ -4,8 +4,8 @@
  * convShortcut}`, `bn1`, `fc`. Pre-activation blocks; 28 layers = 3 groups of 4 blocks.
  * The stem kernel is configurable: the paper's Fig. 3 uses 5×5 (docs/paper.md §3).
  */
-import { BatchNorm2d, Conv2d, GlobalAvgPool2d, Linear, Module, Sequential } from '../nn/index.js';
-import { add, relu, type Tensor } from '../tensor/index.js';
+import { BatchNorm2d, Conv2d, GlobalAvgPool2d, Linear, Module, reluOnOutput, Sequential } from '../nn/index.js';
+import { add, type Tensor } from '../tensor/index.js';
 import { Classifier, imageShape, initializeClassifier, resolveWidths, type ModelOptions } from './classifier.js';
 
 /** Stem width 16, then 16·k for k = 4 in the three groups. */
@@ -32,8 +32,8 @@ export class WideBasicBlock extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    const activated = relu(this.bn1.call(x));
-    const out = this.conv2.call(relu(this.bn2.call(this.conv1.call(activated))));
+    const activated = reluOnOutput(this.bn1.call(x), this.bn1);
+    const out = this.conv2.call(reluOnOutput(this.bn2.call(this.conv1.call(activated)), this.bn2));
     return add(this.convShortcut ? this.convShortcut.call(activated) : x, out);
   }
 }
@@ -82,7 +82,7 @@ export class WideResNet extends Classifier {
   forward(x: Tensor): Tensor {
     let y = this.conv1.call(x);
     for (const group of this.groups) y = group.call(y);
-    return this.fc.call(this.pool.call(relu(this.bn1.call(y))));
+    return this.fc.call(this.pool.call(reluOnOutput(this.bn1.call(y), this.bn1)));
   }
 }
 

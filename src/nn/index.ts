@@ -3,7 +3,7 @@ export type { StateDict, ForwardHook, OutputGradHook, LoadStateDictOptions, Load
 export { Linear, type LinearOptions } from './linear.js';
 export { Conv2d, pair, type Conv2dOptions, type Size2d } from './conv.js';
 export { BatchNorm1d, BatchNorm2d, isBatchNorm, type BatchNorm, type BatchNormOptions } from './batchnorm.js';
-export { ReLU } from './activation.js';
+export { ReLU, reluOnOutput } from './activation.js';
 export { MaxPool2d, AvgPool2d, GlobalAvgPool2d, type Pool2dOptions } from './pooling.js';
 export { Flatten } from './flatten.js';
 export { Dropout, type DropoutOptions } from './dropout.js';

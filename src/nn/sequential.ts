@@ -1,4 +1,4 @@
-import { reluInPlace, type Tensor } from '../tensor/index.js';
+import type { Tensor } from '../tensor/index.js';
 import { ReLU } from './activation.js';
 import { isBatchNorm } from './batchnorm.js';
 import { Conv2d } from './conv.js';
@@ -32,24 +32,19 @@ export class Sequential extends Module {
   forward(x: Tensor): Tensor {
     let y = x;
     for (let i = 0; i < this.layers.length; i++) {
-      y = this.layers[i]!.call(y);
-      if (this.reluInPlaceAfter(i)) {
-        y = reluInPlace(y);
+      const layer = this.layers[i]!;
+      y = layer.call(y);
+      const next = this.layers[i + 1];
+      if (next instanceof ReLU && readsNotItsOutput(layer)) {
+        y = next.callOnOutput(y, layer);
         i++;
       }
     }
     return y;
   }
+}
 
-  /**
-   * Whether layer i + 1, a ReLU, may run in place on layer i's output (as PyTorch's
-   * ReLU(inplace=True) in torchvision's VGG): that output is a fresh tensor that only the ReLU
-   * sees (no forward hooks on either layer), and layer i's backward does not read it.
-   */
-  private reluInPlaceAfter(i: number): boolean {
-    const layer = this.layers[i]!;
-    const next = this.layers[i + 1];
-    if (!(next instanceof ReLU) || layer.hasForwardHooks || next.hasForwardHooks) return false;
-    return layer instanceof Conv2d || layer instanceof Linear || isBatchNorm(layer);
-  }
+/** Layers whose backward does not read their output, so a ReLU after them may run in place. */
+function readsNotItsOutput(layer: Module): boolean {
+  return layer instanceof Conv2d || layer instanceof Linear || isBatchNorm(layer);
 }
