@@ -142,6 +142,7 @@ const CONV_CASES: Array<[string, Conv2dParams]> = [
   ['kernel larger than the padded input (empty output)', conv(2, 3, 4, 4, 5, 5, 5, [1, 1], [0, 0])],
   // Winograd F(2x2, 3x3) path (3x3, stride 1, pad 1, >= 64 channels): even and odd planes, 1x1.
   ['Winograd: 64 -> 128 channels on 6x6 planes', conv(3, 64, 6, 6, 128, 3, 3, [1, 1], [1, 1])],
+  ['Winograd forward, direct backward filter: 128 -> 64 channels on 10x9 planes', conv(2, 128, 10, 9, 64, 3, 3, [1, 1], [1, 1])],
   ['Winograd: 96 -> 96 channels on odd 5x7 planes (partial tiles)', conv(2, 96, 5, 7, 96, 3, 3, [1, 1], [1, 1])],
   ['Winograd: 128 -> 67 channels on 1x1 planes', conv(3, 128, 1, 1, 67, 3, 3, [1, 1], [1, 1])],
 ];

@@ -315,7 +315,7 @@ void conv2dBackwardFilter(const float* x, const float* dy, float* dw, float* dbi
     if (dbias != nullptr) std::fill(dbias, dbias + g.outC, 0.0f);
     return;
   }
-  if (winogradSuitable(g)) return winogradBackwardFilter(x, dy, dw, dbias, g);
+  if (winogradSuitableForFilterGradient(g)) return winogradBackwardFilter(x, dy, dw, dbias, g);
   const ChunkPlan plan = planChunks(g);
   if (!plan.chunksAcrossThreads) {
     for (std::int64_t chunk = 0; chunk < plan.chunks; ++chunk) {

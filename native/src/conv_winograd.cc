@@ -396,6 +396,8 @@ bool winogradSuitable(const ConvGeometry& g) {
   return g.c >= 64 && g.outC >= 64 && g.c + g.outC >= 192 && g.outH == g.h && g.outW == g.w;
 }
 
+bool winogradSuitableForFilterGradient(const ConvGeometry& g) { return winogradSuitable(g) && g.outH * g.outW <= 64; }
+
 void winogradForward(const float* x, const float* w, const float* bias, float* y, const ConvGeometry& g) {
   forwardWithTransformedFilters(x, transformedFilters(w, g, FilterUse::Forward), true, bias, y, g);
 }
