@@ -145,6 +145,7 @@ const CONV_CASES: Array<[string, Conv2dParams]> = [
   ['Winograd forward, direct backward filter: 128 -> 64 channels on 10x9 planes', conv(2, 128, 10, 9, 64, 3, 3, [1, 1], [1, 1])],
   ['Winograd: 96 -> 96 channels on odd 5x7 planes (partial tiles)', conv(2, 96, 5, 7, 96, 3, 3, [1, 1], [1, 1])],
   ['Winograd: 128 -> 67 channels on 1x1 planes', conv(3, 128, 1, 1, 67, 3, 3, [1, 1], [1, 1])],
+  ['Winograd: batch 1, 64 -> 64 channels on 3x4 planes', conv(1, 64, 3, 4, 64, 3, 3, [1, 1], [1, 1])],
 ];
 
 function checkConv(a: GemmConvAddon, name: string, p: Conv2dParams, withBias: boolean): void {
