@@ -107,16 +107,37 @@ export interface TransferData {
   readonly trainEvalLimit: number | null;
 }
 
-/** The `data` section of a run config for one part of the seeded transfer split. */
-export function cifarPartData(data: TransferData, part: 'upstream' | 'downstream', labels: LabelSpec, seed: number): NonNullable<RunConfigInput['data']> {
+/** A dataset whose training split is cut into the disjoint upstream and downstream parts of the transfer protocol. */
+export interface TransferSplit {
+  readonly dataset: string;
+  readonly trainSplit: string;
+  readonly upstream: number;
+  readonly downstream: number;
+  readonly testSplit: string | null;
+  readonly testLimit: number | null;
+}
+
+export type TransferPart = 'upstream' | 'downstream';
+
+/** The `data` section of a run config for one part of the split, cut by `seed`. */
+export function transferPartData(split: TransferSplit, part: TransferPart, labels: LabelSpec, seed: number): NonNullable<RunConfigInput['data']> {
   return {
-    dataset: 'cifar10',
-    trainSplit: data.source,
-    split: { seed, parts: { upstream: data.upstream, downstream: data.downstream }, use: part },
+    dataset: split.dataset,
+    trainSplit: split.trainSplit,
+    split: { seed, parts: { upstream: split.upstream, downstream: split.downstream }, use: part },
     labels,
-    testSplit: data.testSplit,
-    testLimit: data.testLimit,
+    testSplit: split.testSplit,
+    testLimit: split.testLimit,
   };
+}
+
+export function cifarTransferSplit(data: TransferData): TransferSplit {
+  return { dataset: 'cifar10', trainSplit: data.source, upstream: data.upstream, downstream: data.downstream, testSplit: data.testSplit, testLimit: data.testLimit };
+}
+
+/** The `data` section of a run config for one part of the seeded CIFAR-10 transfer split. */
+export function cifarPartData(data: TransferData, part: TransferPart, labels: LabelSpec, seed: number): NonNullable<RunConfigInput['data']> {
+  return transferPartData(cifarTransferSplit(data), part, labels, seed);
 }
 
 export const randomLabels = (k: number, seed: number): LabelSpec => ({ kind: 'random', k, seed });
@@ -200,4 +221,17 @@ export function learnsCheck(store: RunStore, runs: readonly { id: string; seed: 
     required,
     detail: finals.length < runs.length ? `${detail}; ${runs.length - finals.length} run(s) missing` : detail,
   };
+}
+
+/** Training from scratch on real labels must learn at every scale, else no comparison with it means anything. */
+export function scratchLearnsCheck(store: RunStore, runs: readonly { id: string; seed: number }[], classes: number): RecipeCheck {
+  return learnsCheck(store, runs, classes, 0.1, 'training from scratch on real labels');
+}
+
+/**
+ * A short pre-training on random labels need not memorise them at every scale (it only has to shape
+ * the layers that are transferred), so its check is reported but not required.
+ */
+export function pretrainingLearnsCheck(store: RunStore, runs: readonly { id: string; seed: number }[], classes: number, what = 'pre-training on random labels'): RecipeCheck {
+  return learnsCheck(store, runs, classes, 0.02, what, false);
 }

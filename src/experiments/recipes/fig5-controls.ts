@@ -9,21 +9,16 @@ import type { RunConfigInput } from '../../runs/config.js';
 import type { Measurement } from '../../report/types.js';
 import { scaleSettings, type PresetTable, type Recipe, type RunSpec } from '../recipe.js';
 import { trainSpec } from '../train.js';
-import { baseRunConfig, cifarAvailability, cifarPartData, learnsCheck, randomLabels, REAL_LABELS, type TransferData } from './common.js';
+import { baseRunConfig, cifarAvailability, cifarTransferSplit, pretrainingLearnsCheck, scratchLearnsCheck, type TransferData } from './common.js';
 import { covarianceInitializer, fFromDataInitializer } from './initializers.js';
-import { analyseTransfer, downstreamCurves } from './transfer.js';
+import { analyseAgainstScratch, fromUpstream, transferPhases, type TransferTraining } from './transfer.js';
 
-export interface Fig5Settings {
+export interface Fig5Settings extends TransferTraining {
   readonly data: TransferData;
   readonly widths: readonly [number, number];
   readonly initScale: number;
   readonly upstreamClasses: number;
   readonly upstreamEpochs: number;
-  readonly downstreamIterations: number;
-  readonly batchSize: number;
-  readonly lr: number;
-  readonly evalEvery: number;
-  readonly fixedIterations: readonly number[];
   readonly rescaleSampled: boolean;
 }
 
@@ -104,57 +99,34 @@ export const fig5Controls: Recipe<Fig5Settings> = {
       baseRunConfig({ seed, model: { name: 'cnn2', widths: [...s.widths] }, initScale: s.initScale, lr: s.lr, evalEvery: s.evalEvery, trainEvalLimit: s.data.trainEvalLimit });
     const plan: RunSpec[] = [];
     for (const seed of seeds) {
-      const upstream = trainSpec({
-        condition: 'upstream',
-        seed,
-        config: {
-          ...common(seed),
-          data: cifarPartData(s.data, 'upstream', randomLabels(s.upstreamClasses, seed), seed),
-          training: { batchSize: s.batchSize, epochs: s.upstreamEpochs },
-        },
-      });
-      const downstream = (condition: (typeof FIG5_CONDITIONS)[number], init: RunConfigInput['init'], initializer?: ReturnType<typeof covarianceInitializer>) =>
-        trainSpec({
-          condition,
-          seed,
-          config: {
-            ...common(seed),
-            data: cifarPartData(s.data, 'downstream', REAL_LABELS, seed),
-            init: { scale: s.initScale, ...init },
-            training: { batchSize: s.batchSize, iterations: s.downstreamIterations },
-          },
-          dependsOn: [upstream.id],
-          ...(initializer ? { initializer } : {}),
-        });
-      const from = (extra: Record<string, unknown>) => ({ from: { run: upstream.id, rescale: true, reinitHead: true, ...extra } });
+      const phases = transferPhases({ common: common(seed), split: cifarTransferSplit(s.data), seed, batchSize: s.batchSize });
+      const upstream = trainSpec({ condition: 'upstream', seed, config: phases.upstream(s.upstreamClasses, s.upstreamEpochs) });
+      const downstreamConfig = phases.downstream(s.downstreamIterations);
+      const downstream = (condition: (typeof FIG5_CONDITIONS)[number], config: RunConfigInput, initializer?: ReturnType<typeof covarianceInitializer>) =>
+        trainSpec({ condition, seed, config, dependsOn: [upstream.id], ...(initializer ? { initializer } : {}) });
       plan.push(
         upstream,
-        downstream('scratch', {}),
-        downstream('pretrained', from({})),
-        downstream('no-rescale', from({ rescale: false })),
-        downstream('covariance', {}, covarianceInitializer({ sourceRun: upstream.id, seed, rescale: s.rescaleSampled })),
-        downstream('f-from-data', {}, fFromDataInitializer({ sourceRun: upstream.id, seed, rescale: s.rescaleSampled })),
-        downstream('first-layer-only', from({ include: ['conv1'] })),
+        downstream('scratch', downstreamConfig),
+        downstream('pretrained', fromUpstream(downstreamConfig, upstream.id)),
+        downstream('no-rescale', fromUpstream(downstreamConfig, upstream.id, { rescale: false })),
+        downstream('covariance', downstreamConfig, covarianceInitializer({ sourceRun: upstream.id, seed, rescale: s.rescaleSampled })),
+        downstream('f-from-data', downstreamConfig, fFromDataInitializer({ sourceRun: upstream.id, seed, rescale: s.rescaleSampled })),
+        downstream('first-layer-only', fromUpstream(downstreamConfig, upstream.id, { include: ['conv1'] })),
       );
     }
     return plan;
   },
   async analyze({ scale, plan, context }) {
     const s = scaleSettings(this, scale);
-    const downstream = plan.filter((spec) => spec.condition !== 'upstream');
-    const transfer = analyseTransfer(downstreamCurves(context.store, downstream), {
-      baseline: 'scratch',
+    const transfer = analyseAgainstScratch(context.store, plan, {
       fixedIterations: s.fixedIterations,
-      what: 'downstream train accuracy (real labels)',
-      figureId: 'downstream-curves',
       figureTitle: 'Downstream training accuracy by initialisation',
       caption: 'Paper (Fig. 5): no-rescale ≈0.80/0.90 > covariance ≈ pre-trained ≈0.76/0.87 > scratch ≈0.68/0.79 at ~1000/~2000 iterations.',
     });
     const measurements: Measurement[] = transfer.measurements;
-    const upstream = plan.filter((spec) => spec.condition === 'upstream');
     const checks = [
-      learnsCheck(context.store, plan.filter((spec) => spec.condition === 'scratch'), 10, 0.1, 'training from scratch on real labels'),
-      learnsCheck(context.store, upstream, s.upstreamClasses, 0.02, 'pre-training on random labels', false),
+      scratchLearnsCheck(context.store, plan.filter((spec) => spec.condition === 'scratch'), 10),
+      pretrainingLearnsCheck(context.store, plan.filter((spec) => spec.condition === 'upstream'), s.upstreamClasses),
     ];
     return { measurements, figures: transfer.figure ? [transfer.figure] : [], tables: transfer.tables, checks, notes: [] };
   },
