@@ -14,9 +14,9 @@
 namespace randlab {
 
 // Whether the Winograd path runs this geometry: 3×3, stride 1, padding 1, at least 64 input and
-// 64 output channels. Measured on 2 cores at batch 128 inside VGG16 and ResNet-18 training steps:
-// 20–45% less time than the direct path, from 32×32 planes with 64 channels down to 2×2 planes
-// with 512. RANDLAB_WINOGRAD=0 disables it.
+// 64 output channels. Measured on 2 cores at batch 128: up to 45% less time than the direct path
+// (512 → 512 at 4×4), 20% on 64 → 64 at 32×32 inside ResNet-18 steps, no gain on 64 → 128 at
+// 16×16 (docs/native-kernels.md). RANDLAB_WINOGRAD=0 disables it.
 bool winogradSuitable(const ConvGeometry& g);
 // The backward-filter pass only from 8×8 planes down: on 16×16 planes (64 or 128 → 128 channels)
 // it measured no faster than the direct path (12.4–24.8 ms against 12.6–24.1), on 8×8 15–20% faster.
