@@ -1,9 +1,12 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCheckpoint } from '../src/checkpoint/index.js';
 import { Linear, parameterNorms } from '../src/nn/index.js';
 import { listCheckpoints } from '../src/runs/checkpoints.js';
+import { RunLock } from '../src/runs/lock.js';
 import { RunStore } from '../src/runs/store.js';
 import { DivergenceError, METRICS, resumeRun, trainRun, type ProgressEvent } from '../src/runs/trainer.js';
 import { makeTempDir } from './helpers/data-fixtures.js';
@@ -86,6 +89,25 @@ describe('trainRun', () => {
     await trainRun(tinyConfig('nonstop', { checkpoint: { every: 100 } }), options());
     expect(finalWeights('stop')).toEqual(finalWeights('nonstop'));
     expect(store.metrics('stop', { name: METRICS.trainLoss })).toEqual(store.metrics('nonstop', { name: METRICS.trainLoss }));
+  });
+
+  it('refuses to resume a run another live process is training, and takes over a dead process\'s lock', async () => {
+    const controller = new AbortController();
+    const onProgress = (event: ProgressEvent) => {
+      if (event.type === 'step' && event.step >= 4) controller.abort();
+    };
+    await trainRun(tinyConfig('locked', { checkpoint: { every: 100 } }), { ...options(), signal: controller.signal, onProgress });
+    const lockPath = join(store.runDir('locked'), 'train.lock');
+    expect(existsSync(lockPath)).toBe(false); // released when training stopped
+    const held = RunLock.acquire(store.runDir('locked'), 'locked'); // as if another trainer held it
+    const refused = await resumeRun('locked', options()).catch((e: unknown) => e);
+    expect((refused as Error).message).toMatch(new RegExp(`^run 'locked' is being trained by process ${process.pid} on .* \\(lock .*train\\.lock\\)`));
+    expect(store.getRun('locked')!.step).toBe(4); // untouched
+    held.release();
+    const dead = spawnSync(process.execPath, ['-e', 'process.exit(0)']).pid!;
+    writeFileSync(lockPath, JSON.stringify({ pid: dead, host: hostname(), since: 'earlier' }));
+    await expect(resumeRun('locked', options())).resolves.toMatchObject({ status: 'finished', step: 24 });
+    expect(existsSync(lockPath)).toBe(false);
   });
 
   it('stops with a clear message on NaN/Inf and keeps the last good checkpoint', async () => {

@@ -26,6 +26,7 @@ import { checkpointAt, checkpointPrefix, deleteCheckpoint, latestCheckpoint, lis
 import { completeSchedule, resolveConfig, type RunConfig } from './config.js';
 import { prepareRunData, type DataLocation, type RunData } from './data.js';
 import { evaluate } from './evaluate.js';
+import { RunLock } from './lock.js';
 import { checkRunId, type MetricRow, type RunStatus, type RunStore } from './store.js';
 
 /** A measurement taken during training every `every` steps (and at step 0 of a fresh run). */
@@ -111,6 +112,17 @@ export const METRICS = {
   epoch: 'epoch',
 } as const;
 
+/** fn(lock) with the run's lock held; released again if fn throws (else the Trainer releases it after training). */
+async function withLock<T>(runDir: string, runId: string, fn: (lock: RunLock) => T | Promise<T>): Promise<T> {
+  const lock = RunLock.acquire(runDir, runId);
+  try {
+    return await fn(lock);
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
 /** Starts a new run from a config (raw or resolved) and trains it to the end. */
 export async function trainRun(config: unknown, options: TrainOptions): Promise<RunResult> {
   const trainer = await Trainer.create(resolveConfig(config), options);
@@ -141,6 +153,7 @@ export class Trainer {
     private step: number,
     private readonly resumed: boolean,
     private readonly options: TrainOptions,
+    private readonly lock: RunLock,
   ) {
     this.lastCheckpointStep = resumed ? step : -1;
   }
@@ -157,8 +170,10 @@ export class Trainer {
     const total = totalSteps(config, data);
     const resolved = { ...config, name: runId, schedule: completeSchedule(config.schedule, total) };
     store.createRun({ id: runId, model: config.model.name, dataset: datasetLabel(config), config: resolved }, { replace: options.force ?? false });
-    writeInitNorms(store.runDir(runId), parameterNorms(model));
-    return Trainer.assemble(runId, resolved, data, model, null, options);
+    return withLock(store.runDir(runId), runId, (lock) => {
+      writeInitNorms(store.runDir(runId), parameterNorms(model));
+      return Trainer.assemble(runId, resolved, data, model, null, options, lock);
+    });
   }
 
   /** Rebuilds a run of the store and loads its last checkpoint. */
@@ -166,22 +181,24 @@ export class Trainer {
     const { store } = options;
     const run = store.requireRun(runId);
     if (run.status === 'finished') throw new Error(`run '${runId}' is already finished (step ${run.step}); there is nothing to resume`);
-    const config = resolveConfig(store.readConfig(runId), `${store.runDir(runId)}/config.json`);
-    const data = await prepareRunData(config, dataLocation(options));
-    const checkpointDir = store.checkpointDir(runId);
-    removeStaleTempFiles(checkpointDir);
-    const checkpoint = latestCheckpoint(checkpointDir);
-    const model = buildModel(config, data);
-    if (!checkpoint) {
-      // Killed before its first checkpoint: start again from step 0, exactly as the first attempt did.
-      if (config.init.from) initializeFrom(model, config, store);
-      await options.initialize?.(model, { config, data, store });
-    }
-    store.updateRun(runId, { status: 'running', message: null });
-    return Trainer.assemble(runId, config, data, model, checkpoint, options);
+    return withLock(store.runDir(runId), runId, async (lock) => {
+      const config = resolveConfig(store.readConfig(runId), `${store.runDir(runId)}/config.json`);
+      const data = await prepareRunData(config, dataLocation(options));
+      const checkpointDir = store.checkpointDir(runId);
+      removeStaleTempFiles(checkpointDir);
+      const checkpoint = latestCheckpoint(checkpointDir);
+      const model = buildModel(config, data);
+      if (!checkpoint) {
+        // Killed before its first checkpoint: start again from step 0, exactly as the first attempt did.
+        if (config.init.from) initializeFrom(model, config, store);
+        await options.initialize?.(model, { config, data, store });
+      }
+      store.updateRun(runId, { status: 'running', message: null });
+      return Trainer.assemble(runId, config, data, model, checkpoint, options, lock);
+    });
   }
 
-  private static assemble(runId: string, config: RunConfig, data: RunData, model: Classifier, checkpoint: RunCheckpoint | null, options: TrainOptions): Trainer {
+  private static assemble(runId: string, config: RunConfig, data: RunData, model: Classifier, checkpoint: RunCheckpoint | null, options: TrainOptions, lock: RunLock): Trainer {
     const optimizer = buildOptimizer(config, model);
     let step = 0;
     let loaderState: CheckpointExtra['loader'] | undefined;
@@ -213,7 +230,7 @@ export class Trainer {
     // Metrics logged after the checkpoint (by a killed attempt) are computed again.
     options.store.deleteMetricsAfter(runId, checkpoint ? step : -1);
     const schedule = scheduleFromConfig(completeSchedule(config.schedule, total));
-    return new Trainer(runId, config, data, model, optimizer, schedule, loader, dropoutRng, total, step, checkpoint !== null, options);
+    return new Trainer(runId, config, data, model, optimizer, schedule, loader, dropoutRng, total, step, checkpoint !== null, options, lock);
   }
 
   get currentStep(): number {
@@ -248,6 +265,7 @@ export class Trainer {
       this.closeLoader();
       // The pooled activation buffers fit this model only; a next run in this process needs others.
       bufferPool.clear();
+      this.lock.release();
     }
     end(status);
     return { runId: this.runId, status, step: this.step, dir: store.runDir(this.runId), metrics: store.latestMetrics(this.runId), model: this.model };
