@@ -212,8 +212,23 @@ void transformInputTiles(const float* __restrict xp, std::int64_t paddedCols, st
     }
 }
 
-// yp[2·row + i][2·col + j][o] = (Aᵀ M A)[i][j] for the tiles of one image; M is [16][p][o];
-// Aᵀ = [1 1 1 0; 0 1 −1 −1]. yp has 2·grid.cols columns.
+// The 2×2 output block Aᵀ M A of one tile, M's 16 entries at m[ξ · xiStride]; Aᵀ = [1 1 1 0; 0 1 −1 −1].
+RANDLAB_ALWAYS_INLINE void outputBlock(const float* m, std::int64_t xiStride, float (&y)[2][2]) {
+  float t[2][4];  // Aᵀ · M
+  for (int j = 0; j < 4; ++j) {
+    const float m0 = m[(0 + j) * xiStride], m1 = m[(4 + j) * xiStride];
+    const float m2 = m[(8 + j) * xiStride], m3 = m[(12 + j) * xiStride];
+    t[0][j] = m0 + m1 + m2;
+    t[1][j] = m1 - m2 - m3;
+  }
+  for (int i = 0; i < 2; ++i) {
+    y[i][0] = t[i][0] + t[i][1] + t[i][2];
+    y[i][1] = t[i][1] - t[i][2] - t[i][3];
+  }
+}
+
+// yp[2·row + i][2·col + j][o] = (Aᵀ M A)[i][j] for the tiles of one image; M is [16][p][o].
+// yp has 2·grid.cols columns.
 void transformOutputTiles(const float* __restrict m, std::int64_t channels, const TileGrid& grid, std::int64_t firstTile,
                           std::int64_t xiStride, float* __restrict yp) {
   const std::int64_t cols = 2 * grid.cols;
@@ -224,17 +239,12 @@ void transformOutputTiles(const float* __restrict m, std::int64_t channels, cons
       float* y1 = y0 + cols * channels;
       RANDLAB_IVDEP
       for (std::int64_t o = 0; o < channels; ++o) {
-        float t[2][4];
-        for (int j = 0; j < 4; ++j) {
-          const float m0 = src[(0 + j) * xiStride + o], m1 = src[(4 + j) * xiStride + o];
-          const float m2 = src[(8 + j) * xiStride + o], m3 = src[(12 + j) * xiStride + o];
-          t[0][j] = m0 + m1 + m2;
-          t[1][j] = m1 - m2 - m3;
-        }
-        y0[o] = t[0][0] + t[0][1] + t[0][2];
-        y0[channels + o] = t[0][1] - t[0][2] - t[0][3];
-        y1[o] = t[1][0] + t[1][1] + t[1][2];
-        y1[channels + o] = t[1][1] - t[1][2] - t[1][3];
+        float y[2][2];
+        outputBlock(src + o, xiStride, y);
+        y0[o] = y[0][0];
+        y0[channels + o] = y[0][1];
+        y1[o] = y[1][0];
+        y1[channels + o] = y[1][1];
       }
     }
 }
@@ -258,17 +268,12 @@ void transformOutputTilesChannelsFirst(const float* __restrict m, std::int64_t l
       const float* src = m + o * ldm + firstTile + tr * cols;
       RANDLAB_IVDEP
       for (std::int64_t tc = 0; tc < cols; ++tc) {
-        float t[2][4];
-        for (int j = 0; j < 4; ++j) {
-          const float m0 = src[(0 + j) * xiStride + tc], m1 = src[(4 + j) * xiStride + tc];
-          const float m2 = src[(8 + j) * xiStride + tc], m3 = src[(12 + j) * xiStride + tc];
-          t[0][j] = m0 + m1 + m2;
-          t[1][j] = m1 - m2 - m3;
-        }
-        y00[tc] = t[0][0] + t[0][1] + t[0][2] + b;
-        y01[tc] = t[0][1] - t[0][2] - t[0][3] + b;
-        y10[tc] = t[1][0] + t[1][1] + t[1][2] + b;
-        y11[tc] = t[1][1] - t[1][2] - t[1][3] + b;
+        float y[2][2];
+        outputBlock(src + tc, xiStride, y);
+        y00[tc] = y[0][0] + b;
+        y01[tc] = y[0][1] + b;
+        y10[tc] = y[1][0] + b;
+        y11[tc] = y[1][1] + b;
       }
       float* top = plane + 2 * tr * g.outW;
       for (std::int64_t x = 0; x < g.outW; ++x) top[x] = (x & 1) != 0 ? y01[x >> 1] : y00[x >> 1];
