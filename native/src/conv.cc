@@ -63,13 +63,6 @@ std::int64_t channelBlock(const ConvGeometry& g, std::int64_t cols) {
   return aligned <= limit ? aligned : balanced;
 }
 
-// fn(begin, end) over [0, total): split over the pool, or in one piece when already inside a
-// parallel region.
-void splitRange(Threading threading, std::int64_t total, const std::function<void(std::ptrdiff_t, std::ptrdiff_t)>& fn) {
-  if (threading == Threading::Parallel) parallelRange(total, fn);
-  else fn(0, total);
-}
-
 // ---- layout shuffles between NCHW and the chunk's [rows, image·S] matrices -------------------
 
 // staged[o][image·S + s] = src[image][o][s] for o in [o0, o1).

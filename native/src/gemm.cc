@@ -276,9 +276,7 @@ void gemmViaTranspose(std::int64_t m, std::int64_t n, std::int64_t k, float alph
       }
     }
   };
-  const std::int64_t blocks = ceilDiv(n, kRowsOfCT);
-  if (threading == Threading::Parallel) parallelRange(blocks, transposeBack);
-  else transposeBack(0, blocks);
+  splitRange(threading, ceilDiv(n, kRowsOfCT), transposeBack);
 }
 
 void gemmDispatch(std::int64_t m, std::int64_t n, std::int64_t k, float alpha, ConstMatrix a, const BOperand& b,

@@ -6,6 +6,8 @@
 #pragma once
 #include <cstdint>
 
+#include "threadpool.h"
+
 namespace randlab {
 
 // A row-major matrix operand. If `trans` is set, the operand used is the transpose of the stored
@@ -15,8 +17,6 @@ struct ConstMatrix {
   std::int64_t ld;
   bool trans;
 };
-
-enum class Threading { Parallel, Serial };
 
 // An op(B) that is never stored as a matrix but packs any block of itself on demand, e.g. the
 // im2col columns of an image read straight from the image (conv_im2col.h): the GEMM calls pack()

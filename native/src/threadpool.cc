@@ -152,4 +152,9 @@ void parallelRange(std::ptrdiff_t total, const std::function<void(std::ptrdiff_t
   });
 }
 
+void splitRange(Threading threading, std::ptrdiff_t total, const std::function<void(std::ptrdiff_t, std::ptrdiff_t)>& fn) {
+  if (threading == Threading::Parallel) parallelRange(total, fn);
+  else fn(0, total);
+}
+
 }  // namespace randlab

@@ -21,4 +21,10 @@ void parallelFor(std::ptrdiff_t tasks, const std::function<void(std::ptrdiff_t)>
 // Splits [0, total) into one contiguous range per thread: fn(begin, end).
 void parallelRange(std::ptrdiff_t total, const std::function<void(std::ptrdiff_t, std::ptrdiff_t)>& fn);
 
+// Whether a kernel may use the pool (Parallel) or is already inside a parallel region (Serial).
+enum class Threading { Parallel, Serial };
+
+// fn(begin, end) over [0, total): parallelRange, or in one piece on this thread when Serial.
+void splitRange(Threading threading, std::ptrdiff_t total, const std::function<void(std::ptrdiff_t, std::ptrdiff_t)>& fn);
+
 }  // namespace randlab
