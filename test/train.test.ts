@@ -102,6 +102,8 @@ describe('trainRun', () => {
     const held = RunLock.acquire(store.runDir('locked'), 'locked'); // as if another trainer held it
     const refused = await resumeRun('locked', options()).catch((e: unknown) => e);
     expect((refused as Error).message).toMatch(new RegExp(`^run 'locked' is being trained by process ${process.pid} on .* \\(lock .*train\\.lock\\)`));
+    const forced = await trainRun(tinyConfig('locked', { checkpoint: { every: 100 } }), { ...options(), force: true }).catch((e: unknown) => e);
+    expect((forced as Error).message).toMatch(/^run 'locked' is being trained by process/);
     expect(store.getRun('locked')!.step).toBe(4); // untouched
     held.release();
     const dead = spawnSync(process.execPath, ['-e', 'process.exit(0)']).pid!;

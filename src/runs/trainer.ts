@@ -163,6 +163,8 @@ export class Trainer {
     const { store } = options;
     const runId = checkRunId(config.name ?? defaultRunId(config));
     refuseExisting(store, runId, options.force ?? false);
+    // --force replaces the run's folder, lock included: refuse while a live process trains it.
+    if (store.getRun(runId)) RunLock.acquire(store.runDir(runId), runId).release();
     const data = await prepareRunData(config, dataLocation(options));
     const model = buildModel(config, data);
     if (config.init.from) initializeFrom(model, config, options.store);
