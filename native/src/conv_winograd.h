@@ -4,8 +4,8 @@
 // per (input, output) channel pair instead of the direct method's 36: the input block is mapped
 // to V = Bᵀ d B, the filter to U = G g Gᵀ, their element-wise product summed over input channels
 // (16 independent GEMMs, one per entry ξ of the 4×4 transform) and mapped back by Y = Aᵀ M A.
-// Backward data is the same forward pass (conv.cc runs it as a convolution with flipped filters)
-// and backward filter uses the transposed relation dU[ξ] = Σ_tiles (A dY Aᵀ)[ξ] · V[ξ]ᵀ,
+// Backward data is the same forward pass over dY, its U built from the flipped, channel-swapped
+// filters; backward filter uses the transposed relation dU[ξ] = Σ_tiles (A dY Aᵀ)[ξ]ᵀ · V[ξ],
 // dg = Gᵀ dU G. The transforms only add, subtract and halve, so the rounding stays within a few
 // ulps of the direct method (tested against the reference kernels at 1e-5).
 #pragma once
