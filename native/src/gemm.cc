@@ -71,25 +71,30 @@ void packMatrixB(const GemmKernel& kernel, ConstMatrix b, std::int64_t p0, std::
     kernel.packBTransposed(b.data, b.ld, p0, kc, j0, nc, out);
     return;
   }
-  for (std::int64_t jp = 0; jp < nc; jp += nr) {
-    const int cols = static_cast<int>(std::min<std::int64_t>(nr, nc - jp));
-    float* panel = out + jp * kc;
-    if (b.trans) {
-      // Stored [n, k]: read each stored row contiguously, write it with stride NR.
-      for (int j = 0; j < cols; ++j) {
-        const float* src = b.data + (j0 + jp + j) * b.ld + p0;
-        for (std::int64_t p = 0; p < kc; ++p) panel[p * nr + j] = src[p];
-      }
-      for (int j = cols; j < nr; ++j)
-        for (std::int64_t p = 0; p < kc; ++p) panel[p * nr + j] = 0.0f;
-    } else {
-      const float* src = b.data + p0 * b.ld + j0 + jp;
-      for (std::int64_t p = 0; p < kc; ++p, src += b.ld) {
-        float* dst = panel + p * nr;
-        std::memcpy(dst, src, sizeof(float) * cols);
+  if (!b.trans) {
+    // Row by row of the stored matrix, each read once front to back (a stream the hardware
+    // prefetcher follows), its NR-column pieces written to their panels.
+    for (std::int64_t p = 0; p < kc; ++p) {
+      const float* src = b.data + (p0 + p) * b.ld + j0;
+      for (std::int64_t jp = 0; jp < nc; jp += nr) {
+        const int cols = static_cast<int>(std::min<std::int64_t>(nr, nc - jp));
+        float* dst = out + jp * kc + p * nr;
+        std::memcpy(dst, src + jp, sizeof(float) * cols);
         for (int j = cols; j < nr; ++j) dst[j] = 0.0f;
       }
     }
+    return;
+  }
+  // Stored [n, k]: read each stored row contiguously, write it with stride NR.
+  for (std::int64_t jp = 0; jp < nc; jp += nr) {
+    const int cols = static_cast<int>(std::min<std::int64_t>(nr, nc - jp));
+    float* panel = out + jp * kc;
+    for (int j = 0; j < cols; ++j) {
+      const float* src = b.data + (j0 + jp + j) * b.ld + p0;
+      for (std::int64_t p = 0; p < kc; ++p) panel[p * nr + j] = src[p];
+    }
+    for (int j = cols; j < nr; ++j)
+      for (std::int64_t p = 0; p < kc; ++p) panel[p * nr + j] = 0.0f;
   }
 }
 
@@ -133,8 +138,16 @@ struct Region {
   std::int64_t m0, m1, n0, n1, k0, k1;
 };
 
+void gemmRegionDirectA(const GemmKernel& kernel, const Region& region, float alpha, ConstMatrix a, const BOperand& b,
+                       float beta, float* c, std::int64_t ldc);
+bool readsADirectly(const GemmKernel& kernel, std::int64_t m, std::int64_t n, std::int64_t k, ConstMatrix a);
+
 void gemmRegion(const GemmKernel& kernel, const Region& region, float alpha, ConstMatrix a, const BOperand& b, float beta,
                 float* c, std::int64_t ldc) {
+  if (readsADirectly(kernel, region.m1 - region.m0, region.n1 - region.n0, region.k1 - region.k0, a)) {
+    gemmRegionDirectA(kernel, region, alpha, a, b, beta, c, ldc);
+    return;
+  }
   const int mr = kernel.mr, nr = kernel.nr;
   const std::int64_t m0 = region.m0, m1 = region.m1, n0 = region.n0, n1 = region.n1, k0 = region.k0, k1 = region.k1;
   // Equal blocks no larger than the kernel's: k = 576 runs as 3 × 192 rather than 256 + 256 + 64,
@@ -171,6 +184,64 @@ void gemmRegion(const GemmKernel& kernel, const Region& region, float alpha, Con
         // One B panel against every A panel of the block: the B panel stays in L1.
         for (std::int64_t jr = 0; jr < nc; jr += nr)
           for (std::int64_t ir = 0; ir < mc; ir += mr) runTile(ir, jr);
+      }
+    }
+  }
+}
+
+// Few column panels of B: packing A would cost about as much as multiplying it.
+constexpr std::int64_t kDirectAMaxColPanels = 4;
+// An A of at least this many floats (one core's 1 MiB L2) comes from memory whether or not it is
+// packed; smaller ones (Winograd's transformed filters, reused chunk after chunk) stay in cache
+// packed, where the packed kernel is faster.
+constexpr std::int64_t kDirectAMinFloats = 256 * 1024;
+
+// True when op(A) [m, k] is read in place by the direct micro-kernel rather than packed: A stored
+// row-major (rows contiguous over k), larger than L2, and multiplied against at most
+// kDirectAMaxColPanels panels of B, so each packed element would be used only a few times (a
+// weight matrix times a batch of 128).
+bool readsADirectly(const GemmKernel& kernel, std::int64_t m, std::int64_t n, std::int64_t k, ConstMatrix a) {
+  return kernel.microDirectA != nullptr && !a.trans && ceilDiv(n, kernel.nr) <= kDirectAMaxColPanels &&
+         m * k >= kDirectAMinFloats;
+}
+
+// gemmRegion for readsADirectly: B is packed as usual, A's MR-row panels are read where they lie,
+// each against every B panel of the block while it is in L1; the micro-kernel prefetches the
+// next panel meanwhile. A last panel of fewer than MR rows is packed (its rows past m are not
+// readable).
+void gemmRegionDirectA(const GemmKernel& kernel, const Region& region, float alpha, ConstMatrix a, const BOperand& b,
+                       float beta, float* c, std::int64_t ldc) {
+  const int mr = kernel.mr, nr = kernel.nr;
+  const std::int64_t m0 = region.m0, m1 = region.m1, n0 = region.n0, n1 = region.n1, k0 = region.k0, k1 = region.k1;
+  const std::int64_t kcMax = balancedBlock(k1 - k0, kernel.kc, 1);
+  const std::int64_t ncMax = roundUp(n1 - n0, nr);
+  float* packedB = workspace(WorkspaceSlot::GemmPackB, ncMax * kcMax + kPanelSlack);
+  float* packedEdgeA = workspace(WorkspaceSlot::GemmPackA, static_cast<std::size_t>(mr) * kcMax);
+  alignas(64) float tile[16 * 128];
+  const std::int64_t nc = n1 - n0;
+  for (std::int64_t pc = k0; pc < k1; pc += kcMax) {
+    const std::int64_t kc = std::min(kcMax, k1 - pc);
+    const float betaBlock = pc == k0 ? beta : 1.0f;
+    packB(kernel, b, pc, kc, n0, nc, packedB);
+    for (std::int64_t ir = m0; ir < m1; ir += mr) {
+      const int rows = static_cast<int>(std::min<std::int64_t>(mr, m1 - ir));
+      const float* aPanel = a.data + ir * a.ld + pc;
+      // The next panel down, or at the end of the rows the first panel of the next k block.
+      const float* nextA = ir + 2 * mr <= m1 ? aPanel + mr * a.ld : a.data + m0 * a.ld + std::min(pc + kc, k1 - 1);
+      if (rows < mr) packA(kernel, a, ir, rows, pc, kc, packedEdgeA);
+      for (std::int64_t jr = 0; jr < nc; jr += nr) {
+        const int cols = static_cast<int>(std::min<std::int64_t>(nr, nc - jr));
+        const float* bPanel = packedB + jr * kc;
+        float* cTile = c + ir * ldc + n0 + jr;
+        const bool narrow = kernel.microDirectANarrow != nullptr && cols <= nr - 16;
+        if (rows == mr && cols == nr) {
+          kernel.microDirectA(kc, aPanel, a.ld, nextA, bPanel, cTile, ldc, alpha, betaBlock);
+        } else {
+          if (rows < mr) kernel.micro(kc, packedEdgeA, bPanel, tile, nr, alpha, 0.0f);
+          else if (narrow) kernel.microDirectANarrow(kc, aPanel, a.ld, nextA, bPanel, tile, nr, alpha, 0.0f);
+          else kernel.microDirectA(kc, aPanel, a.ld, nextA, bPanel, tile, nr, alpha, 0.0f);
+          mergeEdgeTile(tile, nr, rows, cols, cTile, ldc, betaBlock);
+        }
       }
     }
   }
@@ -250,8 +321,16 @@ bool transposedFitsBetter(const GemmKernel& kernel, std::int64_t m, std::int64_t
   return transposed < 0.8 * direct;
 }
 
+// True when Cᵀ = op(B)ᵀ · op(A)ᵀ could read op(B)ᵀ in place (readsADirectly) and B is the larger
+// operand: a batch of m = 128 rows times a weight matrix stored [n, k].
+bool transposedReadsBDirectly(const GemmKernel& kernel, std::int64_t m, std::int64_t n, std::int64_t k, ConstMatrix b) {
+  return b.trans && m >= kernel.nr - 16 && n > 2 * m && readsADirectly(kernel, n, m, k, ConstMatrix{b.data, b.ld, false});
+}
+
+enum class Orientation { Choose, AsGiven };
+
 void gemmDispatch(std::int64_t m, std::int64_t n, std::int64_t k, float alpha, ConstMatrix a, const BOperand& b,
-                  float beta, float* c, std::int64_t ldc, Threading threading);
+                  float beta, float* c, std::int64_t ldc, Threading threading, Orientation orientation);
 
 // C = alpha · (op(B)ᵀ · op(A)ᵀ)ᵀ + beta · C: the product computed as Cᵀ into scratch (the
 // operands just swap and flip their transpose flags), then merged into C transposed.
@@ -259,7 +338,7 @@ void gemmViaTranspose(std::int64_t m, std::int64_t n, std::int64_t k, float alph
                       float beta, float* c, std::int64_t ldc, Threading threading) {
   float* cT = workspace(WorkspaceSlot::GemmTransposed, static_cast<std::size_t>(n) * m);
   gemmDispatch(n, m, k, alpha, ConstMatrix{b.data, b.ld, !b.trans}, BOperand{ConstMatrix{a.data, a.ld, !a.trans}, nullptr},
-               0.0f, cT, m, threading);
+               0.0f, cT, m, threading, Orientation::AsGiven);
   // Eight rows of Cᵀ at a time: with m a power of two its rows are a power-of-two stride apart and
   // map to one L1 set, so reading all n of them per row of C would evict each line before reuse.
   constexpr std::int64_t kRowsOfCT = 8;
@@ -280,14 +359,15 @@ void gemmViaTranspose(std::int64_t m, std::int64_t n, std::int64_t k, float alph
 }
 
 void gemmDispatch(std::int64_t m, std::int64_t n, std::int64_t k, float alpha, ConstMatrix a, const BOperand& b,
-                  float beta, float* c, std::int64_t ldc, Threading threading) {
+                  float beta, float* c, std::int64_t ldc, Threading threading, Orientation orientation) {
   if (m <= 0 || n <= 0) return;
   if (k <= 0 || alpha == 0.0f) {
     scaleMatrix(m, n, beta, c, ldc);
     return;
   }
   const GemmKernel& kernel = activeKernel();
-  if (b.source == nullptr && transposedFitsBetter(kernel, m, n, k)) {
+  if (orientation == Orientation::Choose && b.source == nullptr &&
+      (transposedFitsBetter(kernel, m, n, k) || transposedReadsBDirectly(kernel, m, n, k, b.matrix))) {
     gemmViaTranspose(m, n, k, alpha, a, b.matrix, beta, c, ldc, threading);
     return;
   }
@@ -318,12 +398,13 @@ void gemmDispatch(std::int64_t m, std::int64_t n, std::int64_t k, float alpha, C
 
 void sgemm(std::int64_t m, std::int64_t n, std::int64_t k, float alpha, ConstMatrix a, ConstMatrix b, float beta,
            float* c, std::int64_t ldc, Threading threading) {
-  gemmDispatch(m, n, k, alpha, a, BOperand{b, nullptr}, beta, c, ldc, threading);
+  gemmDispatch(m, n, k, alpha, a, BOperand{b, nullptr}, beta, c, ldc, threading, Orientation::Choose);
 }
 
 void sgemm(std::int64_t m, std::int64_t n, std::int64_t k, float alpha, ConstMatrix a, const PanelSource& b, float beta,
            float* c, std::int64_t ldc, Threading threading) {
-  gemmDispatch(m, n, k, alpha, a, BOperand{ConstMatrix{nullptr, 0, false}, &b}, beta, c, ldc, threading);
+  gemmDispatch(m, n, k, alpha, a, BOperand{ConstMatrix{nullptr, 0, false}, &b}, beta, c, ldc, threading,
+               Orientation::AsGiven);
 }
 
 const char* activeGemmKernelName() { return activeKernel().name; }

@@ -8,37 +8,10 @@
 namespace randlab {
 namespace {
 
-// MR rows × NV·16 columns of C held in MR·NV accumulators. Per step p: NV loads of B and MR
-// broadcasts of A feed MR·NV independent FMAs, enough to cover the FMA latency on both pipes.
+// C = alpha · acc + beta · C for an MR × NV·16 tile (C not read when beta == 0).
 template <int MR, int NV>
-RANDLAB_AVX512 void microKernelAvx512(std::int64_t kc, const float* __restrict ap, const float* __restrict bp,
-                                      float* __restrict c, std::int64_t ldc, float alpha, float beta) {
-  constexpr int NR = NV * 16;
-  __m512 acc[MR][NV];
-#pragma GCC unroll 16
-  for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
-
-  // The C tile is touched only after the k loop; start fetching it now.
-#pragma GCC unroll 16
-  for (int i = 0; i < MR; ++i) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
-
-#pragma GCC unroll 4
-  for (std::int64_t p = 0; p < kc; ++p) {
-    __m512 b[NV];
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) b[v] = _mm512_load_ps(bp + v * 16);
-#pragma GCC unroll 16
-    for (int i = 0; i < MR; ++i) {
-      const __m512 a = _mm512_set1_ps(ap[i]);
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(a, b[v], acc[i][v]);
-    }
-    ap += MR;
-    bp += NR;
-  }
-
+RANDLAB_AVX512 inline void storeTile(const __m512 (&acc)[MR][NV], float* __restrict c, std::int64_t ldc, float alpha,
+                                     float beta) {
   const __m512 va = _mm512_set1_ps(alpha);
   if (beta == 0.0f) {
 #pragma GCC unroll 16
@@ -55,6 +28,111 @@ RANDLAB_AVX512 void microKernelAvx512(std::int64_t kc, const float* __restrict a
         _mm512_storeu_ps(cv, _mm512_fmadd_ps(va, acc[i][v], _mm512_mul_ps(vb, _mm512_loadu_ps(cv))));
       }
   }
+}
+
+// One step p of the tile: NV loads of B and MR broadcasts of A (a(i) = A(i, p) in every lane) feed MR·NV
+// independent FMAs, enough to cover the FMA latency on both pipes.
+template <int MR, int NV, typename ReadA>
+RANDLAB_AVX512 inline void tileStep(__m512 (&acc)[MR][NV], const float* __restrict bp, ReadA a) {
+  __m512 b[NV];
+#pragma GCC unroll 4
+  for (int v = 0; v < NV; ++v) b[v] = _mm512_load_ps(bp + v * 16);
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) {
+    const __m512 ai = a(i);
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(ai, b[v], acc[i][v]);
+  }
+}
+
+template <int MR, int NV>
+RANDLAB_AVX512 inline void zeroTile(__m512 (&acc)[MR][NV]) {
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
+}
+
+// MR rows × NV·16 columns of C held in MR·NV accumulators, A and B from packed panels.
+template <int MR, int NV>
+RANDLAB_AVX512 void microKernelAvx512(std::int64_t kc, const float* __restrict ap, const float* __restrict bp,
+                                      float* __restrict c, std::int64_t ldc, float alpha, float beta) {
+  constexpr int NR = NV * 16;
+  __m512 acc[MR][NV];
+  zeroTile(acc);
+  // The C tile is touched only after the k loop; start fetching it now.
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+
+#pragma GCC unroll 4
+  for (std::int64_t p = 0; p < kc; ++p) {
+    tileStep<MR, NV>(acc, bp, [ap](int i) RANDLAB_AVX512 { return _mm512_set1_ps(ap[i]); });
+    ap += MR;
+    bp += NR;
+  }
+  storeTile(acc, c, ldc, alpha, beta);
+}
+
+// Broadcasts the float at base + index·SCALE bytes. Written as one instruction because the compiler,
+// left to itself, gives each of the 8 rows below its own address register and then runs out of
+// them (it spilled a B vector to the stack in the inner loop). A is only read in the kernel, so the
+// asm needs no memory clobber.
+template <int SCALE>
+RANDLAB_AVX512 inline __m512 broadcastAt(const char* base, std::int64_t index) {
+  __m512 out;
+  asm("vbroadcastss (%1,%2,%c3), %0" : "=v"(out) : "r"(base), "r"(index), "n"(SCALE));
+  return out;
+}
+
+RANDLAB_AVX512 inline __m512 broadcastAt(const char* base) {
+  __m512 out;
+  asm("vbroadcastss (%1), %0" : "=v"(out) : "r"(base));
+  return out;
+}
+
+// Row i (0..7) of an 8-row panel, from r (row 0), r3 (row 3) and the row strides ld and ld3 = 3·ld
+// in bytes: four address registers for eight rows.
+RANDLAB_AVX512 inline __m512 broadcastRow(int i, const char* r, const char* r3, std::int64_t ld, std::int64_t ld3) {
+  switch (i) {
+    case 0: return broadcastAt(r);
+    case 1: return broadcastAt<1>(r, ld);
+    case 2: return broadcastAt<2>(r, ld);
+    case 3: return broadcastAt(r3);
+    case 4: return broadcastAt<4>(r, ld);
+    case 5: return broadcastAt<2>(r3, ld);
+    case 6: return broadcastAt<2>(r, ld3);
+    default: return broadcastAt<4>(r3, ld);
+  }
+}
+
+// The 8-row tile with A read in place from 8 rows of a row-major matrix (lda floats apart). Every
+// 16 steps it prefetches the next 16 floats of each row of the next panel, so by the time the
+// caller moves on, that panel has come in from memory behind this one's arithmetic.
+template <int NV, int BSTRIDE = NV * 16>
+RANDLAB_AVX512 void microKernelDirectAAvx512(std::int64_t kc, const float* __restrict a, std::int64_t lda,
+                                             const float* nextA, const float* __restrict bp, float* __restrict c,
+                                             std::int64_t ldc, float alpha, float beta) {
+  constexpr int MR = 8, NR = BSTRIDE;
+  // Kept in memory until the tile is stored: in registers they pushed a B vector out to the stack.
+  volatile float alphaSaved = alpha, betaSaved = beta;
+  __m512 acc[MR][NV];
+  zeroTile(acc);
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+
+  const std::int64_t ld = lda * 4, ld3 = 3 * ld;
+  const char* r = reinterpret_cast<const char*>(a);
+  const char* r3 = r + ld3;
+  const char* next = reinterpret_cast<const char*>(nextA);
+  for (std::int64_t p0 = 0; p0 < kc; p0 += 16) {
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; ++i) _mm_prefetch(next + i * ld + p0 * 4, _MM_HINT_T0);
+    const std::int64_t p1 = p0 + 16 < kc ? p0 + 16 : kc;
+#pragma GCC unroll 1
+    for (std::int64_t p = p0; p < p1; ++p, r += 4, r3 += 4, bp += NR)
+      tileStep<MR, NV>(acc, bp, [&](int i) RANDLAB_AVX512 { return broadcastRow(i, r, r3, ld, ld3); });
+  }
+  storeTile(acc, c, ldc, alphaSaved, betaSaved);
 }
 
 // Packs B stored [n, k] (op(B) = Bᵀ) into NR-column panels: 16 rows of the stored matrix are
@@ -129,7 +207,9 @@ const GemmKernel* avx512GemmKernel() {
   // is a multiple of 8. KC = 256 (balanced, see gemm.cc) keeps a 48 KiB B panel in L1/L2,
   // MC×KC of A (144 KiB) in L2, and KC×NC of B in L3.
   static const GemmKernel kernel{"avx512-8x48", 8, 48, 256, 144, 4080, &microKernelAvx512<8, 3>,
-                                 &packBTransposedAvx512<48>, &packANotTransposedAvx512<8>};
+                                 &packBTransposedAvx512<48>, &packANotTransposedAvx512<8>,
+                                 &microKernelDirectAAvx512<3>,
+                                 &microKernelDirectAAvx512<2, 48>};;
   return &kernel;
 }
 

@@ -23,6 +23,13 @@ using PackBTransposed = void (*)(const float* b, std::int64_t ldb, std::int64_t 
 using PackANotTransposed = void (*)(const float* a, std::int64_t lda, std::int64_t i0, std::int64_t mc, std::int64_t p0,
                                     std::int64_t kc, float* out);
 
+// The same tile with A read where it is stored, [m, k] row-major (element (i, p) at a[i * lda + p]),
+// instead of from a packed panel: for products whose A is large and used against few B panels (a
+// weight matrix times a batch), where packing A would cost as much as the multiplication saves.
+// `nextA` (same layout) is the panel the caller multiplies next; the kernel prefetches it.
+using MicroKernelDirectA = void (*)(std::int64_t kc, const float* a, std::int64_t lda, const float* nextA,
+                                    const float* bp, float* c, std::int64_t ldc, float alpha, float beta);
+
 struct GemmKernel {
   const char* name;
   int mr, nr;          // register tile
@@ -30,6 +37,10 @@ struct GemmKernel {
   MicroKernel micro;
   PackBTransposed packBTransposed;  // nullptr: the driver's portable packer
   PackANotTransposed packANotTransposed;  // nullptr: the driver's portable packer
+  MicroKernelDirectA microDirectA;  // nullptr: A is always packed
+  // microDirectA for a last B panel of at most NR − 16 columns (B rows still NR apart), so a batch
+  // of 128 against NR = 48 does not pay for 16 columns of padding; nullptr: microDirectA.
+  MicroKernelDirectA microDirectANarrow;
 };
 
 // nullptr when the CPU or the compiler target lacks the instruction set.
