@@ -93,9 +93,11 @@ const GEMM_SHAPES: Shape[] = [
   [128, 520, 96], // the MLP's batch of rows, split by columns
   [5, 7, 5000], // too few tiles to share: split over k and summed
   [130, 10, 70], // narrow C (10 classes): computed as Cᵀ and merged transposed
-  // A batch times weights larger than L2 (NT): Cᵀ with the weights read in place, 3 k blocks.
-  [64, 1100, 520],
-  [1030, 40, 520], // A larger than L2 read in place against one B panel of 40 columns, last row panel packed
+  // A larger than L2 read in place (3 k blocks, last row panel packed) against B panels of 48 + 32
+  // columns (a batch times weights, NT, computed as Cᵀ), of 40 columns, and of 16.
+  [80, 1010, 520],
+  [1030, 40, 520],
+  [1030, 16, 520],
 ];
 const SCALINGS: Array<[alpha: number, beta: number]> = [
   [1, 0],

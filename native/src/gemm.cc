@@ -236,6 +236,8 @@ void gemmRegionDirectA(const GemmKernel& kernel, const Region& region, float alp
         const bool narrow = kernel.microDirectANarrow != nullptr && cols <= nr - 16;
         if (rows == mr && cols == nr) {
           kernel.microDirectA(kc, aPanel, a.ld, nextA, bPanel, cTile, ldc, alpha, betaBlock);
+        } else if (rows == mr && narrow && cols == nr - 16) {
+          kernel.microDirectANarrow(kc, aPanel, a.ld, nextA, bPanel, cTile, ldc, alpha, betaBlock);
         } else {
           if (rows < mr) kernel.micro(kc, packedEdgeA, bPanel, tile, nr, alpha, 0.0f);
           else if (narrow) kernel.microDirectANarrow(kc, aPanel, a.ld, nextA, bPanel, tile, nr, alpha, 0.0f);
