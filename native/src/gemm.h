@@ -3,6 +3,8 @@
 // BLIS-style: op(B) is packed into KC×NR column panels and op(A) into MC×KC blocks of MR-row
 // panels, so the register-tiled micro-kernel streams both operands with unit stride from L1/L2;
 // the micro-kernel is chosen at run time (AVX-512, AVX2+FMA or portable C++, see cpu_features.h).
+// A weight matrix larger than L2 multiplied against a small batch is read in place instead of
+// packed (gemmRegionDirectA in gemm.cc; docs/native-kernels.md).
 #pragma once
 #include <cstdint>
 
