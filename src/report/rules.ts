@@ -95,6 +95,19 @@ function tooFewSeeds(summary: Summary, measured: string): RuleOutcome {
   return { verdict: 'inconclusive', measured, reason: `${summary.n} seed(s): an interval needs at least 2`, hasData: true };
 }
 
+/**
+ * The paired (by seed) difference a − b, summarised, handed to `decide` with its `measured` text;
+ * inconclusive without deciding when no seed has both or too few seeds give an interval.
+ */
+function decideOnPairedDifference(table: MeasurementTable, a: Operand, b: Operand, decide: (difference: Summary, measured: string) => RuleOutcome): RuleOutcome {
+  const pairs = table.paired(a, b);
+  if (pairs.seeds.length === 0) return noData(`${describeOperand(a)} and ${describeOperand(b)} for a common seed`);
+  const difference = pairedDifference(pairs.a, pairs.b);
+  const measured = `difference ${formatSummary(difference, true)}`;
+  if (!difference.interval) return tooFewSeeds(difference, measured);
+  return decide(difference, measured);
+}
+
 /** Where an interval lies relative to a threshold. */
 function side(summary: Summary, threshold: number): 'above' | 'below' | 'straddles' {
   const { low, high } = summary.interval!;
@@ -115,16 +128,13 @@ export function pairedDirection(a: Operand, b: Operand, expect: 'greater' | 'les
       `${describeOperand(a)} ${relation} ${describeOperand(b)}: paired by seed, the 95% t-interval of the mean difference ` +
       `lies entirely ${expect === 'greater' ? 'above' : 'below'} 0 → reproduced; entirely on the other side → not reproduced; contains 0 → inconclusive.`,
     evaluate(table) {
-      const pairs = table.paired(a, b);
-      if (pairs.seeds.length === 0) return noData(`${describeOperand(a)} and ${describeOperand(b)} for a common seed`);
-      const difference = pairedDifference(pairs.a, pairs.b);
-      const measured = `difference ${formatSummary(difference, true)}`;
-      if (!difference.interval) return tooFewSeeds(difference, measured);
-      const where = side(difference, 0);
-      const wanted = expect === 'greater' ? 'above' : 'below';
-      if (where === wanted) return { verdict: 'reproduced', measured, reason: `the interval lies ${wanted} 0`, hasData: true };
-      if (where === 'straddles') return { verdict: 'inconclusive', measured, reason: 'the interval contains 0', hasData: true };
-      return { verdict: 'not reproduced', measured, reason: `the interval lies ${where} 0, opposite to the paper`, hasData: true };
+      return decideOnPairedDifference(table, a, b, (difference, measured) => {
+        const where = side(difference, 0);
+        const wanted = expect === 'greater' ? 'above' : 'below';
+        if (where === wanted) return { verdict: 'reproduced', measured, reason: `the interval lies ${wanted} 0`, hasData: true };
+        if (where === 'straddles') return { verdict: 'inconclusive', measured, reason: 'the interval contains 0', hasData: true };
+        return { verdict: 'not reproduced', measured, reason: `the interval lies ${where} 0, opposite to the paper`, hasData: true };
+      });
     },
   };
 }
@@ -141,15 +151,12 @@ export function pairedEquivalence(a: Operand, b: Operand, margin: number): Rule 
       `${describeOperand(a)} ≈ ${describeOperand(b)}: paired by seed, the 95% t-interval of the mean difference lies inside ` +
       `[−${margin}, ${margin}] → reproduced; entirely outside it → not reproduced; otherwise inconclusive.`,
     evaluate(table) {
-      const pairs = table.paired(a, b);
-      if (pairs.seeds.length === 0) return noData(`${describeOperand(a)} and ${describeOperand(b)} for a common seed`);
-      const difference = pairedDifference(pairs.a, pairs.b);
-      const measured = `difference ${formatSummary(difference, true)}`;
-      if (!difference.interval) return tooFewSeeds(difference, measured);
-      const { low, high } = difference.interval;
-      if (low >= -margin && high <= margin) return { verdict: 'reproduced', measured, reason: `the interval lies within ±${margin}`, hasData: true };
-      if (low > margin || high < -margin) return { verdict: 'not reproduced', measured, reason: `the interval lies outside ±${margin}`, hasData: true };
-      return { verdict: 'inconclusive', measured, reason: `the interval crosses ±${margin}`, hasData: true };
+      return decideOnPairedDifference(table, a, b, (difference, measured) => {
+        const { low, high } = difference.interval!;
+        if (low >= -margin && high <= margin) return { verdict: 'reproduced', measured, reason: `the interval lies within ±${margin}`, hasData: true };
+        if (low > margin || high < -margin) return { verdict: 'not reproduced', measured, reason: `the interval lies outside ±${margin}`, hasData: true };
+        return { verdict: 'inconclusive', measured, reason: `the interval crosses ±${margin}`, hasData: true };
+      });
     },
   };
 }
