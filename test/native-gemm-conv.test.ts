@@ -12,7 +12,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import type { Conv2dParams, GemmParams } from '../src/kernels/interface.js';
+import type { Conv2dParams, GemmParams, SgdParams } from '../src/kernels/interface.js';
 import { nativeAddon } from '../src/kernels/native.js';
 import { referenceKernels as ref } from '../src/kernels/reference/index.js';
 import { Rng } from '../src/tensor/rng.js';
@@ -20,6 +20,8 @@ import { randomArray } from './helpers/random.js';
 
 interface GemmConvAddon {
   gemm(a: Float32Array, b: Float32Array, c: Float32Array, p: GemmParams): void;
+  sgdUpdate(param: Float32Array, grad: Float32Array, momentumBuffer: Float32Array | null, p: SgdParams): void;
+  gemmSgdUpdate(a: Float32Array, b: Float32Array, param: Float32Array, momentumBuffer: Float32Array | null, p: Omit<GemmParams, 'beta'>, sgd: SgdParams): void;
   conv2dForward(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, p: Conv2dParams): void;
   conv2dBackwardData(dy: Float32Array, w: Float32Array, dx: Float32Array, p: Conv2dParams): void;
   conv2dBackwardFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, dbias: Float32Array | null, p: Conv2dParams): void;
@@ -184,6 +186,41 @@ function checkConv(a: GemmConvAddon, name: string, p: Conv2dParams, withBias: bo
   if (dbias && dbiasRef) expectClose(dbias, dbiasRef, `conv2dBackwardFilter dbias: ${what}`);
 }
 
+// Weight gradients gᵀ·x [out, in] fused with their SGD step: updated tile by tile as the GEMM
+// computes them (both thread splits, edge tiles in both directions), or computed whole first where
+// the GEMM would split k, block k or compute Cᵀ; and A stored [m, k], which sgemm may read in place.
+const FUSED_SGD_SHAPES: Array<[m: number, n: number, k: number, transA: boolean]> = [
+  [41, 200, 64, true],
+  [300, 50, 128, true],
+  [1024, 520, 128, true],
+  [7, 9, 3, true],
+  [13, 47, 300, true], // k spans two KC blocks
+  [5, 7, 5000, true], // split over k
+  [64, 10, 128, true], // narrow: computed as Cᵀ
+  [2200, 60, 240, false], // sgemm reads A in place here
+];
+
+function checkFusedSgd(a: GemmConvAddon, [m, n, k, transA]: (typeof FUSED_SGD_SHAPES)[number], sgd: SgdParams): void {
+  const p = { m, n, k, transA, transB: false, alpha: 0.75 };
+  const A = randomArray(rng, m * k);
+  const B = randomArray(rng, k * n);
+  const param = randomArray(rng, m * n);
+  const buffer = sgd.momentum ? randomArray(rng, m * n) : null;
+  const separate = { param: Float32Array.from(param), buffer: buffer && Float32Array.from(buffer) };
+  const grad = new Float32Array(m * n);
+  a.gemm(A, B, grad, { ...p, beta: 0 });
+  a.sgdUpdate(separate.param, grad, separate.buffer, sgd);
+  const reference = { param: Float32Array.from(param), buffer: buffer && Float32Array.from(buffer) };
+  ref.gemmSgdUpdate(A, B, reference.param, reference.buffer, p, sgd);
+  a.gemmSgdUpdate(A, B, param, buffer, p, sgd);
+  const what = `gemmSgdUpdate ${JSON.stringify(p)} ${JSON.stringify(sgd)} at ${a.simdLevel()}`;
+  // The same arithmetic as the two kernels in sequence, so the same bits; and the reference's values.
+  expect(Array.from(param), `${what}: param against gemm then sgdUpdate`).toEqual(Array.from(separate.param));
+  if (buffer) expect(Array.from(buffer), `${what}: buffer against gemm then sgdUpdate`).toEqual(Array.from(separate.buffer!));
+  expectClose(param, reference.param, `${what}: param against the reference`);
+  if (buffer) expectClose(buffer, reference.buffer!, `${what}: buffer against the reference`);
+}
+
 describe.skipIf(addon === null)('native gemm and conv', () => {
   const native = addon!;
 
@@ -200,6 +237,18 @@ describe.skipIf(addon === null)('native gemm and conv', () => {
             }
           }
         }
+      });
+    });
+
+    it('gemmSgdUpdate equals gemm then sgdUpdate bit for bit, for every path of the GEMM and SGD option', () => {
+      withSimdLevel(native, level, () => {
+        const settings: SgdParams[] = [
+          { lr: 0.1, momentum: 0.9, dampening: 0, weightDecay: 0, nesterov: false, firstStep: false },
+          { lr: 0.05, momentum: 0.9, dampening: 0, weightDecay: 5e-4, nesterov: true, firstStep: true },
+          { lr: 0.2, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, firstStep: false },
+          { lr: 0.1, momentum: 0.5, dampening: 0.3, weightDecay: 1e-3, nesterov: false, firstStep: false },
+        ];
+        FUSED_SGD_SHAPES.forEach((shape, i) => checkFusedSgd(native, shape, settings[i % settings.length]!));
       });
     });
 

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "cpu_features.h"
+#include "gemm_args.h"
 #include "gemm_kernels.h"
 #include "napi_util.h"
 #include "registry.h"
@@ -142,9 +143,12 @@ void gemmRegionDirectA(const GemmKernel& kernel, const Region& region, float alp
                        float beta, float* c, std::int64_t ldc);
 bool readsADirectly(const GemmKernel& kernel, std::int64_t m, std::int64_t n, std::int64_t k, ConstMatrix a);
 
+// With a consumer, C is not written: each finished tile goes to the consumer (one k block only,
+// which gemmConsume ensures), while the consumer's memory for the next tile is prefetched.
 void gemmRegion(const GemmKernel& kernel, const Region& region, float alpha, ConstMatrix a, const BOperand& b, float beta,
-                float* c, std::int64_t ldc) {
-  if (readsADirectly(kernel, region.m1 - region.m0, region.n1 - region.n0, region.k1 - region.k0, a)) {
+                float* c, std::int64_t ldc, const TileConsumer* consumer = nullptr) {
+  if (consumer == nullptr &&
+      readsADirectly(kernel, region.m1 - region.m0, region.n1 - region.n0, region.k1 - region.k0, a)) {
     gemmRegionDirectA(kernel, region, alpha, a, b, beta, c, ldc);
     return;
   }
@@ -168,11 +172,30 @@ void gemmRegion(const GemmKernel& kernel, const Region& region, float alpha, Con
       for (std::int64_t ic = m0; ic < m1; ic += mcMax) {
         const std::int64_t mc = std::min(mcMax, m1 - ic);
         packA(kernel, a, ic, mc, pc, kc, packedA);
+        // The consumer's memory for the tile after (ir, jr) in the loop below.
+        auto consumerMemoryAfter = [&](std::int64_t ir, std::int64_t jr) {
+          if (ir + mr < mc) ir += mr;
+          else if (jr + nr < nc) ir = 0, jr += nr;
+          else return TileMemory{{nullptr, nullptr}, 0, 0, 0, 0};
+          return consumer->blockFor(ic + ir, jc + jr, static_cast<int>(std::min<std::int64_t>(mr, mc - ir)),
+                                    static_cast<int>(std::min<std::int64_t>(nr, nc - jr)));
+        };
         auto runTile = [&](std::int64_t ir, std::int64_t jr) {
           const int rows = static_cast<int>(std::min<std::int64_t>(mr, mc - ir));
           const int cols = static_cast<int>(std::min<std::int64_t>(nr, nc - jr));
           const float* aPanel = packedA + ir * kc;
           const float* bPanel = packedB + jr * kc;
+          if (consumer != nullptr) {
+            const TileMemory next = consumerMemoryAfter(ir, jr);
+            if (kernel.microPrefetching != nullptr) {
+              kernel.microPrefetching(kc, aPanel, bPanel, tile, nr, alpha, 0.0f, next);
+            } else {
+              for (int q = 0; q < next.arrays * next.rows; ++q) prefetchTileRow(next, q);
+              kernel.micro(kc, aPanel, bPanel, tile, nr, alpha, 0.0f);
+            }
+            consumer->consume(tile, nr, ic + ir, jc + jr, rows, cols);
+            return;
+          }
           float* cTile = c + (ic + ir) * ldc + jc + jr;
           if (rows == mr && cols == nr) {
             kernel.micro(kc, aPanel, bPanel, cTile, ldc, alpha, betaBlock);
@@ -296,6 +319,28 @@ Split chooseSplit(const GemmKernel& kernel, std::int64_t m, std::int64_t n, std:
   return best;
 }
 
+// body(region) for the rowParts × colParts regions of C, in parallel when there are several;
+// boundaries on whole register tiles, so only the last part has edge tiles.
+template <class Body>
+void forEachRegion(const GemmKernel& kernel, const Split& split, std::int64_t m, std::int64_t n, std::int64_t k,
+                   Body&& body) {
+  if (split.rowParts * split.colParts == 1) {
+    body(Region{0, m, 0, n, 0, k});
+    return;
+  }
+  const std::int64_t rowPanels = ceilDiv(m, kernel.mr), colPanels = ceilDiv(n, kernel.nr);
+  parallelFor(split.rowParts * split.colParts, [&](std::ptrdiff_t part) {
+    const std::int64_t r = part / split.colParts, q = part % split.colParts;
+    const Region region{std::min(m, rowPanels * r / split.rowParts * kernel.mr),
+                        std::min(m, rowPanels * (r + 1) / split.rowParts * kernel.mr),
+                        std::min(n, colPanels * q / split.colParts * kernel.nr),
+                        std::min(n, colPanels * (q + 1) / split.colParts * kernel.nr),
+                        0,
+                        k};
+    if (region.m0 < region.m1 && region.n0 < region.n1) body(region);
+  });
+}
+
 // Each of `parts` threads multiplies a slice of k; the first writes C (with beta), the others
 // write partial products that are then added to C.
 void gemmSplitK(const GemmKernel& kernel, int parts, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
@@ -378,21 +423,34 @@ void gemmDispatch(std::int64_t m, std::int64_t n, std::int64_t k, float alpha, C
     gemmSplitK(kernel, split.kParts, m, n, k, alpha, a, b, beta, c, ldc);
     return;
   }
-  if (split.rowParts * split.colParts == 1) {
-    gemmRegion(kernel, Region{0, m, 0, n, 0, k}, alpha, a, b, beta, c, ldc);
+  forEachRegion(kernel, split, m, n, k,
+                [&](const Region& region) { gemmRegion(kernel, region, alpha, a, b, beta, c, ldc); });
+}
+
+// The product for a TileConsumer. Tile by tile when sgemm would run the blocked region path with
+// a single k block (so each tile is final after one micro-kernel call, and rounds as sgemm's);
+// otherwise (k split over threads or over blocks, the product computed transposed, degenerate
+// shapes) stored whole by gemmDispatch into scratch and handed over eight rows at a time.
+void gemmConsume(std::int64_t m, std::int64_t n, std::int64_t k, float alpha, ConstMatrix a, ConstMatrix b,
+                 const TileConsumer& consumer, Threading threading) {
+  if (m <= 0 || n <= 0) return;
+  const GemmKernel& kernel = activeKernel();
+  const Split split = chooseSplit(kernel, m, n, k, threading == Threading::Parallel ? threadCount() : 1);
+  const bool tileByTile = k > 0 && alpha != 0.0f && k <= kernel.kc && split.kParts == 1 &&
+                          !transposedFitsBetter(kernel, m, n, k) && !transposedReadsBDirectly(kernel, m, n, k, b);
+  if (tileByTile) {
+    forEachRegion(kernel, split, m, n, k, [&](const Region& region) {
+      gemmRegion(kernel, region, alpha, a, BOperand{b, nullptr}, 0.0f, nullptr, 0, &consumer);
+    });
     return;
   }
-  const std::int64_t rowPanels = ceilDiv(m, kernel.mr), colPanels = ceilDiv(n, kernel.nr);
-  parallelFor(split.rowParts * split.colParts, [&](std::ptrdiff_t part) {
-    const std::int64_t r = part / split.colParts, q = part % split.colParts;
-    // Boundaries on whole register tiles, so only the last part has edge tiles.
-    const Region region{std::min(m, rowPanels * r / split.rowParts * kernel.mr),
-                        std::min(m, rowPanels * (r + 1) / split.rowParts * kernel.mr),
-                        std::min(n, colPanels * q / split.colParts * kernel.nr),
-                        std::min(n, colPanels * (q + 1) / split.colParts * kernel.nr),
-                        0,
-                        k};
-    if (region.m0 < region.m1 && region.n0 < region.n1) gemmRegion(kernel, region, alpha, a, b, beta, c, ldc);
+  float* product = workspace(WorkspaceSlot::GemmConsumed, static_cast<std::size_t>(m) * n);
+  gemmDispatch(m, n, k, alpha, a, BOperand{b, nullptr}, 0.0f, product, n, threading, Orientation::Choose);
+  constexpr std::int64_t kRows = 8;
+  splitRange(threading, ceilDiv(m, kRows), [&](std::ptrdiff_t b0, std::ptrdiff_t b1) {
+    for (std::int64_t i = b0 * kRows; i < std::min(m, b1 * kRows); i += kRows) {
+      consumer.consume(product + i * n, n, i, 0, static_cast<int>(std::min(kRows, m - i)), static_cast<int>(n));
+    }
   });
 }
 
@@ -409,22 +467,21 @@ void sgemm(std::int64_t m, std::int64_t n, std::int64_t k, float alpha, ConstMat
                Orientation::AsGiven);
 }
 
+void sgemm(std::int64_t m, std::int64_t n, std::int64_t k, float alpha, ConstMatrix a, ConstMatrix b,
+           const TileConsumer& consumer, Threading threading) {
+  gemmConsume(m, n, k, alpha, a, b, consumer, threading);
+}
+
 const char* activeGemmKernelName() { return activeKernel().name; }
 
 // gemm(a, b, c, p) — the Kernels.gemm method.
 RANDLAB_KERNEL(gemm) {
-  const auto a = args.f32(0, "a");
-  const auto b = args.f32(1, "b");
-  const auto c = args.f32(2, "c");
   const ParamsArg p = args.params(3);
-  const std::int64_t m = p.integer("m"), n = p.integer("n"), k = p.integer("k");
-  const bool transA = p.flag("transA"), transB = p.flag("transB");
-  const float alpha = static_cast<float>(p.number("alpha")), beta = static_cast<float>(p.number("beta"));
-  args.requireLength(a, m * k, "a", "p.m * p.k");
-  args.requireLength(b, k * n, "b", "p.k * p.n");
-  args.requireLength(c, m * n, "c", "p.m * p.n");
-  sgemm(m, n, k, alpha, ConstMatrix{a.data, transA ? m : k, transA}, ConstMatrix{b.data, transB ? k : n, transB}, beta,
-        c.data, n);
+  const GemmOperands g = readGemmOperands(args, 0, 1, p);
+  const auto c = args.f32(2, "c");
+  const float beta = static_cast<float>(p.number("beta"));
+  args.requireLength(c, g.m * g.n, "c", "p.m * p.n");
+  sgemm(g.m, g.n, g.k, g.alpha, g.a, g.b, beta, c.data, g.n);
   return args.undefined();
 }
 

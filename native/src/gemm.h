@@ -44,6 +44,45 @@ void sgemm(std::int64_t m, std::int64_t n, std::int64_t k, float alpha, ConstMat
 void sgemm(std::int64_t m, std::int64_t n, std::int64_t k, float alpha, ConstMatrix a, const PanelSource& b, float beta,
            float* c, std::int64_t ldc, Threading threading = Threading::Parallel);
 
+// Takes the product tile by tile in place of a C matrix, e.g. an optimiser update that consumes a
+// weight gradient while it is in registers' reach, so the gradient is never written to memory and
+// read back. Every element of the product is passed to consume() exactly once, from any thread
+// (tiles are disjoint). The GEMM prefetches the memory that blockFor() names for a tile while it
+// computes the tile before, spread over the arithmetic (issued all at once, the 48 lines of an
+// 8×48 tile of two arrays stalled the core instead of overlapping with it).
+//
+// The memory of one tile: the same rows × rowBytes block of each of `arrays` row-major arrays.
+struct TileMemory {
+  const char* first[2];  // the block's first byte in each array
+  int arrays;
+  int rows;
+  int rowBytes;
+  std::int64_t rowStride;  // bytes from one row to the next
+};
+
+// Prefetches row segment `index` of a TileMemory, 0 ≤ index < arrays · rows (array-minor).
+inline void prefetchTileRow(const TileMemory& memory, int index) {
+  const char* start = memory.first[index % memory.arrays] + (index / memory.arrays) * memory.rowStride;
+  const auto first = reinterpret_cast<std::uintptr_t>(start) & ~std::uintptr_t{63};
+  const auto end = reinterpret_cast<std::uintptr_t>(start) + memory.rowBytes;
+  for (std::uintptr_t line = first; line < end; line += 64) __builtin_prefetch(reinterpret_cast<const char*>(line), 0, 3);
+}
+
+class TileConsumer {
+ public:
+  virtual ~TileConsumer() = default;
+  // What consume() will touch for the tile (arrays = 0: nothing to prefetch).
+  virtual TileMemory blockFor(std::int64_t row, std::int64_t col, int rows, int cols) const = 0;
+  // tile: rows × cols values of alpha · op(A) · op(B) starting at (row, col), row stride ldt.
+  virtual void consume(const float* tile, std::int64_t ldt, std::int64_t row, std::int64_t col, int rows,
+                       int cols) const = 0;
+};
+
+// alpha · op(A)[m,k] · op(B)[k,n] handed to `consumer` instead of stored. Each value is the one
+// sgemm with beta = 0 would store (the same blocking, split and summation order).
+void sgemm(std::int64_t m, std::int64_t n, std::int64_t k, float alpha, ConstMatrix a, ConstMatrix b,
+           const TileConsumer& consumer, Threading threading = Threading::Parallel);
+
 // Name of the micro-kernel sgemm uses now, e.g. "avx512-14x32" (for benchmarks and tests).
 const char* activeGemmKernelName();
 

@@ -73,6 +73,33 @@ RANDLAB_AVX512 void microKernelAvx512(std::int64_t kc, const float* __restrict a
   storeTile(acc, c, ldc, alpha, beta);
 }
 
+// microKernelAvx512 prefetching the row segments of `memory` over its k loop, an equal share every 8 steps.
+template <int MR, int NV>
+RANDLAB_AVX512 void microKernelPrefetchingAvx512(std::int64_t kc, const float* __restrict ap,
+                                                 const float* __restrict bp, float* __restrict c, std::int64_t ldc,
+                                                 float alpha, float beta, const TileMemory& memory) {
+  constexpr int NR = NV * 16;
+  constexpr std::int64_t kStepsPerShare = 8;
+  __m512 acc[MR][NV];
+  zeroTile(acc);
+  const int segments = memory.arrays * memory.rows;
+  int issued = 0;
+  for (std::int64_t p0 = 0; p0 < kc; p0 += kStepsPerShare) {
+    const std::int64_t sharesLeft = (kc - p0 + kStepsPerShare - 1) / kStepsPerShare;
+    const int share = static_cast<int>((segments - issued + sharesLeft - 1) / sharesLeft);
+    for (int q = 0; q < share; ++q) prefetchTileRow(memory, issued + q);
+    issued += share;
+    const std::int64_t p1 = p0 + kStepsPerShare < kc ? p0 + kStepsPerShare : kc;
+#pragma GCC unroll 4
+    for (std::int64_t p = p0; p < p1; ++p) {
+      tileStep<MR, NV>(acc, bp, [ap](int i) RANDLAB_AVX512 { return _mm512_set1_ps(ap[i]); });
+      ap += MR;
+      bp += NR;
+    }
+  }
+  storeTile(acc, c, ldc, alpha, beta);
+}
+
 // Broadcasts the float at base + index·SCALE bytes. Written as one instruction because the compiler,
 // left to itself, gives each of the 8 rows below its own address register and then runs out of
 // them (it spilled a B vector to the stack in the inner loop). A is only read in the kernel, so the
@@ -209,7 +236,8 @@ const GemmKernel* avx512GemmKernel() {
   static const GemmKernel kernel{"avx512-8x48", 8, 48, 256, 144, 4080, &microKernelAvx512<8, 3>,
                                  &packBTransposedAvx512<48>, &packANotTransposedAvx512<8>,
                                  &microKernelDirectAAvx512<3>,
-                                 &microKernelDirectAAvx512<2, 48>};;
+                                 &microKernelDirectAAvx512<2, 48>,
+                                 &microKernelPrefetchingAvx512<8, 3>};
   return &kernel;
 }
 

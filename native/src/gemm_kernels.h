@@ -3,6 +3,8 @@
 #pragma once
 #include <cstdint>
 
+#include "gemm.h"
+
 namespace randlab {
 
 // Packed operand layouts the micro-kernel reads (both zero-padded to full panels):
@@ -30,6 +32,11 @@ using PackANotTransposed = void (*)(const float* a, std::int64_t lda, std::int64
 using MicroKernelDirectA = void (*)(std::int64_t kc, const float* a, std::int64_t lda, const float* nextA,
                                     const float* bp, float* c, std::int64_t ldc, float alpha, float beta);
 
+// The packed micro-kernel that also prefetches `memory`, a few row segments every few steps of its
+// k loop, so that it arrives behind the arithmetic (a TileConsumer's next tile, see gemm.h).
+using MicroKernelPrefetching = void (*)(std::int64_t kc, const float* ap, const float* bp, float* c, std::int64_t ldc,
+                                        float alpha, float beta, const TileMemory& memory);
+
 struct GemmKernel {
   const char* name;
   int mr, nr;          // register tile
@@ -41,6 +48,7 @@ struct GemmKernel {
   // microDirectA for a last B panel of at most NR − 16 columns (B rows still NR apart), so a batch
   // of 128 against NR = 48 does not pay for 16 columns of padding; nullptr: microDirectA.
   MicroKernelDirectA microDirectANarrow;
+  MicroKernelPrefetching microPrefetching;  // nullptr: the lines are prefetched before micro
 };
 
 // nullptr when the CPU or the compiler target lacks the instruction set.

@@ -4,85 +4,34 @@
 //
 // One pass over the arrays in float32 like PyTorch's own CPU kernels; scalar coefficients are
 // folded in float64 first. The option flags are template parameters so each combination is a
-// branch-free loop the compiler vectorises.
+// branch-free loop the compiler vectorises (the SGD arithmetic is in sgd.h, shared with the update
+// fused into the weight-gradient GEMM).
 #include <cmath>
 #include <cstddef>
 #include <string>
 
 #include "napi_util.h"
+#include "sgd.h"
 
 namespace randlab {
 namespace {
 
 using Index = std::ptrdiff_t;
 
-struct SgdCoefficients {
-  float lr, momentum, dampingKeep, weightDecay;  // dampingKeep = 1 − dampening
-};
-
-template <bool kDecay, bool kMomentum, bool kFirstStep, bool kNesterov>
-void sgdRange(float* param, const float* grad, float* buffer, const SgdCoefficients& k, Index begin, Index end) {
-  RANDLAB_IVDEP
-  for (Index i = begin; i < end; ++i) {
-    float g = grad[i];
-    if constexpr (kDecay) g += k.weightDecay * param[i];
-    if constexpr (kMomentum) {
-      float b;
-      if constexpr (kFirstStep) b = g;
-      else b = k.momentum * buffer[i] + k.dampingKeep * g;
-      buffer[i] = b;
-      if constexpr (kNesterov) g += k.momentum * b;
-      else g = b;
-    }
-    param[i] -= k.lr * g;
-  }
-}
-
-template <bool kDecay, bool kMomentum, bool kFirstStep, bool kNesterov>
-void runSgd(float* param, const float* grad, float* buffer, const SgdCoefficients& k, Index length) {
-  parallelChunks(length, kElementwiseGrain / 2, [&](Index begin, Index end) {
-    sgdRange<kDecay, kMomentum, kFirstStep, kNesterov>(param, grad, buffer, k, begin, end);
-  });
-}
-
-template <bool kDecay, bool kMomentum>
-void runSgd(bool firstStep, bool nesterov, float* param, const float* grad, float* buffer, const SgdCoefficients& k, Index length) {
-  if (!kMomentum) return runSgd<kDecay, false, false, false>(param, grad, buffer, k, length);
-  if (firstStep) {
-    if (nesterov) return runSgd<kDecay, kMomentum, true, true>(param, grad, buffer, k, length);
-    return runSgd<kDecay, kMomentum, true, false>(param, grad, buffer, k, length);
-  }
-  if (nesterov) return runSgd<kDecay, kMomentum, false, true>(param, grad, buffer, k, length);
-  runSgd<kDecay, kMomentum, false, false>(param, grad, buffer, k, length);
-}
-
 RANDLAB_KERNEL(sgdUpdate) {
   const auto param = args.f32(0, "param");
   const auto grad = args.f32(1, "grad");
   const auto buffer = args.f32OrNull(2, "momentumBuffer");
-  const ParamsArg p = args.params(3);
-  const double lr = p.number("lr");
-  const double momentum = p.number("momentum");
-  const double dampening = p.number("dampening");
-  const double weightDecay = p.number("weightDecay");
-  const bool nesterov = p.flag("nesterov");
-  const bool firstStep = p.flag("firstStep");
+  const SgdSettings s = readSgdSettings(args.params(3));
   args.requireLength(grad, param.length, "grad", "param.length");
-  const bool useMomentum = momentum != 0;
-  if (useMomentum) {
-    if (buffer.data == nullptr) args.fail("momentumBuffer is null but p.momentum is " + detail::formatNumber(momentum));
-    args.requireLength(buffer, param.length, "momentumBuffer", "param.length");
-  }
-  const SgdCoefficients k{static_cast<float>(lr), static_cast<float>(momentum), static_cast<float>(1.0 - dampening),
-                          static_cast<float>(weightDecay)};
+  requireMomentumBuffer(args, s, buffer, param.length);
   const auto length = static_cast<Index>(param.length);
-  if (weightDecay != 0) {
-    if (useMomentum) runSgd<true, true>(firstStep, nesterov, param.data, grad.data, buffer.data, k, length);
-    else runSgd<true, false>(firstStep, nesterov, param.data, grad.data, buffer.data, k, length);
-  } else {
-    if (useMomentum) runSgd<false, true>(firstStep, nesterov, param.data, grad.data, buffer.data, k, length);
-    else runSgd<false, false>(firstStep, nesterov, param.data, grad.data, buffer.data, k, length);
-  }
+  withSgdVariant(s.decay, s.momentum, s.firstStep, s.nesterov, [&](auto variant) {
+    using V = decltype(variant);
+    parallelChunks(length, kElementwiseGrain / 2, [&](Index begin, Index end) {
+      sgdRange<V>(param.data, grad.data, buffer.data, s.coefficients, begin, end);
+    });
+  });
   return args.undefined();
 }
 

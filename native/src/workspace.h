@@ -16,6 +16,7 @@ enum class WorkspaceSlot {
   GemmPackB,
   GemmReduce,     // GEMM partial products when k is split across threads
   GemmTransposed, // Cᵀ of a narrow product computed transposed
+  GemmConsumed,   // a product stored whole before a TileConsumer takes it (see gemm.cc)
   ConvColumns,    // im2col / dcol buffer
   ConvStaging,    // gathered or scattered GEMM operands (images side by side)
   ConvPadded,     // zero-padded copies of input images

@@ -193,6 +193,9 @@ export interface Kernels {
 
   // --- optimiser updates (in place, PyTorch semantics) ------------------------------------
   sgdUpdate(param: Float32Array, grad: Float32Array, momentumBuffer: Float32Array | null, p: SgdParams): void;
+  /** sgdUpdate of param [m, n] with the gradient alpha · op(A) · op(B) (a weight gradient gᵀ·x),
+   *  computed without storing it: the native kernel updates each tile of param as the GEMM finishes it. */
+  gemmSgdUpdate(a: Float32Array, b: Float32Array, param: Float32Array, momentumBuffer: Float32Array | null, p: Omit<GemmParams, 'beta'>, sgd: SgdParams): void;
   adamUpdate(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, p: AdamParams): void;
 }
 

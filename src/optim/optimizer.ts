@@ -6,7 +6,7 @@
  * `zeroGrad` zeroes gradients in place (PyTorch's set_to_none=False): a parameter that has never
  * received a gradient is skipped by `step`, as in PyTorch.
  */
-import { formatShape, full, untracked, type Shape, type Tensor } from '../tensor/tensor.js';
+import { backward, formatShape, full, untracked, type LeafSgdUpdate, type LeafSgdUpdateOffer, type Shape, type Tensor } from '../tensor/tensor.js';
 
 export type NamedParameters = Iterable<readonly [string, Tensor]>;
 export type Hyperparameters = Record<string, number | boolean>;
@@ -79,17 +79,59 @@ export abstract class Optimizer<H extends Hyperparameters> {
   }
 
   step(): void {
+    this.stepAllBut(new Set());
+  }
+
+  /**
+   * `loss.backward()` then `step()`, except that a parameter whose step a backward rule can apply
+   * as it computes the gradient (SGD on a linear layer's weight with no other use in the graph and
+   * no gradient so far: kernels.gemmSgdUpdate) is updated there, so its gradient is never stored
+   * and read back. The parameters, buffers and state come out as from the two calls; the `.grad`
+   * of a parameter updated in backward is left as `zeroGrad` left it.
+   */
+  backwardAndStep(loss: Tensor): void {
+    const offers = new Map<Tensor, LeafSgdUpdateOffer>();
+    for (const [name, p] of this.offersSgdSteps() ? this.parameters : []) {
+      offers.set(p, {
+        take: () => {
+          const state = this.stateOf(name);
+          const update = this.sgdStep(p, state);
+          state.step++;
+          return update;
+        },
+      });
+    }
+    this.stepAllBut(backward(loss, undefined, offers));
+  }
+
+  /** The step of every parameter with a gradient, except those already updated. */
+  private stepAllBut(updated: ReadonlySet<Tensor>): void {
     for (const [name, p] of this.parameters) {
-      if (!p.grad) continue;
-      let state = this.state.get(name);
-      if (!state) {
-        state = { step: 0, buffers: new Map() };
-        this.state.set(name, state);
-      }
+      if (!p.grad || updated.has(p)) continue;
+      const state = this.stateOf(name);
       this.update(p, p.grad.data, state);
       state.step++;
     }
     this.steps++;
+  }
+
+  private stateOf(name: string): MutableParameterState {
+    let state = this.state.get(name);
+    if (!state) {
+      state = { step: 0, buffers: new Map() };
+      this.state.set(name, state);
+    }
+    return state;
+  }
+
+  /** Whether each step is an SGD update (`sgdStep`) that backward rules can apply themselves. */
+  protected offersSgdSteps(): boolean {
+    return false;
+  }
+
+  /** This step of `param` as an SGD update, creating its buffers in `state` as `update` would. */
+  protected sgdStep(param: Tensor, _state: MutableParameterState): LeafSgdUpdate {
+    throw new Error(`${this.kind}: the step of ${param.describe()} is not an SGD update`);
   }
 
   /** A parameter-shaped zero buffer stored under `key` in the state (created once). */

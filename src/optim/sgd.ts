@@ -1,5 +1,5 @@
 import { getKernels } from '../kernels/index.js';
-import type { Tensor } from '../tensor/tensor.js';
+import type { LeafSgdUpdate, Tensor } from '../tensor/tensor.js';
 import { checkRange, Optimizer, type MutableParameterState, type NamedParameters } from './optimizer.js';
 
 export interface SgdOptions {
@@ -36,9 +36,18 @@ export class SGD extends Optimizer<SgdHyper> {
   }
 
   protected update(param: Tensor, grad: Float32Array, state: MutableParameterState): void {
+    const { momentumBuffer, sgd } = this.sgdStep(param, state);
+    getKernels().sgdUpdate(param.data, grad, momentumBuffer, sgd);
+  }
+
+  protected override offersSgdSteps(): boolean {
+    return true;
+  }
+
+  protected override sgdStep(param: Tensor, state: MutableParameterState): LeafSgdUpdate {
     const h = this.hyper;
     const firstStep = !state.buffers.has('momentum_buffer');
     const momentumBuffer = h.momentum !== 0 ? this.buffer(state, 'momentum_buffer', param.shape) : null;
-    getKernels().sgdUpdate(param.data, grad, momentumBuffer, { ...h, firstStep });
+    return { momentumBuffer, sgd: { ...h, firstStep } };
   }
 }

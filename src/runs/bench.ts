@@ -53,9 +53,8 @@ export function stepRunner(name: string, modelOptions: Partial<ModelOptions>, ba
       optimizer.zeroGrad();
       tidy(() => {
         const loss = crossEntropy(model.call(tensor(x, [batch, ...inputShape])), labelTensor(y));
-        loss.backward();
+        optimizer.backwardAndStep(loss);
       });
-      optimizer.step();
     },
   };
 }

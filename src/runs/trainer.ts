@@ -350,10 +350,10 @@ export class Trainer {
       this.guardFinite(logits);
       const targets = labelTensor(y);
       const loss = crossEntropy(logits, targets);
-      loss.backward();
-      return { loss: loss.item(), accuracy: accuracy(logits, targets) };
+      const result = { loss: loss.item(), accuracy: accuracy(logits, targets) };
+      this.optimizer.backwardAndStep(loss);
+      return result;
     });
-    this.optimizer.step();
     return result;
   }
 

@@ -8,6 +8,7 @@ export {
   isGradEnabled,
   labels,
   leafGradTarget,
+  leafSgdUpdate,
   noGrad,
   recordOp,
   shapeSize,
@@ -19,6 +20,8 @@ export {
   type GradFn,
   type GradHook,
   type LeafGradTarget,
+  type LeafSgdUpdate,
+  type LeafSgdUpdateOffer,
   type Shape,
 } from './tensor.js';
 export { BufferPool, bufferPool } from './pool.js';

@@ -11,6 +11,7 @@
  * previous step's memory. Outside any `tidy`, buffers are ordinary garbage-collected arrays.
  */
 import { getKernels } from '../kernels/index.js';
+import type { SgdParams } from '../kernels/interface.js';
 import { bufferPool } from './pool.js';
 
 export type DType = 'float32' | 'int32';
@@ -125,6 +126,11 @@ export class Tensor {
   zeroLazily(): void {
     this.assertAlive();
     (this.base ?? this).zeroPending = true;
+  }
+
+  /** Whether a `zeroLazily` fill is still pending (the values read as zero and nothing wrote them since). */
+  get isLazilyZero(): boolean {
+    return (this.base ?? this).zeroPending;
   }
 
   /** The float32 buffer for a writer that overwrites every value; null unless a lazy zero is pending. */
@@ -473,17 +479,52 @@ export interface LeafGradTarget {
   readonly beta: 0 | 1;
 }
 
+/** One SGD step of a leaf: its momentum buffer (null without momentum) and the settings. */
+export interface LeafSgdUpdate {
+  readonly momentumBuffer: Float32Array | null;
+  readonly sgd: SgdParams;
+}
+
+/**
+ * An SGD step that a backward rule may apply to a leaf itself, from the leaf's gradient as it
+ * computes it (kernels.gemmSgdUpdate), instead of storing the gradient for the optimiser: offered
+ * by `Optimizer.backwardAndStep` through `backward`'s `leafUpdates`. `take` is called once, when a
+ * rule commits to applying it (the optimiser records the step then).
+ */
+export interface LeafSgdUpdateOffer {
+  take(): LeafSgdUpdate;
+}
+
 /**
  * Leaves whose gradient a backward rule may write straight into `.grad`, which saves copying or
  * adding a separate gradient buffer per parameter per step: leaves that receive gradient through
  * exactly one edge of the graph (so that one contribution is the whole gradient of this backward
- * call) and have no gradient hooks (which must see the contribution alone).
+ * call) and have no gradient hooks (which must see the contribution alone). Of those, the leaves
+ * with an offered LeafSgdUpdate and no gradient so far (no `.grad`, or one lazily zeroed) may be
+ * updated by the rule instead.
  */
 class DirectLeafGradients {
   /** Buffers handed out to the backward rule running now, by leaf. */
   readonly handedOut = new Map<Tensor, Float32Array>();
+  /** Leaves whose update the rule running now took. */
+  private readonly claimed = new Set<Tensor>();
+  /** Leaves updated by a backward rule during this backward call. */
+  readonly updated = new Set<Tensor>();
 
-  constructor(private readonly eligible: Set<Tensor>) {}
+  constructor(
+    private readonly eligible: Set<Tensor>,
+    private readonly offers: ReadonlyMap<Tensor, LeafSgdUpdateOffer>,
+  ) {}
+
+  claimUpdate(input: Tensor): LeafSgdUpdate | null {
+    const offer = this.offers.get(input);
+    if (!offer || !this.eligible.has(input)) return null;
+    if (input.grad && !input.grad.isLazilyZero) return null;
+    this.eligible.delete(input);
+    this.claimed.add(input);
+    this.updated.add(input);
+    return offer.take();
+  }
 
   target(input: Tensor, canAccumulate: boolean): LeafGradTarget | null {
     if (!this.eligible.has(input)) return null;
@@ -516,7 +557,13 @@ class DirectLeafGradients {
         throw new Error(`autograd: the backward rule of ${op} took the gradient buffer of ${leaf.describe()} but did not return it`);
       }
     }
+    for (const leaf of this.claimed) {
+      if (inputGrads[inputs.indexOf(leaf)] !== null) {
+        throw new Error(`autograd: the backward rule of ${op} took the update of ${leaf.describe()} but also returned its gradient`);
+      }
+    }
     this.handedOut.clear();
+    this.claimed.clear();
   }
 }
 
@@ -532,6 +579,16 @@ export function leafGradTarget(input: Tensor, canAccumulate: boolean): LeafGradT
   return directLeaves?.target(input, canAccumulate) ?? null;
 }
 
+/**
+ * For backward rules: the SGD step to apply to `input` in place of computing its gradient, when
+ * `backward` was offered one for it and input's gradient is exactly what this rule computes (see
+ * DirectLeafGradients), else null. A rule that takes it must apply it, after every use of input's
+ * values, and return null as input's gradient.
+ */
+export function leafSgdUpdate(input: Tensor): LeafSgdUpdate | null {
+  return directLeaves?.claimUpdate(input) ?? null;
+}
+
 function accumulateLeafGrad(leaf: Tensor, g: Float32Array): void {
   if (!leaf.grad) {
     leaf.grad = untracked(() => new Tensor(Float32Array.from(g), leaf.shape, { name: leaf.name ? `${leaf.name}.grad` : undefined }));
@@ -542,8 +599,12 @@ function accumulateLeafGrad(leaf: Tensor, g: Float32Array): void {
   else getKernels().axpy(1, g, leaf.grad.data);
 }
 
-/** Reverse-mode differentiation of `root` (a one-element loss, unless `gradient` is given). */
-export function backward(root: Tensor, gradient?: Float32Array): void {
+/**
+ * Reverse-mode differentiation of `root` (a one-element loss, unless `gradient` is given).
+ * `leafUpdates`: SGD steps that backward rules may apply to those leaves instead of storing their
+ * gradients (see leafSgdUpdate); returns the leaves so updated, whose `.grad` is left as it was.
+ */
+export function backward(root: Tensor, gradient?: Float32Array, leafUpdates: ReadonlyMap<Tensor, LeafSgdUpdateOffer> = new Map()): ReadonlySet<Tensor> {
   root.assertAlive();
   if (!root.requiresGrad) throw new Error(`backward: ${root.describe()} does not require gradients (no input of its graph does)`);
   if (!gradient && root.size !== 1) throw new Error(`backward: ${root.describe()} is not a scalar; pass the gradient of the output`);
@@ -554,7 +615,7 @@ export function backward(root: Tensor, gradient?: Float32Array): void {
   const { order, edges } = traceGraph(root);
   const eligible = new Set<Tensor>();
   for (const [t, count] of edges) if (count === 1 && !t.gradFn && !t.hasGradHooks) eligible.add(t);
-  const direct = new DirectLeafGradients(eligible);
+  const direct = new DirectLeafGradients(eligible, leafUpdates);
   const outerDirect = directLeaves;
   try {
     for (let i = order.length - 1; i >= 0; i--) {
@@ -582,6 +643,7 @@ export function backward(root: Tensor, gradient?: Float32Array): void {
   } finally {
     directLeaves = outerDirect;
   }
+  return direct.updated;
 }
 
 /** Hand a backward rule's results (∂L/∂inputs, computed from g = ∂L/∂output) to the inputs. */

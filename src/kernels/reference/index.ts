@@ -8,7 +8,7 @@ import { conv2dBackwardData, conv2dBackwardFilter, conv2dForward } from './conv2
 import { add, axpy, fill, mul, reluBackward, reluForward, scale, sum, sumSquares } from './elementwise.js';
 import { addRowVector, gemm, sumRows } from './gemm.js';
 import { softmaxCrossEntropyBackward, softmaxCrossEntropyForward } from './loss.js';
-import { adamUpdate, sgdUpdate } from './optim.js';
+import { adamUpdate, gemmSgdUpdate, sgdUpdate } from './optim.js';
 import {
   avgPool2dBackward,
   avgPool2dForward,
@@ -47,5 +47,6 @@ export const referenceKernels: Kernels = Object.freeze({
   softmaxCrossEntropyForward,
   softmaxCrossEntropyBackward,
   sgdUpdate,
+  gemmSgdUpdate,
   adamUpdate,
 });

@@ -3,7 +3,8 @@
  * Each element's update is computed in float64 and rounded to float32 when stored, as the
  * parameters and the optimiser state are float32.
  */
-import type { AdamParams, SgdParams } from '../interface.js';
+import type { AdamParams, GemmParams, SgdParams } from '../interface.js';
+import { gemm } from './gemm.js';
 
 /**
  * torch.optim.SGD: d = grad + weightDecay · param; with momentum, buf = d on the first step and
@@ -23,6 +24,13 @@ export function sgdUpdate(param: Float32Array, grad: Float32Array, momentumBuffe
     }
     param[i] = param[i]! - lr * d;
   }
+}
+
+/** The gradient alpha · op(A) · op(B) computed by gemm, then sgdUpdate: what the fused native kernel must equal. */
+export function gemmSgdUpdate(a: Float32Array, b: Float32Array, param: Float32Array, momentumBuffer: Float32Array | null, p: Omit<GemmParams, 'beta'>, sgd: SgdParams): void {
+  const grad = new Float32Array(p.m * p.n);
+  gemm(a, b, grad, { ...p, beta: 0 });
+  sgdUpdate(param, grad, momentumBuffer, sgd);
 }
 
 /**

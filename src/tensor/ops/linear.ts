@@ -1,10 +1,11 @@
 import { getKernels } from '../../kernels/index.js';
-import { empty, formatShape, recordOp, type Tensor } from '../tensor.js';
+import { empty, formatShape, leafSgdUpdate, recordOp, type Tensor } from '../tensor.js';
 import { gradBuffer, gradDestination, requireFloatRank, requireVector } from './util.js';
 
 /**
  * x [N,in] · weightᵀ + bias → [N,out], weight in PyTorch's [out,in] layout.
- * Backward: dx = g · W, dW = gᵀ · x, dbias = Σ_rows g.
+ * Backward: dx = g · W, dW = gᵀ · x, dbias = Σ_rows g; when backward offers an SGD step for the
+ * weight (Optimizer.backwardAndStep), dW goes straight into it (kernels.gemmSgdUpdate).
  */
 export function linear(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
   requireFloatRank('linear', x, [2], 'input');
@@ -29,9 +30,16 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
       kernels.gemm(g, weight.data, dx, { m: rows, n: inFeatures, k: outFeatures, transA: false, transB: false, alpha: 1, beta: 0 });
     }
     if (weight.requiresGrad) {
-      const target = gradDestination(weight, true);
-      kernels.gemm(g, x.data, target.buffer, { m: outFeatures, n: inFeatures, k: rows, transA: true, transB: false, alpha: 1, beta: target.beta });
-      dw = target.buffer;
+      const weightGradient = { m: outFeatures, n: inFeatures, k: rows, transA: true, transB: false, alpha: 1 } as const;
+      // After dx, the last use of the weights: their optimiser step may run as dW is computed.
+      const update = leafSgdUpdate(weight);
+      if (update) {
+        kernels.gemmSgdUpdate(g, x.data, weight.data, update.momentumBuffer, weightGradient, update.sgd);
+      } else {
+        const target = gradDestination(weight, true);
+        kernels.gemm(g, x.data, target.buffer, { ...weightGradient, beta: target.beta });
+        dw = target.buffer;
+      }
     }
     if (bias?.requiresGrad) {
       const target = gradDestination(bias, true);
