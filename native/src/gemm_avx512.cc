@@ -53,23 +53,28 @@ RANDLAB_AVX512 inline void zeroTile(__m512 (&acc)[MR][NV]) {
     for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
 }
 
+// `steps` steps of the tile from packed panels, advancing ap and bp past them.
+template <int MR, int NV>
+RANDLAB_AVX512 inline void packedSteps(__m512 (&acc)[MR][NV], const float* __restrict& ap, const float* __restrict& bp,
+                                       std::int64_t steps) {
+#pragma GCC unroll 4
+  for (std::int64_t p = 0; p < steps; ++p) {
+    tileStep<MR, NV>(acc, bp, [ap](int i) RANDLAB_AVX512 { return _mm512_set1_ps(ap[i]); });
+    ap += MR;
+    bp += NV * 16;
+  }
+}
+
 // MR rows × NV·16 columns of C held in MR·NV accumulators, A and B from packed panels.
 template <int MR, int NV>
 RANDLAB_AVX512 void microKernelAvx512(std::int64_t kc, const float* __restrict ap, const float* __restrict bp,
                                       float* __restrict c, std::int64_t ldc, float alpha, float beta) {
-  constexpr int NR = NV * 16;
   __m512 acc[MR][NV];
   zeroTile(acc);
   // The C tile is touched only after the k loop; start fetching it now.
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
-
-#pragma GCC unroll 4
-  for (std::int64_t p = 0; p < kc; ++p) {
-    tileStep<MR, NV>(acc, bp, [ap](int i) RANDLAB_AVX512 { return _mm512_set1_ps(ap[i]); });
-    ap += MR;
-    bp += NR;
-  }
+  packedSteps(acc, ap, bp, kc);
   storeTile(acc, c, ldc, alpha, beta);
 }
 
@@ -78,7 +83,6 @@ template <int MR, int NV>
 RANDLAB_AVX512 void microKernelPrefetchingAvx512(std::int64_t kc, const float* __restrict ap,
                                                  const float* __restrict bp, float* __restrict c, std::int64_t ldc,
                                                  float alpha, float beta, const TileMemory& memory) {
-  constexpr int NR = NV * 16;
   constexpr std::int64_t kStepsPerShare = 8;
   __m512 acc[MR][NV];
   zeroTile(acc);
@@ -89,13 +93,7 @@ RANDLAB_AVX512 void microKernelPrefetchingAvx512(std::int64_t kc, const float* _
     const int share = static_cast<int>((segments - issued + sharesLeft - 1) / sharesLeft);
     for (int q = 0; q < share; ++q) prefetchTileRow(memory, issued + q);
     issued += share;
-    const std::int64_t p1 = p0 + kStepsPerShare < kc ? p0 + kStepsPerShare : kc;
-#pragma GCC unroll 4
-    for (std::int64_t p = p0; p < p1; ++p) {
-      tileStep<MR, NV>(acc, bp, [ap](int i) RANDLAB_AVX512 { return _mm512_set1_ps(ap[i]); });
-      ap += MR;
-      bp += NR;
-    }
+    packedSteps(acc, ap, bp, kc - p0 < kStepsPerShare ? kc - p0 : kStepsPerShare);
   }
   storeTile(acc, c, ldc, alpha, beta);
 }
