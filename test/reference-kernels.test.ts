@@ -29,7 +29,7 @@ describe('the reference backend', () => {
       avgPool2dBackward: true, batchNormTrainForward: true, batchNormEvalForward: true, batchNormBackward: true,
       reluForward: true, reluBackward: true, add: true, axpy: true, scale: true, mul: true, fill: true, sum: true,
       sumSquares: true, globalAvgPoolForward: true, globalAvgPoolBackward: true, softmaxCrossEntropyForward: true,
-      softmaxCrossEntropyBackward: true, sgdUpdate: true, gemmSgdUpdate: true, adamUpdate: true,
+      softmaxCrossEntropyBackward: true, sgdUpdate: true, gemmSgdUpdate: true, adamUpdate: true, allocateFloat32: true,
     };
     expect(k.name).toBe('ts');
     for (const name of Object.keys(names) as KernelName[]) expect(typeof k[name], name).toBe('function');

@@ -1,7 +1,8 @@
 #include "workspace.h"
 
-#include <cstdlib>
 #include <new>
+
+#include "memory.h"
 
 namespace randlab {
 namespace {
@@ -11,7 +12,8 @@ constexpr std::size_t kAlignment = 64;  // one cache line, and one AVX-512 regis
 struct Buffer {
   float* data = nullptr;
   std::size_t capacity = 0;  // in floats
-  ~Buffer() { std::free(data); }
+  std::size_t bytes = 0;     // allocated
+  ~Buffer() { releaseLarge(data, bytes); }
 };
 
 struct ThreadWorkspace {
@@ -29,11 +31,13 @@ float* workspace(WorkspaceSlot slot, std::size_t count) {
   // pad by a cache line so vector loads that run past the last element stay inside the block.
   std::size_t capacity = count > buffer.capacity + buffer.capacity / 2 ? count : buffer.capacity + buffer.capacity / 2;
   std::size_t bytes = (capacity * sizeof(float) + kAlignment) / kAlignment * kAlignment + kAlignment;
-  void* fresh = std::aligned_alloc(kAlignment, bytes);
+  // Large scratch (im2col columns, packed panels of big products) in huge pages, like tensors.
+  void* fresh = allocateLarge(bytes);
   if (fresh == nullptr) throw std::bad_alloc();
-  std::free(buffer.data);
+  releaseLarge(buffer.data, buffer.bytes);
   buffer.data = static_cast<float*>(fresh);
   buffer.capacity = capacity;
+  buffer.bytes = bytes;
   return buffer.data;
 }
 

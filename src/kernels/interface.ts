@@ -197,6 +197,11 @@ export interface Kernels {
    *  computed without storing it: the native kernel updates each tile of param as the GEMM finishes it. */
   gemmSgdUpdate(a: Float32Array, b: Float32Array, param: Float32Array, momentumBuffer: Float32Array | null, p: Omit<GemmParams, 'beta'>, sgd: SgdParams): void;
   adamUpdate(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, p: AdamParams): void;
+
+  // --- memory -----------------------------------------------------------------------------
+  /** A zero-filled buffer for a tensor. The native backend places buffers of 2 MiB and more in
+   *  transparent huge pages (Linux), which the large GEMMs' strided walks over weights need. */
+  allocateFloat32(length: number): Float32Array;
 }
 
 /** Every kernel name, so tests can check that a backend implements them all. */

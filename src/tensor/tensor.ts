@@ -12,7 +12,7 @@
  */
 import { getKernels } from '../kernels/index.js';
 import type { SgdParams } from '../kernels/interface.js';
-import { bufferPool } from './pool.js';
+import { allocateFloat32, bufferPool } from './pool.js';
 
 export type DType = 'float32' | 'int32';
 export type Shape = readonly number[];
@@ -241,7 +241,7 @@ export function empty(shape: Shape, name?: string, dtype: DType = 'float32'): Te
   const inScope = currentScope() !== null;
   let data: Float32Array | Int32Array;
   if (dtype === 'int32') data = inScope ? bufferPool.acquireInt32(size) : new Int32Array(size);
-  else data = inScope ? bufferPool.acquire(size) : new Float32Array(size);
+  else data = inScope ? bufferPool.acquire(size) : allocateFloat32(size);
   return new Tensor(data, shape, { fromPool: inScope, name });
 }
 
@@ -530,7 +530,7 @@ class DirectLeafGradients {
     if (!this.eligible.has(input)) return null;
     let target: LeafGradTarget | null = null;
     if (!input.grad) {
-      const grad = untracked(() => new Tensor(new Float32Array(input.size), input.shape, { name: input.name ? `${input.name}.grad` : undefined }));
+      const grad = untracked(() => new Tensor(allocateFloat32(input.size), input.shape, { name: input.name ? `${input.name}.grad` : undefined }));
       input.grad = grad;
       target = { buffer: grad.data, beta: 0 };
     } else if (input.grad.dtype === 'float32' && input.grad.size === input.size && !input.grad.isDisposed) {

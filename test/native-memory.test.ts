@@ -1,0 +1,106 @@
+/**
+ * Kernels.allocateFloat32 on the native backend: zero-filled buffers of the asked length, and on
+ * Linux the large ones (≥ 2 MiB) in their own mapping on a 2 MiB boundary, advised for huge pages
+ * (VmFlags "hg" in /proc/self/smaps). Tensors take their buffers from it.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Kernels } from '../src/kernels/interface.js';
+import { setKernels } from '../src/kernels/index.js';
+import { loadNativeKernels } from '../src/kernels/native.js';
+import { referenceKernels } from '../src/kernels/reference/index.js';
+import { bufferPool, tidy, zeros } from '../src/tensor/index.js';
+
+const addon = loadNativeKernels().addon;
+const HUGE_PAGE = 2 * 1024 * 1024;
+const linux = process.platform === 'linux';
+const thpAvailable = existsSync('/sys/kernel/mm/transparent_hugepage/enabled');
+
+function allocate(length: number): Float32Array {
+  return (addon!.allocateFloat32 as (n: number) => Float32Array)(length);
+}
+function addressOf(array: Float32Array): number {
+  return (addon!.bufferAddress as (a: Float32Array) => number)(array);
+}
+
+/** The /proc/self/smaps entry of the mapping that contains `address`: its bounds and VmFlags. */
+function mappingOf(address: number): { start: number; end: number; flags: string[] } {
+  let current: { start: number; end: number; flags: string[] } | null = null;
+  for (const line of readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
+    const header = /^([0-9a-f]+)-([0-9a-f]+) /.exec(line);
+    if (header) {
+      const start = Number.parseInt(header[1]!, 16), end = Number.parseInt(header[2]!, 16);
+      current = start <= address && address < end ? { start, end, flags: [] } : null;
+    } else if (current && line.startsWith('VmFlags:')) {
+      current.flags = line.slice('VmFlags:'.length).trim().split(/\s+/);
+      return current;
+    }
+  }
+  throw new Error(`no mapping in /proc/self/smaps contains 0x${address.toString(16)}`);
+}
+
+describe.skipIf(addon === null)('native allocateFloat32', () => {
+  it('returns zero-filled, writable arrays of the asked length, small and large', () => {
+    for (const length of [0, 1, 17, 1000, HUGE_PAGE / 4 - 1, HUGE_PAGE / 4, (3 * HUGE_PAGE) / 4 + 5]) {
+      const a = allocate(length);
+      expect(a).toBeInstanceOf(Float32Array);
+      expect(a.length, `length ${length}`).toBe(length);
+      expect(a.byteLength).toBe(length * 4);
+      expect(a.every((v) => v === 0), `length ${length} zero-filled`).toBe(true);
+      if (length > 0) {
+        a[0] = 1;
+        a[length - 1] = 2;
+        expect([a[0], a[length - 1]]).toEqual([length === 1 ? 2 : 1, 2]);
+      }
+    }
+  });
+
+  it('gives each large array its own memory', () => {
+    const a = allocate(HUGE_PAGE / 2), b = allocate(HUGE_PAGE / 2);
+    a.fill(3);
+    expect(b.every((v) => v === 0)).toBe(true);
+    expect(Math.abs(addressOf(a) - addressOf(b))).toBeGreaterThanOrEqual(HUGE_PAGE * 2);
+  });
+
+  it.skipIf(!linux)('maps large arrays on a 2 MiB boundary, advised for huge pages, and small ones on the heap', () => {
+    const large = allocate(HUGE_PAGE / 4 + 100);
+    const address = addressOf(large);
+    expect(address % HUGE_PAGE).toBe(0);
+    const mapping = mappingOf(address);
+    expect(mapping.start).toBe(address);
+    if (thpAvailable) expect(mapping.flags).toContain('hg');
+    const small = allocate(1000);
+    expect(mappingOf(addressOf(small)).flags).not.toContain('hg');
+  });
+
+  describe('tensors', () => {
+    let previous: Kernels;
+    beforeAll(() => {
+      previous = setKernels('native');
+      bufferPool.clear();
+    });
+    afterAll(() => {
+      setKernels(previous);
+      bufferPool.clear();
+    });
+
+    it.skipIf(!linux)('take large buffers from it, in and outside a tidy scope', () => {
+      const outside = zeros([1024, 1024]);
+      expect(addressOf(outside.data) % HUGE_PAGE).toBe(0);
+      tidy(() => {
+        const inside = zeros([512, 1025]);
+        expect(addressOf(inside.data) % HUGE_PAGE).toBe(0);
+      });
+    });
+
+    it('and from the reference backend get ordinary arrays', () => {
+      setKernels(referenceKernels);
+      const t = zeros([1024, 1024]);
+      expect(t.data.every((v) => v === 0)).toBe(true);
+      expect(t.data.length).toBe(1024 * 1024);
+      // glibc puts a header before an mmapped block, so V8's own arrays never start on 2 MiB.
+      if (linux) expect(addressOf(t.data) % HUGE_PAGE).not.toBe(0);
+      setKernels('native');
+    });
+  });
+});
