@@ -95,7 +95,7 @@ const GEMM_SHAPES: Shape[] = [
   [128, 520, 96], // the MLP's batch of rows, split by columns
   [5, 7, 5000], // too few tiles to share: split over k and summed
   [130, 10, 70], // narrow C (10 classes): computed as Cᵀ and merged transposed
-  // A larger than L2 read in place (3 k blocks, last row panel packed) against B panels of 48 + 32
+  // A larger than L2 read in place (2 k blocks of 260, last row panel packed) against B panels of 48 + 32
   // columns (a batch times weights, NT, computed as Cᵀ), of 40 columns, and of 16.
   [80, 1010, 520],
   [1030, 40, 520],

@@ -219,6 +219,12 @@ constexpr std::int64_t kDirectAMaxColPanels = 4;
 // packed, where the packed kernel is faster.
 constexpr std::int64_t kDirectAMinFloats = 256 * 1024;
 
+// k blocks of the direct path are this many times the kernel's KC. Its A comes from memory once
+// whatever the blocking, and its few B panels come from L2 either way; longer blocks halve how
+// often each C tile is loaded and stored again (12 times for k = 3072). Measured on the MLP's
+// forward products (m = 128 against 3072×1024 and 1024×1024 weights): 2–5% faster than 1×.
+constexpr int kDirectAKcScale = 2;
+
 // True when op(A) [m, k] is read in place by the direct micro-kernel rather than packed: A stored
 // row-major (rows contiguous over k), larger than L2, and multiplied against at most
 // kDirectAMaxColPanels panels of B, so each packed element would be used only a few times (a
@@ -236,7 +242,7 @@ void gemmRegionDirectA(const GemmKernel& kernel, const Region& region, float alp
                        float beta, float* c, std::int64_t ldc) {
   const int mr = kernel.mr, nr = kernel.nr;
   const std::int64_t m0 = region.m0, m1 = region.m1, n0 = region.n0, n1 = region.n1, k0 = region.k0, k1 = region.k1;
-  const std::int64_t kcMax = balancedBlock(k1 - k0, kernel.kc, 1);
+  const std::int64_t kcMax = balancedBlock(k1 - k0, kDirectAKcScale * kernel.kc, 1);
   const std::int64_t ncMax = roundUp(n1 - n0, nr);
   float* packedB = workspace(WorkspaceSlot::GemmPackB, ncMax * kcMax + kPanelSlack);
   float* packedEdgeA = workspace(WorkspaceSlot::GemmPackA, static_cast<std::size_t>(mr) * kcMax);
