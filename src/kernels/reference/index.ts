@@ -7,8 +7,8 @@ import { batchNormBackward, batchNormEvalForward, batchNormTrainForward } from '
 import { conv2dBackwardData, conv2dBackwardFilter, conv2dForward } from './conv2d.js';
 import { add, axpy, fill, mul, reluBackward, reluForward, scale, sum, sumSquares } from './elementwise.js';
 import { addRowVector, gemm, sumRows } from './gemm.js';
-import { allocateFloat32 } from './memory.js';
 import { softmaxCrossEntropyBackward, softmaxCrossEntropyForward } from './loss.js';
+import { allocateFloat32 } from './memory.js';
 import { adamUpdate, gemmSgdUpdate, sgdUpdate } from './optim.js';
 import {
   avgPool2dBackward,
