@@ -4,10 +4,13 @@
 # and arm64 runs the generic GEMM and scalar loops. Nothing is run (that needs an arm64 Node).
 #
 #   apt-get install -y g++-aarch64-linux-gnu     # once
-#   tools/cross-compile-arm64.sh                 # exit status 0 when every file compiles and links
+#   tools/cross-compile-arm64.sh [--out FILE]    # exit status 0 when every file compiles and links
 #
+# --out keeps the linked addon (tools/arm64-check.sh runs it under qemu).
 # Warnings fail the check too (-Werror), and the linked addon must leave no randlab symbol undefined.
 set -euo pipefail
+keep=""
+if [[ "${1:-}" == "--out" ]]; then keep=$(realpath -m "$2"); fi
 cd "$(dirname "$0")/.."
 cxx=${CXX_AARCH64:-aarch64-linux-gnu-g++}
 command -v "$cxx" >/dev/null || { echo "cross-compile-arm64: $cxx not found (apt-get install -y g++-aarch64-linux-gnu)" >&2; exit 2; }
@@ -27,4 +30,5 @@ if [[ -n "$undefined" ]]; then
   exit 1
 fi
 file "$out/randlab_native.node" | sed "s|$out/||"
+if [[ -n "$keep" ]]; then mkdir -p "$(dirname "$keep")" && cp "$out/randlab_native.node" "$keep"; fi
 echo "cross-compile-arm64: $(ls native/src/*.cc | wc -l) files compiled and linked for aarch64"
