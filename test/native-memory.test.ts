@@ -14,7 +14,9 @@ import { bufferPool, tidy, zeros } from '../src/tensor/index.js';
 const addon = loadNativeKernels().addon;
 const HUGE_PAGE = 2 * 1024 * 1024;
 const linux = process.platform === 'linux';
-const thpAvailable = existsSync('/sys/kernel/mm/transparent_hugepage/enabled');
+/** THP compiled in and not disabled for this process (prctl PR_SET_THP_DISABLE shows as THP_enabled: 0). */
+const thpAvailable =
+  existsSync('/sys/kernel/mm/transparent_hugepage/enabled') && !/^THP_enabled:\s*0/m.test(readFileSync('/proc/self/status', 'utf8'));
 
 function allocate(length: number): Float32Array {
   return (addon!.allocateFloat32 as (n: number) => Float32Array)(length);

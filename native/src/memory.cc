@@ -94,7 +94,7 @@ RANDLAB_KERNEL(allocateFloat32) {
 }
 
 // bufferAddress(array) — where an array's data lies, for tests that look the mapping up in
-// /proc/self/maps (a Number: addresses fit in 53 bits on x86-64 and arm64 user space).
+// /proc/self/smaps (a Number: addresses fit in 53 bits on x86-64 and arm64 user space).
 RANDLAB_KERNEL(bufferAddress) {
   const auto array = args.f32(0, "array");
   return args.result(static_cast<double>(reinterpret_cast<std::uintptr_t>(array.data)));
