@@ -1,7 +1,8 @@
 /**
  * Kernels.allocateFloat32 on the native backend: zero-filled buffers of the asked length, and on
  * Linux the large ones (≥ 2 MiB) in their own mapping on a 2 MiB boundary, advised for huge pages
- * (VmFlags "hg" in /proc/self/smaps). Tensors take their buffers from it.
+ * (VmFlags "hg" in /proc/self/smaps). Long-lived tensor state takes its buffers from it, transient
+ * tensors do not.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +10,9 @@ import type { Kernels } from '../src/kernels/interface.js';
 import { setKernels } from '../src/kernels/index.js';
 import { loadNativeKernels } from '../src/kernels/native.js';
 import { referenceKernels } from '../src/kernels/reference/index.js';
-import { bufferPool, tidy, zeros } from '../src/tensor/index.js';
+import * as nn from '../src/nn/index.js';
+import { SGD } from '../src/optim/index.js';
+import { sum, tensor, tidy, zeros } from '../src/tensor/index.js';
 
 const addon = loadNativeKernels().addon;
 const HUGE_PAGE = 2 * 1024 * 1024;
@@ -79,29 +82,38 @@ describe.skipIf(addon === null)('native allocateFloat32', () => {
     let previous: Kernels;
     beforeAll(() => {
       previous = setKernels('native');
-      bufferPool.clear();
     });
     afterAll(() => {
       setKernels(previous);
-      bufferPool.clear();
     });
 
-    it.skipIf(!linux)('take large buffers from it, in and outside a tidy scope', () => {
-      const outside = zeros([1024, 1024]);
-      expect(addressOf(outside.data) % HUGE_PAGE).toBe(0);
+    it.skipIf(!linux)('parameters, gradients and optimizer state take large buffers from it; transient tensors do not', () => {
+      const layer = new nn.Linear(1024, 1024);
+      const optimizer = new SGD(layer.namedParameters(), { lr: 0.1, momentum: 0.9 });
+      const x = tensor(new Float32Array(4 * 1024).fill(0.5), [4, 1024]);
       tidy(() => {
-        const inside = zeros([512, 1025]);
-        expect(addressOf(inside.data) % HUGE_PAGE).toBe(0);
+        const loss = sum(layer.call(x));
+        loss.backward();
+        optimizer.step();
+        const activation = layer.call(x);
+        expect(addressOf(activation.data) % HUGE_PAGE === 0 && activation.size * 4 >= HUGE_PAGE).toBe(false);
       });
+      expect(addressOf(layer.weight.data) % HUGE_PAGE).toBe(0);
+      expect(addressOf(layer.weight.grad!.data) % HUGE_PAGE).toBe(0);
+      // A stateDict snapshot is transient: ordinary arrays.
+      const snapshot = Object.values(optimizer.stateDict().params['weight']!.buffers)[0]!;
+      expect(snapshot.size).toBe(1024 * 1024);
+      expect(addressOf(snapshot.data) % HUGE_PAGE).not.toBe(0);
+      const transient = zeros([1024, 1024]);
+      // glibc puts a header before an mmapped block, so V8's own arrays never start on 2 MiB.
+      expect(addressOf(transient.data) % HUGE_PAGE).not.toBe(0);
     });
 
     it('and from the reference backend get ordinary arrays', () => {
       setKernels(referenceKernels);
-      const t = zeros([1024, 1024]);
-      expect(t.data.every((v) => v === 0)).toBe(true);
-      expect(t.data.length).toBe(1024 * 1024);
-      // glibc puts a header before an mmapped block, so V8's own arrays never start on 2 MiB.
-      if (linux) expect(addressOf(t.data) % HUGE_PAGE).not.toBe(0);
+      const layer = new nn.Linear(1024, 1024);
+      expect(layer.weight.data.length).toBe(1024 * 1024);
+      if (linux) expect(addressOf(layer.weight.data) % HUGE_PAGE).not.toBe(0);
       setKernels('native');
     });
   });

@@ -83,13 +83,22 @@ RANDLAB_KERNEL(allocateFloat32) {
   napi_value buffer;
   const napi_status status = napi_create_external_arraybuffer(
       env, data, bytes,
-      [](napi_env, void* finalized, void* hint) { releaseLarge(finalized, reinterpret_cast<std::size_t>(hint)); },
+      [](napi_env finalizeEnv, void* finalized, void* hint) {
+        const auto size = reinterpret_cast<std::size_t>(hint);
+        releaseLarge(finalized, size);
+        std::int64_t unused;
+        napi_adjust_external_memory(finalizeEnv, -static_cast<std::int64_t>(size), &unused);
+      },
       reinterpret_cast<void*>(bytes), &buffer);
   if (status != napi_ok) {
     // A runtime that forbids external buffers (V8 sandbox): an ordinary array instead.
     releaseLarge(data, bytes);
     return Napi::Float32Array::New(env, static_cast<std::size_t>(length));
   }
+  // V8 does not count memory it did not allocate when deciding to collect: without this, dropped
+  // arrays piled up to 12 GB (3000 × 4 MiB in a loop) before a collection freed them.
+  std::int64_t unused;
+  napi_adjust_external_memory(env, static_cast<std::int64_t>(bytes), &unused);
   return Napi::Float32Array::New(env, static_cast<std::size_t>(length), Napi::ArrayBuffer(env, buffer), 0);
 }
 

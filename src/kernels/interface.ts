@@ -199,8 +199,10 @@ export interface Kernels {
   adamUpdate(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, p: AdamParams): void;
 
   // --- memory -----------------------------------------------------------------------------
-  /** A zero-filled buffer for a tensor. The native backend places buffers of 2 MiB and more in
-   *  transparent huge pages (Linux), which the large GEMMs' strided walks over weights need. */
+  /** A zero-filled buffer for long-lived tensor state (parameters, gradients, optimizer buffers).
+   *  The native backend places buffers of 2 MiB and more in transparent huge pages (Linux), which
+   *  the fused weight update's strided walk over weights and momentum needs; Node frees those only
+   *  after a collection *and* a turn of its event loop, hence not for transient tensors. */
   allocateFloat32(length: number): Float32Array;
 }
 

@@ -11,7 +11,7 @@
  * module composing others calls their `call`, never their `forward`, so hooks on any named
  * layer see its activations (and, through `registerOutputGradHook`, their gradients).
  */
-import { formatShape, full, untracked, type Shape, type Tensor } from '../tensor/tensor.js';
+import { formatShape, persistentFull, type Shape, type Tensor } from '../tensor/tensor.js';
 import type { Rng } from '../tensor/rng.js';
 
 export type StateDict = Map<string, Tensor>;
@@ -34,7 +34,7 @@ export interface LoadStateDictResult {
 
 /** A tensor outside every tidy scope (parameters and buffers live as long as their module). */
 export function persistentTensor(shape: Shape, value = 0): Tensor {
-  return untracked(() => full(shape, value));
+  return persistentFull(shape, value);
 }
 
 /** Layer constructor arguments: throws naming the first one that is not a positive integer. */

@@ -6,7 +6,7 @@
  * `zeroGrad` zeroes gradients in place (PyTorch's set_to_none=False): a parameter that has never
  * received a gradient is skipped by `step`, as in PyTorch.
  */
-import { backward, formatShape, full, untracked, type LeafSgdUpdate, type LeafSgdUpdateOffer, type Shape, type Tensor } from '../tensor/tensor.js';
+import { backward, formatShape, full, persistentFull, untracked, type LeafSgdUpdate, type LeafSgdUpdateOffer, type Shape, type Tensor } from '../tensor/tensor.js';
 
 export type NamedParameters = Iterable<readonly [string, Tensor]>;
 export type Hyperparameters = Record<string, number | boolean>;
@@ -138,7 +138,7 @@ export abstract class Optimizer<H extends Hyperparameters> {
   protected buffer(state: MutableParameterState, key: string, shape: Shape): Float32Array {
     let t = state.buffers.get(key);
     if (!t) {
-      t = untracked(() => full(shape, 0));
+      t = persistentFull(shape, 0);
       state.buffers.set(key, t);
     }
     return t.data;
@@ -150,7 +150,7 @@ export abstract class Optimizer<H extends Hyperparameters> {
       const state = this.state.get(name);
       if (!state) continue;
       const buffers: Record<string, Tensor> = {};
-      for (const [key, t] of state.buffers) buffers[key] = copyOf(t);
+      for (const [key, t] of state.buffers) buffers[key] = copyOf(t, false);
       params[name] = { step: state.step, buffers };
     }
     return { kind: this.kind, hyperparameters: { ...this.hyper }, stepCount: this.steps, params };
@@ -182,7 +182,7 @@ export abstract class Optimizer<H extends Hyperparameters> {
     this.state.clear();
     for (const [name, state] of Object.entries(saved.params)) {
       const buffers = new Map<string, Tensor>();
-      for (const [key, t] of Object.entries(state.buffers)) buffers.set(key, copyOf(t));
+      for (const [key, t] of Object.entries(state.buffers)) buffers.set(key, copyOf(t, true));
       this.state.set(name, { step: state.step, buffers });
     }
   }
@@ -190,8 +190,10 @@ export abstract class Optimizer<H extends Hyperparameters> {
 
 export type { MutableParameterState };
 
-function copyOf(t: Tensor): Tensor {
-  const copy = untracked(() => full(t.shape, 0));
+/** A copy of t outside every scope: long-lived optimizer state when `persistent` (a loaded
+ *  buffer), else an ordinary array (a stateDict snapshot, usually written out and dropped). */
+function copyOf(t: Tensor, persistent: boolean): Tensor {
+  const copy = persistent ? persistentFull(t.shape, 0) : untracked(() => full(t.shape, 0));
   copy.data.set(t.data);
   return copy;
 }

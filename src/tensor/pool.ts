@@ -7,8 +7,6 @@
  * give them back when the scope ends, so after the first step no new memory is needed.
  * Buffers handed out may hold stale values: every kernel writes its whole output.
  */
-import { getKernels } from '../kernels/index.js';
-
 type PooledArray = Float32Array | Int32Array;
 
 /** Free buffers of one element type, by length. */
@@ -40,12 +38,12 @@ export class BufferPool {
   private allocatedBytes = 0;
 
   acquire(length: number): Float32Array {
-    return this.take(this.floats, length, allocateFloat32);
+    return this.take(this.floats, length, Float32Array);
   }
 
   /** An int32 buffer (max-pool winners and other integer scratch), pooled apart from the float32 ones. */
   acquireInt32(length: number): Int32Array {
-    return this.take(this.ints, length, (n) => new Int32Array(n));
+    return this.take(this.ints, length, Int32Array);
   }
 
   release(buffer: PooledArray): void {
@@ -66,21 +64,15 @@ export class BufferPool {
     return { pooledBytes: this.pooledBytes, allocatedBytes: this.allocatedBytes };
   }
 
-  private take<T extends PooledArray>(free: FreeLists<T>, length: number, allocate: (length: number) => T): T {
+  private take<T extends PooledArray>(free: FreeLists<T>, length: number, type: new (length: number) => T): T {
     const buffer = free.pop(length);
     if (buffer) {
       this.pooledBytes -= buffer.byteLength;
       return buffer;
     }
     this.allocatedBytes += length * 4;
-    return allocate(length);
+    return new type(length);
   }
-}
-
-/** A fresh zero-filled float32 buffer from the active kernel backend, which decides where large
- *  ones live (the native backend puts them in huge pages). Every tensor's buffer comes from here. */
-export function allocateFloat32(length: number): Float32Array {
-  return getKernels().allocateFloat32(length);
 }
 
 export const bufferPool = new BufferPool();

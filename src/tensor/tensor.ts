@@ -12,7 +12,7 @@
  */
 import { getKernels } from '../kernels/index.js';
 import type { SgdParams } from '../kernels/interface.js';
-import { allocateFloat32, bufferPool } from './pool.js';
+import { bufferPool } from './pool.js';
 
 export type DType = 'float32' | 'int32';
 export type Shape = readonly number[];
@@ -241,8 +241,27 @@ export function empty(shape: Shape, name?: string, dtype: DType = 'float32'): Te
   const inScope = currentScope() !== null;
   let data: Float32Array | Int32Array;
   if (dtype === 'int32') data = inScope ? bufferPool.acquireInt32(size) : new Int32Array(size);
-  else data = inScope ? bufferPool.acquire(size) : allocateFloat32(size);
+  else data = inScope ? bufferPool.acquire(size) : new Float32Array(size);
   return new Tensor(data, shape, { fromPool: inScope, name });
+}
+
+/**
+ * A zero-filled buffer for state that lives as long as its owner: parameters, module buffers,
+ * gradients, optimizer state. It comes from the kernel backend, which natively puts large ones in
+ * huge pages (Kernels.allocateFloat32). Not for transient tensors: Node frees such native buffers
+ * only when its event loop turns after a collection, so a synchronous loop that keeps allocating
+ * them would pile them up.
+ */
+function longLivedBuffer(size: number): Float32Array {
+  return getKernels().allocateFloat32(size);
+}
+
+/** A tensor of `value` outside every scope for long-lived state (see longLivedBuffer). */
+export function persistentFull(shape: Shape, value: number, name?: string): Tensor {
+  checkShape(shape, name ?? 'persistentFull');
+  const data = longLivedBuffer(shapeSize(shape));
+  if (value !== 0) data.fill(value);
+  return untracked(() => new Tensor(data, shape, { name }));
 }
 
 export function zeros(shape: Shape, name?: string): Tensor {
@@ -530,7 +549,7 @@ class DirectLeafGradients {
     if (!this.eligible.has(input)) return null;
     let target: LeafGradTarget | null = null;
     if (!input.grad) {
-      const grad = untracked(() => new Tensor(allocateFloat32(input.size), input.shape, { name: input.name ? `${input.name}.grad` : undefined }));
+      const grad = untracked(() => new Tensor(longLivedBuffer(input.size), input.shape, { name: input.name ? `${input.name}.grad` : undefined }));
       input.grad = grad;
       target = { buffer: grad.data, beta: 0 };
     } else if (input.grad.dtype === 'float32' && input.grad.size === input.size && !input.grad.isDisposed) {
