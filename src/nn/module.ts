@@ -11,7 +11,7 @@
  * module composing others calls their `call`, never their `forward`, so hooks on any named
  * layer see its activations (and, through `registerOutputGradHook`, their gradients).
  */
-import { formatShape, persistentFull, type Shape, type Tensor } from '../tensor/tensor.js';
+import { formatShape, type Tensor } from '../tensor/tensor.js';
 import type { Rng } from '../tensor/rng.js';
 
 export type StateDict = Map<string, Tensor>;
@@ -32,10 +32,8 @@ export interface LoadStateDictResult {
   readonly unexpectedKeys: string[];
 }
 
-/** A tensor outside every tidy scope (parameters and buffers live as long as their module). */
-export function persistentTensor(shape: Shape, value = 0): Tensor {
-  return persistentFull(shape, value);
-}
+/** Parameters and buffers live as long as their module: tensors outside every tidy scope. */
+export { persistentTensor } from '../tensor/tensor.js';
 
 /** Layer constructor arguments: throws naming the first one that is not a positive integer. */
 export function checkPositiveInteger(layer: string, values: Record<string, number>): void {

@@ -6,7 +6,7 @@
  * `zeroGrad` zeroes gradients in place (PyTorch's set_to_none=False): a parameter that has never
  * received a gradient is skipped by `step`, as in PyTorch.
  */
-import { backward, formatShape, full, persistentFull, untracked, type LeafSgdUpdate, type LeafSgdUpdateOffer, type Shape, type Tensor } from '../tensor/tensor.js';
+import { backward, formatShape, full, persistentTensor, untracked, type LeafSgdUpdate, type LeafSgdUpdateOffer, type Shape, type Tensor } from '../tensor/tensor.js';
 
 export type NamedParameters = Iterable<readonly [string, Tensor]>;
 export type Hyperparameters = Record<string, number | boolean>;
@@ -138,7 +138,7 @@ export abstract class Optimizer<H extends Hyperparameters> {
   protected buffer(state: MutableParameterState, key: string, shape: Shape): Float32Array {
     let t = state.buffers.get(key);
     if (!t) {
-      t = persistentFull(shape, 0);
+      t = persistentTensor(shape);
       state.buffers.set(key, t);
     }
     return t.data;
@@ -193,7 +193,7 @@ export type { MutableParameterState };
 /** A copy of t outside every scope: long-lived optimizer state when `persistent` (a loaded
  *  buffer), else an ordinary array (a stateDict snapshot, usually written out and dropped). */
 function copyOf(t: Tensor, persistent: boolean): Tensor {
-  const copy = persistent ? persistentFull(t.shape, 0) : untracked(() => full(t.shape, 0));
+  const copy = persistent ? persistentTensor(t.shape) : untracked(() => full(t.shape, 0));
   copy.data.set(t.data);
   return copy;
 }

@@ -246,20 +246,15 @@ export function empty(shape: Shape, name?: string, dtype: DType = 'float32'): Te
 }
 
 /**
- * A zero-filled buffer for state that lives as long as its owner: parameters, module buffers,
- * gradients, optimizer state. It comes from the kernel backend, which natively puts large ones in
- * huge pages (Kernels.allocateFloat32). Not for transient tensors: Node frees such native buffers
- * only when its event loop turns after a collection, so a synchronous loop that keeps allocating
- * them would pile them up.
+ * A tensor of `value` outside every tidy scope, for state that lives as long as its owner:
+ * parameters, module buffers, gradients, optimizer state. Its buffer comes from the kernel backend,
+ * which natively puts large ones in huge pages (Kernels.allocateFloat32). Not for transient
+ * tensors: Node frees such native buffers only when its event loop turns after a collection, so a
+ * synchronous loop that keeps allocating them would pile them up.
  */
-function longLivedBuffer(size: number): Float32Array {
-  return getKernels().allocateFloat32(size);
-}
-
-/** A tensor of `value` outside every scope for long-lived state (see longLivedBuffer). */
-export function persistentFull(shape: Shape, value: number, name?: string): Tensor {
-  checkShape(shape, name ?? 'persistentFull');
-  const data = longLivedBuffer(shapeSize(shape));
+export function persistentTensor(shape: Shape, value = 0, name?: string): Tensor {
+  checkShape(shape, name ?? 'persistentTensor');
+  const data = getKernels().allocateFloat32(shapeSize(shape));
   if (value !== 0) data.fill(value);
   return untracked(() => new Tensor(data, shape, { name }));
 }
@@ -549,7 +544,7 @@ class DirectLeafGradients {
     if (!this.eligible.has(input)) return null;
     let target: LeafGradTarget | null = null;
     if (!input.grad) {
-      const grad = untracked(() => new Tensor(longLivedBuffer(input.size), input.shape, { name: input.name ? `${input.name}.grad` : undefined }));
+      const grad = persistentTensor(input.shape, 0, gradName(input));
       input.grad = grad;
       target = { buffer: grad.data, beta: 0 };
     } else if (input.grad.dtype === 'float32' && input.grad.size === input.size && !input.grad.isDisposed) {
@@ -608,9 +603,14 @@ export function leafSgdUpdate(input: Tensor): LeafSgdUpdate | null {
   return directLeaves?.claimUpdate(input) ?? null;
 }
 
+function gradName(leaf: Tensor): string | undefined {
+  return leaf.name ? `${leaf.name}.grad` : undefined;
+}
+
 function accumulateLeafGrad(leaf: Tensor, g: Float32Array): void {
   if (!leaf.grad) {
-    leaf.grad = untracked(() => new Tensor(Float32Array.from(g), leaf.shape, { name: leaf.name ? `${leaf.name}.grad` : undefined }));
+    leaf.grad = persistentTensor(leaf.shape, 0, gradName(leaf));
+    leaf.grad.data.set(g);
     return;
   }
   const zeroed = leaf.grad.takeForOverwrite();
