@@ -14,6 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
+import { median } from '../src/runs/bench.js';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -39,12 +40,6 @@ function rateOf(rates: Map<string, number>, model: string, source: string): numb
   const rate = rates.get(model);
   if (rate === undefined) throw new Error(`${source} printed no result for model '${model}'`);
   return rate;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 interface Round {

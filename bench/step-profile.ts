@@ -20,7 +20,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { getKernels, setKernels, type Kernels } from '../src/kernels/index.js';
 import type { Conv2dParams, GemmParams, KernelName, Pool2dParams, BatchNormParams } from '../src/kernels/interface.js';
-import { BENCH_MODELS, checkStepMemory, stepRunner } from '../src/runs/bench.js';
+import { BENCH_MODELS, checkStepMemory, median, stepRunner } from '../src/runs/bench.js';
 import { bufferPool } from '../src/tensor/index.js';
 
 const BATCH = 128;
@@ -161,12 +161,6 @@ interface ModelProfile {
   top_calls: Array<{ call: string; calls: number; ms: number }>;
   pool_allocated_after_warmup_bytes: number;
   array_buffer_growth_bytes: number;
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 function profileModel(name: string, steps: number): ModelProfile {

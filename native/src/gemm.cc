@@ -380,6 +380,11 @@ bool transposedReadsBDirectly(const GemmKernel& kernel, std::int64_t m, std::int
   return b.trans && m >= kernel.nr - 16 && n > 2 * m && readsADirectly(kernel, n, m, k, ConstMatrix{b.data, b.ld, false});
 }
 
+// Whether sgemm computes this product as Cᵀ (gemmViaTranspose) when left to choose.
+bool computesTransposed(const GemmKernel& kernel, std::int64_t m, std::int64_t n, std::int64_t k, ConstMatrix b) {
+  return transposedFitsBetter(kernel, m, n, k) || transposedReadsBDirectly(kernel, m, n, k, b);
+}
+
 enum class Orientation { Choose, AsGiven };
 
 void gemmDispatch(std::int64_t m, std::int64_t n, std::int64_t k, float alpha, ConstMatrix a, const BOperand& b,
@@ -419,8 +424,7 @@ void gemmDispatch(std::int64_t m, std::int64_t n, std::int64_t k, float alpha, C
     return;
   }
   const GemmKernel& kernel = activeKernel();
-  if (orientation == Orientation::Choose && b.source == nullptr &&
-      (transposedFitsBetter(kernel, m, n, k) || transposedReadsBDirectly(kernel, m, n, k, b.matrix))) {
+  if (orientation == Orientation::Choose && b.source == nullptr && computesTransposed(kernel, m, n, k, b.matrix)) {
     gemmViaTranspose(m, n, k, alpha, a, b.matrix, beta, c, ldc, threading);
     return;
   }
@@ -442,8 +446,8 @@ void gemmConsume(std::int64_t m, std::int64_t n, std::int64_t k, float alpha, Co
   if (m <= 0 || n <= 0) return;
   const GemmKernel& kernel = activeKernel();
   const Split split = chooseSplit(kernel, m, n, k, threading == Threading::Parallel ? threadCount() : 1);
-  const bool tileByTile = k > 0 && alpha != 0.0f && k <= kernel.kc && split.kParts == 1 &&
-                          !transposedFitsBetter(kernel, m, n, k) && !transposedReadsBDirectly(kernel, m, n, k, b);
+  const bool tileByTile =
+      k > 0 && alpha != 0.0f && k <= kernel.kc && split.kParts == 1 && !computesTransposed(kernel, m, n, k, b);
   if (tileByTile) {
     forEachRegion(kernel, split, m, n, k, [&](const Region& region) {
       gemmRegion(kernel, region, alpha, a, BOperand{b, nullptr}, 0.0f, nullptr, 0, &consumer);

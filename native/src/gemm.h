@@ -83,7 +83,7 @@ class TileConsumer {
 void sgemm(std::int64_t m, std::int64_t n, std::int64_t k, float alpha, ConstMatrix a, ConstMatrix b,
            const TileConsumer& consumer, Threading threading = Threading::Parallel);
 
-// Name of the micro-kernel sgemm uses now, e.g. "avx512-14x32" (for benchmarks and tests).
+// Name of the micro-kernel sgemm uses now, e.g. "avx512-8x48" (for benchmarks and tests).
 const char* activeGemmKernelName();
 
 }  // namespace randlab

@@ -123,7 +123,8 @@ export function checkStepMemory(
   return { model: name, batch, rss_mb_early: mib(rssEarly), rss_mb_late: mib(rssLate), early, late, growth, ok: growth <= (options.tolerance ?? 0.05) };
 }
 
-function median(values: number[]): number {
+/** The middle value (the mean of the two middle ones for an even count). */
+export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
