@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { getKernels } from '../src/kernels/index.js';
 import { benchTrainingStep, checkStepMemory } from '../src/runs/bench.js';
 
 describe('training-step benchmark', () => {
@@ -12,8 +13,14 @@ describe('training-step benchmark', () => {
     expect(() => benchTrainingStep('vgg19')).toThrow("bench: unknown model 'vgg19' (available: mlp, cnn2, vgg16, resnet18)");
   });
 
-  it('keeps resident memory flat between step 20 and step 200', () => {
-    const memory = checkStepMemory('mlp', { batch: 32, inputShape: [3, 8, 8], modelOptions: { widths: [64, 64] } });
+  // The benchmark's own MLP (3072-1024-1024-10, batch 128), not a shrunken one: 200 steps of a tiny model
+  // finish in 50 ms, while V8 is still compiling and growing its heap, so its resident memory grew 5–7%
+  // between step 20 and step 200 with no buffer retained (CI failed on 6.4%). At full size a step allocates
+  // megabytes, a leak of one step's buffers would grow memory several-fold, and fresh processes measured
+  // −0.2% to +1.1%. The workspace pool under test is the native addon's; the TypeScript kernels would need
+  // minutes for these 200 steps.
+  it.runIf(getKernels().name === 'native')('keeps resident memory flat between step 20 and step 200', () => {
+    const memory = checkStepMemory('mlp');
     expect(memory.rss_mb_early).toBeGreaterThan(0);
     expect(memory.growth).toBeLessThan(0.05);
     expect(memory.ok).toBe(true);
