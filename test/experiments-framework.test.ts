@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { computeSpec, readResult } from '../src/experiments/compute.js';
 import { openExperiment, readManifest, reportExperiment, runExperiment } from '../src/experiments/experiment.js';
-import { runPlan, WALL_SECONDS_METRIC } from '../src/experiments/pool.js';
+import { runPlan, WALL_SECONDS_METRIC, workerEnvironment } from '../src/experiments/pool.js';
 import { canonicalJson, checkPlan, parseScale, presetRows, presetValues, runId, seedList, slug, type RunContext, type RunSpec } from '../src/experiments/recipe.js';
 import { getRecipe, RECIPES } from '../src/experiments/recipes/index.js';
 import { fShapeMetrics, seedDeviation } from '../src/experiments/recipes/common.js';
@@ -114,6 +114,14 @@ describe('job pool', () => {
     const ctx = context(join(root, 'pool-jobs'));
     await expect(runPlan([ok('a')], { jobs: 2, context: ctx })).rejects.toThrow('needs a launcher');
     ctx.store.close();
+  });
+
+  it('gives each worker its share of the cores as RANDLAB_THREADS, unless the user chose', () => {
+    expect(workerEnvironment(2, { PATH: '/bin' }, 2)).toEqual({ PATH: '/bin', RANDLAB_THREADS: '1' });
+    expect(workerEnvironment(2, {}, 8).RANDLAB_THREADS).toBe('4');
+    expect(workerEnvironment(3, {}, 8).RANDLAB_THREADS).toBe('2');
+    expect(workerEnvironment(4, {}, 2).RANDLAB_THREADS).toBe('1');
+    expect(workerEnvironment(2, { RANDLAB_THREADS: '2' }, 2).RANDLAB_THREADS).toBe('2');
   });
 });
 

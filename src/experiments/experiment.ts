@@ -107,7 +107,7 @@ export async function runExperiment(options: RunExperimentOptions): Promise<Expe
     const outcomes = await runPlan(experiment.plan, {
       jobs,
       context: experiment.context,
-      ...(jobs > 1 ? { launch: workerLauncher(dir) } : {}),
+      ...(jobs > 1 ? { launch: workerLauncher(dir, jobs) } : {}),
     });
     const report = await writeExperimentReport(experiment);
     return { dir, outcomes, report, seconds: (performance.now() - began) / 1000 };

@@ -10,6 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunStore } from '../runs/store.js';
@@ -146,18 +147,31 @@ function workerEntry(): { script: string; execArgv: string[] } {
 }
 
 /**
- * A launcher that runs each spec in a child process (`worker.ts`), logging its output to
- * `<experimentDir>/logs/<run-id>.log`. The child records success or failure in the store itself.
+ * The environment of a worker when `jobs` run at once on `cores` cores: each gets its share of the
+ * cores as RANDLAB_THREADS, unless the user set that. Left at its default, every worker's kernel pool
+ * would use all cores; two MLP trainings with two threads each on two cores ran 8 800–9 000 images/s
+ * each, against 11 000 each with one thread (the threads of a split GEMM wait for the slowest).
  */
-export function workerLauncher(experimentDir: string): (spec: RunSpec) => Promise<void> {
+export function workerEnvironment(jobs: number, env: NodeJS.ProcessEnv = process.env, cores = availableParallelism()): NodeJS.ProcessEnv {
+  if (env.RANDLAB_THREADS !== undefined) return env;
+  return { ...env, RANDLAB_THREADS: String(Math.max(1, Math.floor(cores / jobs))) };
+}
+
+/**
+ * A launcher that runs each spec in a child process (`worker.ts`), logging its output to
+ * `<experimentDir>/logs/<run-id>.log`, with its share of the cores (see `workerEnvironment`). The
+ * child records success or failure in the store itself.
+ */
+export function workerLauncher(experimentDir: string, jobs: number): (spec: RunSpec) => Promise<void> {
   const { script, execArgv } = workerEntry();
   const logDir = join(experimentDir, 'logs');
   mkdirSync(logDir, { recursive: true });
+  const env = workerEnvironment(jobs);
   return (spec) =>
     new Promise<void>((resolvePromise, reject) => {
       const logPath = join(logDir, `${spec.id}.log`);
       const logFile = createWriteStream(logPath, { flags: 'a' });
-      const child = spawn(process.execPath, [...execArgv, script, experimentDir, spec.id], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+      const child = spawn(process.execPath, [...execArgv, script, experimentDir, spec.id], { stdio: ['ignore', 'pipe', 'pipe'], env });
       child.stdout.pipe(logFile, { end: false });
       child.stderr.pipe(logFile, { end: false });
       let stderrTail = '';

@@ -67,7 +67,7 @@ export function registerExperimentCommand(program: Command): void {
     .argument('[name]', 'recipe name (see --list)')
     .option('--scale <scale>', `${SCALES.join(' | ')}`, 'smoke')
     .option('--seeds <n>', 'number of seeds (0..n-1); default per recipe and scale')
-    .option('--jobs <n>', 'runs at a time, each in its own process (1: in this process)', '1')
+    .option('--jobs <n>', 'runs at a time, each in its own process with its share of the cores (1: in this process)', '1')
     .option('--out <dir>', 'experiment folder (default experiments-out/<name>-<scale>)')
     .option('--data-dir <dir>', 'data root (default $RANDLAB_DATA, else ./data)')
     .option('--list', 'list the recipes and their scales')
