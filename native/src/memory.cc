@@ -15,8 +15,6 @@
 namespace randlab {
 namespace {
 
-constexpr std::size_t kAlignment = 64;
-
 #if defined(__linux__)
 bool mappedInHugePages(std::size_t bytes) { return bytes >= kHugePageBytes; }
 
@@ -46,7 +44,7 @@ bool mappedInHugePages(std::size_t) { return false; }
 #endif
 
 void* allocateAligned(std::size_t bytes) {
-  void* p = std::aligned_alloc(kAlignment, (bytes + kAlignment - 1) / kAlignment * kAlignment);
+  void* p = std::aligned_alloc(kBufferAlignment, (bytes + kBufferAlignment - 1) / kBufferAlignment * kBufferAlignment);
   if (p != nullptr) std::memset(p, 0, bytes);
   return p;
 }

@@ -13,10 +13,13 @@
 
 namespace randlab {
 
+// Every buffer starts on a cache line, which is also one AVX-512 register.
+constexpr std::size_t kBufferAlignment = 64;
+
 // Buffers of at least this many bytes are placed on huge-page boundaries.
 constexpr std::size_t kHugePageBytes = std::size_t{2} << 20;
 
-// Zero-filled, 64-byte aligned (2 MiB aligned when bytes >= kHugePageBytes on Linux) memory for
+// Zero-filled, kBufferAlignment-aligned (2 MiB aligned when bytes >= kHugePageBytes on Linux) memory for
 // `bytes` bytes; nullptr when out of memory. Release with releaseLarge(pointer, bytes).
 void* allocateLarge(std::size_t bytes);
 void releaseLarge(void* pointer, std::size_t bytes);

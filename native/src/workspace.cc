@@ -7,8 +7,6 @@
 namespace randlab {
 namespace {
 
-constexpr std::size_t kAlignment = 64;  // one cache line, and one AVX-512 register
-
 struct Buffer {
   float* data = nullptr;
   std::size_t capacity = 0;  // in floats
@@ -30,7 +28,7 @@ float* workspace(WorkspaceSlot slot, std::size_t count) {
   // Grow by at least 1.5x so a slowly growing sequence of shapes does not reallocate each call;
   // pad by a cache line so vector loads that run past the last element stay inside the block.
   std::size_t capacity = count > buffer.capacity + buffer.capacity / 2 ? count : buffer.capacity + buffer.capacity / 2;
-  std::size_t bytes = (capacity * sizeof(float) + kAlignment) / kAlignment * kAlignment + kAlignment;
+  std::size_t bytes = (capacity * sizeof(float) + kBufferAlignment) / kBufferAlignment * kBufferAlignment + kBufferAlignment;
   // Large scratch (im2col columns, packed panels of big products) in huge pages, like tensors.
   void* fresh = allocateLarge(bytes);
   if (fresh == nullptr) throw std::bad_alloc();

@@ -91,15 +91,18 @@ export abstract class Optimizer<H extends Hyperparameters> {
    */
   backwardAndStep(loss: Tensor): void {
     const offers = new Map<Tensor, LeafSgdUpdateOffer>();
-    for (const [name, p] of this.offersSgdSteps() ? this.parameters : []) {
-      offers.set(p, {
-        take: () => {
-          const state = this.stateOf(name);
-          const update = this.sgdStep(p, state);
-          state.step++;
-          return update;
-        },
-      });
+    const sgdStep = this.sgdStep?.bind(this);
+    if (sgdStep) {
+      for (const [name, p] of this.parameters) {
+        offers.set(p, {
+          take: () => {
+            const state = this.stateOf(name);
+            const update = sgdStep(p, state);
+            state.step++;
+            return update;
+          },
+        });
+      }
     }
     this.stepAllBut(backward(loss, undefined, offers));
   }
@@ -124,15 +127,11 @@ export abstract class Optimizer<H extends Hyperparameters> {
     return state;
   }
 
-  /** Whether each step is an SGD update (`sgdStep`) that backward rules can apply themselves. */
-  protected offersSgdSteps(): boolean {
-    return false;
-  }
-
-  /** This step of `param` as an SGD update, creating its buffers in `state` as `update` would. */
-  protected sgdStep(param: Tensor, _state: MutableParameterState): LeafSgdUpdate {
-    throw new Error(`${this.kind}: the step of ${param.describe()} is not an SGD update`);
-  }
+  /**
+   * This step of `param` as an SGD update, creating its buffers in `state` as `update` would:
+   * defined by optimizers whose every step is one, so that backward rules can apply it themselves.
+   */
+  protected sgdStep?(param: Tensor, state: MutableParameterState): LeafSgdUpdate;
 
   /** A parameter-shaped zero buffer stored under `key` in the state (created once). */
   protected buffer(state: MutableParameterState, key: string, shape: Shape): Float32Array {

@@ -40,10 +40,6 @@ export class SGD extends Optimizer<SgdHyper> {
     getKernels().sgdUpdate(param.data, grad, momentumBuffer, sgd);
   }
 
-  protected override offersSgdSteps(): boolean {
-    return true;
-  }
-
   protected override sgdStep(param: Tensor, state: MutableParameterState): LeafSgdUpdate {
     const h = this.hyper;
     const firstStep = !state.buffers.has('momentum_buffer');
