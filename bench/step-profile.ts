@@ -65,7 +65,7 @@ class KernelClock {
 
   record(kernel: string, detail: string, ms: number): void {
     let phaseMap = this.byPhase.get(this.phase);
-    if (!phaseMap) this.byPhase.set(this.phase, (phaseMap = new Map()));
+    if (!phaseMap) this.byPhase.set(this.phase, (phaseMap = new Map<string, KernelStat>()));
     bump(phaseMap, kernel, ms);
     bump(this.byCall, `${this.phase} ${kernel} ${detail}`, ms);
   }
@@ -124,7 +124,7 @@ function instrument(base: Kernels, clock: KernelClock): Kernels {
   const wrapped: Record<string, unknown> = { name: base.name };
   for (const key of Object.keys(base) as Array<KernelName | 'name'>) {
     if (key === 'name') continue;
-    const fn = base[key] as (...args: unknown[]) => unknown;
+    const fn = (base[key] as (...args: unknown[]) => unknown).bind(base);
     wrapped[key] = (...args: unknown[]) => {
       const t0 = performance.now();
       clock.beforeKernel(key, t0);

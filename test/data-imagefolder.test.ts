@@ -29,7 +29,7 @@ function pixel(dataset: ImageDataset, i: number, channel: number, row: number, c
 describe('image folders', () => {
   it('labels classes in sorted folder order and decodes to NCHW uint8', async () => {
     await writeImageFolder(root, CLASSES, { train: 2, val: 1 });
-    const train = (await loadImageFolder({ root, split: 'train', size: 8, cacheDir: cache })) as ImageDataset;
+    const train = (await loadImageFolder({ root, split: 'train', size: 8, cacheDir: cache }));
     expect(train.n).toBe(6);
     expect(train.shape).toEqual([3, 8, 8]);
     expect(train.classes).toBe(3);
@@ -54,7 +54,7 @@ describe('image folders', () => {
     for (let y = 0; y < 4; y++) for (let x = 0; x < width; x++) raw[(y * width + x) * 3 + Math.floor(x / 12)] = 255;
     await sharp(raw, { raw: { width, height: 4, channels: 3 } }).png().toFile(join(dir, 'a.png'));
     await writeImage(join(dir, 'b.JPEG'), 16, 16, [77, 0, 0], true);
-    const dataset = (await loadImageFolder({ root, split: 'train', size: 8, cacheDir: null })) as ImageDataset;
+    const dataset = (await loadImageFolder({ root, split: 'train', size: 8, cacheDir: null }));
     expect(dataset.n).toBe(2);
     for (const [row, col] of [[0, 0], [7, 7], [4, 2]] as const) {
       expect([0, 1, 2].map((c) => pixel(dataset, 0, c, row, col))).toEqual([0, 255, 0]);
@@ -78,13 +78,13 @@ describe('image folders', () => {
     writeFileSync(victim, Buffer.alloc(statSync(victim).size, 0x55));
     utimesSync(victim, wholeSecond, wholeSecond);
     const second = await loadImageFolder({ root, split: 'train', size: 8, cacheDir: cache });
-    expect(second.pixels).toEqual((first as ImageDataset).pixels);
+    expect(second.pixels).toEqual((first).pixels);
     expect(second.labels).toEqual(first.labels);
     expect(second.pixels.buffer).toBeInstanceOf(SharedArrayBuffer);
     // …and a changed file (new mtime) is a new key.
     await writeImage(victim, 8, 8, [1, 2, 3]);
     utimesSync(victim, new Date(), new Date(Date.now() + 5000));
-    const third = (await loadImageFolder({ root, split: 'train', size: 8, cacheDir: cache })) as ImageDataset;
+    const third = (await loadImageFolder({ root, split: 'train', size: 8, cacheDir: cache }));
     expect(pixel(third, 0, 0, 0, 0)).toBe(1);
     expect(readdirSync(join(cache, 'imagefolder')).length).toBe(2);
     // Another size is another cache entry.
@@ -94,10 +94,10 @@ describe('image folders', () => {
 
   it('a corrupt cache file is ignored and rebuilt', async () => {
     await writeImageFolder(root, ['x', 'y'], { train: 1, val: 1 });
-    const first = (await loadImageFolder({ root, split: 'train', size: 8, cacheDir: cache })) as ImageDataset;
+    const first = (await loadImageFolder({ root, split: 'train', size: 8, cacheDir: cache }));
     const [name] = readdirSync(join(cache, 'imagefolder'));
     writeFileSync(join(cache, 'imagefolder', name!), 'RLIMGC01garbage');
-    const again = (await loadImageFolder({ root, split: 'train', size: 8, cacheDir: cache })) as ImageDataset;
+    const again = (await loadImageFolder({ root, split: 'train', size: 8, cacheDir: cache }));
     expect(again.pixels).toEqual(first.pixels);
   });
 

@@ -7,7 +7,7 @@ import { BatchLoader } from '../src/data/loader.js';
 import { Preprocessor } from '../src/data/preprocess.js';
 import { syntheticImages } from './helpers/data-fixtures.js';
 
-const failure = vi.hoisted(() => ({ mode: 'throw' as 'throw' | 'error-event' }));
+const failure = vi.hoisted(() => ({ mode: 'throw' }));
 
 vi.mock('node:worker_threads', async (importOriginal) => {
   const original = await importOriginal<typeof import('node:worker_threads')>();

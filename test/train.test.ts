@@ -106,7 +106,7 @@ describe('trainRun', () => {
     expect((forced as Error).message).toMatch(/^run 'locked' is being trained by process/);
     expect(store.getRun('locked')!.step).toBe(4); // untouched
     held.release();
-    const dead = spawnSync(process.execPath, ['-e', 'process.exit(0)']).pid!;
+    const dead = spawnSync(process.execPath, ['-e', 'process.exit(0)']).pid;
     writeFileSync(lockPath, JSON.stringify({ pid: dead, host: hostname(), since: 'earlier' }));
     await expect(resumeRun('locked', options())).resolves.toMatchObject({ status: 'finished', step: 24 });
     expect(existsSync(lockPath)).toBe(false);

@@ -10,7 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { endianness } from 'node:os';
-import { formatShape, shapeSize, Tensor, untracked, type Shape } from '../tensor/tensor.js';
+import { formatShape, shapeSize, Tensor, untracked } from '../tensor/tensor.js';
 import { writeFileAtomic } from '../io/atomic.js';
 
 export type WritableDtype = 'F32' | 'I32' | 'I64';
@@ -110,6 +110,12 @@ function isNonNegativeInteger(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
 
+function isOffsetPair(value: unknown): value is [number, number] {
+  if (!Array.isArray(value) || value.length !== 2) return false;
+  const [begin, end] = value as unknown[];
+  return isNonNegativeInteger(begin) && isNonNegativeInteger(end) && begin <= end;
+}
+
 function parseHeaderEntry(source: string, name: string, raw: unknown): HeaderEntry {
   const where = `${source}: tensor '${name}'`;
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`${where}: header entry must be an object, got ${JSON.stringify(raw)}`);
@@ -118,10 +124,10 @@ function parseHeaderEntry(source: string, name: string, raw: unknown): HeaderEnt
     throw new Error(`${where}: unsupported dtype ${JSON.stringify(dtype)} (readable: ${Object.keys(ITEM_SIZE).join(', ')})`);
   }
   if (!Array.isArray(shape) || !shape.every(isNonNegativeInteger)) throw new Error(`${where}: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
-  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isNonNegativeInteger) || offsets[0] > offsets[1]) {
+  if (!isOffsetPair(offsets)) {
     throw new Error(`${where}: data_offsets must be [begin, end] with 0 ≤ begin ≤ end, got ${JSON.stringify(offsets)}`);
   }
-  const entry: HeaderEntry = { name, dtype: dtype as ReadableDtype, shape: shape as number[], begin: offsets[0] as number, end: offsets[1] as number };
+  const entry: HeaderEntry = { name, dtype: dtype as ReadableDtype, shape: shape, begin: offsets[0], end: offsets[1] };
   const expected = shapeSize(entry.shape) * ITEM_SIZE[entry.dtype];
   if (entry.end - entry.begin !== expected) {
     throw new Error(`${where}: shape ${formatShape(entry.shape)} of ${entry.dtype} needs ${expected} bytes, but data_offsets [${entry.begin}, ${entry.end}] span ${entry.end - entry.begin}`);
@@ -237,7 +243,7 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors'): Saf
   const storedDtypes = new Map<string, ReadableDtype>();
   untracked(() => {
     for (const entry of entries) {
-      tensors.set(entry.name, new Tensor(decodeValues(source, entry, data), entry.shape as Shape, { name: entry.name }));
+      tensors.set(entry.name, new Tensor(decodeValues(source, entry, data), entry.shape, { name: entry.name }));
       storedDtypes.set(entry.name, entry.dtype);
     }
   });

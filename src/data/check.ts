@@ -112,8 +112,8 @@ function vectorStats(dataset: Extract<Dataset, { kind: 'vector' }>): { mean: num
   for (let i = 0; i < dataset.n; i++) {
     for (let j = 0; j < d; j++) {
       const value = dataset.values[i * d + j]!;
-      sum[j] += value;
-      squares[j] += value * value;
+      sum[j]! += value;
+      squares[j]! += value * value;
     }
   }
   const mean = Array.from(sum, (s) => s / dataset.n);

@@ -178,7 +178,9 @@ export class BatchLoader implements AsyncIterable<Batch> {
   /** A worker that never started is replaced by this thread; a worker that broke while running is an error. */
   private recover(error: unknown, request: BatchRequest): Promise<Batch> {
     const startFailure = error instanceof WorkerStartError;
-    if (!startFailure || this.options.worker === true) return Promise.reject(error);
+    if (!startFailure || this.options.worker === true) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
     if (this.mode === 'worker') {
       this.mode = 'thread';
       void this.prefetcher?.close();
@@ -242,7 +244,7 @@ class WorkerPrefetcher {
   private readonly waiting = new Map<number, { resolve: (batch: Batch) => void; reject: (error: unknown) => void }>();
   private nextId = 0;
   private ready = false;
-  private failure: unknown = null;
+  private failure: Error | null = null;
 
   constructor(source: AssemblySource) {
     try {
@@ -290,7 +292,7 @@ class WorkerPrefetcher {
     else waiter.reject(new Error(`Loader worker: ${message.message}`));
   }
 
-  private fail(error: unknown): void {
+  private fail(error: Error): void {
     this.failure ??= error;
     for (const [id, waiter] of [...this.waiting]) {
       this.settled(id);

@@ -22,7 +22,7 @@ export interface Initializer {
 
 export interface ProbeFactory {
   readonly describe: Readonly<Record<string, SettingValue>>;
-  readonly create: (context: RunContext) => Probe | Promise<Probe>;
+  readonly create: (context: RunContext) => Promise<Probe>;
 }
 
 export interface TrainSpecInput {

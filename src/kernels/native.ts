@@ -47,7 +47,7 @@ export function loadNativeKernels(): { kernels: Kernels | null; reason: string; 
   const kernels: Record<string, unknown> = { name: 'native' };
   for (const kernel of KERNEL_NAMES) {
     const fn = addon[kernel];
-    kernels[kernel] = typeof fn === 'function' ? fn : referenceKernels[kernel];
+    kernels[kernel] = typeof fn === 'function' ? fn : referenceKernels[kernel].bind(referenceKernels);
   }
   cached = { kernels: kernels as unknown as Kernels, reason: '', addon };
   return cached;

@@ -134,5 +134,5 @@ export function quadraticForms(s: Float64Array, rows: Float64Array, d: number, b
 
 /** A float64 copy of any numeric array. */
 export function toFloat64(values: ArrayLike<number>): Float64Array {
-  return Float64Array.from(values as ArrayLike<number>);
+  return Float64Array.from(values);
 }

@@ -171,19 +171,14 @@ export abstract class Module {
   /** The descendant at a dotted path ('' is this module), e.g. `getSubmodule('layer1.0.conv1')`. */
   getSubmodule(path: string): Module {
     if (path === '') return this;
-    let module: Module = this;
-    const walked: string[] = [];
-    for (const part of path.split('.')) {
+    const parts = path.split('.');
+    return parts.reduce<Module>((module, part, depth) => {
       const child = module.ownChildren.get(part);
-      if (!child) {
-        const where = walked.length ? `'${walked.join('.')}'` : 'the root';
-        const available = [...module.ownChildren.keys()].join(', ') || 'none';
-        throw new Error(`getSubmodule('${path}'): ${where} (${module.describe()}) has no child '${part}' (children: ${available})`);
-      }
-      walked.push(part);
-      module = child;
-    }
-    return module;
+      if (child) return child;
+      const where = depth > 0 ? `'${parts.slice(0, depth).join('.')}'` : 'the root';
+      const available = [...module.ownChildren.keys()].join(', ') || 'none';
+      throw new Error(`getSubmodule('${path}'): ${where} (${module.describe()}) has no child '${part}' (children: ${available})`);
+    }, this);
   }
 
   // --- state ---------------------------------------------------------------------------------

@@ -145,7 +145,7 @@ export abstract class Optimizer<H extends Hyperparameters> {
 
   stateDict(): OptimizerState {
     const params: Record<string, ParameterState> = {};
-    for (const [name, p] of this.parameters) {
+    for (const [name] of this.parameters) {
       const state = this.state.get(name);
       if (!state) continue;
       const buffers: Record<string, Tensor> = {};

@@ -132,5 +132,5 @@ export function barChart(points: readonly { series: string; seed: number; y: num
       { mark: 'bar', encoding: { x: { field: 'series', type: 'nominal', title: options.xTitle ?? null, sort: null }, y: { field: 'mean', type: 'quantitative', title: options.yTitle, scale: scale(options.logY, options.yDomain) }, color: { field: 'series', type: 'nominal', legend: null, sort: null } } },
       { mark: { type: 'rule', strokeWidth: 1.5 }, encoding: { x: { field: 'series', type: 'nominal', sort: null }, y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' } } },
     ],
-  } as TopLevelSpec;
+  };
 }

@@ -42,7 +42,7 @@ export class MeasurementTable {
     for (const m of measurements) {
       const key = MeasurementTable.key(m.condition, m.metric);
       let bySeed = this.index.get(key);
-      if (!bySeed) this.index.set(key, (bySeed = new Map()));
+      if (!bySeed) this.index.set(key, (bySeed = new Map<number, number>()));
       if (bySeed.has(m.seed)) throw new Error(`measurement ${m.metric} of condition '${m.condition}' is given twice for seed ${m.seed}`);
       bySeed.set(m.seed, m.value);
     }

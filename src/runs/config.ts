@@ -242,7 +242,7 @@ function resolveSchedule(raw: unknown, source: string, whole: unknown): Schedule
 /** The schedule with a cosine's missing totalSteps set to the run's length. */
 export function completeSchedule(schedule: ScheduleSettings, totalIterations: number): z.output<typeof scheduleConfigSchema> {
   if (schedule.type === 'cosine' && schedule.totalSteps === undefined) return { ...schedule, totalSteps: totalIterations };
-  return schedule as z.output<typeof scheduleConfigSchema>;
+  return schedule;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -402,7 +402,7 @@ export function setPath(target: Record<string, unknown>, path: string, value: un
  */
 export function applyOverrides(base: unknown, overrides: ReadonlyArray<readonly [string, unknown]>): Record<string, unknown> {
   if (base !== undefined && base !== null && !isObject(base)) throw new Error('a config must be an object (a mapping of fields)');
-  const result = structuredClone((base ?? {}) as Record<string, unknown>);
+  const result = structuredClone((base ?? {}));
   // A labels or schedule kind switched from the command line starts from a fresh object, so the
   // old kind's fields (e.g. p of noise labels) cannot leak into the new one.
   const order = (path: string): number => path.split('.').length * 2 + (isKindPath(path) ? 0 : 1);

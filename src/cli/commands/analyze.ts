@@ -313,7 +313,7 @@ function activitySeries(rows: readonly MetricRow[]): Map<string, ActivitySeries>
     const parsed = parseActivityMetric(row.name);
     if (!parsed) continue;
     let steps = byLayer.get(parsed.layer);
-    if (!steps) byLayer.set(parsed.layer, (steps = new Map()));
+    if (!steps) byLayer.set(parsed.layer, (steps = new Map<number, { positive: number | null; dead: number | null }>()));
     const entry = steps.get(row.step) ?? { positive: null, dead: null };
     if (parsed.quantity === 'positive_fraction') entry.positive = row.value;
     else entry.dead = row.value;

@@ -36,7 +36,7 @@ export function conv2dForward(x: Float32Array, w: Float32Array, bias: Float32Arr
             for (let oh = ohStart; oh < ohEnd; oh++) {
               const xRow = xBase + (oh * strideH - padH + ki) * width - padW + kj;
               const accRow = oh * outW;
-              for (let ow = owStart; ow < owEnd; ow++) acc[accRow + ow] += weight * x[xRow + ow * strideW]!;
+              for (let ow = owStart; ow < owEnd; ow++) acc[accRow + ow]! += weight * x[xRow + ow * strideW]!;
             }
           }
         }
@@ -66,7 +66,7 @@ export function conv2dBackwardData(dy: Float32Array, w: Float32Array, dx: Float3
             for (let oh = ohStart; oh < ohEnd; oh++) {
               const accRow = (oh * strideH - padH + ki) * width - padW + kj;
               const dyRow = dyBase + oh * outW;
-              for (let ow = owStart; ow < owEnd; ow++) acc[accRow + ow * strideW] += weight * dy[dyRow + ow]!;
+              for (let ow = owStart; ow < owEnd; ow++) acc[accRow + ow * strideW]! += weight * dy[dyRow + ow]!;
             }
           }
         }

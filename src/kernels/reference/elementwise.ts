@@ -20,7 +20,7 @@ export function add(a: Float32Array, b: Float32Array, out: Float32Array): void {
 
 /** y += alpha · x. */
 export function axpy(alpha: number, x: Float32Array, y: Float32Array): void {
-  for (let i = 0; i < x.length; i++) y[i] += alpha * x[i]!;
+  for (let i = 0; i < x.length; i++) y[i]! += alpha * x[i]!;
 }
 
 export function scale(x: Float32Array, alpha: number, out: Float32Array): void {

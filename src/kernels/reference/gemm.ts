@@ -30,7 +30,7 @@ export function gemm(a: Float32Array, b: Float32Array, c: Float32Array, p: GemmP
         // No skipping of zero entries: 0 · Inf must still give NaN, as in any BLAS.
         const ail = a[i * aRow + l * aCol]!;
         const bBase = l * n;
-        for (let j = 0; j < n; j++) acc[j] += ail * b[bBase + j]!;
+        for (let j = 0; j < n; j++) acc[j]! += ail * b[bBase + j]!;
       }
     }
     const cBase = i * n;
@@ -46,7 +46,7 @@ export function gemm(a: Float32Array, b: Float32Array, c: Float32Array, p: GemmP
 export function addRowVector(y: Float32Array, bias: Float32Array, rows: number, cols: number): void {
   for (let r = 0; r < rows; r++) {
     const base = r * cols;
-    for (let j = 0; j < cols; j++) y[base + j] += bias[j]!;
+    for (let j = 0; j < cols; j++) y[base + j]! += bias[j]!;
   }
 }
 
@@ -55,7 +55,7 @@ export function sumRows(x: Float32Array, out: Float32Array, rows: number, cols: 
   const acc = new Float64Array(cols);
   for (let r = 0; r < rows; r++) {
     const base = r * cols;
-    for (let j = 0; j < cols; j++) acc[j] += x[base + j]!;
+    for (let j = 0; j < cols; j++) acc[j]! += x[base + j]!;
   }
   for (let j = 0; j < cols; j++) out[j] = beta === 0 ? acc[j]! : out[j]! + acc[j]!;
 }

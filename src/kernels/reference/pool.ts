@@ -47,7 +47,7 @@ export function maxPool2dBackward(dy: Float32Array, indices: Int32Array, dx: Flo
   for (let plane = 0; plane < n * c; plane++) {
     acc.fill(0);
     const oBase = plane * outPlane;
-    for (let i = 0; i < outPlane; i++) acc[indices[oBase + i]!] += dy[oBase + i]!;
+    for (let i = 0; i < outPlane; i++) acc[indices[oBase + i]!]! += dy[oBase + i]!;
     dx.set(acc, plane * inPlane);
   }
 }
@@ -91,7 +91,7 @@ export function avgPool2dBackward(dy: Float32Array, dx: Float32Array, p: Pool2dP
         const iwEnd = Math.min(wStart + kw, w);
         const share = dy[(plane * outH + oh) * outW + ow]! / divisor;
         for (let ih = Math.max(hStart, 0); ih < ihEnd; ih++) {
-          for (let iw = Math.max(wStart, 0); iw < iwEnd; iw++) acc[ih * w + iw] += share;
+          for (let iw = Math.max(wStart, 0); iw < iwEnd; iw++) acc[ih * w + iw]! += share;
         }
       }
     }
