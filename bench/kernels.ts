@@ -18,7 +18,13 @@ interface NativeAddon {
   gemm(a: Float32Array, b: Float32Array, c: Float32Array, p: GemmParams): void;
   conv2dForward(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, p: Conv2dParams): void;
   conv2dBackwardData(dy: Float32Array, w: Float32Array, dx: Float32Array, p: Conv2dParams): void;
-  conv2dBackwardFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, dbias: Float32Array | null, p: Conv2dParams): void;
+  conv2dBackwardFilter(
+    x: Float32Array,
+    dy: Float32Array,
+    dw: Float32Array,
+    dbias: Float32Array | null,
+    p: Conv2dParams,
+  ): void;
   simdLevel(): string;
   setSimdLevel(level: string): string;
   gemmKernelName(): string;
@@ -79,10 +85,30 @@ function benchGemm(addon: NativeAddon, name: string, p: GemmParams, budgetMs: nu
 }
 
 export function convParams(
-  n: number, c: number, size: number, outC: number, k: number, stride: number, pad: number,
+  n: number,
+  c: number,
+  size: number,
+  outC: number,
+  k: number,
+  stride: number,
+  pad: number,
 ): Conv2dParams {
   const out = Math.floor((size + 2 * pad - k) / stride) + 1;
-  return { n, c, h: size, w: size, outC, kh: k, kw: k, strideH: stride, strideW: stride, padH: pad, padW: pad, outH: out, outW: out };
+  return {
+    n,
+    c,
+    h: size,
+    w: size,
+    outC,
+    kh: k,
+    kw: k,
+    strideH: stride,
+    strideW: stride,
+    padH: pad,
+    padW: pad,
+    outH: out,
+    outW: out,
+  };
 }
 
 function convFlops(p: Conv2dParams): number {
@@ -91,7 +117,13 @@ function convFlops(p: Conv2dParams): number {
 
 type ConvPass = 'fwd' | 'bwd-data' | 'bwd-filter';
 
-function benchConv(addon: NativeAddon, name: string, p: Conv2dParams, passes: ConvPass[], budgetMs: number): TimedResult[] {
+function benchConv(
+  addon: NativeAddon,
+  name: string,
+  p: Conv2dParams,
+  passes: ConvPass[],
+  budgetMs: number,
+): TimedResult[] {
   const x = randomArray(p.n * p.c * p.h * p.w, 3);
   const w = randomArray(p.outC * p.c * p.kh * p.kw, 4);
   const bias = randomArray(p.outC, 5);
@@ -160,15 +192,26 @@ interface CliOptions {
 
 function parseArgs(argv: string[]): CliOptions {
   const known = new Set(['--json', '--all-simd', '--quick']);
-  for (const arg of argv) if (!known.has(arg)) throw new Error(`bench/kernels.ts: unknown argument ${arg} (expected --json, --all-simd, --quick)`);
+  for (const arg of argv)
+    if (!known.has(arg))
+      throw new Error(`bench/kernels.ts: unknown argument ${arg} (expected --json, --all-simd, --quick)`);
   return { json: argv.includes('--json'), allSimd: argv.includes('--all-simd'), quick: argv.includes('--quick') };
 }
 
 function report(result: TimedResult & { models?: string }, json: boolean): void {
   if (json) {
-    console.log(JSON.stringify({ kernel: result.kernel, gflops: +result.gflops.toFixed(1), ms: +result.ms.toFixed(3), ...(result.models ? { models: result.models } : {}) }));
+    console.log(
+      JSON.stringify({
+        kernel: result.kernel,
+        gflops: +result.gflops.toFixed(1),
+        ms: +result.ms.toFixed(3),
+        ...(result.models ? { models: result.models } : {}),
+      }),
+    );
   } else {
-    console.log(`${result.kernel.padEnd(44)} ${result.gflops.toFixed(1).padStart(8)} GFLOP/s ${result.ms.toFixed(3).padStart(10)} ms${result.models ? `  (${result.models})` : ''}`);
+    console.log(
+      `${result.kernel.padEnd(44)} ${result.gflops.toFixed(1).padStart(8)} GFLOP/s ${result.ms.toFixed(3).padStart(10)} ms${result.models ? `  (${result.models})` : ''}`,
+    );
   }
 }
 
@@ -176,7 +219,10 @@ async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   const addon = loadAddon();
   const budget = options.quick ? 200 : 1000;
-  if (!options.json) console.log(`native kernels: simd ${addon.simdLevel()}, gemm ${addon.gemmKernelName()}, ${addon.threadCount()} threads`);
+  if (!options.json)
+    console.log(
+      `native kernels: simd ${addon.simdLevel()}, gemm ${addon.gemmKernelName()}, ${addon.threadCount()} threads`,
+    );
 
   const levels = options.allSimd ? ['avx512', 'avx2', 'generic'] : [addon.simdLevel()];
   const original = addon.simdLevel();

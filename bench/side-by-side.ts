@@ -31,7 +31,8 @@ function modelRates(command: string, args: string[]): Map<string, number> {
   for (const line of run.stdout.split('\n')) {
     if (!line.startsWith('{')) continue;
     const parsed = JSON.parse(line) as Partial<ModelRate>;
-    if (typeof parsed.model === 'string' && typeof parsed.images_per_s === 'number') rates.set(parsed.model, parsed.images_per_s);
+    if (typeof parsed.model === 'string' && typeof parsed.images_per_s === 'number')
+      rates.set(parsed.model, parsed.images_per_s);
   }
   return rates;
 }
@@ -60,7 +61,8 @@ function main(): void {
     .opts<{ models: string; rounds: string; steps: string; json?: boolean }>();
   const models = options.models.split(',');
   const rounds = Number(options.rounds);
-  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer, got '${options.rounds}'`);
+  if (!Number.isInteger(rounds) || rounds < 1)
+    throw new Error(`--rounds must be a positive integer, got '${options.rounds}'`);
   const common = ['--json', '--models', options.models, '--steps', options.steps, '--no-kernels'];
   const results: Round[] = [];
   for (let round = 1; round <= rounds; round++) {
@@ -72,14 +74,26 @@ function main(): void {
       const result = { round, model, randlab, pytorch, ratio: randlab / pytorch };
       results.push(result);
       if (options.json) console.log(JSON.stringify(result));
-      else console.log(`round ${round}  ${model.padEnd(9)} randlab ${randlab.toFixed(1).padStart(8)}  pytorch ${pytorch.toFixed(1).padStart(8)} img/s  ${result.ratio.toFixed(2)}×`);
+      else
+        console.log(
+          `round ${round}  ${model.padEnd(9)} randlab ${randlab.toFixed(1).padStart(8)}  pytorch ${pytorch.toFixed(1).padStart(8)} img/s  ${result.ratio.toFixed(2)}×`,
+        );
     }
   }
   for (const model of models) {
     const ratios = results.filter((r) => r.model === model).map((r) => r.ratio);
-    const summary = { model, rounds: ratios.length, median_ratio: median(ratios), min_ratio: Math.min(...ratios), max_ratio: Math.max(...ratios) };
+    const summary = {
+      model,
+      rounds: ratios.length,
+      median_ratio: median(ratios),
+      min_ratio: Math.min(...ratios),
+      max_ratio: Math.max(...ratios),
+    };
     if (options.json) console.log(JSON.stringify(summary));
-    else console.log(`${model}: median ${summary.median_ratio.toFixed(2)}× over ${ratios.length} rounds (min ${summary.min_ratio.toFixed(2)}×, max ${summary.max_ratio.toFixed(2)}×)`);
+    else
+      console.log(
+        `${model}: median ${summary.median_ratio.toFixed(2)}× over ${ratios.length} rounds (min ${summary.min_ratio.toFixed(2)}×, max ${summary.max_ratio.toFixed(2)}×)`,
+      );
   }
 }
 

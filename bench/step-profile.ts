@@ -110,7 +110,8 @@ function bnDetail(p: BatchNormParams): string {
 
 /** A short description of a kernel call's size, from its parameter object or its first array. */
 function describeCall(kernel: KernelName, args: unknown[]): string {
-  const p = args.find((a) => a !== null && typeof a === 'object' && !ArrayBuffer.isView(a)) as Record<string, unknown> | undefined;
+  const p = args.find((a) => a !== null && typeof a === 'object' && !ArrayBuffer.isView(a)) as
+    Record<string, unknown> | undefined;
   if (kernel === 'gemm') return gemmDetail(p as unknown as GemmParams);
   if (kernel.startsWith('conv2d')) return convDetail(p as unknown as Conv2dParams);
   if (kernel.includes('Pool2d')) return poolDetail(p as unknown as Pool2dParams);
@@ -145,9 +146,15 @@ function timePhases(runner: { step(): void }, clock: KernelClock): Record<Phase,
   runner.step();
   const end = performance.now();
   if (clock.backwardStart === 0 || clock.stepStart === 0) {
-    throw new Error('step-profile: a step must compute softmaxCrossEntropyForward and then call sgdUpdate or adamUpdate, or its phases cannot be told apart');
+    throw new Error(
+      'step-profile: a step must compute softmaxCrossEntropyForward and then call sgdUpdate or adamUpdate, or its phases cannot be told apart',
+    );
   }
-  return { forward: clock.backwardStart - start, backward: clock.stepStart - clock.backwardStart, step: end - clock.stepStart };
+  return {
+    forward: clock.backwardStart - start,
+    backward: clock.stepStart - clock.backwardStart,
+    step: end - clock.stepStart,
+  };
 }
 
 interface ModelProfile {
@@ -203,9 +210,13 @@ function profileModel(name: string, steps: number): ModelProfile {
         phases[p] = { wall_ms: wall[p], kernel_ms: kernelMs, other_ms: wall[p] - kernelMs };
       }
       kernels = [];
-      for (const [phase, map] of clock.byPhase) for (const [kernel, s] of map) kernels.push({ phase, kernel, calls: s.calls, ms: s.ms });
+      for (const [phase, map] of clock.byPhase)
+        for (const [kernel, s] of map) kernels.push({ phase, kernel, calls: s.calls, ms: s.ms });
       kernels.sort((a, b) => b.ms - a.ms);
-      topCalls = [...clock.byCall].map(([call, s]) => ({ call, calls: s.calls, ms: s.ms })).sort((a, b) => b.ms - a.ms).slice(0, 25);
+      topCalls = [...clock.byCall]
+        .map(([call, s]) => ({ call, calls: s.calls, ms: s.ms }))
+        .sort((a, b) => b.ms - a.ms)
+        .slice(0, 25);
     }
   } finally {
     setKernels(base);
@@ -227,8 +238,12 @@ function profileModel(name: string, steps: number): ModelProfile {
 
 function printProfile(p: ModelProfile): void {
   const f = (ms: number) => ms.toFixed(2).padStart(9);
-  console.log(`\n== ${p.model}: best ${p.best_ms.toFixed(1)} ms (median ${p.median_ms.toFixed(1)}), ${p.images_per_s.toFixed(1)} img/s at best`);
-  console.log(`   pool allocated after warm-up: ${p.pool_allocated_after_warmup_bytes} B; ArrayBuffer growth ${(p.array_buffer_growth_bytes / 2 ** 20).toFixed(1)} MiB`);
+  console.log(
+    `\n== ${p.model}: best ${p.best_ms.toFixed(1)} ms (median ${p.median_ms.toFixed(1)}), ${p.images_per_s.toFixed(1)} img/s at best`,
+  );
+  console.log(
+    `   pool allocated after warm-up: ${p.pool_allocated_after_warmup_bytes} B; ArrayBuffer growth ${(p.array_buffer_growth_bytes / 2 ** 20).toFixed(1)} MiB`,
+  );
   console.log('   phase         wall ms   kernel ms   other ms');
   let wall = 0;
   let kernel = 0;
@@ -241,7 +256,8 @@ function printProfile(p: ModelProfile): void {
   }
   console.log(`   ${'total'.padEnd(10)} ${f(wall)}   ${f(kernel)}  ${f(wall - kernel)}`);
   console.log('   kernels by phase:');
-  for (const k of p.kernels.filter((k) => k.ms >= 0.05)) console.log(`     ${k.phase.padEnd(9)} ${k.kernel.padEnd(26)} ${String(k.calls).padStart(4)}× ${f(k.ms)} ms`);
+  for (const k of p.kernels.filter((k) => k.ms >= 0.05))
+    console.log(`     ${k.phase.padEnd(9)} ${k.kernel.padEnd(26)} ${String(k.calls).padStart(4)}× ${f(k.ms)} ms`);
   console.log('   heaviest call sites:');
   for (const c of p.top_calls) console.log(`     ${c.call.padEnd(62)} ${String(c.calls).padStart(4)}× ${f(c.ms)} ms`);
 }
@@ -266,9 +282,23 @@ function memoryCheckInThisProcess(name: string, early: number, late: number, jso
 function memoryChecks(models: string[], early: number, late: number, json: boolean): boolean {
   let ok = true;
   for (const name of models) {
-    const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--memory-child', name, '--early', String(early), '--late', String(late), ...(json ? ['--json'] : [])], {
-      stdio: 'inherit',
-    });
+    const child = spawnSync(
+      process.execPath,
+      [
+        ...process.execArgv,
+        fileURLToPath(import.meta.url),
+        '--memory-child',
+        name,
+        '--early',
+        String(early),
+        '--late',
+        String(late),
+        ...(json ? ['--json'] : []),
+      ],
+      {
+        stdio: 'inherit',
+      },
+    );
     if (child.status !== 0) ok = false;
   }
   return ok;
@@ -287,15 +317,26 @@ interface Cli {
 }
 
 function parseArgs(argv: string[]): Cli {
-  const cli: Cli = { models: Object.keys(BENCH_MODELS), steps: 5, json: false, memory: null, memoryChild: null, early: 20, late: 200 };
+  const cli: Cli = {
+    models: Object.keys(BENCH_MODELS),
+    steps: 5,
+    json: false,
+    memory: null,
+    memoryChild: null,
+    early: 20,
+    late: 200,
+  };
   const models = (text: string) => {
     const names = text.split(',').map((m) => m.trim());
-    for (const m of names) if (!BENCH_MODELS[m]) throw new Error(`step-profile: unknown model '${m}' (available: ${Object.keys(BENCH_MODELS).join(', ')})`);
+    for (const m of names)
+      if (!BENCH_MODELS[m])
+        throw new Error(`step-profile: unknown model '${m}' (available: ${Object.keys(BENCH_MODELS).join(', ')})`);
     return names;
   };
   const count = (flag: string, text: string | undefined) => {
     const n = Number(text);
-    if (!Number.isSafeInteger(n) || n < 1) throw new Error(`step-profile: ${flag} needs a positive integer, got '${text}'`);
+    if (!Number.isSafeInteger(n) || n < 1)
+      throw new Error(`step-profile: ${flag} needs a positive integer, got '${text}'`);
     return n;
   };
   for (let i = 0; i < argv.length; i++) {
@@ -307,7 +348,10 @@ function parseArgs(argv: string[]): Cli {
     else if (arg === '--memory-child') cli.memoryChild = models(argv[++i] ?? '')[0]!;
     else if (arg === '--early') cli.early = count(arg, argv[++i]);
     else if (arg === '--late') cli.late = count(arg, argv[++i]);
-    else throw new Error(`step-profile: unknown argument ${arg} (expected --models, --steps, --json, --memory, --early, --late)`);
+    else
+      throw new Error(
+        `step-profile: unknown argument ${arg} (expected --models, --steps, --json, --memory, --early, --late)`,
+      );
   }
   if (cli.early >= cli.late) throw new Error(`step-profile: --early (${cli.early}) must be below --late (${cli.late})`);
   return cli;
@@ -323,7 +367,10 @@ function main(): void {
     process.exitCode = memoryChecks(cli.memory, cli.early, cli.late, cli.json) ? 0 : 1;
     return;
   }
-  if (!cli.json) console.log(`kernels: ${getKernels().name}; batch ${BATCH}, input ${INPUT_SHAPE.join('×')}, ${cli.steps} timed steps`);
+  if (!cli.json)
+    console.log(
+      `kernels: ${getKernels().name}; batch ${BATCH}, input ${INPUT_SHAPE.join('×')}, ${cli.steps} timed steps`,
+    );
   for (const name of cli.models) {
     const profile = profileModel(name, cli.steps);
     if (cli.json) console.log(JSON.stringify(profile));

@@ -43,7 +43,20 @@ function weightFile(name: string, key: string, shape: number[], seed: number): s
   const rng = new Rng(seed, 'test');
   const size = shape.reduce((a, b) => a * b, 1);
   const path = join(temp.dir, `${name}.safetensors`);
-  writeSafetensors(path, new Map([[key, untracked(() => tensor(Float32Array.from({ length: size }, () => rng.normal()), shape))]]));
+  writeSafetensors(
+    path,
+    new Map([
+      [
+        key,
+        untracked(() =>
+          tensor(
+            Float32Array.from({ length: size }, () => rng.normal()),
+            shape,
+          ),
+        ),
+      ],
+    ]),
+  );
   return path;
 }
 
@@ -52,32 +65,126 @@ describe('randlab analyze alignment', () => {
     const first = weightFile('a', 'fc1.weight', [40, 3], 1);
     const second = weightFile('b', 'fc1.weight', [40, 3], 2);
     const cacheDir = join(temp.dir, 'cache');
-    const one = JSON.parse(await randlab('analyze', 'alignment', '--checkpoint', first, '--layer', 'fc1', '--dataset', GAUSSIAN, '--cache-dir', cacheDir, '--json'));
-    expect(Object.keys(one)).toEqual(expect.arrayContaining(['layer', 'd', 'n_vectors', 'misalignment_data', 'misalignment_random', 'eigenvalues', 'f', 'weight_mean_norm']));
+    const one = JSON.parse(
+      await randlab(
+        'analyze',
+        'alignment',
+        '--checkpoint',
+        first,
+        '--layer',
+        'fc1',
+        '--dataset',
+        GAUSSIAN,
+        '--cache-dir',
+        cacheDir,
+        '--json',
+      ),
+    );
+    expect(Object.keys(one)).toEqual(
+      expect.arrayContaining([
+        'layer',
+        'd',
+        'n_vectors',
+        'misalignment_data',
+        'misalignment_random',
+        'eigenvalues',
+        'f',
+        'weight_mean_norm',
+      ]),
+    );
     expect(one).toMatchObject({ layer: 'fc1', d: 3, n_vectors: 40 });
     expect(one.eigenvalues).toHaveLength(3);
     expect(one.eigenvalues[0]).toBeLessThan(one.eigenvalues[2]);
     expect(one.f).toHaveLength(3);
     expect(one.misalignment_data).toBeGreaterThanOrEqual(0);
-    const pooled = JSON.parse(await randlab('analyze', 'alignment', '--checkpoint', first, '--checkpoint', second, '--layer', 'fc1', '--dataset', GAUSSIAN, '--cache-dir', cacheDir, '--json'));
+    const pooled = JSON.parse(
+      await randlab(
+        'analyze',
+        'alignment',
+        '--checkpoint',
+        first,
+        '--checkpoint',
+        second,
+        '--layer',
+        'fc1',
+        '--dataset',
+        GAUSSIAN,
+        '--cache-dir',
+        cacheDir,
+        '--json',
+      ),
+    );
     expect(pooled.n_vectors).toBe(80);
-    expect(await randlab('analyze', 'alignment', '--checkpoint', first, '--layer', 'fc1', '--dataset', GAUSSIAN, '--cache-dir', cacheDir)).toMatch(/misalignment M {2}data basis/);
+    expect(
+      await randlab(
+        'analyze',
+        'alignment',
+        '--checkpoint',
+        first,
+        '--layer',
+        'fc1',
+        '--dataset',
+        GAUSSIAN,
+        '--cache-dir',
+        cacheDir,
+      ),
+    ).toMatch(/misalignment M {2}data basis/);
   });
 
   it('explains too few weight vectors and a missing layer', async () => {
     const few = weightFile('few', 'fc1.weight', [3, 3], 3);
-    await expect(randlab('analyze', 'alignment', '--checkpoint', few, '--layer', 'fc1', '--dataset', GAUSSIAN, '--cache-dir', join(temp.dir, 'cache'), '--json')).rejects.toThrow(
-      /at least d\+1 = 4 weight vectors; got 3/,
-    );
-    await expect(randlab('analyze', 'alignment', '--checkpoint', few, '--layer', 'conv1', '--dataset', GAUSSIAN, '--json')).rejects.toThrow(/has no 'conv1.weight' \(weights: fc1.weight\)/);
+    await expect(
+      randlab(
+        'analyze',
+        'alignment',
+        '--checkpoint',
+        few,
+        '--layer',
+        'fc1',
+        '--dataset',
+        GAUSSIAN,
+        '--cache-dir',
+        join(temp.dir, 'cache'),
+        '--json',
+      ),
+    ).rejects.toThrow(/at least d\+1 = 4 weight vectors; got 3/);
+    await expect(
+      randlab('analyze', 'alignment', '--checkpoint', few, '--layer', 'conv1', '--dataset', GAUSSIAN, '--json'),
+    ).rejects.toThrow(/has no 'conv1.weight' \(weights: fc1.weight\)/);
   });
 
   it('writes charts and eigen-images for a conv layer with --out', async () => {
     const conv = weightFile('conv', 'conv1.weight', [30, 3, 3, 3], 4);
     const out = join(temp.dir, 'out');
-    const result = JSON.parse(await randlab('analyze', 'alignment', '--checkpoint', conv, '--model', 'cnn2', '--dataset', images.spec, '--cache-dir', join(temp.dir, 'cache'), '--out', out, '--images', '6', '--json'));
+    const result = JSON.parse(
+      await randlab(
+        'analyze',
+        'alignment',
+        '--checkpoint',
+        conv,
+        '--model',
+        'cnn2',
+        '--dataset',
+        images.spec,
+        '--cache-dir',
+        join(temp.dir, 'cache'),
+        '--out',
+        out,
+        '--images',
+        '6',
+        '--json',
+      ),
+    );
     expect(result).toMatchObject({ layer: 'conv1', d: 27, n_vectors: 30 });
-    for (const file of ['alignment.json', 'f-vs-sigma.svg', 'f-vs-sigma.png', 'f-vs-sigma.vl.json', 'filters.png', 'sigma-w-eigenvectors.png', 'sigma-x-eigenvectors.png']) {
+    for (const file of [
+      'alignment.json',
+      'f-vs-sigma.svg',
+      'f-vs-sigma.png',
+      'f-vs-sigma.vl.json',
+      'filters.png',
+      'sigma-w-eigenvectors.png',
+      'sigma-x-eigenvectors.png',
+    ]) {
       expect(existsSync(join(out, file)), file).toBe(true);
     }
     expect(readFileSync(join(out, 'f-vs-sigma.svg'), 'utf8')).toMatch(/^<svg/);
@@ -90,7 +197,10 @@ describe('runs: --runs pooling and analyze activity', () => {
   it('pools the latest checkpoints of runs and prints recorded activity', async () => {
     const storeDir = join(temp.dir, 'store');
     const store = RunStore.open(storeDir);
-    for (const [id, seed] of [['r1', 1], ['r2', 2]] as const) {
+    for (const [id, seed] of [
+      ['r1', 1],
+      ['r2', 2],
+    ] as const) {
       store.createRun({ id, model: 'mlp', dataset: GAUSSIAN, config: {} });
       const model = createModel('mlp', { numClasses: 2, inputShape: [3], widths: [12], rng: new Rng(seed, 'init') });
       saveCheckpoint(checkpointPrefix(store.checkpointDir(id), 5), { model, extra: { step: 5 } });
@@ -103,11 +213,32 @@ describe('runs: --runs pooling and analyze activity', () => {
       ]);
     }
     store.close();
-    const pooled = JSON.parse(await randlab('analyze', 'alignment', '--runs', 'r1,r2', '--store', storeDir, '--layer', 'fc1', '--dataset', GAUSSIAN, '--cache-dir', join(temp.dir, 'cache'), '--json'));
+    const pooled = JSON.parse(
+      await randlab(
+        'analyze',
+        'alignment',
+        '--runs',
+        'r1,r2',
+        '--store',
+        storeDir,
+        '--layer',
+        'fc1',
+        '--dataset',
+        GAUSSIAN,
+        '--cache-dir',
+        join(temp.dir, 'cache'),
+        '--json',
+      ),
+    );
     expect(pooled.n_vectors).toBe(24);
     const activity = JSON.parse(await randlab('analyze', 'activity', 'r1', '--store', storeDir, '--json'));
-    expect(activity).toEqual({ run: 'r1', layers: { fc1: { steps: [0, 5], positive_fraction: [0.5, 0.25], dead_fraction: [0, 0.125] } } });
-    expect(await randlab('analyze', 'activity', 'r2', '--store', storeDir)).toMatch(/fc1 +0→5 +50\.0% → +25\.0% +0\.0% → +12\.5%/);
+    expect(activity).toEqual({
+      run: 'r1',
+      layers: { fc1: { steps: [0, 5], positive_fraction: [0.5, 0.25], dead_fraction: [0, 0.125] } },
+    });
+    expect(await randlab('analyze', 'activity', 'r2', '--store', storeDir)).toMatch(
+      /fc1 +0→5 +50\.0% → +25\.0% +0\.0% → +12\.5%/,
+    );
     await expect(randlab('analyze', 'activity', 'nope', '--store', storeDir)).rejects.toThrow(/no run 'nope'/);
   });
 });

@@ -37,8 +37,18 @@ describe('alignment on Gaussian inputs with random labels (reduced Fig. 20)', ()
     const steps = 3000;
     const dataset = makeGaussianDataset({ variances, n, seed: 0, split: 'train' });
     const targets = makeLabels(dataset, { kind: 'random', k: 10, seed: 0 }).labels;
-    const model = createModel('mlp', { numClasses: 10, inputShape: [d], widths: [256, 256], initScale: 0.1, rng: new Rng(0, 'init') });
-    const input = computeInputCovariance(dataset, { preprocess: { mode: 'none' }, geometry: { kind: 'flat' }, cacheDir: null });
+    const model = createModel('mlp', {
+      numClasses: 10,
+      inputShape: [d],
+      widths: [256, 256],
+      initScale: 0.1,
+      rng: new Rng(0, 'init'),
+    });
+    const input = computeInputCovariance(dataset, {
+      preprocess: { mode: 'none' },
+      geometry: { kind: 'flat' },
+      cacheDir: null,
+    });
     const probe = createAlignmentProbe({ layer: 'fc1', input: input.eigen, every: 1000, model });
     const names = alignmentMetricNames('fc1');
     const record = (step: number) => noGrad(() => probe.onStep(step, model));
@@ -49,7 +59,7 @@ describe('alignment on Gaussian inputs with random labels (reduced Fig. 20)', ()
     const xb = new Float32Array(batch * d);
     const yb = new Int32Array(batch);
     let finalLoss = NaN;
-    for (let step = 0; step < steps; ) {
+    for (let step = 0; step < steps;) {
       const permutation = order.permutation(n);
       for (let start = 0; start + batch <= n && step < steps; start += batch, step++) {
         for (let i = 0; i < batch; i++) {

@@ -49,7 +49,18 @@ function imageDataset(n: number, shape: [number, number, number], seed: number):
   const size = shape[0] * shape[1] * shape[2];
   const pixels = new Uint8Array(new SharedArrayBuffer(n * size));
   for (let i = 0; i < pixels.length; i++) pixels[i] = rng.int(256);
-  return { kind: 'image', name: 'fixture', spec: `fixture-${seed}`, split: 'train', n, classes: 0, labels: null, sourceIndices: Int32Array.from({ length: n }, (_, i) => i), shape, pixels };
+  return {
+    kind: 'image',
+    name: 'fixture',
+    spec: `fixture-${seed}`,
+    split: 'train',
+    n,
+    classes: 0,
+    labels: null,
+    sourceIndices: Int32Array.from({ length: n }, (_, i) => i),
+    shape,
+    pixels,
+  };
 }
 
 function vectorDataset(n: number, variances: number[], seed: number): VectorDataset {
@@ -57,7 +68,18 @@ function vectorDataset(n: number, variances: number[], seed: number): VectorData
   const d = variances.length;
   const values = new Float32Array(new SharedArrayBuffer(n * d * 4));
   for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) values[i * d + j] = Math.sqrt(variances[j]!) * rng.normal();
-  return { kind: 'vector', name: 'gaussian', spec: `gaussian-fixture-${seed}`, split: 'train', n, classes: 0, labels: null, sourceIndices: Int32Array.from({ length: n }, (_, i) => i), shape: [d], values };
+  return {
+    kind: 'vector',
+    name: 'gaussian',
+    spec: `gaussian-fixture-${seed}`,
+    split: 'train',
+    n,
+    classes: 0,
+    labels: null,
+    sourceIndices: Int32Array.from({ length: n }, (_, i) => i),
+    shape: [d],
+    values,
+  };
 }
 
 /** An orthonormal basis as rows, and Σ = Σ_i s_i² v_i v_iᵀ in that basis. */
@@ -110,7 +132,12 @@ describe('input covariance Σ_x', () => {
     const geometry = { kind: 'patches' as const, channels: 3, kernel: [3, 3] as const };
     const cacheDir = tempDir();
     const streamed = inputCovariance(dataset, { preprocess, geometry, cacheDir, examplesPerBatch: 2 });
-    const all = extractPatches(Float32Array.from(dataset.pixels, (p) => p / 255), dataset.n, [3, 7, 6], [3, 3]);
+    const all = extractPatches(
+      Float32Array.from(dataset.pixels, (p) => p / 255),
+      dataset.n,
+      [3, 7, 6],
+      [3, 3],
+    );
     const expected = covarianceOfRows(all, 27);
     expect(streamed.count).toBe(9 * 5 * 4);
     streamed.covariance.forEach((value, i) => expect(value).toBeCloseTo(expected[i]!, 12));
@@ -122,24 +149,41 @@ describe('input covariance Σ_x', () => {
     expect(cached.count).toBe(streamed.count);
     // A damaged cache file is recomputed and rewritten.
     writeFileSync(path, 'garbage');
-    expect([...inputCovariance(dataset, { preprocess, geometry, cacheDir, examplesPerBatch: 2 }).covariance]).toEqual([...streamed.covariance]);
+    expect([...inputCovariance(dataset, { preprocess, geometry, cacheDir, examplesPerBatch: 2 }).covariance]).toEqual([
+      ...streamed.covariance,
+    ]);
     expect(readFileSync(path).length).toBeGreaterThan(8 * 27 * 27);
     // Another kernel size or preprocessing is another cache entry.
-    expect(inputCovarianceCachePath(dataset, { preprocess, geometry: { ...geometry, kernel: [2, 2] }, cacheDir })).not.toBe(path);
+    expect(
+      inputCovarianceCachePath(dataset, { preprocess, geometry: { ...geometry, kernel: [2, 2] }, cacheDir }),
+    ).not.toBe(path);
     expect(inputCovarianceCachePath(dataset, { preprocess: { mode: 'symmetric' }, geometry, cacheDir })).not.toBe(path);
   });
 
   it('of flattened vectors recovers a diagonal Gaussian covariance', () => {
     const variances = [0.5, 1, 2, 4];
-    const result = computeInputCovariance(vectorDataset(20000, variances, 3), { preprocess: { mode: 'none' }, geometry: { kind: 'flat' } });
+    const result = computeInputCovariance(vectorDataset(20000, variances, 3), {
+      preprocess: { mode: 'none' },
+      geometry: { kind: 'flat' },
+    });
     variances.forEach((v, i) => expect(result.covariance[i * 4 + i]! / v).toBeCloseTo(1, 1));
     expect([...result.eigen.values].map((x) => Math.round(x))).toEqual([1, 1, 2, 4]);
   });
 
   it('says when the kernel does not match the images', () => {
     const dataset = imageDataset(2, [3, 4, 4], 4);
-    expect(() => computeInputCovariance(dataset, { preprocess: { mode: 'unit' }, geometry: { kind: 'patches', channels: 1, kernel: [3, 3] } })).toThrow(/filters have 1 channel\(s\), the images 3/);
-    expect(() => computeInputCovariance(dataset, { preprocess: { mode: 'unit' }, geometry: { kind: 'patches', channels: 3, kernel: [5, 5] } })).toThrow(/5×5 kernel does not fit images of 4×4/);
+    expect(() =>
+      computeInputCovariance(dataset, {
+        preprocess: { mode: 'unit' },
+        geometry: { kind: 'patches', channels: 1, kernel: [3, 3] },
+      }),
+    ).toThrow(/filters have 1 channel\(s\), the images 3/);
+    expect(() =>
+      computeInputCovariance(dataset, {
+        preprocess: { mode: 'unit' },
+        geometry: { kind: 'patches', channels: 3, kernel: [5, 5] },
+      }),
+    ).toThrow(/5×5 kernel does not fit images of 4×4/);
   });
 });
 
@@ -178,7 +222,10 @@ describe('Σ_w, misalignment and f', () => {
 
   it('pools several tensors, reports the mean norm, and demands d+1 weight vectors', () => {
     const rng = new Rng(6, 'test');
-    const make = (rows: number) => ({ data: Float32Array.from({ length: rows * d }, () => 2 + rng.normal()), shape: [rows, d] as const });
+    const make = (rows: number) => ({
+      data: Float32Array.from({ length: rows * d }, () => 2 + rng.normal()),
+      shape: [rows, d] as const,
+    });
     const first = make(3);
     const second = make(3);
     const stats = weightStatistics([first, second], 'fc1');
@@ -190,20 +237,34 @@ describe('Σ_w, misalignment and f', () => {
     expect(() => analyseAlignment('fc1', weightStatistics([first], 'fc1'), input)).toThrow(
       /misalignment of fc1 needs an invertible Σ_w, so at least d\+1 = 5 weight vectors; got 3/,
     );
-    expect(() => weightStatistics([first, { data: new Float32Array(10), shape: [2, 5] }], 'fc1')).toThrow(/rows of 5\), the first has rows of 4/);
+    expect(() => weightStatistics([first, { data: new Float32Array(10), shape: [2, 5] }], 'fc1')).toThrow(
+      /rows of 5\), the first has rows of 4/,
+    );
   });
 
   it('analyseAlignment reports every field, and the JSON uses the CLI names', () => {
     const rng = new Rng(8, 'test');
     const data = Float32Array.from({ length: 50 * d }, () => rng.normal());
     const input = { n: d, values: Float64Array.of(1, 2, 3, 4), vectors: standard };
-    const result = analyseAlignment('fc1', weightStatistics([{ data, shape: [50, d] }], 'fc1'), input, { basisSeed: 3 });
+    const result = analyseAlignment('fc1', weightStatistics([{ data, shape: [50, d] }], 'fc1'), input, {
+      basisSeed: 3,
+    });
     expect(result.d).toBe(d);
     expect(result.nVectors).toBe(50);
     expect(result.misalignmentData).toBeGreaterThan(0);
     expect(result.misalignmentDataPerDim).toBeCloseTo(result.misalignmentData / d, 14);
     const json = alignmentJson(result);
-    for (const key of ['layer', 'd', 'n_vectors', 'misalignment_data', 'misalignment_random', 'eigenvalues', 'f', 'weight_mean_norm']) expect(json).toHaveProperty(key);
+    for (const key of [
+      'layer',
+      'd',
+      'n_vectors',
+      'misalignment_data',
+      'misalignment_random',
+      'eigenvalues',
+      'f',
+      'weight_mean_norm',
+    ])
+      expect(json).toHaveProperty(key);
     expect(json.eigenvalues).toEqual([1, 2, 3, 4]);
   });
 });
@@ -217,9 +278,12 @@ describe('initialisers', () => {
     estimated.forEach((value, i) => expect(Math.abs(value - sigma[i]!)).toBeLessThan(0.06));
     // No mass along the null direction v_0.
     let along = 0;
-    for (let r = 0; r < 100; r++) along = Math.max(along, Math.abs(rows.subarray(r * 3, r * 3 + 3).reduce((s, x, j) => s + x * basis[j]!, 0)));
+    for (let r = 0; r < 100; r++)
+      along = Math.max(along, Math.abs(rows.subarray(r * 3, r * 3 + 3).reduce((s, x, j) => s + x * basis[j]!, 0)));
     expect(along).toBeLessThan(1e-12);
-    expect(() => sampleGaussianRows(Float64Array.of(1, 0, 0, -1), 2, 1, new Rng(0, 'init'), 'Σ bad')).toThrow(/Σ bad is not positive semi-definite/);
+    expect(() => sampleGaussianRows(Float64Array.of(1, 0, 0, -1), 2, 1, new Rng(0, 'init'), 'Σ bad')).toThrow(
+      /Σ bad is not positive semi-definite/,
+    );
   });
 
   it('interpolates f in log σ and rescales a tensor to a reference norm', () => {
@@ -258,32 +322,46 @@ describe('initialisers', () => {
     weights.covariance.forEach((value, i) => expect(Math.abs(value - expected[i]!)).toBeLessThan(0.25 * scale));
     // And aligned: the data eigenbasis has small misalignment relative to a random basis.
     const eigenW = symmetricEigen(weights.covariance, 8);
-    expect(misalignment(eigenW, measured.eigen.vectors).total).toBeLessThan(misalignment(eigenW, seededHaarBasis(8, 0)).total);
+    expect(misalignment(eigenW, measured.eigen.vectors).total).toBeLessThan(
+      misalignment(eigenW, seededHaarBasis(8, 0)).total,
+    );
   });
 
   it('initialiseFromCovariance checks the covariance size', () => {
     const layer = new Linear(3, 5);
-    expect(() => initialiseFromCovariance(layer.weight, new Float64Array(4), new Rng(0, 'init'))).toThrow(/rows of 3, covariance of 4 values/);
+    expect(() => initialiseFromCovariance(layer.weight, new Float64Array(4), new Rng(0, 'init'))).toThrow(
+      /rows of 3, covariance of 4 values/,
+    );
   });
 });
 
 describe('eigen-images', () => {
   it('lay a (c, kh, kw) vector out as RGB with per-vector contrast', () => {
     // Channel c, pixel (y, x) holds 100c + 10y + x.
-    const vector = Float64Array.from({ length: 3 * 2 * 2 }, (_, i) => 100 * Math.floor(i / 4) + 10 * Math.floor((i % 4) / 2) + (i % 2));
+    const vector = Float64Array.from(
+      { length: 3 * 2 * 2 },
+      (_, i) => 100 * Math.floor(i / 4) + 10 * Math.floor((i % 4) / 2) + (i % 2),
+    );
     const rgb = patchRgb(vector, { channels: 3, height: 2, width: 2 });
     expect(rgb[0]).toBe(0); // min → 0 (channel 0, pixel 0)
     expect(rgb[(1 * 2 + 1) * 3 + 2]).toBe(255); // max → 255 (channel 2, pixel (1, 1))
     expect(rgb[1]).toBe(Math.round((255 * 100) / 211)); // channel 1 of pixel (0, 0)
-    expect([...patchRgb(Float64Array.of(5, 5, 5, 5), { channels: 1, height: 2, width: 2 })].every((v) => v === 128)).toBe(true);
+    expect(
+      [...patchRgb(Float64Array.of(5, 5, 5, 5), { channels: 1, height: 2, width: 2 })].every((v) => v === 128),
+    ).toBe(true);
   });
 
   it('grid PNG has the tiles and gaps it promises; topEigenvectors are largest first', () => {
-    const eigen = symmetricEigen(Float64Array.from({ length: 27 * 27 }, (_, i) => (i % 28 === 0 ? 1 + (i / 28) : 0)), 27);
+    const eigen = symmetricEigen(
+      Float64Array.from({ length: 27 * 27 }, (_, i) => (i % 28 === 0 ? 1 + i / 28 : 0)),
+      27,
+    );
     const top = topEigenvectors(eigen, 5);
     expect(top).toHaveLength(5);
     expect(top[0]![26]).toBe(1); // largest eigenvalue sits on the last axis
-    const png = PNG.sync.read(patchGridPng(top, { channels: 3, height: 3, width: 3 }, { columns: 4, scale: 4, gap: 2 }));
+    const png = PNG.sync.read(
+      patchGridPng(top, { channels: 3, height: 3, width: 3 }, { columns: 4, scale: 4, gap: 2 }),
+    );
     expect([png.width, png.height]).toEqual([4 * 12 + 5 * 2, 2 * 12 + 3 * 2]);
     expect(() => patchGridPng(top, { channels: 3, height: 2, width: 2 })).toThrow(/27 values is not a 3×2×2 patch/);
   });
@@ -317,7 +395,10 @@ describe('layer activity', () => {
     expect(net.training).toBe(true); // mode restored
     const metrics = activityMetrics(activity);
     expect(metrics['activity/fc1/dead_fraction']).toBeCloseTo(1 / 3, 12);
-    expect(parseActivityMetric('activity/block.1/positive_fraction')).toEqual({ layer: 'block.1', quantity: 'positive_fraction' });
+    expect(parseActivityMetric('activity/block.1/positive_fraction')).toEqual({
+      layer: 'block.1',
+      quantity: 'positive_fraction',
+    });
     expect(parseActivityMetric('train/loss')).toBeNull();
     const probeFn = createActivityProbe({ inputs: Float32Array.of(1, -1, -2, 3, 4, 5), shape: [3, 2], every: 5 });
     expect(probeFn.onStep(0, net)).toEqual(metrics);
@@ -334,15 +415,31 @@ describe('alignment probe', () => {
     const probe = createAlignmentProbe({ layer: '0', input, every: 10, model: net });
     const first = probe.onStep(0, net);
     expect(Object.keys(first).sort()).toEqual(
-      ['misalignment_data', 'misalignment_random', 'misalignment_data_per_dim', 'misalignment_random_per_dim', 'weight_mean_norm', 'f/0', 'f/1', 'f/2', 'sigma/0', 'sigma/1', 'sigma/2']
+      [
+        'misalignment_data',
+        'misalignment_random',
+        'misalignment_data_per_dim',
+        'misalignment_random_per_dim',
+        'weight_mean_norm',
+        'f/0',
+        'f/1',
+        'f/2',
+        'sigma/0',
+        'sigma/1',
+        'sigma/2',
+      ]
         .map((name) => `alignment/0/${name}`)
         .sort(),
     );
     expect(Object.keys(probe.onStep(10, net))).not.toContain('alignment/0/sigma/0');
     expect(first['alignment/0/sigma/2']).toBeCloseTo(Math.sqrt(3), 14);
-    expect(() => createAlignmentProbe({ layer: '2', input, every: 10, model: net })).toThrow(/2.weight has rows of 8, Σ_x is 3×3/);
+    expect(() => createAlignmentProbe({ layer: '2', input, every: 10, model: net })).toThrow(
+      /2.weight has rows of 8, Σ_x is 3×3/,
+    );
     const narrow = new Sequential(new Linear(d, 3));
-    expect(() => createAlignmentProbe({ layer: '0', input, every: 10, model: narrow })).toThrow(/at least d\+1 = 4 weight vectors; got 3/);
+    expect(() => createAlignmentProbe({ layer: '0', input, every: 10, model: narrow })).toThrow(
+      /at least d\+1 = 4 weight vectors; got 3/,
+    );
     expect(spreadIndices(3072, 5)).toEqual([0, 768, 1536, 2303, 3071]);
   });
 });

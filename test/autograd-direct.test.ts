@@ -103,7 +103,9 @@ describe('leaf gradients written into .grad', () => {
       leafGradTarget(w, false);
       return [new Float32Array(2)];
     });
-    expect(() => out.backward(new Float32Array([1, 1]))).toThrow('the backward rule of broken took the gradient buffer of');
+    expect(() => out.backward(new Float32Array([1, 1]))).toThrow(
+      'the backward rule of broken took the gradient buffer of',
+    );
   });
 });
 
@@ -125,7 +127,15 @@ describe('in-place backward rules and relu', () => {
 
   it('Sequential runs ReLU in place after conv, batch norm and linear with the same results, not when hooked', () => {
     const build = () => {
-      const net = new Sequential(new Conv2d(3, 4, 3, { padding: 1 }), new BatchNorm2d(4), new ReLU(), new MaxPool2d(2), new Flatten(), new Linear(36, 5), new ReLU());
+      const net = new Sequential(
+        new Conv2d(3, 4, 3, { padding: 1 }),
+        new BatchNorm2d(4),
+        new ReLU(),
+        new MaxPool2d(2),
+        new Flatten(),
+        new Linear(36, 5),
+        new ReLU(),
+      );
       const rng = new Rng(7);
       for (const p of net.parameters()) rng.fillNormal(p.data, 0, 0.5);
       return net;
@@ -150,7 +160,8 @@ describe('in-place backward rules and relu', () => {
     const rng = new Rng(9);
     const w = random(rng, [4, 3, 3, 3]).requireGrad();
     const x = random(rng, [2, 3, 8, 8]);
-    const step = () => tidy(() => sum(maxPool2d(relu(conv2d(x, w, null, { padding: 1 })), { kernelSize: 2 })).backward());
+    const step = () =>
+      tidy(() => sum(maxPool2d(relu(conv2d(x, w, null, { padding: 1 })), { kernelSize: 2 })).backward());
     bufferPool.clear();
     step();
     step(); // the first accumulation into w.grad needs one more buffer

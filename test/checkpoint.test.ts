@@ -1,5 +1,14 @@
 /** safetensors I/O, corrupt-file errors, atomic writes, and checkpoints that resume exactly. */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -16,7 +25,17 @@ import {
   writeSafetensors,
   writeStateDict,
 } from '../src/checkpoint/index.js';
-import { BatchNorm2d, Conv2d, Flatten, GlobalAvgPool2d, Linear, MaxPool2d, ReLU, Sequential, initializeModule } from '../src/nn/index.js';
+import {
+  BatchNorm2d,
+  Conv2d,
+  Flatten,
+  GlobalAvgPool2d,
+  Linear,
+  MaxPool2d,
+  ReLU,
+  Sequential,
+  initializeModule,
+} from '../src/nn/index.js';
 import { SGD } from '../src/optim/index.js';
 import { crossEntropy, labels, Rng, tensor, tidy, type Tensor } from '../src/tensor/index.js';
 
@@ -62,11 +81,22 @@ describe('safetensors', () => {
     expect(file.tensors.get('bn.num_batches_tracked')!.shape).toEqual([]);
     expect(file.tensors.get('bn.num_batches_tracked')!.item()).toBe(7);
     expect(file.tensors.get('empty')!.shape).toEqual([0, 4]);
-    expect(Object.fromEntries(file.storedDtypes)).toEqual({ 'layer.weight': 'F32', ints: 'I32', 'bn.num_batches_tracked': 'I64', empty: 'F32' });
+    expect(Object.fromEntries(file.storedDtypes)).toEqual({
+      'layer.weight': 'F32',
+      ints: 'I32',
+      'bn.num_batches_tracked': 'I64',
+      empty: 'F32',
+    });
   });
 
   it('writes the documented layout: padded header, offsets into one contiguous data section', () => {
-    const bytes = serializeSafetensors(new Map([['a', tensor([1, 2])], ['b', tensor(new Int32Array([-1]))]]), { k: 'v' });
+    const bytes = serializeSafetensors(
+      new Map([
+        ['a', tensor([1, 2])],
+        ['b', tensor(new Int32Array([-1]))],
+      ]),
+      { k: 'v' },
+    );
     const headerLength = Number(bytes.readBigUInt64LE(0));
     expect(headerLength % 8).toBe(0);
     const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8'));
@@ -100,34 +130,92 @@ describe('safetensors', () => {
     const data = Buffer.alloc(16);
     data.writeBigInt64LE(5n, 0);
     data.writeBigInt64LE(2147483648n, 8);
-    expect(() => parseSafetensors(craft({ steps: { dtype: 'I64', shape: [2], data_offsets: [0, 16] } }, data), 'x.safetensors')).toThrow(
-      "x.safetensors: tensor 'steps': int64 value 2147483648 at index 1 does not fit in int32",
-    );
+    expect(() =>
+      parseSafetensors(craft({ steps: { dtype: 'I64', shape: [2], data_offsets: [0, 16] } }, data), 'x.safetensors'),
+    ).toThrow("x.safetensors: tensor 'steps': int64 value 2147483648 at index 1 does not fit in int32");
   });
 
   const f32 = (n: number): Uint8Array => new Uint8Array(4 * n);
   it.each([
-    ['a file too short for the length field', Buffer.alloc(5), /bad\.safetensors: file is 5 bytes, too short for the 8-byte header length/],
-    ['a header length beyond the file', craft({}, f32(1), 1000), /bad\.safetensors: header length 1000 exceeds the \d+ bytes after the length field/],
-    ['a header that is not JSON', craft('{"a": '), /bad\.safetensors: header \(bytes 8\.\.14\) is not valid UTF-8 JSON/],
+    [
+      'a file too short for the length field',
+      Buffer.alloc(5),
+      /bad\.safetensors: file is 5 bytes, too short for the 8-byte header length/,
+    ],
+    [
+      'a header length beyond the file',
+      craft({}, f32(1), 1000),
+      /bad\.safetensors: header length 1000 exceeds the \d+ bytes after the length field/,
+    ],
+    [
+      'a header that is not JSON',
+      craft('{"a": '),
+      /bad\.safetensors: header \(bytes 8\.\.14\) is not valid UTF-8 JSON/,
+    ],
     ['a header that is not an object', craft('[1, 2]'), /bad\.safetensors: header must be a JSON object/],
-    ['an unsupported dtype', craft({ a: { dtype: 'U8', shape: [1], data_offsets: [0, 1] } }, new Uint8Array(1)), /tensor 'a': unsupported dtype "U8"/],
-    ['a malformed shape', craft({ a: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, f32(1)), /tensor 'a': shape must be an array of non-negative integers, got \[-1\]/],
-    ['malformed offsets', craft({ a: { dtype: 'F32', shape: [1], data_offsets: [4, 0] } }, f32(1)), /tensor 'a': data_offsets must be \[begin, end\] with 0 ≤ begin ≤ end, got \[4,0\]/],
-    ['offsets that do not match the shape', craft({ a: { dtype: 'F32', shape: [2, 3], data_offsets: [0, 20] } }, f32(5)), /tensor 'a': shape \[2, 3\] of F32 needs 24 bytes, but data_offsets \[0, 20\] span 20/],
+    [
+      'an unsupported dtype',
+      craft({ a: { dtype: 'U8', shape: [1], data_offsets: [0, 1] } }, new Uint8Array(1)),
+      /tensor 'a': unsupported dtype "U8"/,
+    ],
+    [
+      'a malformed shape',
+      craft({ a: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, f32(1)),
+      /tensor 'a': shape must be an array of non-negative integers, got \[-1\]/,
+    ],
+    [
+      'malformed offsets',
+      craft({ a: { dtype: 'F32', shape: [1], data_offsets: [4, 0] } }, f32(1)),
+      /tensor 'a': data_offsets must be \[begin, end\] with 0 ≤ begin ≤ end, got \[4,0\]/,
+    ],
+    [
+      'offsets that do not match the shape',
+      craft({ a: { dtype: 'F32', shape: [2, 3], data_offsets: [0, 20] } }, f32(5)),
+      /tensor 'a': shape \[2, 3\] of F32 needs 24 bytes, but data_offsets \[0, 20\] span 20/,
+    ],
     [
       'a truncated data section',
-      craft({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [4], data_offsets: [8, 24] } }, f32(3)),
+      craft(
+        {
+          a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
+          b: { dtype: 'F32', shape: [4], data_offsets: [8, 24] },
+        },
+        f32(3),
+      ),
       /bad\.safetensors: tensor 'b': data_offsets \[8, 24\] run past the end of the data section \(12 bytes; the file is truncated or the header is wrong\)/,
     ],
     [
       'overlapping tensors',
-      craft({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, f32(3)),
+      craft(
+        {
+          a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
+          b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] },
+        },
+        f32(3),
+      ),
       /tensor 'b' \(bytes \[4, 12\]\) overlaps 'a' \(bytes \[0, 8\]\)/,
     ],
-    ['a gap between tensors', craft({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, b: { dtype: 'F32', shape: [1], data_offsets: [8, 12] } }, f32(3)), /bytes \[4, 8\) of the data section belong to no tensor \(before 'b'\)/],
-    ['trailing bytes', craft({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, f32(2)), /the data section has 8 bytes but its tensors end at byte 4 \(4 trailing bytes\)/],
-    ['non-string metadata', craft({ __metadata__: { step: 3 } }), /bad\.safetensors: __metadata__ must map strings to strings/],
+    [
+      'a gap between tensors',
+      craft(
+        {
+          a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] },
+          b: { dtype: 'F32', shape: [1], data_offsets: [8, 12] },
+        },
+        f32(3),
+      ),
+      /bytes \[4, 8\) of the data section belong to no tensor \(before 'b'\)/,
+    ],
+    [
+      'trailing bytes',
+      craft({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, f32(2)),
+      /the data section has 8 bytes but its tensors end at byte 4 \(4 trailing bytes\)/,
+    ],
+    [
+      'non-string metadata',
+      craft({ __metadata__: { step: 3 } }),
+      /bad\.safetensors: __metadata__ must map strings to strings/,
+    ],
   ])('names the problem in %s', (_what, bytes, message) => {
     const path = join(dir, 'bad.safetensors');
     writeFileSync(path, bytes);
@@ -136,14 +224,25 @@ describe('safetensors', () => {
 
   it('reports a truncated real file with its name and the tensor cut off', () => {
     const path = join(dir, 'cut.safetensors');
-    const bytes = serializeSafetensors(new Map([['first', tensor([1, 2, 3])], ['second', tensor([4, 5, 6])]]));
+    const bytes = serializeSafetensors(
+      new Map([
+        ['first', tensor([1, 2, 3])],
+        ['second', tensor([4, 5, 6])],
+      ]),
+    );
     writeFileSync(path, bytes.subarray(0, bytes.length - 5));
-    expect(() => readSafetensors(path)).toThrow(`${path}: tensor 'second': data_offsets [12, 24] run past the end of the data section (19 bytes`);
-    expect(() => readSafetensors(join(dir, 'missing.safetensors'))).toThrow(/cannot read safetensors file .*missing\.safetensors/);
+    expect(() => readSafetensors(path)).toThrow(
+      `${path}: tensor 'second': data_offsets [12, 24] run past the end of the data section (19 bytes`,
+    );
+    expect(() => readSafetensors(join(dir, 'missing.safetensors'))).toThrow(
+      /cannot read safetensors file .*missing\.safetensors/,
+    );
   });
 
   it('refuses to write a float32 tensor as an integer type, or a reserved name', () => {
-    expect(() => serializeSafetensors(new Map([['a', { tensor: tensor([1.5]), dtype: 'I64' as const }]]))).toThrow(/'a' is float32 and cannot be written as I64/);
+    expect(() => serializeSafetensors(new Map([['a', { tensor: tensor([1.5]), dtype: 'I64' as const }]]))).toThrow(
+      /'a' is float32 and cannot be written as I64/,
+    );
     expect(() => serializeSafetensors(new Map([['__metadata__', tensor([1])]]))).toThrow(/reserved/);
   });
 });
@@ -179,7 +278,13 @@ describe('atomic writes', () => {
 });
 
 function smallNet(seed: number): Sequential {
-  const net = new Sequential(new Conv2d(2, 3, 3, { padding: 1 }), new BatchNorm2d(3), new ReLU(), new GlobalAvgPool2d(), new Linear(3, 4));
+  const net = new Sequential(
+    new Conv2d(2, 3, 3, { padding: 1 }),
+    new BatchNorm2d(3),
+    new ReLU(),
+    new GlobalAvgPool2d(),
+    new Linear(3, 4),
+  );
   initializeModule(net, { scheme: 'kaiming_normal', scale: 0.5, rng: new Rng(seed, 'init') });
   return net;
 }
@@ -213,7 +318,12 @@ describe('checkpoints', () => {
     const optimizer = new SGD(net.namedParameters(), { lr: 0.1, momentum: 0.9, weightDecay: 1e-3 });
     const dataRng = new Rng(9, 'data');
     train(net, optimizer, dataRng, 2);
-    saveCheckpoint(path, { model: net, optimizer, rngStates: { data: dataRng.state() }, extra: { step: 2, note: 'x' } });
+    saveCheckpoint(path, {
+      model: net,
+      optimizer,
+      rngStates: { data: dataRng.state() },
+      extra: { step: 2, note: 'x' },
+    });
     train(net, optimizer, dataRng, 2);
     const expected = snapshot(net);
 
@@ -221,7 +331,13 @@ describe('checkpoints', () => {
     const resumedOptimizer = new SGD(resumedNet.namedParameters(), { lr: 0.5 });
     const data = loadCheckpoint(path, { model: resumedNet, optimizer: resumedOptimizer });
     expect(data.extra).toEqual({ step: 2, note: 'x' });
-    expect(resumedOptimizer.hyperparameters).toEqual({ lr: 0.1, momentum: 0.9, dampening: 0, weightDecay: 1e-3, nesterov: false });
+    expect(resumedOptimizer.hyperparameters).toEqual({
+      lr: 0.1,
+      momentum: 0.9,
+      dampening: 0,
+      weightDecay: 1e-3,
+      nesterov: false,
+    });
     expect(resumedOptimizer.stepCount).toBe(2);
     train(resumedNet, resumedOptimizer, Rng.fromState(data.rngStates.data!), 2);
     expect(snapshot(resumedNet)).toEqual(expected);
@@ -240,10 +356,18 @@ describe('checkpoints', () => {
     expect(model.storedDtypes.get('1.num_batches_tracked')).toBe('I64');
     expect(model.metadata.format).toBe('pt');
     const state = JSON.parse(readFileSync(files.state, 'utf8'));
-    expect(state).toMatchObject({ format: 'randlab-checkpoint', version: 1, optimizer: null, extra: null, model: { file: 'ckpt.safetensors' } });
+    expect(state).toMatchObject({
+      format: 'randlab-checkpoint',
+      version: 1,
+      optimizer: null,
+      extra: null,
+      model: { file: 'ckpt.safetensors' },
+    });
     const read = readCheckpoint(path);
     expect(read.optimizerState).toBeNull();
-    expect(() => loadCheckpoint(path, { model: smallNet(1), optimizer: new SGD(net.namedParameters(), { lr: 1 }) })).toThrow(/has no optimiser state/);
+    expect(() =>
+      loadCheckpoint(path, { model: smallNet(1), optimizer: new SGD(net.namedParameters(), { lr: 1 }) }),
+    ).toThrow(/has no optimiser state/);
   });
 
   it('keeps the previous checkpoint when a save fails half-way', () => {
@@ -255,7 +379,9 @@ describe('checkpoints', () => {
     const saved = snapshot(net);
     const broken = smallNet(3);
     broken.at(4).namedParameters()[0]![1].dispose(); // its bytes cannot be written
-    expect(() => saveCheckpoint(path, { model: broken, optimizer, extra: { step: 99 } })).toThrow(/'4\.weight' was disposed before it could be written/);
+    expect(() => saveCheckpoint(path, { model: broken, optimizer, extra: { step: 99 } })).toThrow(
+      /'4\.weight' was disposed before it could be written/,
+    );
     expect(readdirSync(dir).sort()).toEqual(['ckpt.optim.safetensors', 'ckpt.safetensors', 'ckpt.state.json']);
     const restored = smallNet(5);
     expect(loadCheckpoint(path, { model: restored }).extra).toEqual({ step: 1 });
@@ -269,15 +395,26 @@ describe('checkpoints', () => {
     copyFileSync(files.model, join(dir, 'old.safetensors'));
     saveCheckpoint(path, { model: smallNet(2) });
     copyFileSync(join(dir, 'old.safetensors'), files.model);
-    expect(() => readCheckpoint(path)).toThrow(/checkpoint is inconsistent: .*ckpt\.safetensors belongs to save .* but .*ckpt\.state\.json to save/);
+    expect(() => readCheckpoint(path)).toThrow(
+      /checkpoint is inconsistent: .*ckpt\.safetensors belongs to save .* but .*ckpt\.state\.json to save/,
+    );
   });
 
   it('names what does not fit: another architecture, a missing or invalid checkpoint', () => {
     const path = join(dir, 'ckpt');
     saveCheckpoint(path, { model: smallNet(1) });
-    const other = new Sequential(new Conv2d(2, 3, 3, { padding: 1 }), new ReLU(), new GlobalAvgPool2d(), new Linear(3, 5));
-    expect(() => loadCheckpoint(path, { model: other })).toThrow(/unexpected keys: 1\.weight, 1\.bias, 1\.running_mean, 1\.running_var, 1\.num_batches_tracked, 4\.weight, 4\.bias/);
-    expect(() => readCheckpoint(join(dir, 'nothing'))).toThrow(/no checkpoint at .*nothing: .*nothing\.state\.json does not exist/);
+    const other = new Sequential(
+      new Conv2d(2, 3, 3, { padding: 1 }),
+      new ReLU(),
+      new GlobalAvgPool2d(),
+      new Linear(3, 5),
+    );
+    expect(() => loadCheckpoint(path, { model: other })).toThrow(
+      /unexpected keys: 1\.weight, 1\.bias, 1\.running_mean, 1\.running_var, 1\.num_batches_tracked, 4\.weight, 4\.bias/,
+    );
+    expect(() => readCheckpoint(join(dir, 'nothing'))).toThrow(
+      /no checkpoint at .*nothing: .*nothing\.state\.json does not exist/,
+    );
     const statePath = checkpointFiles(path).state;
     writeFileSync(statePath, readFileSync(statePath, 'utf8').replace('"version": 1', '"version": 7'));
     expect(() => readCheckpoint(path)).toThrow(/ckpt\.state\.json: invalid state file: version/);
@@ -296,13 +433,29 @@ describe('checkpoints', () => {
   });
 
   it('loads a state_dict written by PyTorch', () => {
-    const cnn = new Sequential(new Conv2d(3, 8, 3, { padding: 1 }), new BatchNorm2d(8), new ReLU(), new MaxPool2d(2), new Flatten(), new Linear(96, 5));
+    const cnn = new Sequential(
+      new Conv2d(3, 8, 3, { padding: 1 }),
+      new BatchNorm2d(8),
+      new ReLU(),
+      new MaxPool2d(2),
+      new Flatten(),
+      new Linear(96, 5),
+    );
     const { tensors, storedDtypes } = readSafetensors(join(FIXTURES, 'cnn.weights.safetensors'));
     expect(storedDtypes.get('1.num_batches_tracked')).toBe('I64');
     cnn.loadStateDict(tensors, { strict: true });
     expect((cnn.at(1) as BatchNorm2d).numBatchesTracked.item()).toBe(3);
     expect(cnn.stateDict().get('5.bias')!.toArray()).toEqual(tensors.get('5.bias')!.toArray());
-    const wrongHead = new Sequential(new Conv2d(3, 8, 3, { padding: 1 }), new BatchNorm2d(8), new ReLU(), new MaxPool2d(2), new Flatten(), new Linear(96, 4));
-    expect(() => wrongHead.loadStateDict(tensors)).toThrow(/'5\.weight': shape \[5, 96\] in the state dict, \[4, 96\] in the model/);
+    const wrongHead = new Sequential(
+      new Conv2d(3, 8, 3, { padding: 1 }),
+      new BatchNorm2d(8),
+      new ReLU(),
+      new MaxPool2d(2),
+      new Flatten(),
+      new Linear(96, 4),
+    );
+    expect(() => wrongHead.loadStateDict(tensors)).toThrow(
+      /'5\.weight': shape \[5, 96\] in the state dict, \[4, 96\] in the model/,
+    );
   });
 });

@@ -26,7 +26,12 @@ afterAll(() => {
   data.cleanup();
 });
 
-const env = () => ({ ...process.env, RANDLAB_RUNS: join(temp.dir, 'store'), RANDLAB_CACHE: join(temp.dir, 'cache'), RANDLAB_THREADS: '2' });
+const env = () => ({
+  ...process.env,
+  RANDLAB_RUNS: join(temp.dir, 'store'),
+  RANDLAB_CACHE: join(temp.dir, 'cache'),
+  RANDLAB_THREADS: '2',
+});
 
 function cli(args: string[]): { code: number | null; stdout: string; stderr: string } {
   const result = spawnSync(process.execPath, ['--import', 'tsx', ENTRY, ...args], { env: env(), encoding: 'utf8' });
@@ -45,12 +50,20 @@ function writeConfig(name: string, text: string): string {
 
 function finalWeights(store: RunStore, runId: string): Map<string, Buffer> {
   const last = listCheckpoints(store.checkpointDir(runId)).at(-1)!;
-  return new Map([...readCheckpoint(last.prefix).modelState].map(([key, t]) => [key, Buffer.from(t.dtype === 'int32' ? t.ints.buffer : t.data.buffer)]));
+  return new Map(
+    [...readCheckpoint(last.prefix).modelState].map(([key, t]) => [
+      key,
+      Buffer.from(t.dtype === 'int32' ? t.ints.buffer : t.data.buffer),
+    ]),
+  );
 }
 
 describe('randlab train', () => {
   it('trains from a YAML config with flag overrides, logging plain lines when not on a TTY', () => {
-    const config = writeConfig('small.yaml', `data:\n  dataset: ${data.spec}\nmodel: {name: cnn2, widths: [8, 16]}\ntraining: {batchSize: 16, iterations: 8}\neval: {every: 4}\nlog: {every: 4}\n`);
+    const config = writeConfig(
+      'small.yaml',
+      `data:\n  dataset: ${data.spec}\nmodel: {name: cnn2, widths: [8, 16]}\ntraining: {batchSize: 16, iterations: 8}\neval: {every: 4}\nlog: {every: 4}\n`,
+    );
     const result = cli(['train', '--config', config, '--name', 'yaml-run', '--schedule.lr', '0.02', '--seed', '3']);
     expect(result.stderr).toContain('yaml-run: starting, 8 steps (4 per epoch, 64 training examples)');
     expect(result.stderr).toMatch(/yaml-run: step 4\/8 epoch 1\.00 loss \d\.\d{4} acc \d\.\d{3} \d+ img\/s ETA/);
@@ -64,25 +77,68 @@ describe('randlab train', () => {
   it('rejects a bad config naming the field and the allowed values', () => {
     const result = cli(['train', '--data.dataset', data.spec, '--optimizer.name', 'sdg']);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain("option '--optimizer.name <value>' argument 'sdg' is invalid. Allowed choices are sgd, adam, adamw.");
+    expect(result.stderr).toContain(
+      "option '--optimizer.name <value>' argument 'sdg' is invalid. Allowed choices are sgd, adam, adamw.",
+    );
     const file = writeConfig('bad.yaml', 'optimizer: {name: sdg}\ntraining: {batch: 4}\n');
     const fromFile = cli(['train', '--config', file]);
     expect(fromFile.code).toBe(1);
     expect(fromFile.stderr).toContain(`invalid run config (${file}):`);
-    expect(fromFile.stderr).toMatch(/optimizer\.name: Invalid option: expected one of "sgd"\|"adam"\|"adamw"; got "sdg"/);
-    expect(fromFile.stderr).toContain('training.batch: unknown field (known here: batchSize, iterations, epochs, dropLast)');
+    expect(fromFile.stderr).toMatch(
+      /optimizer\.name: Invalid option: expected one of "sgd"\|"adam"\|"adamw"; got "sdg"/,
+    );
+    expect(fromFile.stderr).toContain(
+      'training.batch: unknown field (known here: batchSize, iterations, epochs, dropLast)',
+    );
   });
 
   it('prints the resolved config', () => {
-    const result = cli(['train', '--print-config', '--model.name', 'vgg16', '--data.labels.kind', 'random', '--data.labels.k', '5', '--data.labels.seed', '2']);
+    const result = cli([
+      'train',
+      '--print-config',
+      '--model.name',
+      'vgg16',
+      '--data.labels.kind',
+      'random',
+      '--data.labels.k',
+      '5',
+      '--data.labels.seed',
+      '2',
+    ]);
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout)).toMatchObject({ model: { name: 'vgg16' }, init: { scale: 1 }, data: { labels: { kind: 'random', k: 5, seed: 2 } } });
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      model: { name: 'vgg16' },
+      init: { scale: 1 },
+      data: { labels: { kind: 'random', k: 5, seed: 2 } },
+    });
   });
 
   it('resumes a run killed with SIGKILL and ends bit-identical to an uninterrupted run', async () => {
-    const args = (name: string) => ['train', '--quiet', '--name', name, '--data.dataset', data.spec, '--model.widths', '8,16', '--training.batchSize', '16', '--training.iterations', '300', '--checkpoint.every', '20', '--eval.every', '100', '--schedule.lr', '0.02'];
+    const args = (name: string) => [
+      'train',
+      '--quiet',
+      '--name',
+      name,
+      '--data.dataset',
+      data.spec,
+      '--model.widths',
+      '8,16',
+      '--training.batchSize',
+      '16',
+      '--training.iterations',
+      '300',
+      '--checkpoint.every',
+      '20',
+      '--eval.every',
+      '100',
+      '--schedule.lr',
+      '0.02',
+    ];
     const store = RunStore.open(join(temp.dir, 'store'));
-    const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args('killed')], { env: env(), stdio: 'ignore' });
+    const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args('killed')], {
+      env: env(),
+      stdio: 'ignore',
+    });
     let exitedEarly = false;
     const exited = new Promise<NodeJS.Signals | null>((resolve) =>
       child.on('exit', (_code, signal) => {
@@ -105,12 +161,16 @@ describe('randlab train', () => {
     expect(resumed.stdout).toMatch(/^run killed finished at step 300/);
     expectSuccess(cli(args('uninterrupted')));
     expect(finalWeights(store, 'killed')).toEqual(finalWeights(store, 'uninterrupted'));
-    expect(store.metrics('killed', { name: 'test/accuracy' })).toEqual(store.metrics('uninterrupted', { name: 'test/accuracy' }));
+    expect(store.metrics('killed', { name: 'test/accuracy' })).toEqual(
+      store.metrics('uninterrupted', { name: 'test/accuracy' }),
+    );
     store.close();
   });
 
   it('refuses flags with --resume and reports a finished run', () => {
-    expect(cli(['train', '--resume', 'killed', '--schedule.lr', '1']).stderr).toContain("--resume continues run 'killed' with its saved config; it takes no --config or field flags (given: --schedule.lr)");
+    expect(cli(['train', '--resume', 'killed', '--schedule.lr', '1']).stderr).toContain(
+      "--resume continues run 'killed' with its saved config; it takes no --config or field flags (given: --schedule.lr)",
+    );
     const again = cli(['train', '--quiet', '--name', 'killed', '--data.dataset', data.spec]);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain("run 'killed' is finished (step 300); pass --force to overwrite it");
@@ -124,10 +184,16 @@ describe('randlab runs', () => {
     expect(list.stdout).toMatch(/\nkilled\s+finished\s+300\s+cnn2\s+imagefolder:/);
     const show = JSON.parse(cli(['runs', 'show', 'killed', '--json']).stdout);
     expect(show).toMatchObject({ id: 'killed', status: 'finished', step: 300, config: { name: 'killed' } });
-    expect(show.artifacts).toEqual([expect.objectContaining({ kind: 'checkpoint', path: 'checkpoints/step-00000300.safetensors', step: 300 })]);
+    expect(show.artifacts).toEqual([
+      expect.objectContaining({ kind: 'checkpoint', path: 'checkpoints/step-00000300.safetensors', step: 300 }),
+    ]);
     const csv = cli(['runs', 'export', 'killed', '--csv', '--metric', 'test/accuracy']).stdout.trim().split('\n');
     expect(csv[0]).toBe('run,step,name,value');
-    expect(csv.slice(1).map((line) => line.split(',').slice(0, 3).join(','))).toEqual(['killed,100,test/accuracy', 'killed,200,test/accuracy', 'killed,300,test/accuracy']);
+    expect(csv.slice(1).map((line) => line.split(',').slice(0, 3).join(','))).toEqual([
+      'killed,100,test/accuracy',
+      'killed,200,test/accuracy',
+      'killed,300,test/accuracy',
+    ]);
     expect(cli(['runs', 'show', 'nope']).stderr).toMatch(/no run 'nope' in store .* \(known runs: .*killed/);
   });
 });
@@ -137,7 +203,20 @@ describe('randlab eval', () => {
     const store = RunStore.open(join(temp.dir, 'store'));
     const weights = listCheckpoints(store.checkpointDir('killed')).at(-1)!.weights;
     store.close();
-    const ours = cli(['eval', '--model', 'cnn2', '--widths', '8,16', '--checkpoint', weights, '--dataset', data.spec, '--split', 'test', '--json']);
+    const ours = cli([
+      'eval',
+      '--model',
+      'cnn2',
+      '--widths',
+      '8,16',
+      '--checkpoint',
+      weights,
+      '--dataset',
+      data.spec,
+      '--split',
+      'test',
+      '--json',
+    ]);
     expectSuccess(ours);
     const result = JSON.parse(ours.stdout);
     expect(Object.keys(result)).toEqual(['accuracy', 'loss', 'n']);
@@ -145,11 +224,16 @@ describe('randlab eval', () => {
 
     // tiny-cnn2 was written by PyTorch (tools/check_state_dict.py) for 3×8×8 inputs and 4 classes.
     const torchFile = join(FIXTURES, 'tiny-cnn2.weights.safetensors');
-    const torch = JSON.parse(cli(['eval', '--model', 'cnn2', '--widths', '6,10', '--checkpoint', torchFile, '--dataset', data.spec, '--json']).stdout);
+    const torch = JSON.parse(
+      cli(['eval', '--model', 'cnn2', '--widths', '6,10', '--checkpoint', torchFile, '--dataset', data.spec, '--json'])
+        .stdout,
+    );
     const model = createModel('cnn2', { numClasses: 4, inputShape: [3, 8, 8], widths: [6, 10] });
     model.loadStateDict(readSafetensors(torchFile).tensors);
     const test = await loadDataset(data.spec, { split: 'test', cacheDir: null });
-    const expected = evaluate(model, test, { preprocessor: Preprocessor.fromTrainingSplit(await loadDataset(data.spec, { split: 'train', cacheDir: null })) });
+    const expected = evaluate(model, test, {
+      preprocessor: Preprocessor.fromTrainingSplit(await loadDataset(data.spec, { split: 'train', cacheDir: null })),
+    });
     expect(torch).toEqual({ accuracy: expected.accuracy, loss: expected.loss, n: 16 });
   });
 
@@ -157,6 +241,8 @@ describe('randlab eval', () => {
     const torchFile = join(FIXTURES, 'tiny-cnn2.weights.safetensors');
     const result = cli(['eval', '--model', 'cnn2', '--checkpoint', torchFile, '--dataset', data.spec, '--json']);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/tiny-cnn2\.weights\.safetensors does not fit cnn2 on imagefolder:.*'conv1\.weight': shape \[6, 3, 3, 3\] in the state dict, \[256, 3, 3, 3\] in the model/);
+    expect(result.stderr).toMatch(
+      /tiny-cnn2\.weights\.safetensors does not fit cnn2 on imagefolder:.*'conv1\.weight': shape \[6, 3, 3, 3\] in the state dict, \[256, 3, 3, 3\] in the model/,
+    );
   });
 });

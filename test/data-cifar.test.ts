@@ -7,7 +7,15 @@ import { loadCifar } from '../src/data/cifar.js';
 import { loadDataset } from '../src/data/load.js';
 import { computeChannelStats } from '../src/data/preprocess.js';
 import type { ImageDataset } from '../src/data/types.js';
-import { SMALL_CIFAR10, SMALL_CIFAR100, cifarFileBytes, fixtureLabels, fixturePixel, makeTempDir, writeCifar } from './helpers/data-fixtures.js';
+import {
+  SMALL_CIFAR10,
+  SMALL_CIFAR100,
+  cifarFileBytes,
+  fixtureLabels,
+  fixturePixel,
+  makeTempDir,
+  writeCifar,
+} from './helpers/data-fixtures.js';
 
 let root: string;
 let cleanup: () => void;
@@ -49,14 +57,18 @@ describe('CIFAR binary files', () => {
   });
 
   it('missing directory: says how to get the data', async () => {
-    await expect(loadCifar(root, SMALL_CIFAR10, { split: 'train' })).rejects.toThrow(/CIFAR-10 not found: directory .*cifar10 does not exist.*randlab data fetch cifar10/);
+    await expect(loadCifar(root, SMALL_CIFAR10, { split: 'train' })).rejects.toThrow(
+      /CIFAR-10 not found: directory .*cifar10 does not exist.*randlab data fetch cifar10/,
+    );
     await expect(loadDataset('cifar10', { dataDir: root })).rejects.toThrow(/randlab data fetch cifar10/);
   });
 
   it('missing file: names it', async () => {
     const dir = writeCifar(root, SMALL_CIFAR10);
     rmSync(join(dir, 'data_batch_3.bin'));
-    await expect(loadCifar(root, SMALL_CIFAR10, { split: 'train' })).rejects.toThrow(/data_batch_3\.bin \(or \.bin\.gz\) is missing/);
+    await expect(loadCifar(root, SMALL_CIFAR10, { split: 'train' })).rejects.toThrow(
+      /data_batch_3\.bin \(or \.bin\.gz\) is missing/,
+    );
   });
 
   it('truncated or oversized file: expected vs actual bytes, plain and gzip', async () => {
@@ -64,19 +76,32 @@ describe('CIFAR binary files', () => {
     const expected = 6 * 3073;
     truncateSync(join(dir, 'data_batch_2.bin'), expected - 100);
     await expect(loadCifar(root, SMALL_CIFAR10, { split: 'train' })).rejects.toThrow(
-      new RegExp(`data_batch_2\\.bin: expected ${expected} bytes \\(6 records × 3073\\), found ${expected - 100}: the file is truncated`),
+      new RegExp(
+        `data_batch_2\\.bin: expected ${expected} bytes \\(6 records × 3073\\), found ${expected - 100}: the file is truncated`,
+      ),
     );
-    writeFileSync(join(dir, 'data_batch_2.bin'), Buffer.concat([cifarFileBytes(SMALL_CIFAR10, 6, 6), Buffer.alloc(3073)]));
-    await expect(loadCifar(root, SMALL_CIFAR10, { split: 'train' })).rejects.toThrow(/found 21511: the file is oversized/);
+    writeFileSync(
+      join(dir, 'data_batch_2.bin'),
+      Buffer.concat([cifarFileBytes(SMALL_CIFAR10, 6, 6), Buffer.alloc(3073)]),
+    );
+    await expect(loadCifar(root, SMALL_CIFAR10, { split: 'train' })).rejects.toThrow(
+      /found 21511: the file is oversized/,
+    );
 
     rmSync(join(dir, 'test_batch.bin'));
     writeFileSync(join(dir, 'test_batch.bin.gz'), gzipSync(cifarFileBytes(SMALL_CIFAR10, 5, 0)));
-    await expect(loadCifar(root, SMALL_CIFAR10, { split: 'test' })).rejects.toThrow(/test_batch\.bin\.gz: expected 18438 bytes .* after decompression, found 15365: the file is truncated/);
+    await expect(loadCifar(root, SMALL_CIFAR10, { split: 'test' })).rejects.toThrow(
+      /test_batch\.bin\.gz: expected 18438 bytes .* after decompression, found 15365: the file is truncated/,
+    );
     writeFileSync(join(dir, 'test_batch.bin.gz'), gzipSync(cifarFileBytes(SMALL_CIFAR10, 7, 0)));
-    await expect(loadCifar(root, SMALL_CIFAR10, { split: 'test' })).rejects.toThrow(/test_batch\.bin\.gz: .*the file is oversized/);
+    await expect(loadCifar(root, SMALL_CIFAR10, { split: 'test' })).rejects.toThrow(
+      /test_batch\.bin\.gz: .*the file is oversized/,
+    );
     const gz = gzipSync(cifarFileBytes(SMALL_CIFAR10, 6, 0));
     writeFileSync(join(dir, 'test_batch.bin.gz'), gz.subarray(0, gz.length - 40));
-    await expect(loadCifar(root, SMALL_CIFAR10, { split: 'test' })).rejects.toThrow(/test_batch\.bin\.gz: not a complete gzip stream/);
+    await expect(loadCifar(root, SMALL_CIFAR10, { split: 'test' })).rejects.toThrow(
+      /test_batch\.bin\.gz: not a complete gzip stream/,
+    );
   });
 
   it('label byte out of range: names the file and record', async () => {
@@ -84,19 +109,25 @@ describe('CIFAR binary files', () => {
     const bytes = cifarFileBytes(SMALL_CIFAR10, 6, 24);
     bytes[3 * 3073] = 10;
     writeFileSync(join(dir, 'data_batch_5.bin'), bytes);
-    await expect(loadCifar(root, SMALL_CIFAR10, { split: 'train' })).rejects.toThrow(/data_batch_5\.bin: record 3 has label byte 10, outside 0\.\.9/);
+    await expect(loadCifar(root, SMALL_CIFAR10, { split: 'train' })).rejects.toThrow(
+      /data_batch_5\.bin: record 3 has label byte 10, outside 0\.\.9/,
+    );
 
     const dir100 = writeCifar(root, SMALL_CIFAR100);
     const bytes100 = cifarFileBytes(SMALL_CIFAR100, 8, 0);
     bytes100[2 * 3074] = 20; // coarse byte
     writeFileSync(join(dir100, 'test.bin'), bytes100);
-    await expect(loadCifar(root, SMALL_CIFAR100, { split: 'test' })).rejects.toThrow(/test\.bin: record 2 has coarse label byte 20, outside 0\.\.19/);
+    await expect(loadCifar(root, SMALL_CIFAR100, { split: 'test' })).rejects.toThrow(
+      /test\.bin: record 2 has coarse label byte 20, outside 0\.\.19/,
+    );
   });
 
   it('class-name file with the wrong number of names is rejected', async () => {
     const dir = writeCifar(root, SMALL_CIFAR10);
     writeFileSync(join(dir, 'batches.meta.txt'), 'a\nb\n');
-    await expect(loadCifar(root, SMALL_CIFAR10, { split: 'test' })).rejects.toThrow(/batches\.meta\.txt: lists 2 class names, expected 10/);
+    await expect(loadCifar(root, SMALL_CIFAR10, { split: 'test' })).rejects.toThrow(
+      /batches\.meta\.txt: lists 2 class names, expected 10/,
+    );
   });
 });
 
@@ -106,7 +137,18 @@ describe.skipIf(!dataRoot)('real CIFAR-10 ($RANDLAB_DATA)', () => {
   it('has the official counts, labels, order and training-set channel means', async () => {
     const train = (await loadDataset('cifar10', { dataDir: dataRoot! })) as ImageDataset;
     expect(train.n).toBe(50_000);
-    expect(train.classNames).toEqual(['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck']);
+    expect(train.classNames).toEqual([
+      'airplane',
+      'automobile',
+      'bird',
+      'cat',
+      'deer',
+      'dog',
+      'frog',
+      'horse',
+      'ship',
+      'truck',
+    ]);
     expect(Array.from(train.labels!.subarray(0, 10))).toEqual([6, 9, 9, 4, 1, 1, 2, 7, 8, 3]);
     const batch1 = new Array<number>(10).fill(0);
     for (let i = 0; i < 10_000; i++) batch1[train.labels![i]!]!++;

@@ -55,7 +55,9 @@ describe('randlab data check', () => {
     const root = join(dir, 'images');
     await writeImageFolder(root, ['cat', 'dog'], { train: 2, val: 1 });
     rmSync(join(root, 'val', 'dog'), { recursive: true });
-    await expect(run('data', 'check', `imagefolder:${root},size=8`, '--json', '--cache-dir', join(dir, 'cache'))).rejects.toThrow(/data check: 1 inconsistencies/);
+    await expect(
+      run('data', 'check', `imagefolder:${root},size=8`, '--json', '--cache-dir', join(dir, 'cache')),
+    ).rejects.toThrow(/data check: 1 inconsistencies/);
     const report = JSON.parse(output);
     expect(report.ok).toBe(false);
     expect(report.issues[0]).toMatch(/val: .*class folder dog is missing/);
@@ -70,8 +72,8 @@ describe('randlab data fetch', () => {
   it('keeps the official checksum for a mirror URL', async () => {
     const archive = join(dir, 'cifar-10-binary.tar.gz');
     writeFileSync(archive, 'not the official archive');
-    await expect(run('data', 'fetch', 'cifar10', '--data-dir', join(dir, 'data'), '--url', pathToFileURL(archive).href)).rejects.toThrow(
-      /expected c32a1d4ab5d03f1284b67883e8d87530/,
-    );
+    await expect(
+      run('data', 'fetch', 'cifar10', '--data-dir', join(dir, 'data'), '--url', pathToFileURL(archive).href),
+    ).rejects.toThrow(/expected c32a1d4ab5d03f1284b67883e8d87530/);
   });
 });

@@ -29,7 +29,7 @@ function pixel(dataset: ImageDataset, i: number, channel: number, row: number, c
 describe('image folders', () => {
   it('labels classes in sorted folder order and decodes to NCHW uint8', async () => {
     await writeImageFolder(root, CLASSES, { train: 2, val: 1 });
-    const train = (await loadImageFolder({ root, split: 'train', size: 8, cacheDir: cache }));
+    const train = await loadImageFolder({ root, split: 'train', size: 8, cacheDir: cache });
     expect(train.n).toBe(6);
     expect(train.shape).toEqual([3, 8, 8]);
     expect(train.classes).toBe(3);
@@ -52,11 +52,17 @@ describe('image folders', () => {
     const width = 36;
     const raw = Buffer.alloc(width * 4 * 3);
     for (let y = 0; y < 4; y++) for (let x = 0; x < width; x++) raw[(y * width + x) * 3 + Math.floor(x / 12)] = 255;
-    await sharp(raw, { raw: { width, height: 4, channels: 3 } }).png().toFile(join(dir, 'a.png'));
+    await sharp(raw, { raw: { width, height: 4, channels: 3 } })
+      .png()
+      .toFile(join(dir, 'a.png'));
     await writeImage(join(dir, 'b.JPEG'), 16, 16, [77, 0, 0], true);
-    const dataset = (await loadImageFolder({ root, split: 'train', size: 8, cacheDir: null }));
+    const dataset = await loadImageFolder({ root, split: 'train', size: 8, cacheDir: null });
     expect(dataset.n).toBe(2);
-    for (const [row, col] of [[0, 0], [7, 7], [4, 2]] as const) {
+    for (const [row, col] of [
+      [0, 0],
+      [7, 7],
+      [4, 2],
+    ] as const) {
       expect([0, 1, 2].map((c) => pixel(dataset, 0, c, row, col))).toEqual([0, 255, 0]);
     }
     const grey = [0, 1, 2].map((c) => pixel(dataset, 1, c, 4, 4));
@@ -78,13 +84,13 @@ describe('image folders', () => {
     writeFileSync(victim, Buffer.alloc(statSync(victim).size, 0x55));
     utimesSync(victim, wholeSecond, wholeSecond);
     const second = await loadImageFolder({ root, split: 'train', size: 8, cacheDir: cache });
-    expect(second.pixels).toEqual((first).pixels);
+    expect(second.pixels).toEqual(first.pixels);
     expect(second.labels).toEqual(first.labels);
     expect(second.pixels.buffer).toBeInstanceOf(SharedArrayBuffer);
     // …and a changed file (new mtime) is a new key.
     await writeImage(victim, 8, 8, [1, 2, 3]);
     utimesSync(victim, new Date(), new Date(Date.now() + 5000));
-    const third = (await loadImageFolder({ root, split: 'train', size: 8, cacheDir: cache }));
+    const third = await loadImageFolder({ root, split: 'train', size: 8, cacheDir: cache });
     expect(pixel(third, 0, 0, 0, 0)).toBe(1);
     expect(readdirSync(join(cache, 'imagefolder')).length).toBe(2);
     // Another size is another cache entry.
@@ -94,10 +100,10 @@ describe('image folders', () => {
 
   it('a corrupt cache file is ignored and rebuilt', async () => {
     await writeImageFolder(root, ['x', 'y'], { train: 1, val: 1 });
-    const first = (await loadImageFolder({ root, split: 'train', size: 8, cacheDir: cache }));
+    const first = await loadImageFolder({ root, split: 'train', size: 8, cacheDir: cache });
     const [name] = readdirSync(join(cache, 'imagefolder'));
     writeFileSync(join(cache, 'imagefolder', name!), 'RLIMGC01garbage');
-    const again = (await loadImageFolder({ root, split: 'train', size: 8, cacheDir: cache }));
+    const again = await loadImageFolder({ root, split: 'train', size: 8, cacheDir: cache });
     expect(again.pixels).toEqual(first.pixels);
   });
 
@@ -106,20 +112,28 @@ describe('image folders', () => {
     const dataset = await loadDataset(`imagefolder:${root},size=8,classes=c_eel+a_cat`, { cacheDir: cache });
     expect(dataset.classNames).toEqual(['a_cat', 'c_eel']);
     expect(Array.from(dataset.labels!)).toEqual([0, 1]);
-    await expect(loadDataset(`imagefolder:${root},size=8,classes=zebra`, { cacheDir: cache })).rejects.toThrow(/no class folder 'zebra'/);
+    await expect(loadDataset(`imagefolder:${root},size=8,classes=zebra`, { cacheDir: cache })).rejects.toThrow(
+      /no class folder 'zebra'/,
+    );
   });
 
   it('missing directory: says what layout is expected', async () => {
-    await expect(loadImageFolder({ root, split: 'train', size: 8, cacheDir: null })).rejects.toThrow(/is not a directory.*root\/train\/<class>/);
+    await expect(loadImageFolder({ root, split: 'train', size: 8, cacheDir: null })).rejects.toThrow(
+      /is not a directory.*root\/train\/<class>/,
+    );
     await writeImageFolder(root, ['x'], { train: 1, val: 1 });
-    await expect(loadImageFolder({ root, split: 'test', size: 8, cacheDir: null })).rejects.toThrow(/split 'test' not found/);
+    await expect(loadImageFolder({ root, split: 'test', size: 8, cacheDir: null })).rejects.toThrow(
+      /split 'test' not found/,
+    );
   });
 
   it('unreadable image: names its path, and nothing is cached', async () => {
     await writeImageFolder(root, ['x', 'y'], { train: 2, val: 1 });
     const bad = join(root, 'train', 'y', 'img_1.png');
     writeFileSync(bad, 'not an image');
-    await expect(loadImageFolder({ root, split: 'train', size: 8, cacheDir: cache })).rejects.toThrow(`Cannot decode image ${bad}`);
+    await expect(loadImageFolder({ root, split: 'train', size: 8, cacheDir: cache })).rejects.toThrow(
+      `Cannot decode image ${bad}`,
+    );
     expect(existsSync(join(cache, 'imagefolder')) ? readdirSync(join(cache, 'imagefolder')) : []).toEqual([]);
   });
 
@@ -127,16 +141,22 @@ describe('image folders', () => {
     await writeImageFolder(root, ['x', 'y'], { train: 1, val: 1 });
     rmSync(join(root, 'train', 'y', 'img_0.png'));
     writeFileSync(join(root, 'train', 'y', 'notes.txt'), 'no images here');
-    await expect(loadImageFolder({ root, split: 'train', size: 8, cacheDir: null })).rejects.toThrow(`${join(root, 'train', 'y')}: empty class folder`);
+    await expect(loadImageFolder({ root, split: 'train', size: 8, cacheDir: null })).rejects.toThrow(
+      `${join(root, 'train', 'y')}: empty class folder`,
+    );
   });
 
   it('a split whose class folders differ from train is rejected', async () => {
     await writeImageFolder(root, ['x', 'y'], { train: 1, val: 1 });
     rmSync(join(root, 'val', 'y'), { recursive: true });
-    await expect(loadImageFolder({ root, split: 'val', size: 8, cacheDir: null })).rejects.toThrow(/class folder y is missing/);
+    await expect(loadImageFolder({ root, split: 'val', size: 8, cacheDir: null })).rejects.toThrow(
+      /class folder y is missing/,
+    );
     mkdirSync(join(root, 'val', 'y'));
     mkdirSync(join(root, 'val', 'z'));
-    await expect(loadImageFolder({ root, split: 'val', size: 8, cacheDir: null })).rejects.toThrow(/val\/z: class folder not present/);
+    await expect(loadImageFolder({ root, split: 'val', size: 8, cacheDir: null })).rejects.toThrow(
+      /val\/z: class folder not present/,
+    );
   });
 
   it('classes.txt gives readable names and must match the folders', async () => {
@@ -145,7 +165,9 @@ describe('image folders', () => {
     const dataset = await loadImageFolder({ root, split: 'train', size: 8, cacheDir: null });
     expect(dataset.classNames).toEqual(['first thing', 'second thing']);
     writeFileSync(join(root, 'classes.txt'), 'n2\tsecond\nn1\tfirst\n');
-    await expect(loadImageFolder({ root, split: 'train', size: 8, cacheDir: null })).rejects.toThrow(/classes\.txt: its 2 class ids are not the 2 class folders in sorted order/);
+    await expect(loadImageFolder({ root, split: 'train', size: 8, cacheDir: null })).rejects.toThrow(
+      /classes\.txt: its 2 class ids are not the 2 class folders in sorted order/,
+    );
   });
 });
 

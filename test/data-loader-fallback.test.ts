@@ -32,7 +32,14 @@ const images = syntheticImages(70, [3, 4, 4]);
 const preprocessor = Preprocessor.fromTrainingSplit(images);
 
 async function batches(worker: 'auto' | boolean, count: number) {
-  const loader = new BatchLoader({ dataset: images, batchSize: 16, seed: 5, preprocessor, worker, augment: { cropPad: 1, flip: true } });
+  const loader = new BatchLoader({
+    dataset: images,
+    batchSize: 16,
+    seed: 5,
+    preprocessor,
+    worker,
+    augment: { cropPad: 1, flip: true },
+  });
   try {
     const result = [];
     for (let i = 0; i < count; i++) result.push(await loader.next());

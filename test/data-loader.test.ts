@@ -50,7 +50,8 @@ describe('BatchLoader', () => {
   });
 
   it('is seeded: same seed same order, another seed or epoch another order', async () => {
-    const order = (seed: number) => new BatchLoader({ dataset: images, batchSize: 16, seed, preprocessor, worker: false }).order(0);
+    const order = (seed: number) =>
+      new BatchLoader({ dataset: images, batchSize: 16, seed, preprocessor, worker: false }).order(0);
     expect(order(7)).toEqual(order(7));
     expect(order(7)).not.toEqual(order(8));
     const loader = new BatchLoader({ dataset: images, batchSize: 16, seed: 7, preprocessor, worker: false });
@@ -132,7 +133,9 @@ describe('BatchLoader', () => {
       const batch = await loader.next();
       expect(batch.x.length).toBe(8 * 3);
       batch.indices.forEach((index, i) => {
-        expect(Array.from(batch.x.subarray(i * 3, i * 3 + 3))).toEqual(Array.from(gaussian.values.subarray(index * 3, index * 3 + 3)));
+        expect(Array.from(batch.x.subarray(i * 3, i * 3 + 3))).toEqual(
+          Array.from(gaussian.values.subarray(index * 3, index * 3 + 3)),
+        );
         expect(batch.y[i]).toBe(index % 3);
       });
     } finally {
@@ -145,7 +148,9 @@ describe('BatchLoader', () => {
     expect(() => new BatchLoader({ ...base, batchSize: 0 })).toThrow(/Batch size/);
     expect(() => new BatchLoader({ dataset: images, seed: 0, batchSize: 4 })).toThrow(/needs a preprocessor/);
     expect(() => new BatchLoader({ ...base, batchSize: 200, dropLast: true })).toThrow(/leaves no batch/);
-    expect(() => new BatchLoader({ ...base, batchSize: 4, labels: new Int32Array(5) })).toThrow(/5 labels for 103 examples/);
+    expect(() => new BatchLoader({ ...base, batchSize: 4, labels: new Int32Array(5) })).toThrow(
+      /5 labels for 103 examples/,
+    );
     expect(() => new BatchLoader({ ...base, batchSize: 4, state: { epoch: 0, position: 103 } })).toThrow(/state/);
     const gaussian = makeGaussianDataset({ variances: [1], n: 4, seed: 1, split: 'train' });
     expect(() => new BatchLoader({ dataset: gaussian, seed: 0, batchSize: 2 })).toThrow(/no labels/);

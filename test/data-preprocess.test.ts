@@ -9,7 +9,8 @@ const data = syntheticImages(40, [3, 5, 6]);
 
 function naiveStats(channel: number): { mean: number; std: number } {
   const values: number[] = [];
-  for (let i = 0; i < data.n; i++) for (let p = 0; p < 30; p++) values.push(data.pixels[(i * 3 + channel) * 30 + p]! / 255);
+  for (let i = 0; i < data.n; i++)
+    for (let p = 0; p < 30; p++) values.push(data.pixels[(i * 3 + channel) * 30 + p]! / 255);
   const mean = values.reduce((a, b) => a + b, 0) / values.length;
   const variance = values.reduce((a, v) => a + (v - mean) ** 2, 0) / values.length;
   return { mean, std: Math.sqrt(variance) };
@@ -79,7 +80,9 @@ describe('channel statistics and preprocessing', () => {
 
   it('rejects standardisation without usable statistics', () => {
     expect(() => new Preprocessor({ mode: 'standardize' }, data)).toThrow(/per-channel stats/);
-    expect(() => new Preprocessor({ mode: 'standardize', stats: { mean: [0, 0, 0], std: [1, 0, 1], count: 1 } }, data)).toThrow(/channel 1 has std 0/);
+    expect(
+      () => new Preprocessor({ mode: 'standardize', stats: { mean: [0, 0, 0], std: [1, 0, 1], count: 1 } }, data),
+    ).toThrow(/channel 1 has std 0/);
   });
 });
 
@@ -95,7 +98,8 @@ describe('augmentation', () => {
         for (let col = 0; col < w; col++) {
           const sr = r + dy;
           const sc = (flip ? w - 1 - col : col) + dx;
-          out[(ch * h + r) * w + col] = sr < 0 || sr >= h || sc < 0 || sc >= w ? 0 : data.pixels[((index * c + ch) * h + sr) * w + sc]!;
+          out[(ch * h + r) * w + col] =
+            sr < 0 || sr >= h || sc < 0 || sc >= w ? 0 : data.pixels[((index * c + ch) * h + sr) * w + sc]!;
         }
     return out;
   }
@@ -121,7 +125,8 @@ describe('augmentation', () => {
         const matches: string[] = [];
         for (let dy = -pad; dy <= pad; dy++)
           for (let dx = -pad; dx <= pad; dx++)
-            for (const flip of [false, true]) if (transformed(i, dx, dy, flip).every((v, k) => v === image[k])) matches.push(`${dx},${dy},${flip}`);
+            for (const flip of [false, true])
+              if (transformed(i, dx, dy, flip).every((v, k) => v === image[k])) matches.push(`${dx},${dy},${flip}`);
         expect(matches.length).toBeGreaterThanOrEqual(1);
         used.add(matches[0]!);
       }

@@ -14,9 +14,17 @@ describe('dataset spec strings', () => {
       'gaussian:diag(0.1:3.0:0.1),n=10000,seed=0',
       'gaussian:diag(1, 1.5, 2),n=20,seed=3',
     ];
-    for (const text of cases) expect(parseDatasetSpec(formatDatasetSpec(parseDatasetSpec(text)))).toEqual(parseDatasetSpec(text));
-    expect(formatDatasetSpec(parseDatasetSpec('gaussian:diag(0.1:3.0:0.1)'))).toBe('gaussian:diag(0.1:3.0:0.1),n=10000,seed=0');
-    expect(parseDatasetSpec('imagefolder:/x/y,size=64,classes=a+b')).toEqual({ kind: 'imagefolder', path: '/x/y', size: 64, classes: ['a', 'b'] });
+    for (const text of cases)
+      expect(parseDatasetSpec(formatDatasetSpec(parseDatasetSpec(text)))).toEqual(parseDatasetSpec(text));
+    expect(formatDatasetSpec(parseDatasetSpec('gaussian:diag(0.1:3.0:0.1)'))).toBe(
+      'gaussian:diag(0.1:3.0:0.1),n=10000,seed=0',
+    );
+    expect(parseDatasetSpec('imagefolder:/x/y,size=64,classes=a+b')).toEqual({
+      kind: 'imagefolder',
+      path: '/x/y',
+      size: 64,
+      classes: ['a', 'b'],
+    });
     expect(parseDatasetSpec('cifar100,labels=coarse')).toEqual({ kind: 'cifar100', labels: 'coarse' });
   });
 

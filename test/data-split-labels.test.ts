@@ -53,16 +53,29 @@ describe('splits', () => {
     // Each example keeps its pixels and label.
     downstream.sourceIndices.forEach((source, row) => {
       expect(downstream.labels![row]).toBe(data.labels![source]);
-      expect((downstream as ImageDataset).pixels.subarray(row * 48, row * 48 + 48)).toEqual(data.pixels.subarray(source * 48, source * 48 + 48));
+      expect((downstream as ImageDataset).pixels.subarray(row * 48, row * 48 + 48)).toEqual(
+        data.pixels.subarray(source * 48, source * 48 + 48),
+      );
     });
     // Seeded: same seed same parts, other seed other parts.
-    expect(splitDataset(data, { seed: 3, parts: { upstream: 200, downstream: 250 } }).upstream!.sourceIndices).toEqual(upstream.sourceIndices);
-    expect(splitDataset(data, { seed: 4, parts: { upstream: 200, downstream: 250 } }).upstream!.sourceIndices).not.toEqual(upstream.sourceIndices);
+    expect(splitDataset(data, { seed: 3, parts: { upstream: 200, downstream: 250 } }).upstream!.sourceIndices).toEqual(
+      upstream.sourceIndices,
+    );
+    expect(
+      splitDataset(data, { seed: 4, parts: { upstream: 200, downstream: 250 } }).upstream!.sourceIndices,
+    ).not.toEqual(upstream.sourceIndices);
   });
 
   it('never overlaps, for many seeds and explicit offsets', () => {
     for (let seed = 0; seed < 20; seed++) {
-      const parts = splitDataset(data, { seed, parts: [{ name: 'a', size: 100 }, { name: 'b', size: 150, offset: 300 }, { name: 'c', size: 50 }] });
+      const parts = splitDataset(data, {
+        seed,
+        parts: [
+          { name: 'a', size: 100 },
+          { name: 'b', size: 150, offset: 300 },
+          { name: 'c', size: 50 },
+        ],
+      });
       const all = Object.values(parts).flatMap((part) => [...part.sourceIndices]);
       expect(all.length).toBe(300);
       expect(new Set(all).size).toBe(300);
@@ -78,7 +91,9 @@ describe('splits', () => {
       expect([7, 2]).toContain(original);
       expect(few.labels![row]).toBe(original === 7 ? 0 : 1);
     });
-    expect(() => splitDataset(data, { seed: 1, classes: [7, 2], parts: { too: 101 } })).toThrow(/only the 100 examples of the chosen classes/);
+    expect(() => splitDataset(data, { seed: 1, classes: [7, 2], parts: { too: 101 } })).toThrow(
+      /only the 100 examples of the chosen classes/,
+    );
   });
 
   it('nested subsets keep indices into the original split', () => {
@@ -93,9 +108,23 @@ describe('splits', () => {
     );
     expect(() => splitDataset(data, { seed: 0, parts: { all: 501 } })).toThrow(/only 500 examples/);
     expect(() =>
-      splitDataset(data, { seed: 0, parts: [{ name: 'a', size: 100 }, { name: 'b', size: 100, offset: 50 }] }),
+      splitDataset(data, {
+        seed: 0,
+        parts: [
+          { name: 'a', size: 100 },
+          { name: 'b', size: 100, offset: 50 },
+        ],
+      }),
     ).toThrow(/Split parts 'a' \(0\.\.99\) and 'b' \(50\.\.149\) overlap/);
-    expect(() => splitDataset(data, { seed: 0, parts: [{ name: 'a', size: 1 }, { name: 'a', size: 1 }] })).toThrow(/unique/);
+    expect(() =>
+      splitDataset(data, {
+        seed: 0,
+        parts: [
+          { name: 'a', size: 1 },
+          { name: 'a', size: 1 },
+        ],
+      }),
+    ).toThrow(/unique/);
     expect(() => splitDataset(data, { seed: 0, parts: { a: 0 } })).toThrow(/positive integer size/);
     expect(() => splitDataset(data, { seed: 0, parts: {} })).toThrow(/at least one part/);
     expect(() => splitDataset(data, { seed: 0, classes: [10], parts: { a: 1 } })).toThrow(/class 10 is outside 0\.\.9/);
@@ -144,7 +173,9 @@ describe('labels', () => {
       expect(Math.abs(changed - replaced * 0.9)).toBeLessThanOrEqual(Math.max(1, 5 * Math.sqrt(replaced * 0.09)));
       expect(set.classes).toBe(10);
     }
-    expect(makeLabels(data, { kind: 'noise', p: 0.3, seed: 3 }).labels).toEqual(makeLabels(data, { kind: 'noise', p: 0.3, seed: 3 }).labels);
+    expect(makeLabels(data, { kind: 'noise', p: 0.3, seed: 3 }).labels).toEqual(
+      makeLabels(data, { kind: 'noise', p: 0.3, seed: 3 }).labels,
+    );
   });
 
   it('rejects K < 2, p outside [0, 1] and malformed specs', () => {

@@ -10,7 +10,18 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { computeSpec, readResult } from '../src/experiments/compute.js';
 import { openExperiment, readManifest, reportExperiment, runExperiment } from '../src/experiments/experiment.js';
 import { runPlan, WALL_SECONDS_METRIC, workerEnvironment } from '../src/experiments/pool.js';
-import { canonicalJson, checkPlan, parseScale, presetRows, presetValues, runId, seedList, slug, type RunContext, type RunSpec } from '../src/experiments/recipe.js';
+import {
+  canonicalJson,
+  checkPlan,
+  parseScale,
+  presetRows,
+  presetValues,
+  runId,
+  seedList,
+  slug,
+  type RunContext,
+  type RunSpec,
+} from '../src/experiments/recipe.js';
 import { getRecipe, RECIPES } from '../src/experiments/recipes/index.js';
 import { fShapeMetrics, seedDeviation } from '../src/experiments/recipes/common.js';
 import { describePlan, listRecipes } from '../src/cli/commands/experiment.js';
@@ -21,7 +32,13 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 function context(dir: string): RunContext & { lines: string[] } {
   const lines: string[] = [];
-  return { store: RunStore.open(join(dir, 'store')), dataRoot: '/nonexistent', experimentDir: dir, log: (line) => lines.push(line), lines };
+  return {
+    store: RunStore.open(join(dir, 'store')),
+    dataRoot: '/nonexistent',
+    experimentDir: dir,
+    log: (line) => lines.push(line),
+    lines,
+  };
 }
 
 describe('run ids and plans', () => {
@@ -38,9 +55,19 @@ describe('run ids and plans', () => {
   it('rejects bad scales, seeds and plans with a message', () => {
     expect(() => parseScale('huge')).toThrow("unknown scale 'huge' (expected smoke, demo, cpu, paper)");
     expect(() => seedList(0)).toThrow('--seeds must be a positive integer');
-    const spec = (id: string, dependsOn: string[] = []): RunSpec => ({ id, condition: 'c', seed: 0, kind: 'compute', dependsOn, settings: {}, execute: async () => {} });
+    const spec = (id: string, dependsOn: string[] = []): RunSpec => ({
+      id,
+      condition: 'c',
+      seed: 0,
+      kind: 'compute',
+      dependsOn,
+      settings: {},
+      execute: async () => {},
+    });
     expect(() => checkPlan('r', [spec('a'), spec('a')])).toThrow("run id 'a' appears twice");
-    expect(() => checkPlan('r', [spec('b', ['a']), spec('a')])).toThrow("depends on 'a', which is not planned before it");
+    expect(() => checkPlan('r', [spec('b', ['a']), spec('a')])).toThrow(
+      "depends on 'a', which is not planned before it",
+    );
     expect(() => getRecipe('nope')).toThrow("unknown experiment 'nope' (available: fig1-vgg16-transfer");
   });
 
@@ -138,7 +165,13 @@ describe('shape statistics', () => {
   });
 
   it('measures each seed against the mean of the others', () => {
-    const deviation = seedDeviation(new Map([[0, [1, 2]], [1, [1, 2]], [2, [2, 4]]]));
+    const deviation = seedDeviation(
+      new Map([
+        [0, [1, 2]],
+        [1, [1, 2]],
+        [2, [2, 4]],
+      ]),
+    );
     expect(deviation.get(2)).toBeCloseTo(1, 12);
     expect(deviation.get(0)).toBeCloseTo(1 / 3, 12);
   });
@@ -148,7 +181,13 @@ describe('experiments on disk (synthetic Gaussian recipe, no downloaded data)', 
   const dir = join(root, 'fig20');
 
   it('runs, skips finished runs on a second call, and resumes an interrupted run', async () => {
-    const first = await runExperiment({ recipe: 'fig20-gaussian-fc', scale: 'smoke', seeds: 2, out: dir, dataRoot: '/nonexistent' });
+    const first = await runExperiment({
+      recipe: 'fig20-gaussian-fc',
+      scale: 'smoke',
+      seeds: 2,
+      out: dir,
+      dataRoot: '/nonexistent',
+    });
     expect([...first.outcomes.values()].every((o) => o.status === 'finished')).toBe(true);
     expect(readManifest(dir)).toMatchObject({ recipe: 'fig20-gaussian-fc', scale: 'smoke', seeds: [0, 1] });
 
@@ -157,19 +196,33 @@ describe('experiments on disk (synthetic Gaussian recipe, no downloaded data)', 
     const train = experiment.plan.find((s) => s.kind === 'train')!;
     experiment.context.store.updateRun(train.id, { status: 'running' });
     experiment.close();
-    const second = await runExperiment({ recipe: 'fig20-gaussian-fc', scale: 'smoke', seeds: 2, out: dir, dataRoot: '/nonexistent' });
+    const second = await runExperiment({
+      recipe: 'fig20-gaussian-fc',
+      scale: 'smoke',
+      seeds: 2,
+      out: dir,
+      dataRoot: '/nonexistent',
+    });
     expect(second.outcomes.get(train.id)!.status).toBe('finished');
     const others = [...second.outcomes.values()].filter((o) => o.id !== train.id);
     expect(others.every((o) => o.status === 'skipped')).toBe(true);
 
-    await expect(runExperiment({ recipe: 'fig5-controls', scale: 'smoke', out: dir, dataRoot: '/work/shared/data' })).rejects.toThrow('holds experiment fig20-gaussian-fc');
+    await expect(
+      runExperiment({ recipe: 'fig5-controls', scale: 'smoke', out: dir, dataRoot: '/work/shared/data' }),
+    ).rejects.toThrow('holds experiment fig20-gaussian-fc');
   }, 120_000);
 
   it('rewrites the report from the folder alone', async () => {
     const report = await reportExperiment(dir);
     expect(existsSync(report.html)).toBe(true);
     const claims = JSON.parse(readFileSync(report.claimsJson, 'utf8'));
-    expect(claims.claims.map((c: { id: string }) => c.id)).toEqual(['fig20.left-decreasing', 'fig20.middle-rises-then-falls', 'fig20.right-rises-then-saturates', 'fig20.aligned', 'fig20.mean-zero']);
+    expect(claims.claims.map((c: { id: string }) => c.id)).toEqual([
+      'fig20.left-decreasing',
+      'fig20.middle-rises-then-falls',
+      'fig20.right-rises-then-saturates',
+      'fig20.aligned',
+      'fig20.mean-zero',
+    ]);
     expect(() => readManifest(join(root, 'missing'))).toThrow('is not an experiment folder');
   });
 
@@ -182,7 +235,14 @@ describe('experiments on disk (synthetic Gaussian recipe, no downloaded data)', 
 
   it('runs several jobs in child processes against one store', async () => {
     const parallel = join(root, 'fig20-jobs');
-    const result = await runExperiment({ recipe: 'fig20-gaussian-fc', scale: 'smoke', seeds: 1, jobs: 2, out: parallel, dataRoot: '/nonexistent' });
+    const result = await runExperiment({
+      recipe: 'fig20-gaussian-fc',
+      scale: 'smoke',
+      seeds: 1,
+      jobs: 2,
+      out: parallel,
+      dataRoot: '/nonexistent',
+    });
     expect([...result.outcomes.values()].map((o) => o.status)).toEqual(Array(6).fill('finished'));
     expect(existsSync(join(parallel, 'logs'))).toBe(true);
   }, 120_000);

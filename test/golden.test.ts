@@ -12,7 +12,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSafetensors, saveCheckpoint, writeSafetensors, checkpointFiles } from '../src/checkpoint/index.js';
 import { setKernels, type BackendName, type Kernels } from '../src/kernels/index.js';
 import { loadNativeKernels } from '../src/kernels/native.js';
-import { BatchNorm2d, Conv2d, Flatten, GlobalAvgPool2d, Linear, MaxPool2d, Module, ReLU, Sequential } from '../src/nn/index.js';
+import {
+  BatchNorm2d,
+  Conv2d,
+  Flatten,
+  GlobalAvgPool2d,
+  Linear,
+  MaxPool2d,
+  Module,
+  ReLU,
+  Sequential,
+} from '../src/nn/index.js';
 import { Adam, AdamW, SGD, type Optimizer, type Hyperparameters } from '../src/optim/index.js';
 import { add, crossEntropy, noGrad, relu, tidy, type Tensor } from '../src/tensor/index.js';
 
@@ -29,11 +39,17 @@ class BasicBlock extends Module {
 
   constructor(inChannels: number, outChannels: number, stride: number) {
     super();
-    this.conv1 = this.registerModule('conv1', new Conv2d(inChannels, outChannels, 3, { stride, padding: 1, bias: false }));
+    this.conv1 = this.registerModule(
+      'conv1',
+      new Conv2d(inChannels, outChannels, 3, { stride, padding: 1, bias: false }),
+    );
     this.bn1 = this.registerModule('bn1', new BatchNorm2d(outChannels));
     this.conv2 = this.registerModule('conv2', new Conv2d(outChannels, outChannels, 3, { padding: 1, bias: false }));
     this.bn2 = this.registerModule('bn2', new BatchNorm2d(outChannels));
-    this.downsample = this.registerModule('downsample', new Sequential(new Conv2d(inChannels, outChannels, 1, { stride, bias: false }), new BatchNorm2d(outChannels)));
+    this.downsample = this.registerModule(
+      'downsample',
+      new Sequential(new Conv2d(inChannels, outChannels, 1, { stride, bias: false }), new BatchNorm2d(outChannels)),
+    );
   }
 
   forward(x: Tensor): Tensor {
@@ -54,7 +70,15 @@ class ResBlockNet extends Module {
 
 const MODELS: Record<string, () => Module> = {
   mlp: () => new Sequential(new Linear(20, 32), new ReLU(), new Linear(32, 16), new ReLU(), new Linear(16, 5)),
-  cnn: () => new Sequential(new Conv2d(3, 8, 3, { padding: 1 }), new BatchNorm2d(8), new ReLU(), new MaxPool2d(2), new Flatten(), new Linear(96, 5)),
+  cnn: () =>
+    new Sequential(
+      new Conv2d(3, 8, 3, { padding: 1 }),
+      new BatchNorm2d(8),
+      new ReLU(),
+      new MaxPool2d(2),
+      new Flatten(),
+      new Linear(96, 5),
+    ),
   resblock: () => new ResBlockNet(),
 };
 
@@ -104,7 +128,10 @@ function expectBuffers(model: Module, tensors: Map<string, Tensor>, prefix: stri
 }
 
 function makeOptimizer(model: Module, settingsJson: string): Optimizer<Hyperparameters> {
-  const { kind, ...settings } = JSON.parse(settingsJson) as { kind: string; lr: number } & Record<string, number | boolean>;
+  const { kind, ...settings } = JSON.parse(settingsJson) as { kind: string; lr: number } & Record<
+    string,
+    number | boolean
+  >;
   const params = model.namedParameters();
   if (kind === 'sgd') return new SGD(params, settings);
   if (kind === 'adam') return new Adam(params, settings);
@@ -169,7 +196,8 @@ describe.each(backends)('PyTorch golden fixtures, %s kernels', (backend) => {
       const optimizer = makeOptimizer(model, metadata[`optimizer.${run}`]!);
       for (let i = 0; i < steps; i++) trainStep(model, x, y, optimizer);
       const prefix = `${run}.step${steps}.`;
-      for (const [key, p] of model.namedParameters()) expectClose(p, fixture(tensors, `${prefix}${key}`), `${key} after ${steps} ${run} steps`);
+      for (const [key, p] of model.namedParameters())
+        expectClose(p, fixture(tensors, `${prefix}${key}`), `${key} after ${steps} ${run} steps`);
       expectBuffers(model, tensors, prefix);
       expectClose(evalLogits(model, x), fixture(tensors, `${prefix}eval_logits`), 'eval-mode logits');
     });
@@ -203,10 +231,23 @@ describe('PyTorch loads randlab checkpoints', () => {
     saveCheckpoint(path, { model, optimizer });
     const expectPath = join(dir, `${name}.expect.safetensors`);
     writeSafetensors(expectPath, new Map([['logits', evalLogits(model, x)]]));
-    const result = spawnSync(PYTHON, ['tools/golden.py', 'check-load', '--model', name, '--checkpoint', checkpointFiles(path).model, '--expect', expectPath], {
-      cwd: join(import.meta.dirname, '..'),
-      encoding: 'utf8',
-    });
+    const result = spawnSync(
+      PYTHON,
+      [
+        'tools/golden.py',
+        'check-load',
+        '--model',
+        name,
+        '--checkpoint',
+        checkpointFiles(path).model,
+        '--expect',
+        expectPath,
+      ],
+      {
+        cwd: join(import.meta.dirname, '..'),
+        encoding: 'utf8',
+      },
+    );
     expect(result.status, `${result.stdout}\n${result.stderr}`).toBe(0);
   });
 });

@@ -56,7 +56,9 @@ describe('gradcheck itself', () => {
     const x = randomTensor(rng, [4, 5]);
     const failures = gradientMismatches(() => scaleWithBackward(x, 7, 3.1), [x]);
     expect(failures.map((f) => f.index)).toEqual([7]);
-    expect(() => checkGradients('testScale', () => scaleWithBackward(x, 7, 3.1), [x])).toThrow(/testScale: gradient mismatch in 1 element\(s\): input 0 \[4, 5\]\[7\]/);
+    expect(() => checkGradients('testScale', () => scaleWithBackward(x, 7, 3.1), [x])).toThrow(
+      /testScale: gradient mismatch in 1 element\(s\): input 0 \[4, 5\]\[7\]/,
+    );
   });
 
   it('detects a conv backward that forgets to flip the kernel', () => {
@@ -103,7 +105,12 @@ describe('dense ops', () => {
 });
 
 describe('conv2d', () => {
-  const cases: Array<{ kernel: number; stride: number | [number, number]; padding: number | [number, number]; batch: number }> = [
+  const cases: Array<{
+    kernel: number;
+    stride: number | [number, number];
+    padding: number | [number, number];
+    batch: number;
+  }> = [
     { kernel: 1, stride: 1, padding: 0, batch: 1 },
     { kernel: 3, stride: 1, padding: 1, batch: 2 },
     { kernel: 3, stride: 2, padding: 0, batch: 1 },
@@ -170,7 +177,12 @@ describe('batchNorm', () => {
     const gamma = randomTensor(rng, [2], 0.5, 1.5);
     const beta = randomTensor(rng, [2]);
     const { runningMean, runningVar } = stats(2);
-    checkGradients('batchNorm 2d train', () => batchNorm(x, gamma, beta, runningMean, runningVar, { training: true }), [x, gamma, beta], { h: 1e-2, tolerance: 2e-2 });
+    checkGradients(
+      'batchNorm 2d train',
+      () => batchNorm(x, gamma, beta, runningMean, runningVar, { training: true }),
+      [x, gamma, beta],
+      { h: 1e-2, tolerance: 2e-2 },
+    );
   });
 
   it('1-d, training, batch 2', () => {
@@ -178,7 +190,11 @@ describe('batchNorm', () => {
     const gamma = randomTensor(rng, [5], 0.5, 1.5);
     const beta = randomTensor(rng, [5]);
     const { runningMean, runningVar } = stats(5);
-    checkGradients('batchNorm 1d train', () => batchNorm(x, gamma, beta, runningMean, runningVar, { training: true }), [x, gamma, beta]);
+    checkGradients('batchNorm 1d train', () => batchNorm(x, gamma, beta, runningMean, runningVar, { training: true }), [
+      x,
+      gamma,
+      beta,
+    ]);
     // With two values per channel x̂ = ±sqrt(var / (var + eps)) ≈ ±1 whatever x is, so the
     // gradient w.r.t. x is small (only eps keeps it from 0): the backward's terms must cancel.
     const gradNorm = Math.hypot(...x.grad!.toArray());
@@ -191,7 +207,12 @@ describe('batchNorm', () => {
     const gamma = randomTensor(rng, [3], 0.5, 1.5);
     const beta = randomTensor(rng, [3]);
     const { runningMean, runningVar } = stats(3);
-    checkGradients('batchNorm 1d train', () => batchNorm(x, gamma, beta, runningMean, runningVar, { training: true }), [x, gamma, beta], { tolerance: 2e-2 });
+    checkGradients(
+      'batchNorm 1d train',
+      () => batchNorm(x, gamma, beta, runningMean, runningVar, { training: true }),
+      [x, gamma, beta],
+      { tolerance: 2e-2 },
+    );
   });
 
   it('2-d and 1-d, eval', () => {
@@ -200,9 +221,17 @@ describe('batchNorm', () => {
     const beta = randomTensor(rng, [3]);
     const runningMean = randomTensor(rng, [3]);
     const runningVar = randomTensor(rng, [3], 0.5, 2);
-    checkGradients('batchNorm 2d eval', () => batchNorm(x, gamma, beta, runningMean, runningVar, { training: false }), [x, gamma, beta]);
+    checkGradients('batchNorm 2d eval', () => batchNorm(x, gamma, beta, runningMean, runningVar, { training: false }), [
+      x,
+      gamma,
+      beta,
+    ]);
     const x1 = randomTensor(rng, [1, 3]);
-    checkGradients('batchNorm 1d eval', () => batchNorm(x1, gamma, beta, runningMean, runningVar, { training: false }), [x1, gamma, beta]);
+    checkGradients(
+      'batchNorm 1d eval',
+      () => batchNorm(x1, gamma, beta, runningMean, runningVar, { training: false }),
+      [x1, gamma, beta],
+    );
   });
 });
 

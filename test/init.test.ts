@@ -70,9 +70,18 @@ describe('fans and gains', () => {
 
 describe('initialiser statistics', () => {
   it('kaiming normal: std √2/√fan_in (fan_out mode and other nonlinearities configurable)', () => {
-    expectStd(drawn((t, rng) => kaimingNormal(t, rng)), Math.SQRT2 / Math.sqrt(FAN_IN));
-    expectStd(drawn((t, rng) => kaimingNormal(t, rng, { mode: 'fan_out' })), Math.SQRT2 / Math.sqrt(FAN_OUT));
-    expectStd(drawn((t, rng) => kaimingNormal(t, rng, { nonlinearity: 'tanh' })), 5 / 3 / Math.sqrt(FAN_IN));
+    expectStd(
+      drawn((t, rng) => kaimingNormal(t, rng)),
+      Math.SQRT2 / Math.sqrt(FAN_IN),
+    );
+    expectStd(
+      drawn((t, rng) => kaimingNormal(t, rng, { mode: 'fan_out' })),
+      Math.SQRT2 / Math.sqrt(FAN_OUT),
+    );
+    expectStd(
+      drawn((t, rng) => kaimingNormal(t, rng, { nonlinearity: 'tanh' })),
+      5 / 3 / Math.sqrt(FAN_IN),
+    );
   });
 
   it('kaiming uniform: bounded by gain·√(3/fan_in), std bound/√3', () => {
@@ -86,9 +95,18 @@ describe('initialiser statistics', () => {
   });
 
   it('LeCun normal and Xavier normal/uniform', () => {
-    expectStd(drawn((t, rng) => lecunNormal(t, rng)), 1 / Math.sqrt(FAN_IN));
-    expectStd(drawn((t, rng) => xavierNormal(t, rng)), Math.sqrt(2 / (FAN_IN + FAN_OUT)));
-    expectStd(drawn((t, rng) => xavierUniform(t, rng, { gain: 2 })), (2 * Math.sqrt(6 / (FAN_IN + FAN_OUT))) / Math.sqrt(3));
+    expectStd(
+      drawn((t, rng) => lecunNormal(t, rng)),
+      1 / Math.sqrt(FAN_IN),
+    );
+    expectStd(
+      drawn((t, rng) => xavierNormal(t, rng)),
+      Math.sqrt(2 / (FAN_IN + FAN_OUT)),
+    );
+    expectStd(
+      drawn((t, rng) => xavierUniform(t, rng, { gain: 2 })),
+      (2 * Math.sqrt(6 / (FAN_IN + FAN_OUT))) / Math.sqrt(3),
+    );
   });
 
   it('PyTorch default: weight and bias U(±1/√fan_in)', () => {
@@ -107,7 +125,9 @@ describe('initialiser statistics', () => {
     const one = drawn((t, rng) => kaimingNormal(t, rng), 3);
     const scaled = drawn((t, rng) => kaimingNormal(t, rng, { scale: 0.3 }), 3);
     for (let i = 0; i < 1000; i++) expect(scaled.data[i]).toBeCloseTo(0.3 * one.data[i]!, 6);
-    expect(() => drawn((t, rng) => kaimingNormal(t, rng, { scale: -1 }))).toThrow(/init scale must be a finite number ≥ 0, got -1/);
+    expect(() => drawn((t, rng) => kaimingNormal(t, rng, { scale: -1 }))).toThrow(
+      /init scale must be a finite number ≥ 0, got -1/,
+    );
   });
 });
 
@@ -131,11 +151,24 @@ describe('initializeModule', () => {
   });
 
   it('zeroes biases except for the PyTorch default scheme', () => {
-    const schemes: InitScheme[] = ['kaiming_normal', 'kaiming_uniform', 'lecun_normal', 'xavier_normal', 'xavier_uniform'];
+    const schemes: InitScheme[] = [
+      'kaiming_normal',
+      'kaiming_uniform',
+      'lecun_normal',
+      'xavier_normal',
+      'xavier_uniform',
+    ];
     for (const scheme of schemes) {
       const m = mlp();
       initializeModule(m, { scheme, rng: new Rng(4, 'init') });
-      expect(m.stateDict().get('0.bias')!.toArray().every((v) => v === 0), scheme).toBe(true);
+      expect(
+        m
+          .stateDict()
+          .get('0.bias')!
+          .toArray()
+          .every((v) => v === 0),
+        scheme,
+      ).toBe(true);
       expect(stats(m.stateDict().get('0.weight')!).std, scheme).toBeGreaterThan(0);
     }
     const m = mlp();
@@ -167,7 +200,9 @@ describe('initializeModule', () => {
       }
     }
     const net = new Sequential(new Linear(2, 2), new Scale());
-    expect(() => initializeModule(net, { scheme: 'kaiming_normal', rng: new Rng(1, 'init') })).toThrow(/no initialiser for Scale at '1' \(parameters gain\)/);
+    expect(() => initializeModule(net, { scheme: 'kaiming_normal', rng: new Rng(1, 'init') })).toThrow(
+      /no initialiser for Scale at '1' \(parameters gain\)/,
+    );
   });
 });
 
@@ -200,7 +235,9 @@ describe('rescaling to reference norms', () => {
     norms.delete('2.weight');
     norms.set('0.bias', 1);
     const before = m.stateDict().get('0.weight')!.toArray();
-    expect(() => rescaleToNorms(m, norms)).toThrow(/'0\.bias' is all zeros but its reference norm is 1; '2\.weight' has no reference norm/);
+    expect(() => rescaleToNorms(m, norms)).toThrow(
+      /'0\.bias' is all zeros but its reference norm is 1; '2\.weight' has no reference norm/,
+    );
     expect(m.stateDict().get('0.weight')!.toArray()).toEqual(before);
   });
 });

@@ -110,45 +110,54 @@ describe('symmetricEigen', () => {
     });
   }
 
-  it.runIf(backends.includes('native'))('native divide and conquer: heavy deflation, decoupled blocks, close pairs, extreme scales', () => {
-    const check = (a: Float64Array, n: number, label: string) => {
-      const { values, vectors } = symmetricEigen(a, n, { backend: 'native' });
-      const { relative, orthogonality } = residuals(a, n, values, vectors);
-      expect(relative, label).toBeLessThanOrEqual(1e-12);
-      expect(orthogonality, label).toBeLessThanOrEqual(1e-12);
-      for (let i = 1; i < n; i++) expect(values[i]!, label).toBeGreaterThanOrEqual(values[i - 1]!);
-      return values;
-    };
-    // 5 distinct values, each 40 times (n = 200 > the 32-row leaves): nearly everything deflates.
-    const repeated = Array.from({ length: 200 }, (_, i) => [-2, 0.5, 1, 1 + 1e-13, 7][i % 5]!);
-    check(withSpectrum(repeated, new Rng(21, 'test')), 200, 'repeated');
-    // Block diagonal (zero couplings between blocks) in the natural basis: rho = 0 merges.
-    const n = 150;
-    const block = new Float64Array(n * n);
-    const rng = new Rng(22, 'test');
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j <= i; j++) if (Math.floor(i / 50) === Math.floor(j / 50)) block[i * n + j] = block[j * n + i] = rng.normal();
-    }
-    check(block, n, 'block diagonal');
-    // Wilkinson W⁺ of order 101: pairs of eigenvalues equal to many digits.
-    const w = 101;
-    const wilkinson = new Float64Array(w * w);
-    for (let i = 0; i < w; i++) {
-      wilkinson[i * w + i] = Math.abs(i - 50);
-      if (i + 1 < w) wilkinson[i * w + i + 1] = wilkinson[(i + 1) * w + i] = 1;
-    }
-    const top = check(wilkinson, w, 'wilkinson');
-    expect(Math.abs(top[w - 1]! - top[w - 2]!)).toBeLessThan(1e-10); // the famous close pair
-    // Scale invariance far from 1.
-    for (const scale of [1e-150, 1e150]) {
-      const scaled = withSpectrum(Array.from({ length: 80 }, (_, i) => scale * (1 + i)), new Rng(23, 'test'));
-      const values = check(scaled, 80, `scale ${scale}`);
-      expect(values[79]! / scale).toBeCloseTo(80, 9);
-    }
-  });
+  it.runIf(backends.includes('native'))(
+    'native divide and conquer: heavy deflation, decoupled blocks, close pairs, extreme scales',
+    () => {
+      const check = (a: Float64Array, n: number, label: string) => {
+        const { values, vectors } = symmetricEigen(a, n, { backend: 'native' });
+        const { relative, orthogonality } = residuals(a, n, values, vectors);
+        expect(relative, label).toBeLessThanOrEqual(1e-12);
+        expect(orthogonality, label).toBeLessThanOrEqual(1e-12);
+        for (let i = 1; i < n; i++) expect(values[i]!, label).toBeGreaterThanOrEqual(values[i - 1]!);
+        return values;
+      };
+      // 5 distinct values, each 40 times (n = 200 > the 32-row leaves): nearly everything deflates.
+      const repeated = Array.from({ length: 200 }, (_, i) => [-2, 0.5, 1, 1 + 1e-13, 7][i % 5]!);
+      check(withSpectrum(repeated, new Rng(21, 'test')), 200, 'repeated');
+      // Block diagonal (zero couplings between blocks) in the natural basis: rho = 0 merges.
+      const n = 150;
+      const block = new Float64Array(n * n);
+      const rng = new Rng(22, 'test');
+      for (let i = 0; i < n; i++) {
+        for (let j = 0; j <= i; j++)
+          if (Math.floor(i / 50) === Math.floor(j / 50)) block[i * n + j] = block[j * n + i] = rng.normal();
+      }
+      check(block, n, 'block diagonal');
+      // Wilkinson W⁺ of order 101: pairs of eigenvalues equal to many digits.
+      const w = 101;
+      const wilkinson = new Float64Array(w * w);
+      for (let i = 0; i < w; i++) {
+        wilkinson[i * w + i] = Math.abs(i - 50);
+        if (i + 1 < w) wilkinson[i * w + i + 1] = wilkinson[(i + 1) * w + i] = 1;
+      }
+      const top = check(wilkinson, w, 'wilkinson');
+      expect(Math.abs(top[w - 1]! - top[w - 2]!)).toBeLessThan(1e-10); // the famous close pair
+      // Scale invariance far from 1.
+      for (const scale of [1e-150, 1e150]) {
+        const scaled = withSpectrum(
+          Array.from({ length: 80 }, (_, i) => scale * (1 + i)),
+          new Rng(23, 'test'),
+        );
+        const values = check(scaled, 80, `scale ${scale}`);
+        expect(values[79]! / scale).toBeCloseTo(80, 9);
+      }
+    },
+  );
 
   it('rejects a non-symmetric or non-finite matrix, naming the entry', () => {
-    expect(() => symmetricEigen(Float64Array.of(1, 2, 3, 4), 2, { what: 'Σ_w of fc1' })).toThrow(/Σ_w of fc1 is not symmetric: entries \(1, 0\)/);
+    expect(() => symmetricEigen(Float64Array.of(1, 2, 3, 4), 2, { what: 'Σ_w of fc1' })).toThrow(
+      /Σ_w of fc1 is not symmetric: entries \(1, 0\)/,
+    );
     expect(() => symmetricEigen(Float64Array.of(1, NaN, NaN, 4), 2)).toThrow(/entry \(0, 1\) is NaN/);
     expect(() => symmetricEigen(new Float64Array(5), 2)).toThrow(/expected 2×2 = 4 values, got 5/);
   });
@@ -173,7 +182,11 @@ describe('symmetricEigen', () => {
     const n = 600;
     const spectrum = Array.from({ length: n }, (_, i) => Math.exp(-i / 40) + (i % 7 === 0 ? 1e-9 : 0));
     const rng = new Rng(4, 'test');
-    const q = orthogonalFactor(Float64Array.from({ length: n * n }, () => rng.normal()), n, 'native');
+    const q = orthogonalFactor(
+      Float64Array.from({ length: n * n }, () => rng.normal()),
+      n,
+      'native',
+    );
     const scaled = new Float64Array(n * n);
     for (let i = 0; i < n; i++) for (let k = 0; k < n; k++) scaled[i * n + k] = q[i * n + k]! * spectrum[k]!;
     const a = matmul(scaled, q, n, n, n, { transB: true });
@@ -181,11 +194,14 @@ describe('symmetricEigen', () => {
     const { values, vectors } = symmetricEigen(a, n, { backend: 'native' });
     const av = matmul(vectors, a, n, n, n); // row k = (A v_k)ᵀ
     let residual = 0;
-    for (let k = 0; k < n; k++) for (let j = 0; j < n; j++) residual += (av[k * n + j]! - values[k]! * vectors[k * n + j]!) ** 2;
+    for (let k = 0; k < n; k++)
+      for (let j = 0; j < n; j++) residual += (av[k * n + j]! - values[k]! * vectors[k * n + j]!) ** 2;
     expect(Math.sqrt(residual) / frobeniusNorm(a)).toBeLessThan(1e-8);
     const gram = matmul(vectors, vectors, n, n, n, { transB: true });
     let orthogonality = 0;
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) orthogonality = Math.max(orthogonality, Math.abs(gram[i * n + j]! - (i === j ? 1 : 0)));
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++)
+        orthogonality = Math.max(orthogonality, Math.abs(gram[i * n + j]! - (i === j ? 1 : 0)));
     expect(orthogonality).toBeLessThan(1e-10);
     const expected = [...spectrum].sort((x, y) => x - y);
     values.forEach((value, i) => expect(Math.abs(value - expected[i]!)).toBeLessThan(1e-12));
@@ -220,19 +236,22 @@ describe('Haar-random orthonormal basis', () => {
     expect(Math.abs(sumSquares / samples - 1 / d)).toBeLessThan(0.03);
   });
 
-  it.runIf(backends.includes('native'))('native orthogonalFactor gives Q·R = A with R upper triangular, positive diagonal', () => {
-    const n = 70;
-    const rng = new Rng(5, 'test');
-    const a = Float64Array.from({ length: n * n }, () => rng.normal());
-    const q = orthogonalFactor(a, n, 'native');
-    const r = matmul(q, a, n, n, n, { transA: true }); // R = Qᵀ A
-    for (let i = 0; i < n; i++) {
-      expect(r[i * n + i]!).toBeGreaterThan(0);
-      for (let j = 0; j < i; j++) expect(Math.abs(r[i * n + j]!)).toBeLessThan(1e-12);
-    }
-    const tsQ = orthogonalFactor(a, n, 'ts');
-    q.forEach((value, i) => expect(Math.abs(value - tsQ[i]!)).toBeLessThan(1e-10));
-  });
+  it.runIf(backends.includes('native'))(
+    'native orthogonalFactor gives Q·R = A with R upper triangular, positive diagonal',
+    () => {
+      const n = 70;
+      const rng = new Rng(5, 'test');
+      const a = Float64Array.from({ length: n * n }, () => rng.normal());
+      const q = orthogonalFactor(a, n, 'native');
+      const r = matmul(q, a, n, n, n, { transA: true }); // R = Qᵀ A
+      for (let i = 0; i < n; i++) {
+        expect(r[i * n + i]!).toBeGreaterThan(0);
+        for (let j = 0; j < i; j++) expect(Math.abs(r[i * n + j]!)).toBeLessThan(1e-12);
+      }
+      const tsQ = orthogonalFactor(a, n, 'ts');
+      q.forEach((value, i) => expect(Math.abs(value - tsQ[i]!)).toBeLessThan(1e-10));
+    },
+  );
 });
 
 describe('gemm and helpers', () => {
@@ -242,12 +261,27 @@ describe('gemm and helpers', () => {
     const a = Float64Array.from({ length: m * k }, () => rng.normal());
     const b = Float64Array.from({ length: k * n }, () => rng.normal());
     const expected = new Float64Array(m * n);
-    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) for (let p = 0; p < k; p++) expected[i * n + j]! += a[i * k + p]! * b[p * n + j]!;
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j < n; j++) for (let p = 0; p < k; p++) expected[i * n + j]! += a[i * k + p]! * b[p * n + j]!;
     for (const backend of backends) {
       for (const transA of [false, true]) {
         for (const transB of [false, true]) {
           const c = Float64Array.from({ length: m * n }, (_, i) => i);
-          gemm({ a: transA ? transpose(a, m, k) : a, b: transB ? transpose(b, k, n) : b, c, m, n, k, transA, transB, alpha: 2, beta: -1 }, backend);
+          gemm(
+            {
+              a: transA ? transpose(a, m, k) : a,
+              b: transB ? transpose(b, k, n) : b,
+              c,
+              m,
+              n,
+              k,
+              transA,
+              transB,
+              alpha: 2,
+              beta: -1,
+            },
+            backend,
+          );
           c.forEach((value, i) => expect(value).toBeCloseTo(2 * expected[i]! - i, 10));
         }
       }
@@ -271,7 +305,9 @@ describe('CovarianceAccumulator', () => {
     for (let r = 0; r < rows; r++) for (let j = 0; j < d; j++) mean[j]! += values[r * d + j]! / rows;
     const cov = new Float64Array(d * d);
     for (let r = 0; r < rows; r++) {
-      for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) cov[i * d + j]! += ((values[r * d + i]! - mean[i]!) * (values[r * d + j]! - mean[j]!)) / (rows - 1);
+      for (let i = 0; i < d; i++)
+        for (let j = 0; j < d; j++)
+          cov[i * d + j]! += ((values[r * d + i]! - mean[i]!) * (values[r * d + j]! - mean[j]!)) / (rows - 1);
     }
     return { mean, cov };
   }
@@ -281,7 +317,10 @@ describe('CovarianceAccumulator', () => {
     const rows = 1000;
     const rng = new Rng(1, 'test');
     // Offset 1e6 with unit spread: Σxxᵀ/n − μμᵀ would lose every digit here.
-    const values = Float64Array.from({ length: rows * d }, (_, i) => 1e6 * (1 + (i % d)) + rng.normal() * (1 + (i % d)));
+    const values = Float64Array.from(
+      { length: rows * d },
+      (_, i) => 1e6 * (1 + (i % d)) + rng.normal() * (1 + (i % d)),
+    );
     const { mean, cov } = twoPass(values, rows, d);
     for (const backend of backends) {
       const accumulator = new CovarianceAccumulator(d, { backend });
@@ -292,7 +331,9 @@ describe('CovarianceAccumulator', () => {
       }
       expect(accumulator.count).toBe(rows);
       accumulator.mean().forEach((value, j) => expect(value).toBeCloseTo(mean[j]!, 6));
-      accumulator.covariance().forEach((value, i) => expect(Math.abs(value - cov[i]!)).toBeLessThan(1e-8 * Math.abs(cov[i * 0]!) + 1e-8));
+      accumulator
+        .covariance()
+        .forEach((value, i) => expect(Math.abs(value - cov[i]!)).toBeLessThan(1e-8 * Math.abs(cov[i * 0]!) + 1e-8));
       // Split in two and merged: the same answer.
       const first = new CovarianceAccumulator(d, { backend });
       const second = new CovarianceAccumulator(d, { backend });
@@ -311,6 +352,8 @@ describe('CovarianceAccumulator', () => {
     const accumulator = new CovarianceAccumulator(3);
     expect(() => accumulator.addRows(new Float64Array(4))).toThrow(/4 values are not whole rows of dimension 3/);
     expect(() => accumulator.covariance()).toThrow(/0 row\(s\) are too few/);
-    expect(() => accumulator.addRows(Float64Array.of(1, NaN, 2))).toThrow(/column 1 of the batch has a non-finite value/);
+    expect(() => accumulator.addRows(Float64Array.of(1, NaN, 2))).toThrow(
+      /column 1 of the batch has a non-finite value/,
+    );
   });
 });

@@ -17,7 +17,10 @@ interface Fixture {
 
 const fixtures = readdirSync(FIXTURES)
   .filter((name) => name.endsWith('.json'))
-  .map((name) => ({ name: name.replace(/\.json$/, ''), fixture: JSON.parse(readFileSync(join(FIXTURES, name), 'utf8')) as Fixture }));
+  .map((name) => ({
+    name: name.replace(/\.json$/, ''),
+    fixture: JSON.parse(readFileSync(join(FIXTURES, name), 'utf8')) as Fixture,
+  }));
 
 function listing(state: Map<string, Tensor>): Fixture['stateDict'] {
   return [...state].map(([key, t]) => ({ key, shape: [...t.shape], dtype: t.dtype === 'int32' ? 'I64' : 'F32' }));
@@ -33,7 +36,11 @@ function expectClose(actual: Float32Array, expected: Float32Array, tolerance: nu
 describe('state_dict keys and shapes match the PyTorch definitions (tools/check_state_dict.py)', () => {
   it('covers every registered model', () => {
     const covered = new Set(fixtures.map((f) => f.fixture.model));
-    expect([...covered].sort()).toEqual(listModels().map((m) => m.name).sort());
+    expect([...covered].sort()).toEqual(
+      listModels()
+        .map((m) => m.name)
+        .sort(),
+    );
   });
 
   for (const { name, fixture } of fixtures) {
@@ -76,7 +83,14 @@ describe('initialisation', () => {
   });
 
   it('knows each model’s first layer and head', () => {
-    const shapes = { mlp: [3, 8, 8], cnn2: [3, 8, 8], vgg11: [3, 32, 32], vgg16: [3, 32, 32], resnet18: [3, 8, 8], 'wrn-28-4': [3, 8, 8] } as const;
+    const shapes = {
+      mlp: [3, 8, 8],
+      cnn2: [3, 8, 8],
+      vgg11: [3, 32, 32],
+      vgg16: [3, 32, 32],
+      resnet18: [3, 8, 8],
+      'wrn-28-4': [3, 8, 8],
+    } as const;
     const expected = {
       mlp: ['fc1', 'fc3'],
       cnn2: ['conv1', 'fc2'],
@@ -86,7 +100,18 @@ describe('initialisation', () => {
       'wrn-28-4': ['conv1', 'fc'],
     } as const;
     for (const { name } of listModels()) {
-      const model = createModel(name, { numClasses: 4, inputShape: shapes[name as keyof typeof shapes], widths: name === 'mlp' ? [8, 8] : name === 'cnn2' ? [4, 4] : name.startsWith('vgg') ? Array(name === 'vgg11' ? 8 : 13).fill(4) : [4, 4, 4, 4] });
+      const model = createModel(name, {
+        numClasses: 4,
+        inputShape: shapes[name as keyof typeof shapes],
+        widths:
+          name === 'mlp'
+            ? [8, 8]
+            : name === 'cnn2'
+              ? [4, 4]
+              : name.startsWith('vgg')
+                ? Array(name === 'vgg11' ? 8 : 13).fill(4)
+                : [4, 4, 4, 4],
+      });
       expect([model.firstLayerPath, model.headPath]).toEqual(expected[name as keyof typeof expected]);
       expect(model.firstLayer).toBeInstanceOf(name === 'mlp' ? Linear : Conv2d);
       expect(model.head.outFeatures).toBe(4);
@@ -106,17 +131,29 @@ describe('initialisation', () => {
 describe('errors name the model, the option and what is allowed', () => {
   const base = { numClasses: 10, inputShape: [3, 32, 32] } as const;
   it('unknown model', () => {
-    expect(() => createModel('vgg19', base)).toThrow("unknown model 'vgg19' (available: mlp, cnn2, vgg11, vgg16, resnet18, wrn-28-4)");
+    expect(() => createModel('vgg19', base)).toThrow(
+      "unknown model 'vgg19' (available: mlp, cnn2, vgg11, vgg16, resnet18, wrn-28-4)",
+    );
   });
   it('input too small or not an image', () => {
-    expect(() => createModel('vgg16', { ...base, inputShape: [3, 16, 16] })).toThrow('vgg16 needs images of at least 32×32, got input shape [3, 16, 16]');
-    expect(() => createModel('cnn2', { ...base, inputShape: [30] })).toThrow('cnn2 needs image inputs [C, H, W], got input shape [30]');
+    expect(() => createModel('vgg16', { ...base, inputShape: [3, 16, 16] })).toThrow(
+      'vgg16 needs images of at least 32×32, got input shape [3, 16, 16]',
+    );
+    expect(() => createModel('cnn2', { ...base, inputShape: [30] })).toThrow(
+      'cnn2 needs image inputs [C, H, W], got input shape [30]',
+    );
   });
   it('widths of the wrong length', () => {
-    expect(() => createModel('resnet18', { ...base, widths: [8, 8] })).toThrow('resnet18: widths must be 4 positive integers (channels of the four stages), got [8, 8]');
+    expect(() => createModel('resnet18', { ...base, widths: [8, 8] })).toThrow(
+      'resnet18: widths must be 4 positive integers (channels of the four stages), got [8, 8]',
+    );
   });
   it('bad stem kernel and variant', () => {
-    expect(() => createModel('wrn-28-4', { ...base, firstKernel: 4 })).toThrow('wrn-28-4: firstKernel must be an odd positive integer (3, 5, …), got 4');
-    expect(() => createModel('resnet18', { ...base, variant: 'tiny' as 'cifar' })).toThrow("resnet18: variant must be 'cifar' or 'imagenet', got 'tiny'");
+    expect(() => createModel('wrn-28-4', { ...base, firstKernel: 4 })).toThrow(
+      'wrn-28-4: firstKernel must be an odd positive integer (3, 5, …), got 4',
+    );
+    expect(() => createModel('resnet18', { ...base, variant: 'tiny' as 'cifar' })).toThrow(
+      "resnet18: variant must be 'cifar' or 'imagenet', got 'tiny'",
+    );
   });
 });

@@ -21,10 +21,23 @@ import { randomArray } from './helpers/random.js';
 interface GemmConvAddon {
   gemm(a: Float32Array, b: Float32Array, c: Float32Array, p: GemmParams): void;
   sgdUpdate(param: Float32Array, grad: Float32Array, momentumBuffer: Float32Array | null, p: SgdParams): void;
-  gemmSgdUpdate(a: Float32Array, b: Float32Array, param: Float32Array, momentumBuffer: Float32Array | null, p: Omit<GemmParams, 'beta'>, sgd: SgdParams): void;
+  gemmSgdUpdate(
+    a: Float32Array,
+    b: Float32Array,
+    param: Float32Array,
+    momentumBuffer: Float32Array | null,
+    p: Omit<GemmParams, 'beta'>,
+    sgd: SgdParams,
+  ): void;
   conv2dForward(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, p: Conv2dParams): void;
   conv2dBackwardData(dy: Float32Array, w: Float32Array, dx: Float32Array, p: Conv2dParams): void;
-  conv2dBackwardFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, dbias: Float32Array | null, p: Conv2dParams): void;
+  conv2dBackwardFilter(
+    x: Float32Array,
+    dy: Float32Array,
+    dw: Float32Array,
+    dbias: Float32Array | null,
+    p: Conv2dParams,
+  ): void;
   simdLevel(): string;
   setSimdLevel(level: string): string;
   gemmKernelName(): string;
@@ -51,7 +64,9 @@ function expectClose(actual: Float32Array, expected: Float32Array, what: string,
     scale = Math.max(scale, Math.abs(expected[i]!));
   }
   if (!(worst / scale <= tolerance)) {
-    throw new Error(`${what}: element ${worstAt} is ${actual[worstAt]}, reference ${expected[worstAt]} (relative error ${worst / scale})`);
+    throw new Error(
+      `${what}: element ${worstAt} is ${actual[worstAt]}, reference ${expected[worstAt]} (relative error ${worst / scale})`,
+    );
   }
 }
 
@@ -107,7 +122,14 @@ const SCALINGS: Array<[alpha: number, beta: number]> = [
   [-2, 0.25],
 ];
 
-function checkGemm(a: GemmConvAddon, [m, n, k]: Shape, transA: boolean, transB: boolean, alpha: number, beta: number): void {
+function checkGemm(
+  a: GemmConvAddon,
+  [m, n, k]: Shape,
+  transA: boolean,
+  transB: boolean,
+  alpha: number,
+  beta: number,
+): void {
   const p: GemmParams = { m, n, k, transA, transB, alpha, beta };
   const A = randomArray(rng, m * k);
   const B = randomArray(rng, k * n);
@@ -123,8 +145,15 @@ function checkGemm(a: GemmConvAddon, [m, n, k]: Shape, transA: boolean, transB: 
 // ---- convolution -------------------------------------------------------------------------------
 
 function conv(
-  n: number, c: number, h: number, w: number, outC: number, kh: number, kw: number,
-  stride: [number, number], pad: [number, number],
+  n: number,
+  c: number,
+  h: number,
+  w: number,
+  outC: number,
+  kh: number,
+  kw: number,
+  stride: [number, number],
+  pad: [number, number],
 ): Conv2dParams {
   const [strideH, strideW] = stride;
   const [padH, padW] = pad;
@@ -149,7 +178,10 @@ const CONV_CASES: Array<[string, Conv2dParams]> = [
   ['kernel larger than the padded input (empty output)', conv(2, 3, 4, 4, 5, 5, 5, [1, 1], [0, 0])],
   // Winograd F(2x2, 3x3) path (3x3, stride 1, pad 1, >= 64 channels): even and odd planes, 1x1.
   ['Winograd: 64 -> 128 channels on 6x6 planes', conv(3, 64, 6, 6, 128, 3, 3, [1, 1], [1, 1])],
-  ['Winograd forward, direct backward filter: 128 -> 64 channels on 10x9 planes', conv(2, 128, 10, 9, 64, 3, 3, [1, 1], [1, 1])],
+  [
+    'Winograd forward, direct backward filter: 128 -> 64 channels on 10x9 planes',
+    conv(2, 128, 10, 9, 64, 3, 3, [1, 1], [1, 1]),
+  ],
   ['Winograd: 96 -> 96 channels on odd 5x7 planes (partial tiles)', conv(2, 96, 5, 7, 96, 3, 3, [1, 1], [1, 1])],
   ['Winograd: 128 -> 67 channels on 1x1 planes', conv(3, 128, 1, 1, 67, 3, 3, [1, 1], [1, 1])],
   ['Winograd: batch 1, 64 -> 64 channels on 3x4 planes', conv(1, 64, 3, 4, 64, 3, 3, [1, 1], [1, 1])],
@@ -216,7 +248,8 @@ function checkFusedSgd(a: GemmConvAddon, [m, n, k, transA]: (typeof FUSED_SGD_SH
   const what = `gemmSgdUpdate ${JSON.stringify(p)} ${JSON.stringify(sgd)} at ${a.simdLevel()}`;
   // The same arithmetic as the two kernels in sequence, so the same bits; and the reference's values.
   expect(Array.from(param), `${what}: param against gemm then sgdUpdate`).toEqual(Array.from(separate.param));
-  if (buffer) expect(Array.from(buffer), `${what}: buffer against gemm then sgdUpdate`).toEqual(Array.from(separate.buffer!));
+  if (buffer)
+    expect(Array.from(buffer), `${what}: buffer against gemm then sgdUpdate`).toEqual(Array.from(separate.buffer!));
   expectClose(param, reference.param, `${what}: param against the reference`);
   if (buffer) expectClose(buffer, reference.buffer!, `${what}: buffer against the reference`);
 }
@@ -295,7 +328,10 @@ describe.skipIf(addon === null)('native gemm and conv', () => {
   });
 
   it('gemm with k = 0 or alpha = 0 scales C by beta without reading A and B', () => {
-    for (const [k, alpha] of [[0, 1], [4, 0]] as const) {
+    for (const [k, alpha] of [
+      [0, 1],
+      [4, 0],
+    ] as const) {
       const c = Float32Array.from([1, 2, 3, 4, 5, 6]);
       const a = new Float32Array(2 * k).fill(NaN);
       const b = new Float32Array(k * 3).fill(NaN);
@@ -308,7 +344,9 @@ describe.skipIf(addon === null)('native gemm and conv', () => {
   });
 
   it('RANDLAB_SIMD selects the SIMD path in a fresh process', () => {
-    const addonPath = process.env.RANDLAB_NATIVE_PATH || fileURLToPath(new URL('../build/Release/randlab_native.node', import.meta.url));
+    const addonPath =
+      process.env.RANDLAB_NATIVE_PATH ||
+      fileURLToPath(new URL('../build/Release/randlab_native.node', import.meta.url));
     for (const level of supportedSimdLevels(native)) {
       const script = `const a = require(${JSON.stringify(addonPath)});
         const c = new Float32Array(4);
@@ -329,7 +367,9 @@ describe.skipIf(addon === null)('native gemm and conv', () => {
     const f = (length: number) => new Float32Array(length);
     expect(() => native.gemm(f(7), f(12), f(6), p)).toThrow(/gemm: a has 7 elements, expected 8/);
     expect(() => native.gemm(f(8), f(12), f(5), p)).toThrow(TypeError);
-    expect(() => native.gemm(f(8), new Float64Array(12) as unknown as Float32Array, f(6), p)).toThrow(/b must be a Float32Array/);
+    expect(() => native.gemm(f(8), new Float64Array(12) as unknown as Float32Array, f(6), p)).toThrow(
+      /b must be a Float32Array/,
+    );
     expect(() => native.gemm(f(8), f(12), f(6), { ...p, m: -1 })).toThrow(/p\.m/);
 
     const q = conv(2, 3, 5, 5, 4, 3, 3, [1, 1], [1, 1]);

@@ -9,7 +9,14 @@ import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AdamParams, BatchNormParams, KernelName, Kernels, Pool2dParams, SgdParams } from '../src/kernels/interface.js';
+import type {
+  AdamParams,
+  BatchNormParams,
+  KernelName,
+  Kernels,
+  Pool2dParams,
+  SgdParams,
+} from '../src/kernels/interface.js';
 import { loadNativeKernels, nativeAddon, nativeCoverage } from '../src/kernels/native.js';
 import { referenceKernels as ref } from '../src/kernels/reference/index.js';
 import { Rng } from '../src/tensor/rng.js';
@@ -43,7 +50,8 @@ function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, wha
 function expectExact(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
   expect(actual.length, `${what}: length`).toBe(expected.length);
   for (let i = 0; i < expected.length; i++) {
-    if (!Object.is(actual[i], expected[i])) throw new Error(`${what}[${i}]: native ${actual[i]}, reference ${expected[i]}`);
+    if (!Object.is(actual[i], expected[i]))
+      throw new Error(`${what}[${i}]: native ${actual[i]}, reference ${expected[i]}`);
   }
 }
 
@@ -159,7 +167,9 @@ describe.skipIf(addon === null)('native kernels', () => {
           let magnitude = 0;
           for (let i = 0; i < n; i++) magnitude += Math.abs(x[i]!) + x[i]! * x[i]!;
           // float32 accumulation would be off by ~1e-7 · magnitude, float64 by ~1e-16.
-          expect(Math.abs(native('sum')(x) - ref.sum(x)), `sum(${n})`).toBeLessThanOrEqual(1e-12 * Math.max(1, magnitude));
+          expect(Math.abs(native('sum')(x) - ref.sum(x)), `sum(${n})`).toBeLessThanOrEqual(
+            1e-12 * Math.max(1, magnitude),
+          );
           expect(Math.abs(native('sumSquares')(x) - ref.sumSquares(x)), `sumSquares(${n})`).toBeLessThanOrEqual(
             1e-12 * Math.max(1, magnitude),
           );
@@ -170,7 +180,17 @@ describe.skipIf(addon === null)('native kernels', () => {
       });
 
       it('addRowVector matches exactly and sumRows within float64 rounding', () => {
-        const shapes: Array<[number, number]> = [[1, 1], [1, 17], [7, 5], [33, 10], [128, 10], [3, 1000], [5000, 13], [40, 2049], [70_000, 1]];
+        const shapes: Array<[number, number]> = [
+          [1, 1],
+          [1, 17],
+          [7, 5],
+          [33, 10],
+          [128, 10],
+          [3, 1000],
+          [5000, 13],
+          [40, 2049],
+          [70_000, 1],
+        ];
         for (const [rows, cols] of shapes) {
           const bias = randomArray(rng, cols);
           const y = randomArray(rng, rows * cols);
@@ -192,8 +212,28 @@ describe.skipIf(addon === null)('native kernels', () => {
     });
 
     describe('pooling', () => {
-      const pool = (n: number, c: number, h: number, w: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number): Pool2dParams => ({
-        n, c, h, w, kh, kw, strideH: sh, strideW: sw, padH: ph, padW: pw,
+      const pool = (
+        n: number,
+        c: number,
+        h: number,
+        w: number,
+        kh: number,
+        kw: number,
+        sh: number,
+        sw: number,
+        ph: number,
+        pw: number,
+      ): Pool2dParams => ({
+        n,
+        c,
+        h,
+        w,
+        kh,
+        kw,
+        strideH: sh,
+        strideW: sw,
+        padH: ph,
+        padW: pw,
         outH: Math.floor((h + 2 * ph - kh) / sh) + 1,
         outW: Math.floor((w + 2 * pw - kw) / sw) + 1,
       });
@@ -266,7 +306,14 @@ describe.skipIf(addon === null)('native kernels', () => {
       });
 
       it('globalAvgPoolForward and globalAvgPoolBackward match', () => {
-        for (const [nc, hw] of [[1, 1], [3, 35], [7, 16], [130, 49], [512, 64], [2, 70_001]]) {
+        for (const [nc, hw] of [
+          [1, 1],
+          [3, 35],
+          [7, 16],
+          [130, 49],
+          [512, 64],
+          [2, 70_001],
+        ]) {
           const x = randomArray(rng, nc! * hw!, -2, 3);
           const y = new Float32Array(nc!);
           const yExpected = new Float32Array(nc!);
@@ -295,11 +342,20 @@ describe.skipIf(addon === null)('native kernels', () => {
         [256, 300, 1], // large BatchNorm1d, split across threads
         [8, 16, 24 * 24], // large BatchNorm2d
       ];
-      const params = (n: number, c: number, spatial: number): BatchNormParams => ({ n, c, spatial, eps: 1e-5, momentum: 0.1 });
+      const params = (n: number, c: number, spatial: number): BatchNormParams => ({
+        n,
+        c,
+        spatial,
+        eps: 1e-5,
+        momentum: 0.1,
+      });
 
       it('batchNormTrainForward matches outputs, saved and running statistics', () => {
         for (const [n, c, spatial] of SHAPES) {
-          for (const [low, high] of [[-1, 1], [1000, 1001]]) {
+          for (const [low, high] of [
+            [-1, 1],
+            [1000, 1001],
+          ]) {
             // [1000, 1001]: |mean| ≫ std, where a one-pass variance or a float32 mean loses digits.
             const p = params(n, c, spatial);
             const x = randomArray(rng, n * c * spatial, low, high);
@@ -308,15 +364,41 @@ describe.skipIf(addon === null)('native kernels', () => {
             const runningMean = randomArray(rng, c);
             const runningVar = randomArray(rng, c, 0.5, 2);
             const expected = {
-              y: new Float32Array(x.length), mean: new Float32Array(c), invStd: new Float32Array(c),
-              runningMean: copy(runningMean), runningVar: copy(runningVar),
+              y: new Float32Array(x.length),
+              mean: new Float32Array(c),
+              invStd: new Float32Array(c),
+              runningMean: copy(runningMean),
+              runningVar: copy(runningVar),
             };
             const actual = {
-              y: new Float32Array(x.length), mean: new Float32Array(c), invStd: new Float32Array(c),
-              runningMean: copy(runningMean), runningVar: copy(runningVar),
+              y: new Float32Array(x.length),
+              mean: new Float32Array(c),
+              invStd: new Float32Array(c),
+              runningMean: copy(runningMean),
+              runningVar: copy(runningVar),
             };
-            ref.batchNormTrainForward(x, gamma, beta, expected.y, expected.mean, expected.invStd, expected.runningMean, expected.runningVar, p);
-            native('batchNormTrainForward')(x, gamma, beta, actual.y, actual.mean, actual.invStd, actual.runningMean, actual.runningVar, p);
+            ref.batchNormTrainForward(
+              x,
+              gamma,
+              beta,
+              expected.y,
+              expected.mean,
+              expected.invStd,
+              expected.runningMean,
+              expected.runningVar,
+              p,
+            );
+            native('batchNormTrainForward')(
+              x,
+              gamma,
+              beta,
+              actual.y,
+              actual.mean,
+              actual.invStd,
+              actual.runningMean,
+              actual.runningVar,
+              p,
+            );
             const shape = `[${n},${c},${spatial}] in [${low}, ${high}]`;
             expectClose(actual.y, expected.y, `bn y ${shape}`);
             expectClose(actual.mean, expected.mean, `bn saveMean ${shape}`);
@@ -351,9 +433,23 @@ describe.skipIf(addon === null)('native kernels', () => {
           const gamma = randomArray(rng, c, 0.5, 1.5);
           const saveMean = new Float32Array(c);
           const saveInvStd = new Float32Array(c);
-          ref.batchNormTrainForward(x, gamma, new Float32Array(c), new Float32Array(x.length), saveMean, saveInvStd, new Float32Array(c), new Float32Array(c), p);
+          ref.batchNormTrainForward(
+            x,
+            gamma,
+            new Float32Array(c),
+            new Float32Array(x.length),
+            saveMean,
+            saveInvStd,
+            new Float32Array(c),
+            new Float32Array(c),
+            p,
+          );
           const expected = { dx: new Float32Array(x.length), dgamma: new Float32Array(c), dbeta: new Float32Array(c) };
-          const actual = { dx: new Float32Array(x.length).fill(9), dgamma: new Float32Array(c).fill(9), dbeta: new Float32Array(c).fill(9) };
+          const actual = {
+            dx: new Float32Array(x.length).fill(9),
+            dgamma: new Float32Array(c).fill(9),
+            dbeta: new Float32Array(c).fill(9),
+          };
           ref.batchNormBackward(x, dy, gamma, saveMean, saveInvStd, expected.dx, expected.dgamma, expected.dbeta, p);
           native('batchNormBackward')(x, dy, gamma, saveMean, saveInvStd, actual.dx, actual.dgamma, actual.dbeta, p);
           const shape = `[${n},${c},${spatial}]`;
@@ -366,7 +462,15 @@ describe.skipIf(addon === null)('native kernels', () => {
 
     describe('softmax cross-entropy', () => {
       it('forward matches loss and probabilities; backward matches', () => {
-        for (const [rows, classes] of [[1, 1], [1, 10], [7, 3], [128, 10], [33, 37], [64, 1000], [3000, 100]]) {
+        for (const [rows, classes] of [
+          [1, 1],
+          [1, 10],
+          [7, 3],
+          [128, 10],
+          [33, 37],
+          [64, 1000],
+          [3000, 100],
+        ]) {
           const logits = randomArray(rng, rows! * classes!, -40, 40);
           // Logits of ±1000 in the first row overflow exp even in float64 unless the max is subtracted.
           for (let j = 0; j < classes!; j++) logits[j] = logits[j]! * 25;
@@ -375,7 +479,9 @@ describe.skipIf(addon === null)('native kernels', () => {
           const probsExpected = new Float32Array(logits.length);
           const lossExpected = ref.softmaxCrossEntropyForward(logits, labels, probsExpected, rows!, classes!);
           const loss = native('softmaxCrossEntropyForward')(logits, labels, probs, rows!, classes!);
-          expect(Math.abs(loss - lossExpected), `loss [${rows}, ${classes}]`).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(lossExpected)));
+          expect(Math.abs(loss - lossExpected), `loss [${rows}, ${classes}]`).toBeLessThanOrEqual(
+            1e-9 * Math.max(1, Math.abs(lossExpected)),
+          );
           expectClose(probs, probsExpected, `probs [${rows}, ${classes}]`, 1e-6);
 
           const scale = 1.5 / rows!;
@@ -445,13 +551,32 @@ describe.skipIf(addon === null)('native kernels', () => {
       expect(call).toThrow(TypeError);
       expect(call).toThrow(message);
     };
-    const pool: Pool2dParams = { n: 1, c: 1, h: 4, w: 4, kh: 2, kw: 2, strideH: 2, strideW: 2, padH: 0, padW: 0, outH: 2, outW: 2 };
+    const pool: Pool2dParams = {
+      n: 1,
+      c: 1,
+      h: 4,
+      w: 4,
+      kh: 2,
+      kw: 2,
+      strideH: 2,
+      strideW: 2,
+      padH: 0,
+      padW: 0,
+      outH: 2,
+      outW: 2,
+    };
 
     it('names an argument of the wrong type or length', () => {
       const x = new Float32Array(6);
-      expectTypeError(() => native('reluForward')(x, [1, 2] as unknown as Float32Array), /reluForward: y must be a Float32Array/);
+      expectTypeError(
+        () => native('reluForward')(x, [1, 2] as unknown as Float32Array),
+        /reluForward: y must be a Float32Array/,
+      );
       expectTypeError(() => native('reluForward')(x, new Float32Array(5)), /reluForward: y has 5 elements, expected 6/);
-      expectTypeError(() => native('add')(x, new Float64Array(6) as unknown as Float32Array, x), /add: b must be a Float32Array/);
+      expectTypeError(
+        () => native('add')(x, new Float64Array(6) as unknown as Float32Array, x),
+        /add: b must be a Float32Array/,
+      );
       expectTypeError(() => native('axpy')('2' as unknown as number, x, x), /axpy: alpha must be a number/);
       expectTypeError(() => native('addRowVector')(x, x, 2, 2), /addRowVector: y has 6 elements, expected 4/);
       expectTypeError(() => native('sumRows')(x, x, 1.5, 4, 0), /sumRows: rows must be an integer/);
@@ -461,16 +586,42 @@ describe.skipIf(addon === null)('native kernels', () => {
       const x = new Float32Array(16);
       const y = new Float32Array(4);
       const indices = new Int32Array(4);
-      expectTypeError(() => native('maxPool2dForward')(x, y, indices, { ...pool, outH: 3 }), /maxPool2dForward: p\.outH is 3, expected 2/);
-      expectTypeError(() => native('maxPool2dForward')(x, y, new Float32Array(4) as unknown as Int32Array, pool), /indices must be an Int32Array/);
-      const { strideW: _, ...missingStride } = pool;
-      expectTypeError(() => native('avgPool2dForward')(x, y, missingStride as Pool2dParams), /avgPool2dForward: p\.strideW must be a number/);
       expectTypeError(
-        () => native('sgdUpdate')(x, x, null, { lr: 0.1, momentum: 0.9, dampening: 0, weightDecay: 0, nesterov: false, firstStep: true }),
+        () => native('maxPool2dForward')(x, y, indices, { ...pool, outH: 3 }),
+        /maxPool2dForward: p\.outH is 3, expected 2/,
+      );
+      expectTypeError(
+        () => native('maxPool2dForward')(x, y, new Float32Array(4) as unknown as Int32Array, pool),
+        /indices must be an Int32Array/,
+      );
+      const { strideW: _, ...missingStride } = pool;
+      expectTypeError(
+        () => native('avgPool2dForward')(x, y, missingStride as Pool2dParams),
+        /avgPool2dForward: p\.strideW must be a number/,
+      );
+      expectTypeError(
+        () =>
+          native('sgdUpdate')(x, x, null, {
+            lr: 0.1,
+            momentum: 0.9,
+            dampening: 0,
+            weightDecay: 0,
+            nesterov: false,
+            firstStep: true,
+          }),
         /sgdUpdate: momentumBuffer is null but p\.momentum is 0\.9/,
       );
       expectTypeError(
-        () => native('adamUpdate')(x, x, x, x, { lr: 0.1, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0, decoupled: 'no' as unknown as boolean, step: 1 }),
+        () =>
+          native('adamUpdate')(x, x, x, x, {
+            lr: 0.1,
+            beta1: 0.9,
+            beta2: 0.99,
+            eps: 1e-8,
+            weightDecay: 0,
+            decoupled: 'no' as unknown as boolean,
+            step: 1,
+          }),
         /adamUpdate: p\.decoupled must be a boolean/,
       );
     });
@@ -481,9 +632,13 @@ describe.skipIf(addon === null)('native kernels', () => {
         () => native('softmaxCrossEntropyForward')(probs, Int32Array.from([0, 3]), probs, 2, 3),
         /labels\[1\] = 3 is outside \[0, 3\)/,
       );
-      expectTypeError(() => native('softmaxCrossEntropyBackward')(probs, Int32Array.from([-1, 0]), probs, 2, 3, 1), /labels\[0\] = -1/);
       expectTypeError(
-        () => native('maxPool2dBackward')(new Float32Array(4), Int32Array.from([0, 1, 16, 2]), new Float32Array(16), pool),
+        () => native('softmaxCrossEntropyBackward')(probs, Int32Array.from([-1, 0]), probs, 2, 3, 1),
+        /labels\[0\] = -1/,
+      );
+      expectTypeError(
+        () =>
+          native('maxPool2dBackward')(new Float32Array(4), Int32Array.from([0, 1, 16, 2]), new Float32Array(16), pool),
         /indices holds an index outside its n,c plane/,
       );
     });

@@ -19,7 +19,8 @@ const HUGE_PAGE = 2 * 1024 * 1024;
 const linux = process.platform === 'linux';
 /** THP compiled in and not disabled for this process (prctl PR_SET_THP_DISABLE shows as THP_enabled: 0). */
 const thpAvailable =
-  existsSync('/sys/kernel/mm/transparent_hugepage/enabled') && !/^THP_enabled:\s*0/m.test(readFileSync('/proc/self/status', 'utf8'));
+  existsSync('/sys/kernel/mm/transparent_hugepage/enabled') &&
+  !/^THP_enabled:\s*0/m.test(readFileSync('/proc/self/status', 'utf8'));
 
 function allocate(length: number): Float32Array {
   return (addon!.allocateFloat32 as (n: number) => Float32Array)(length);
@@ -34,7 +35,8 @@ function mappingOf(address: number): { start: number; end: number; flags: string
   for (const line of readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
     const header = /^([0-9a-f]+)-([0-9a-f]+) /.exec(line);
     if (header) {
-      const start = Number.parseInt(header[1]!, 16), end = Number.parseInt(header[2]!, 16);
+      const start = Number.parseInt(header[1]!, 16),
+        end = Number.parseInt(header[2]!, 16);
       current = start <= address && address < end ? { start, end, flags: [] } : null;
     } else if (current && line.startsWith('VmFlags:')) {
       current.flags = line.slice('VmFlags:'.length).trim().split(/\s+/);
@@ -51,7 +53,10 @@ describe.skipIf(addon === null)('native allocateFloat32', () => {
       expect(a).toBeInstanceOf(Float32Array);
       expect(a.length, `length ${length}`).toBe(length);
       expect(a.byteLength).toBe(length * 4);
-      expect(a.every((v) => v === 0), `length ${length} zero-filled`).toBe(true);
+      expect(
+        a.every((v) => v === 0),
+        `length ${length} zero-filled`,
+      ).toBe(true);
       if (length > 0) {
         a[0] = 1;
         a[length - 1] = 2;
@@ -61,7 +66,8 @@ describe.skipIf(addon === null)('native allocateFloat32', () => {
   });
 
   it('gives each large array its own memory', () => {
-    const a = allocate(HUGE_PAGE / 2), b = allocate(HUGE_PAGE / 2);
+    const a = allocate(HUGE_PAGE / 2),
+      b = allocate(HUGE_PAGE / 2);
     a.fill(3);
     expect(b.every((v) => v === 0)).toBe(true);
     expect(Math.abs(addressOf(a) - addressOf(b))).toBeGreaterThanOrEqual(HUGE_PAGE * 2);
@@ -87,27 +93,30 @@ describe.skipIf(addon === null)('native allocateFloat32', () => {
       setKernels(previous);
     });
 
-    it.skipIf(!linux)('parameters, gradients and optimizer state take large buffers from it; transient tensors do not', () => {
-      const layer = new nn.Linear(1024, 1024);
-      const optimizer = new SGD(layer.namedParameters(), { lr: 0.1, momentum: 0.9 });
-      const x = tensor(new Float32Array(4 * 1024).fill(0.5), [4, 1024]);
-      tidy(() => {
-        const loss = sum(layer.call(x));
-        loss.backward();
-        optimizer.step();
-        const activation = layer.call(x);
-        expect(addressOf(activation.data) % HUGE_PAGE === 0 && activation.size * 4 >= HUGE_PAGE).toBe(false);
-      });
-      expect(addressOf(layer.weight.data) % HUGE_PAGE).toBe(0);
-      expect(addressOf(layer.weight.grad!.data) % HUGE_PAGE).toBe(0);
-      // A stateDict snapshot is transient: ordinary arrays.
-      const snapshot = Object.values(optimizer.stateDict().params['weight']!.buffers)[0]!;
-      expect(snapshot.size).toBe(1024 * 1024);
-      expect(addressOf(snapshot.data) % HUGE_PAGE).not.toBe(0);
-      const transient = zeros([1024, 1024]);
-      // glibc puts a header before an mmapped block, so V8's own arrays never start on 2 MiB.
-      expect(addressOf(transient.data) % HUGE_PAGE).not.toBe(0);
-    });
+    it.skipIf(!linux)(
+      'parameters, gradients and optimizer state take large buffers from it; transient tensors do not',
+      () => {
+        const layer = new nn.Linear(1024, 1024);
+        const optimizer = new SGD(layer.namedParameters(), { lr: 0.1, momentum: 0.9 });
+        const x = tensor(new Float32Array(4 * 1024).fill(0.5), [4, 1024]);
+        tidy(() => {
+          const loss = sum(layer.call(x));
+          loss.backward();
+          optimizer.step();
+          const activation = layer.call(x);
+          expect(addressOf(activation.data) % HUGE_PAGE === 0 && activation.size * 4 >= HUGE_PAGE).toBe(false);
+        });
+        expect(addressOf(layer.weight.data) % HUGE_PAGE).toBe(0);
+        expect(addressOf(layer.weight.grad!.data) % HUGE_PAGE).toBe(0);
+        // A stateDict snapshot is transient: ordinary arrays.
+        const snapshot = Object.values(optimizer.stateDict().params['weight']!.buffers)[0]!;
+        expect(snapshot.size).toBe(1024 * 1024);
+        expect(addressOf(snapshot.data) % HUGE_PAGE).not.toBe(0);
+        const transient = zeros([1024, 1024]);
+        // glibc puts a header before an mmapped block, so V8's own arrays never start on 2 MiB.
+        expect(addressOf(transient.data) % HUGE_PAGE).not.toBe(0);
+      },
+    );
 
     it('and from the reference backend get ordinary arrays', () => {
       setKernels(referenceKernels);

@@ -20,7 +20,10 @@ import { add, noGrad, relu, Rng, sum, tensor, tidy, type Tensor } from '../src/t
 class Block extends Module {
   readonly conv1 = this.registerModule('conv1', new Conv2d(3, 4, 3, { padding: 1, bias: false }));
   readonly bn1 = this.registerModule('bn1', new BatchNorm2d(4));
-  readonly downsample = this.registerModule('downsample', new Sequential(new Conv2d(3, 4, 1, { bias: false }), new BatchNorm2d(4)));
+  readonly downsample = this.registerModule(
+    'downsample',
+    new Sequential(new Conv2d(3, 4, 1, { bias: false }), new BatchNorm2d(4)),
+  );
 
   forward(x: Tensor): Tensor {
     return relu(add(this.bn1.call(this.conv1.call(x)), this.downsample.call(x)));
@@ -69,8 +72,12 @@ describe('module tree and state_dict keys', () => {
   it('uses PyTorch’s keys and order, buffers included', () => {
     const net = new Net();
     expect([...net.stateDict().keys()]).toEqual(NET_KEYS);
-    expect(net.namedParameters().map(([k]) => k)).toEqual(NET_KEYS.filter((k) => !k.includes('running') && !k.includes('num_batches')));
-    expect(net.namedBuffers().map(([k]) => k)).toEqual(NET_KEYS.filter((k) => k.includes('running') || k.includes('num_batches')));
+    expect(net.namedParameters().map(([k]) => k)).toEqual(
+      NET_KEYS.filter((k) => !k.includes('running') && !k.includes('num_batches')),
+    );
+    expect(net.namedBuffers().map(([k]) => k)).toEqual(
+      NET_KEYS.filter((k) => k.includes('running') || k.includes('num_batches')),
+    );
   });
 
   it('names every tensor by its key, also when a subtree is attached after construction', () => {
@@ -110,7 +117,9 @@ describe('module tree and state_dict keys', () => {
     expect(net.getSubmodule('layer1.0.conv1')).toBe(net.layer1.at(0).getSubmodule('conv1'));
     expect(net.getSubmodule('layer1.0.downsample.1')).toBeInstanceOf(BatchNorm2d);
     expect(net.getSubmodule('')).toBe(net);
-    expect(() => net.getSubmodule('layer1.0.conv9')).toThrow(/'layer1\.0'.*has no child 'conv9'.*conv1, bn1, downsample/);
+    expect(() => net.getSubmodule('layer1.0.conv9')).toThrow(
+      /'layer1\.0'.*has no child 'conv9'.*conv1, bn1, downsample/,
+    );
   });
 
   it('refuses duplicate names, dotted names and modules that already have a parent', () => {
@@ -173,7 +182,9 @@ describe('loadStateDict', () => {
     state.delete('fc.bias');
     state.delete('layer1.0.bn1.num_batches_tracked');
     state.set('fc.extra', tensor([1]));
-    expect(() => net.loadStateDict(state)).toThrow(/missing keys: layer1\.0\.bn1\.num_batches_tracked, fc\.bias; unexpected keys: fc\.extra/);
+    expect(() => net.loadStateDict(state)).toThrow(
+      /missing keys: layer1\.0\.bn1\.num_batches_tracked, fc\.bias; unexpected keys: fc\.extra/,
+    );
     const result = net.loadStateDict(state, { strict: false });
     expect(result.missingKeys).toEqual(['layer1.0.bn1.num_batches_tracked', 'fc.bias']);
     expect(result.unexpectedKeys).toEqual(['fc.extra']);
@@ -255,8 +266,12 @@ describe('layers', () => {
 
   it('name the layer and the expected shape when the input does not fit', () => {
     const net = new Sequential(new Linear(4, 3), new ReLU(), new Linear(5, 2));
-    expect(() => net.call(randomInput([2, 4]))).toThrow(/^2: Linear\(5, 2, bias=true\) expects input \[N, 5\], got \[2, 3\]/);
-    expect(() => new Conv2d(3, 4, 3).call(randomInput([2, 2, 5, 5]))).toThrow(/expects input \[N, 3, H, W\], got \[2, 2, 5, 5\]/);
+    expect(() => net.call(randomInput([2, 4]))).toThrow(
+      /^2: Linear\(5, 2, bias=true\) expects input \[N, 5\], got \[2, 3\]/,
+    );
+    expect(() => new Conv2d(3, 4, 3).call(randomInput([2, 2, 5, 5]))).toThrow(
+      /expects input \[N, 3, H, W\], got \[2, 2, 5, 5\]/,
+    );
     expect(() => new BatchNorm2d(3).call(randomInput([2, 4, 2, 2]))).toThrow(/expects 3 channels/);
   });
 

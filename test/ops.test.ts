@@ -47,7 +47,9 @@ describe('forward values', () => {
     expect(conv2d(x, randomTensor(rng, [4, 3, 3, 3]), null, { stride: 2, padding: 1 }).shape).toEqual([2, 4, 4, 3]);
     expect(conv2d(x, randomTensor(rng, [4, 3, 1, 1]), null).shape).toEqual([2, 4, 7, 5]);
     expect(conv2d(x, randomTensor(rng, [1, 3, 7, 5]), null).shape).toEqual([2, 1, 1, 1]);
-    expect(conv2d(x, randomTensor(rng, [2, 3, 3, 3]), null, { stride: [1, 2], padding: [0, 1] }).shape).toEqual([2, 2, 5, 3]);
+    expect(conv2d(x, randomTensor(rng, [2, 3, 3, 3]), null, { stride: [1, 2], padding: [0, 1] }).shape).toEqual([
+      2, 2, 5, 3,
+    ]);
   });
 
   it('conv2d with bias on a hand example', () => {
@@ -57,7 +59,10 @@ describe('forward values', () => {
   });
 
   it('pools: stride defaults to the kernel size', () => {
-    const x = tensor(Array.from({ length: 16 }, (_, i) => i + 1), [1, 1, 4, 4]);
+    const x = tensor(
+      Array.from({ length: 16 }, (_, i) => i + 1),
+      [1, 1, 4, 4],
+    );
     expect(maxPool2d(x, { kernelSize: 2 }).toArray()).toEqual([6, 8, 14, 16]);
     expect(avgPool2d(x, { kernelSize: 2 }).toArray()).toEqual([3.5, 5.5, 11.5, 13.5]);
     expect(maxPool2d(x, { kernelSize: 3, stride: 2, padding: 1 }).shape).toEqual([1, 1, 2, 2]);
@@ -114,7 +119,11 @@ describe('batchNorm', () => {
     const x = tensor([1, 10, 3, 30], [2, 2]);
     const runningMean = zeros([2]);
     const runningVar = full([2], 1);
-    const y = batchNorm(x, full([2], 1), zeros([2]), runningMean, runningVar, { training: true, momentum: 0.5, eps: 0 });
+    const y = batchNorm(x, full([2], 1), zeros([2]), runningMean, runningVar, {
+      training: true,
+      momentum: 0.5,
+      eps: 0,
+    });
     expect(y.toArray()).toEqual([-1, -1, 1, 1]);
     expect(runningMean.toArray()).toEqual([1, 10]);
     expect(runningVar.toArray()).toEqual([0.5 + 0.5 * 2, 0.5 + 0.5 * 200]);
@@ -171,27 +180,47 @@ describe('errors', () => {
   const image = (shape: number[]) => zeros(shape);
 
   it('conv2d: channel mismatch, rank, kernel too large, stride, padding, bias', () => {
-    expect(() => conv2d(image([2, 3, 8, 8]), image([16, 4, 3, 3]), null)).toThrow('conv2d: input has 3 channels but weight [16, 4, 3, 3] expects 4');
-    expect(() => conv2d(image([3, 8, 8]), image([16, 3, 3, 3]), null)).toThrow('conv2d: input must be 4-d, got [3, 8, 8]');
+    expect(() => conv2d(image([2, 3, 8, 8]), image([16, 4, 3, 3]), null)).toThrow(
+      'conv2d: input has 3 channels but weight [16, 4, 3, 3] expects 4',
+    );
+    expect(() => conv2d(image([3, 8, 8]), image([16, 3, 3, 3]), null)).toThrow(
+      'conv2d: input must be 4-d, got [3, 8, 8]',
+    );
     expect(() => conv2d(image([1, 3, 3, 3]), image([2, 3, 7, 7]), null, { padding: 1 })).toThrow(
       'conv2d: kernel 7×7 is larger than the padded input 5×5 (input [1, 3, 3, 3], padding [1, 1])',
     );
-    expect(() => conv2d(image([1, 3, 8, 8]), image([2, 3, 3, 3]), null, { stride: 0 })).toThrow('conv2d: stride must be positive integers, got 0');
-    expect(() => conv2d(image([1, 3, 8, 8]), image([2, 3, 3, 3]), null, { stride: [1, -2] })).toThrow('conv2d: stride must be positive integers, got [1, -2]');
-    expect(() => conv2d(image([1, 3, 8, 8]), image([2, 3, 3, 3]), null, { padding: 1.5 })).toThrow('conv2d: padding must be non-negative integers, got 1.5');
-    expect(() => conv2d(image([1, 3, 8, 8]), image([2, 3, 3, 3]), zeros([3]))).toThrow('conv2d: bias must have shape [2] to match weight [2, 3, 3, 3], got [3]');
+    expect(() => conv2d(image([1, 3, 8, 8]), image([2, 3, 3, 3]), null, { stride: 0 })).toThrow(
+      'conv2d: stride must be positive integers, got 0',
+    );
+    expect(() => conv2d(image([1, 3, 8, 8]), image([2, 3, 3, 3]), null, { stride: [1, -2] })).toThrow(
+      'conv2d: stride must be positive integers, got [1, -2]',
+    );
+    expect(() => conv2d(image([1, 3, 8, 8]), image([2, 3, 3, 3]), null, { padding: 1.5 })).toThrow(
+      'conv2d: padding must be non-negative integers, got 1.5',
+    );
+    expect(() => conv2d(image([1, 3, 8, 8]), image([2, 3, 3, 3]), zeros([3]))).toThrow(
+      'conv2d: bias must have shape [2] to match weight [2, 3, 3, 3], got [3]',
+    );
   });
 
   it('linear and matmul: feature and inner-dimension mismatches', () => {
-    expect(() => linear(zeros([4, 5]), zeros([3, 6]), null)).toThrow('linear: input [4, 5] has 5 features but weight [3, 6] expects 6');
-    expect(() => linear(zeros([4, 5]), zeros([3, 5]), zeros([4]))).toThrow('linear: bias must have shape [3] to match weight [3, 5], got [4]');
+    expect(() => linear(zeros([4, 5]), zeros([3, 6]), null)).toThrow(
+      'linear: input [4, 5] has 5 features but weight [3, 6] expects 6',
+    );
+    expect(() => linear(zeros([4, 5]), zeros([3, 5]), zeros([4]))).toThrow(
+      'linear: bias must have shape [3] to match weight [3, 5], got [4]',
+    );
     expect(() => linear(zeros([5]), zeros([3, 5]), null)).toThrow('linear: input must be 2-d, got [5]');
     expect(() => matmul(zeros([2, 3]), zeros([4, 2]))).toThrow('matmul: inner dimensions differ: [2, 3] · [4, 2]');
   });
 
   it('elementwise ops: no broadcasting, float32 only', () => {
-    expect(() => add(zeros([2, 3]), zeros([3, 2]))).toThrow('add: operands must have identical shapes (no broadcasting), got [2, 3] and [3, 2]');
-    expect(() => mul(zeros([1, 3]), zeros([3]))).toThrow('mul: operands must have identical shapes (no broadcasting), got [1, 3] and [3]');
+    expect(() => add(zeros([2, 3]), zeros([3, 2]))).toThrow(
+      'add: operands must have identical shapes (no broadcasting), got [2, 3] and [3, 2]',
+    );
+    expect(() => mul(zeros([1, 3]), zeros([3]))).toThrow(
+      'mul: operands must have identical shapes (no broadcasting), got [1, 3] and [3]',
+    );
     expect(() => relu(labels([1, 2]))).toThrow('relu: input must be float32, got an int32 tensor [2]');
   });
 
@@ -203,7 +232,9 @@ describe('errors', () => {
       'avgPool2d: padding [2, 2] must be at most half the kernel size 3×3 (input [1, 1, 8, 8])',
     );
     expect(() => maxPool2d(image([1, 8, 8]), { kernelSize: 2 })).toThrow('maxPool2d: input must be 4-d, got [1, 8, 8]');
-    expect(() => maxPool2d(image([1, 1, 8, 8]), { kernelSize: 0 })).toThrow('maxPool2d: kernelSize must be positive integers, got 0');
+    expect(() => maxPool2d(image([1, 1, 8, 8]), { kernelSize: 0 })).toThrow(
+      'maxPool2d: kernelSize must be positive integers, got 0',
+    );
     expect(() => globalAvgPool2d(image([2, 3]))).toThrow('globalAvgPool2d: input must be 4-d, got [2, 3]');
   });
 
@@ -215,30 +246,48 @@ describe('errors', () => {
     expect(() => batchNorm(image([1, 4]), c4(), c4(), c4(), c4(), { training: true })).toThrow(
       'batchNorm: training needs more than one value per channel, got input [1, 4]',
     );
-    expect(() => batchNorm(image([2, 4, 3]), c4(), c4(), c4(), c4(), { training: true })).toThrow('batchNorm: input must be 2-d or 4-d, got [2, 4, 3]');
-    expect(() => batchNorm(image([2, 4]), c4(), c4(), c4(), c4(), { training: true, momentum: 1.5 })).toThrow('batchNorm: momentum must be in [0, 1], got 1.5');
+    expect(() => batchNorm(image([2, 4, 3]), c4(), c4(), c4(), c4(), { training: true })).toThrow(
+      'batchNorm: input must be 2-d or 4-d, got [2, 4, 3]',
+    );
+    expect(() => batchNorm(image([2, 4]), c4(), c4(), c4(), c4(), { training: true, momentum: 1.5 })).toThrow(
+      'batchNorm: momentum must be in [0, 1], got 1.5',
+    );
     // Eval mode accepts a batch of one.
     expect(batchNorm(image([1, 4]), c4(), c4(), c4(), full([4], 1), { training: false }).shape).toEqual([1, 4]);
   });
 
   it('crossEntropy and accuracy: labels out of range, dtype, length; a loss that is not finite', () => {
     const logits = zeros([4, 10]);
-    expect(() => crossEntropy(logits, labels([0, 1, 2, 10]))).toThrow('crossEntropy: label at index 3 is 10, outside [0, 10) for logits [4, 10]');
-    expect(() => crossEntropy(logits, labels([0, -1, 2, 3]))).toThrow('crossEntropy: label at index 1 is -1, outside [0, 10) for logits [4, 10]');
-    expect(() => crossEntropy(logits, tensor([0, 1, 2, 3]))).toThrow('crossEntropy: labels must be an int32 tensor (use labels()), got float32 [4]');
-    expect(() => crossEntropy(logits, labels([0, 1, 2]))).toThrow('crossEntropy: labels [3] do not match logits [4, 10]: expected [4]');
+    expect(() => crossEntropy(logits, labels([0, 1, 2, 10]))).toThrow(
+      'crossEntropy: label at index 3 is 10, outside [0, 10) for logits [4, 10]',
+    );
+    expect(() => crossEntropy(logits, labels([0, -1, 2, 3]))).toThrow(
+      'crossEntropy: label at index 1 is -1, outside [0, 10) for logits [4, 10]',
+    );
+    expect(() => crossEntropy(logits, tensor([0, 1, 2, 3]))).toThrow(
+      'crossEntropy: labels must be an int32 tensor (use labels()), got float32 [4]',
+    );
+    expect(() => crossEntropy(logits, labels([0, 1, 2]))).toThrow(
+      'crossEntropy: labels [3] do not match logits [4, 10]: expected [4]',
+    );
     expect(() => crossEntropy(zeros([4]), labels([0, 1, 2, 3]))).toThrow('crossEntropy: logits must be 2-d, got [4]');
     const nanLogits = zeros([2, 3]);
     nanLogits.data[4] = NaN;
     expect(() => crossEntropy(nanLogits, labels([0, 1]))).toThrow(
       'crossEntropy: the loss is not finite (NaN) for logits [2, 3]; the logits contain NaN or ±Infinity',
     );
-    expect(() => accuracy(logits, labels([0, 1, 2, 11]))).toThrow('accuracy: label at index 3 is 11, outside [0, 10) for logits [4, 10]');
+    expect(() => accuracy(logits, labels([0, 1, 2, 11]))).toThrow(
+      'accuracy: label at index 3 is 11, outside [0, 10) for logits [4, 10]',
+    );
   });
 
   it('dropout: probability outside [0, 1]', () => {
-    expect(() => dropout(zeros([2]), 1.5, { training: true, rng: new Rng(1) })).toThrow('dropout: probability must be in [0, 1], got 1.5');
-    expect(() => dropout(zeros([2]), NaN, { training: true, rng: new Rng(1) })).toThrow('dropout: probability must be in [0, 1], got NaN');
+    expect(() => dropout(zeros([2]), 1.5, { training: true, rng: new Rng(1) })).toThrow(
+      'dropout: probability must be in [0, 1], got 1.5',
+    );
+    expect(() => dropout(zeros([2]), NaN, { training: true, rng: new Rng(1) })).toThrow(
+      'dropout: probability must be in [0, 1], got NaN',
+    );
   });
 
   it('mean of an empty tensor', () => {

@@ -40,7 +40,10 @@ function lossOf(model: Model, step: number): Tensor {
 }
 
 /** Trains two copies of one model, one with backward + step and one with backwardAndStep. */
-function trainBoth(make: MakeOptimizer, steps: number): { separate: [Model, Optimizer<Hyperparameters>]; fused: [Model, Optimizer<Hyperparameters>] } {
+function trainBoth(
+  make: MakeOptimizer,
+  steps: number,
+): { separate: [Model, Optimizer<Hyperparameters>]; fused: [Model, Optimizer<Hyperparameters>] } {
   const separate = makeModel(1);
   const fused = makeModel(1);
   const separateOptimizer = make(separate);
@@ -55,9 +58,13 @@ function trainBoth(make: MakeOptimizer, steps: number): { separate: [Model, Opti
   return { separate: [separate, separateOptimizer], fused: [fused, fusedOptimizer] };
 }
 
-function expectSameTraining([a, aOptimizer]: [Model, Optimizer<Hyperparameters>], [b, bOptimizer]: [Model, Optimizer<Hyperparameters>]): void {
+function expectSameTraining(
+  [a, aOptimizer]: [Model, Optimizer<Hyperparameters>],
+  [b, bOptimizer]: [Model, Optimizer<Hyperparameters>],
+): void {
   const bParams = new Map(b.namedParameters());
-  for (const [name, p] of a.namedParameters()) expect(Array.from(bParams.get(name)!.data), name).toEqual(Array.from(p.data));
+  for (const [name, p] of a.namedParameters())
+    expect(Array.from(bParams.get(name)!.data), name).toEqual(Array.from(p.data));
   const aState = aOptimizer.stateDict();
   const bState = bOptimizer.stateDict();
   expect(bState.stepCount).toBe(aState.stepCount);

@@ -20,7 +20,7 @@ describe('schedules', () => {
     const s = cosineSchedule({ lr: 1, minLr: 0.1, totalSteps: 100 });
     expect(s(0)).toBe(1);
     expect(s(50)).toBeCloseTo(0.55, 12);
-    expect(s(25)).toBeCloseTo(0.1 + 0.9 * (1 + Math.SQRT1_2) / 2, 12);
+    expect(s(25)).toBeCloseTo(0.1 + (0.9 * (1 + Math.SQRT1_2)) / 2, 12);
     expect(s(100)).toBe(0.1);
     expect(s(500)).toBe(0.1);
     for (let i = 1; i < 100; i++) expect(s(i)).toBeLessThan(s(i - 1));
@@ -45,7 +45,9 @@ describe('schedules', () => {
   it('reject invalid settings and steps', () => {
     expect(() => constantSchedule(0)).toThrow(/lr must be a positive number, got 0/);
     expect(() => stepSchedule({ lr: 0.1, gamma: 0.5, stepSize: 2.5 })).toThrow(/stepSize must be an integer/);
-    expect(() => cosineSchedule({ lr: 0.1, minLr: 0.2, totalSteps: 10 })).toThrow(/minLr must be in \[0, lr=0.1\], got 0.2/);
+    expect(() => cosineSchedule({ lr: 0.1, minLr: 0.2, totalSteps: 10 })).toThrow(
+      /minLr must be in \[0, lr=0.1\], got 0.2/,
+    );
     expect(() => constantSchedule(0.1)(-1)).toThrow(/step must be a non-negative integer, got -1/);
     expect(() => constantSchedule(0.1)(1.5)).toThrow(/got 1.5/);
   });
@@ -61,8 +63,14 @@ describe('scheduleFromConfig', () => {
   });
 
   it('names the invalid field', () => {
-    expect(() => scheduleFromConfig({ type: 'step', lr: 0.1, gamma: 0.5, stepSize: 0 })).toThrow(/invalid learning-rate schedule config: stepSize/);
-    expect(() => scheduleFromConfig({ type: 'cosine', lr: 0.1, totalSteps: 10, warmup: 3 } as never)).toThrow(/Unrecognized key.*warmup/);
-    expect(() => scheduleFromConfig({ type: 'linear', lr: 0.1 } as never)).toThrow(/invalid learning-rate schedule config: type/);
+    expect(() => scheduleFromConfig({ type: 'step', lr: 0.1, gamma: 0.5, stepSize: 0 })).toThrow(
+      /invalid learning-rate schedule config: stepSize/,
+    );
+    expect(() => scheduleFromConfig({ type: 'cosine', lr: 0.1, totalSteps: 10, warmup: 3 } as never)).toThrow(
+      /Unrecognized key.*warmup/,
+    );
+    expect(() => scheduleFromConfig({ type: 'linear', lr: 0.1 } as never)).toThrow(
+      /invalid learning-rate schedule config: type/,
+    );
   });
 });

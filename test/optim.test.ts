@@ -31,12 +31,23 @@ function run(make: (p: Tensor) => Optimizer<Hyperparameters>): number[][] {
 function expectSteps(actual: number[][], expected: number[][]): void {
   expect(actual.length).toBe(expected.length);
   actual.forEach((values, step) =>
-    values.forEach((v, i) => expect(Math.abs(v - expected[step]![i]!), `step ${step + 1}, element ${i}: ${v} vs ${expected[step]![i]}`).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(expected[step]![i]!)))),
+    values.forEach((v, i) =>
+      expect(
+        Math.abs(v - expected[step]![i]!),
+        `step ${step + 1}, element ${i}: ${v} vs ${expected[step]![i]}`,
+      ).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(expected[step]![i]!))),
+    ),
   );
 }
 
 /** torch.optim.SGD written out in float64. */
-function sgdReference(o: { lr: number; momentum?: number; dampening?: number; weightDecay?: number; nesterov?: boolean }): number[][] {
+function sgdReference(o: {
+  lr: number;
+  momentum?: number;
+  dampening?: number;
+  weightDecay?: number;
+  nesterov?: boolean;
+}): number[][] {
   const { lr, momentum = 0, dampening = 0, weightDecay = 0, nesterov = false } = o;
   let theta = [...THETA0];
   let buffer: number[] | null = null;
@@ -53,7 +64,14 @@ function sgdReference(o: { lr: number; momentum?: number; dampening?: number; we
 }
 
 /** torch.optim.Adam / AdamW written out in float64. */
-function adamReference(o: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; decoupled: boolean }): number[][] {
+function adamReference(o: {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  decoupled: boolean;
+}): number[][] {
   let theta = [...THETA0];
   let m = [0, 0, 0];
   let v = [0, 0, 0];
@@ -72,7 +90,10 @@ function adamReference(o: { lr: number; beta1: number; beta2: number; eps: numbe
 
 describe('SGD', () => {
   it('plain: θ −= lr·g', () => {
-    expectSteps(run((p) => new SGD([['w', p]], { lr: 0.1 })), sgdReference({ lr: 0.1 }));
+    expectSteps(
+      run((p) => new SGD([['w', p]], { lr: 0.1 })),
+      sgdReference({ lr: 0.1 }),
+    );
   });
 
   it('momentum: the buffer starts as the first gradient', () => {
@@ -85,19 +106,36 @@ describe('SGD', () => {
 
   it('momentum with dampening and weight decay', () => {
     const o = { lr: 0.05, momentum: 0.8, dampening: 0.3, weightDecay: 0.01 };
-    expectSteps(run((p) => new SGD([['w', p]], o)), sgdReference(o));
+    expectSteps(
+      run((p) => new SGD([['w', p]], o)),
+      sgdReference(o),
+    );
   });
 
   it('Nesterov', () => {
     const o = { lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 1e-3 };
-    expectSteps(run((p) => new SGD([['w', p]], o)), sgdReference(o));
+    expectSteps(
+      run((p) => new SGD([['w', p]], o)),
+      sgdReference(o),
+    );
   });
 
   it('validates its settings', () => {
     const p = param();
     expect(() => new SGD([['w', p]], { lr: -1 })).toThrow(/SGD: lr must be in \[0, Infinity\), got -1/);
-    expect(() => new SGD([['w', p]], { lr: 0.1, nesterov: true })).toThrow(/nesterov needs momentum > 0 and dampening 0/);
-    expect(() => new SGD([['w', p], ['w', param()]], { lr: 0.1 })).toThrow(/parameter 'w' is given twice/);
+    expect(() => new SGD([['w', p]], { lr: 0.1, nesterov: true })).toThrow(
+      /nesterov needs momentum > 0 and dampening 0/,
+    );
+    expect(
+      () =>
+        new SGD(
+          [
+            ['w', p],
+            ['w', param()],
+          ],
+          { lr: 0.1 },
+        ),
+    ).toThrow(/parameter 'w' is given twice/);
     expect(() => new SGD([], { lr: 0.1 })).toThrow(/no parameters/);
   });
 });
@@ -105,16 +143,28 @@ describe('SGD', () => {
 describe('Adam and AdamW', () => {
   it('Adam with L2 weight decay added to the gradient', () => {
     const o = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.03 };
-    expectSteps(run((p) => new Adam([['w', p]], o)), adamReference({ ...o, decoupled: false }));
+    expectSteps(
+      run((p) => new Adam([['w', p]], o)),
+      adamReference({ ...o, decoupled: false }),
+    );
   });
 
   it('AdamW with decoupled weight decay', () => {
     const o = { lr: 0.01, beta1: 0.8, beta2: 0.99, eps: 1e-6, weightDecay: 0.5 };
-    expectSteps(run((p) => new AdamW([['w', p]], o)), adamReference({ ...o, decoupled: true }));
+    expectSteps(
+      run((p) => new AdamW([['w', p]], o)),
+      adamReference({ ...o, decoupled: true }),
+    );
   });
 
   it('PyTorch’s defaults', () => {
-    expect(new Adam([['w', param()]]).hyperparameters).toEqual({ lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
+    expect(new Adam([['w', param()]]).hyperparameters).toEqual({
+      lr: 1e-3,
+      beta1: 0.9,
+      beta2: 0.999,
+      eps: 1e-8,
+      weightDecay: 0,
+    });
     expect(new AdamW([['w', param()]]).hyperparameters.weightDecay).toBe(0.01);
     expect(() => new Adam([['w', param()]], { beta2: 1 })).toThrow(/Adam: beta2 must be in \[0, 1\), got 1/);
   });
@@ -124,7 +174,13 @@ describe('optimiser mechanics', () => {
   it('skips parameters without a gradient and zeroes gradients in place', () => {
     const a = param([1, 2, 3], 'a');
     const b = param([4, 5, 6], 'b');
-    const optimizer = new SGD([['a', a], ['b', b]], { lr: 1 });
+    const optimizer = new SGD(
+      [
+        ['a', a],
+        ['b', b],
+      ],
+      { lr: 1 },
+    );
     setGrad(a, [1, 1, 1]);
     optimizer.step();
     expect(a.toArray()).toEqual([0, 1, 2]);
@@ -181,8 +237,12 @@ describe('optimiser mechanics', () => {
     setGrad(p, GRADS[0]!);
     sgd.step();
     expect(() => new Adam([['w', param()]]).loadStateDict(sgd.stateDict())).toThrow(/saved by sgd, this is adam/);
-    expect(() => new SGD([['v', param()]], { lr: 0.1 }).loadStateDict(sgd.stateDict())).toThrow(/state for unknown parameter 'w'/);
-    expect(() => new SGD([['w', param([1, 2])]], { lr: 0.1 }).loadStateDict(sgd.stateDict())).toThrow(/'w\.momentum_buffer': float32 \[3\] but the parameter is float32 \[2\]/);
+    expect(() => new SGD([['v', param()]], { lr: 0.1 }).loadStateDict(sgd.stateDict())).toThrow(
+      /state for unknown parameter 'w'/,
+    );
+    expect(() => new SGD([['w', param([1, 2])]], { lr: 0.1 }).loadStateDict(sgd.stateDict())).toThrow(
+      /'w\.momentum_buffer': float32 \[3\] but the parameter is float32 \[2\]/,
+    );
   });
 
   it('keeps PyTorch’s state names', () => {

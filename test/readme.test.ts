@@ -28,7 +28,11 @@ describe('README library example', () => {
     try {
       const file = join(dir, 'example.mts');
       writeFileSync(file, source);
-      const output = execFileSync(process.execPath, ['--import', 'tsx', file], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+      const output = execFileSync(process.execPath, ['--import', 'tsx', file], {
+        cwd: root,
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
       const accuracies = [...output.matchAll(/accuracy on random labels ([\d.]+)/g)].map((m) => Number(m[1]));
       expect(accuracies.length).toBe(3);
       expect(accuracies[2]!).toBeGreaterThan(0.9);

@@ -24,12 +24,36 @@ describe('the reference backend', () => {
   it('implements every kernel of the interface', () => {
     // A Record over KernelName fails to compile when the interface gains a kernel this list lacks.
     const names: Record<KernelName, true> = {
-      gemm: true, addRowVector: true, sumRows: true, conv2dForward: true, conv2dBackwardData: true,
-      conv2dBackwardFilter: true, maxPool2dForward: true, maxPool2dBackward: true, avgPool2dForward: true,
-      avgPool2dBackward: true, batchNormTrainForward: true, batchNormEvalForward: true, batchNormBackward: true,
-      reluForward: true, reluBackward: true, add: true, axpy: true, scale: true, mul: true, fill: true, sum: true,
-      sumSquares: true, globalAvgPoolForward: true, globalAvgPoolBackward: true, softmaxCrossEntropyForward: true,
-      softmaxCrossEntropyBackward: true, sgdUpdate: true, gemmSgdUpdate: true, adamUpdate: true, allocateFloat32: true,
+      gemm: true,
+      addRowVector: true,
+      sumRows: true,
+      conv2dForward: true,
+      conv2dBackwardData: true,
+      conv2dBackwardFilter: true,
+      maxPool2dForward: true,
+      maxPool2dBackward: true,
+      avgPool2dForward: true,
+      avgPool2dBackward: true,
+      batchNormTrainForward: true,
+      batchNormEvalForward: true,
+      batchNormBackward: true,
+      reluForward: true,
+      reluBackward: true,
+      add: true,
+      axpy: true,
+      scale: true,
+      mul: true,
+      fill: true,
+      sum: true,
+      sumSquares: true,
+      globalAvgPoolForward: true,
+      globalAvgPoolBackward: true,
+      softmaxCrossEntropyForward: true,
+      softmaxCrossEntropyBackward: true,
+      sgdUpdate: true,
+      gemmSgdUpdate: true,
+      adamUpdate: true,
+      allocateFloat32: true,
     };
     expect(k.name).toBe('ts');
     for (const name of Object.keys(names) as KernelName[]) expect(typeof k[name], name).toBe('function');
@@ -39,12 +63,21 @@ describe('the reference backend', () => {
 
 describe('gemm', () => {
   /** op(A)·op(B) by the definition, in float64. */
-  function naiveGemm(a: Float32Array, b: Float32Array, m: number, n: number, kk: number, transA: boolean, transB: boolean): Float64Array {
+  function naiveGemm(
+    a: Float32Array,
+    b: Float32Array,
+    m: number,
+    n: number,
+    kk: number,
+    transA: boolean,
+    transB: boolean,
+  ): Float64Array {
     const out = new Float64Array(m * n);
     for (let i = 0; i < m; i++) {
       for (let j = 0; j < n; j++) {
         let s = 0;
-        for (let l = 0; l < kk; l++) s += (transA ? a[l * m + i]! : a[i * kk + l]!) * (transB ? b[j * kk + l]! : b[l * n + j]!);
+        for (let l = 0; l < kk; l++)
+          s += (transA ? a[l * m + i]! : a[i * kk + l]!) * (transB ? b[j * kk + l]! : b[l * n + j]!);
         out[i * n + j] = s;
       }
     }
@@ -54,7 +87,15 @@ describe('gemm', () => {
   it('multiplies a hand example', () => {
     // [[1, 2, 3], [4, 5, 6]] · [[7, 8], [9, 10], [11, 12]] = [[58, 64], [139, 154]]
     const c = new Float32Array(4);
-    k.gemm(f32([1, 2, 3, 4, 5, 6]), f32([7, 8, 9, 10, 11, 12]), c, { m: 2, n: 2, k: 3, transA: false, transB: false, alpha: 1, beta: 0 });
+    k.gemm(f32([1, 2, 3, 4, 5, 6]), f32([7, 8, 9, 10, 11, 12]), c, {
+      m: 2,
+      n: 2,
+      k: 3,
+      transA: false,
+      transB: false,
+      alpha: 1,
+      beta: 0,
+    });
     expect(Array.from(c)).toEqual([58, 64, 139, 154]);
   });
 
@@ -68,7 +109,10 @@ describe('gemm', () => {
         const c = Float32Array.from(c0);
         k.gemm(a, b, c, { m, n, k: kk, transA, transB, alpha: 0.5, beta: 2 });
         const product = naiveGemm(a, b, m, n, kk, transA, transB);
-        expectClose(c, Array.from(product, (v, i) => 0.5 * v + 2 * c0[i]!));
+        expectClose(
+          c,
+          Array.from(product, (v, i) => 0.5 * v + 2 * c0[i]!),
+        );
       });
     }
   }
@@ -97,7 +141,17 @@ describe('gemm', () => {
   });
 });
 
-function convParams(n: number, c: number, h: number, w: number, outC: number, kh: number, kw: number, stride: [number, number], pad: [number, number]): Conv2dParams {
+function convParams(
+  n: number,
+  c: number,
+  h: number,
+  w: number,
+  outC: number,
+  kh: number,
+  kw: number,
+  stride: [number, number],
+  pad: [number, number],
+): Conv2dParams {
   const outH = Math.floor((h + 2 * pad[0] - kh) / stride[0]) + 1;
   const outW = Math.floor((w + 2 * pad[1] - kw) / stride[1]) + 1;
   return { n, c, h, w, outC, kh, kw, strideH: stride[0], strideW: stride[1], padH: pad[0], padW: pad[1], outH, outW };
@@ -191,7 +245,20 @@ describe('conv2d', () => {
 
 function poolParams(h: number, w: number, kernel: number, stride: number, pad: number, n = 1, c = 1): Pool2dParams {
   const out = (size: number): number => Math.floor((size + 2 * pad - kernel) / stride) + 1;
-  return { n, c, h, w, kh: kernel, kw: kernel, strideH: stride, strideW: stride, padH: pad, padW: pad, outH: out(h), outW: out(w) };
+  return {
+    n,
+    c,
+    h,
+    w,
+    kh: kernel,
+    kw: kernel,
+    strideH: stride,
+    strideW: stride,
+    padH: pad,
+    padW: pad,
+    outH: out(h),
+    outW: out(w),
+  };
 }
 
 describe('pooling', () => {
@@ -224,7 +291,20 @@ describe('pooling', () => {
 
   it('max pool backward adds up when one input wins overlapping windows', () => {
     // 1×3 row [0, 9, 0] with 1×2 windows at stride 1: 9 wins both.
-    const p: Pool2dParams = { n: 1, c: 1, h: 1, w: 3, kh: 1, kw: 2, strideH: 1, strideW: 1, padH: 0, padW: 0, outH: 1, outW: 2 };
+    const p: Pool2dParams = {
+      n: 1,
+      c: 1,
+      h: 1,
+      w: 3,
+      kh: 1,
+      kw: 2,
+      strideH: 1,
+      strideW: 1,
+      padH: 0,
+      padW: 0,
+      outH: 1,
+      outW: 2,
+    };
     const y = new Float32Array(2);
     const indices = new Int32Array(2);
     k.maxPool2dForward(f32([0, 9, 0]), y, indices, p);
@@ -279,7 +359,10 @@ describe('batch norm', () => {
     const p = { n: 2, c: 1, spatial: 2, eps: 1e-5, momentum: 0.1 };
     k.batchNormTrainForward(x, f32([2]), f32([0.5]), y, saveMean, saveInvStd, runningMean, runningVar, p);
     const invStd = 1 / Math.sqrt(1.25 + 1e-5);
-    expectClose(y, [-1.5, -0.5, 0.5, 1.5].map((d) => 2 * d * invStd + 0.5));
+    expectClose(
+      y,
+      [-1.5, -0.5, 0.5, 1.5].map((d) => 2 * d * invStd + 0.5),
+    );
     expect(saveMean[0]).toBe(2.5);
     expect(saveInvStd[0]).toBeCloseTo(invStd, 6);
     expect(runningMean[0]).toBeCloseTo(0.9 * 0 + 0.1 * 2.5, 7);
@@ -287,7 +370,10 @@ describe('batch norm', () => {
     // Eval mode with those running statistics.
     const yEval = new Float32Array(4);
     k.batchNormEvalForward(x, f32([2]), f32([0.5]), runningMean, runningVar, yEval, p);
-    expectClose(yEval, Array.from(x, (v) => (2 * (v - runningMean[0]!)) / Math.sqrt(runningVar[0]! + 1e-5) + 0.5));
+    expectClose(
+      yEval,
+      Array.from(x, (v) => (2 * (v - runningMean[0]!)) / Math.sqrt(runningVar[0]! + 1e-5) + 0.5),
+    );
   });
 
   it('keeps channels apart in the [n, c, spatial] layout', () => {
@@ -392,7 +478,10 @@ describe('softmax cross-entropy', () => {
     // −log softmax[1] = log(1 + e^(−z)) + z for z = float32(1e30): finite, no overflow of exp.
     expect(loss).toBe(Math.fround(1e30));
     expect(Array.from(probs)).toEqual([1, 0]);
-    expect(k.softmaxCrossEntropyForward(f32([1000, 1000]), Int32Array.from([0]), probs, 1, 2)).toBeCloseTo(Math.log(2), 10);
+    expect(k.softmaxCrossEntropyForward(f32([1000, 1000]), Int32Array.from([0]), probs, 1, 2)).toBeCloseTo(
+      Math.log(2),
+      10,
+    );
   });
 });
 
@@ -437,7 +526,14 @@ describe('optimisers (two steps against hand-computed torch.optim values)', () =
 
   it('plain SGD needs no momentum buffer', () => {
     const param = f32([1, 2]);
-    k.sgdUpdate(param, f32([1, -1]), null, { lr: 0.5, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, firstStep: true });
+    k.sgdUpdate(param, f32([1, -1]), null, {
+      lr: 0.5,
+      momentum: 0,
+      dampening: 0,
+      weightDecay: 0,
+      nesterov: false,
+      firstStep: true,
+    });
     expect(Array.from(param)).toEqual([0.5, 2.5]);
   });
 
@@ -466,7 +562,12 @@ describe('optimisers (two steps against hand-computed torch.optim values)', () =
   it('Adam adds weight decay to the gradient; AdamW decays the weights first', () => {
     // Adam, wd 0.1: g = 0.5 + 0.1 = 0.6, m̂ = 0.6, v̂ = 0.36, p = 1 − 0.1 = 0.9.
     const adamParam = f32([1]);
-    k.adamUpdate(adamParam, f32([0.5]), new Float32Array(1), new Float32Array(1), { ...adam, weightDecay: 0.1, decoupled: false, step: 1 });
+    k.adamUpdate(adamParam, f32([0.5]), new Float32Array(1), new Float32Array(1), {
+      ...adam,
+      weightDecay: 0.1,
+      decoupled: false,
+      step: 1,
+    });
     expect(adamParam[0]).toBeCloseTo(0.9, 6);
     // AdamW, wd 0.1: p = 1 · (1 − 0.1 · 0.1) = 0.99, then − 0.1 · 0.5 / 0.5 → 0.89.
     const param = f32([1]);

@@ -13,11 +13,15 @@ function line(condition: string, seed: number, start: number, end: number, last 
 const options = { fixedIterations: [40, 1000], thresholds: [0.5, 0.9], baseline: 'scratch', what: 'train accuracy' };
 
 describe('transfer statistics', () => {
-  const curves = [0, 1, 2].flatMap((seed) => [line('scratch', seed, 0.1, 0.6 + 0.01 * seed), line('pretrained', seed, 0.1, 0.8 + 0.01 * seed)]);
+  const curves = [0, 1, 2].flatMap((seed) => [
+    line('scratch', seed, 0.1, 0.6 + 0.01 * seed),
+    line('pretrained', seed, 0.1, 0.8 + 0.01 * seed),
+  ]);
 
   it('measures AUC, accuracy at fixed iterations and iterations to a level, per seed', () => {
     const m = transferMeasurements(curves, options);
-    const get = (condition: string, seed: number, metric: string) => m.find((x) => x.condition === condition && x.seed === seed && x.metric === metric)?.value;
+    const get = (condition: string, seed: number, metric: string) =>
+      m.find((x) => x.condition === condition && x.seed === seed && x.metric === metric)?.value;
     // A straight line's normalised area is the mean of its ends.
     expect(get('scratch', 0, 'auc')).toBeCloseTo((0.1 + 0.6) / 2, 12);
     expect(get('pretrained', 2, 'auc')).toBeCloseTo((0.1 + 0.82) / 2, 12);
@@ -31,13 +35,22 @@ describe('transfer statistics', () => {
 
   it('uses the window all curves share', () => {
     expect(commonWindow([line('a', 0, 0, 1, 100), line('b', 0, 0, 1, 60)])).toEqual({ start: 0, end: 60 });
-    expect(() => commonWindow([{ condition: 'a', seed: 0, points: [{ iteration: 5, value: 0 }] }, line('b', 0, 0, 1)])).toThrow('share no window');
+    expect(() =>
+      commonWindow([{ condition: 'a', seed: 0, points: [{ iteration: 5, value: 0 }] }, line('b', 0, 0, 1)]),
+    ).toThrow('share no window');
   });
 
   it('tabulates conditions and paired differences with the baseline', () => {
     const m = transferMeasurements(curves, options);
     const [summary, paired] = transferTables(curves, m, options);
-    expect(summary!.columns).toEqual(['condition', 'seeds', 'AUC [0, 100]', 'acc @ 40', 'iterations to 50%', 'iterations to 90%']);
+    expect(summary!.columns).toEqual([
+      'condition',
+      'seeds',
+      'AUC [0, 100]',
+      'acc @ 40',
+      'iterations to 50%',
+      'iterations to 90%',
+    ]);
     expect(summary!.rows[0]![0]).toBe('scratch');
     expect(String(summary!.rows[1]![5])).toBe('0/3 reached');
     expect(paired!.rows).toHaveLength(1);
@@ -48,7 +61,9 @@ describe('transfer statistics', () => {
 
 describe('charts', () => {
   it('summarises seeds into bands and renders every chart kind', async () => {
-    const points = [0, 1, 2].flatMap((seed) => [0, 1, 2].map((x) => ({ series: 'a', seed, x, y: x + seed, panel: 'p1' })));
+    const points = [0, 1, 2].flatMap((seed) =>
+      [0, 1, 2].map((x) => ({ series: 'a', seed, x, y: x + seed, panel: 'p1' })),
+    );
     const rows = bandRows(points);
     expect(rows).toHaveLength(3);
     expect(rows[0]!.mean).toBe(1);

@@ -25,18 +25,38 @@ describe('paired direction rule', () => {
   const base = [0.5, 0.6, 0.55, 0.52];
 
   it('is reproduced when the interval lies on the expected side', () => {
-    const outcome = rule.evaluate(table(measurements('A', 'auc', base.map((v, i) => v + 0.05 + 0.001 * i)), measurements('B', 'auc', base)));
+    const outcome = rule.evaluate(
+      table(
+        measurements(
+          'A',
+          'auc',
+          base.map((v, i) => v + 0.05 + 0.001 * i),
+        ),
+        measurements('B', 'auc', base),
+      ),
+    );
     expect(outcome.verdict).toBe('reproduced');
     expect(outcome.measured).toMatch(/^difference \+0\.05\d+ \[/);
   });
 
   it('is not reproduced when the interval lies on the other side', () => {
-    const outcome = rule.evaluate(table(measurements('A', 'auc', base.map((v, i) => v - 0.05 - 0.001 * i)), measurements('B', 'auc', base)));
+    const outcome = rule.evaluate(
+      table(
+        measurements(
+          'A',
+          'auc',
+          base.map((v, i) => v - 0.05 - 0.001 * i),
+        ),
+        measurements('B', 'auc', base),
+      ),
+    );
     expect(outcome.verdict).toBe('not reproduced');
   });
 
   it('is inconclusive when the interval contains 0', () => {
-    const outcome = rule.evaluate(table(measurements('A', 'auc', [0.51, 0.59, 0.57, 0.5]), measurements('B', 'auc', base)));
+    const outcome = rule.evaluate(
+      table(measurements('A', 'auc', [0.51, 0.59, 0.57, 0.5]), measurements('B', 'auc', base)),
+    );
     expect(outcome.verdict).toBe('inconclusive');
     expect(outcome.reason).toContain('contains 0');
   });
@@ -51,14 +71,18 @@ describe('paired direction rule', () => {
   });
 
   it('is inconclusive with one seed and reports missing data', () => {
-    expect(rule.evaluate(table(measurements('A', 'auc', [0.9]), measurements('B', 'auc', [0.1]))).reason).toContain('at least 2');
+    expect(rule.evaluate(table(measurements('A', 'auc', [0.9]), measurements('B', 'auc', [0.1]))).reason).toContain(
+      'at least 2',
+    );
     const missing = rule.evaluate(table(measurements('A', 'auc', [0.9, 0.8])));
     expect(missing.verdict).toBe('inconclusive');
     expect(missing.hasData).toBe(false);
   });
 
   it('rejects a measurement given twice', () => {
-    expect(() => table(measurements('A', 'auc', [1]), measurements('A', 'auc', [2]))).toThrow("condition 'A' is given twice for seed 0");
+    expect(() => table(measurements('A', 'auc', [1]), measurements('A', 'auc', [2]))).toThrow(
+      "condition 'A' is given twice for seed 0",
+    );
   });
 });
 
@@ -67,11 +91,32 @@ describe('equivalence, threshold and conjunction rules', () => {
   const equivalent = pairedEquivalence(a, b, 0.02);
 
   it('gives each verdict for equivalence', () => {
-    const close = table(measurements('A', 'auc', base.map((v, i) => v + 0.001 * (i % 2))), measurements('B', 'auc', base));
+    const close = table(
+      measurements(
+        'A',
+        'auc',
+        base.map((v, i) => v + 0.001 * (i % 2)),
+      ),
+      measurements('B', 'auc', base),
+    );
     expect(equivalent.evaluate(close).verdict).toBe('reproduced');
-    const far = table(measurements('A', 'auc', base.map((v, i) => v + 0.1 + 0.001 * i)), measurements('B', 'auc', base));
+    const far = table(
+      measurements(
+        'A',
+        'auc',
+        base.map((v, i) => v + 0.1 + 0.001 * i),
+      ),
+      measurements('B', 'auc', base),
+    );
     expect(equivalent.evaluate(far).verdict).toBe('not reproduced');
-    const noisy = table(measurements('A', 'auc', base.map((v, i) => v + (i % 2 ? 0.05 : -0.04))), measurements('B', 'auc', base));
+    const noisy = table(
+      measurements(
+        'A',
+        'auc',
+        base.map((v, i) => v + (i % 2 ? 0.05 : -0.04)),
+      ),
+      measurements('B', 'auc', base),
+    );
     expect(equivalent.evaluate(noisy).verdict).toBe('inconclusive');
   });
 
@@ -132,7 +177,9 @@ describe('claims catalogue', () => {
       'f-from-data': [0.65, 0.66, 0.675],
       'first-layer-only': [0.55, 0.56, 0.58],
     };
-    const data = Object.entries(auc).flatMap(([condition, values]) => values.map((value, i) => ({ condition, seed: seeds[i]!, metric: 'auc', value })));
+    const data = Object.entries(auc).flatMap(([condition, values]) =>
+      values.map((value, i) => ({ condition, seed: seeds[i]!, metric: 'auc', value })),
+    );
     const results = Object.fromEntries(evaluateClaims('fig5-controls', data).map((r) => [r.id, r.verdict]));
     expect(results).toEqual({
       'fig5.pretrained-beats-scratch': 'reproduced',
@@ -179,12 +226,30 @@ describe('figures and the HTML report', () => {
         title: 'Training accuracy',
         caption: 'Train accuracy against iterations.',
         spec: {
-          data: { values: [{ it: 0, acc: 0.1, c: 'scratch' }, { it: 10, acc: 0.4, c: 'scratch' }] },
+          data: {
+            values: [
+              { it: 0, acc: 0.1, c: 'scratch' },
+              { it: 10, acc: 0.4, c: 'scratch' },
+            ],
+          },
           mark: 'line',
-          encoding: { x: { field: 'it', type: 'quantitative' }, y: { field: 'acc', type: 'quantitative' }, color: { field: 'c', type: 'nominal' } },
+          encoding: {
+            x: { field: 'it', type: 'quantitative' },
+            y: { field: 'acc', type: 'quantitative' },
+            color: { field: 'c', type: 'nominal' },
+          },
         },
       },
-      { kind: 'images', id: 'filters', title: 'Filters', caption: 'Two tiny images.', panels: [{ label: 'a', png: tinyPng }, { label: 'b', png: tinyPng }] },
+      {
+        kind: 'images',
+        id: 'filters',
+        title: 'Filters',
+        caption: 'Two tiny images.',
+        panels: [
+          { label: 'a', png: tinyPng },
+          { label: 'b', png: tinyPng },
+        ],
+      },
     ],
     tables: [{ id: 't', title: 'AUC', columns: ['condition', 'auc'], rows: [['scratch', 0.5]] }],
     checks: [{ name: 'scratch learns', passed: true, required: true, detail: '0.1 → 0.5' }],
@@ -197,7 +262,9 @@ describe('figures and the HTML report', () => {
     expect(svgForHtml(svg)).not.toMatch(/https?:/);
     const png = PNG.sync.read(svgToPng(svg));
     expect(png.width).toBeGreaterThan(100);
-    await expect(renderChartSvg({ data: { url: 'https://example.com/x.csv' }, mark: 'point' })).rejects.toThrow('must be inline');
+    await expect(renderChartSvg({ data: { url: 'https://example.com/x.csv' }, mark: 'point' })).rejects.toThrow(
+      'must be inline',
+    );
   });
 
   it('upscales small images with nearest neighbour', () => {
@@ -227,10 +294,14 @@ describe('figures and the HTML report', () => {
       expect(claim.verdict).toBe('inconclusive');
       expect(claim.rule.length).toBeGreaterThan(20);
     }
-    expect(readFileSync(written.measurementsCsv, 'utf8')).toBe('condition,seed,metric,value\nscratch,0,auc,0.5\npretrained,0,auc,0.6\n');
+    expect(readFileSync(written.measurementsCsv, 'utf8')).toBe(
+      'condition,seed,metric,value\nscratch,0,auc,0.5\npretrained,0,auc,0.6\n',
+    );
   });
 
   it('rejects bad figure ids', async () => {
-    await expect(writeReport({ ...data, figures: [{ ...data.figures[0]!, id: 'Bad id' }] }, dir)).rejects.toThrow("figure id 'Bad id'");
+    await expect(writeReport({ ...data, figures: [{ ...data.figures[0]!, id: 'Bad id' }] }, dir)).rejects.toThrow(
+      "figure id 'Bad id'",
+    );
   });
 });

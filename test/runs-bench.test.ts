@@ -10,7 +10,9 @@ describe('training-step benchmark', () => {
     expect(result).toMatchObject({ model: 'mlp', batch: 8, steps: 3 });
     expect(result.ms_per_step).toBeGreaterThan(0);
     expect(result.images_per_s).toBeCloseTo((8 * 1000) / result.ms_per_step, 6);
-    expect(() => benchTrainingStep('vgg19')).toThrow("bench: unknown model 'vgg19' (available: mlp, cnn2, vgg16, resnet18)");
+    expect(() => benchTrainingStep('vgg19')).toThrow(
+      "bench: unknown model 'vgg19' (available: mlp, cnn2, vgg16, resnet18)",
+    );
   });
 
   // The benchmark's own MLP (3072-1024-1024-10, batch 128), not a shrunken one: 200 steps of a tiny model
@@ -27,10 +29,36 @@ describe('training-step benchmark', () => {
   });
 
   it('randlab bench --json prints one object per model with model, batch, images_per_s, ms_per_step', () => {
-    const result = spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'runs-cli-entry.ts'), 'bench', '--models', 'mlp', '--steps', '1', '--batch', '4', '--json', '--no-kernels', '--no-loader'], { encoding: 'utf8' });
+    const result = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(import.meta.dirname, 'runs-cli-entry.ts'),
+        'bench',
+        '--models',
+        'mlp',
+        '--steps',
+        '1',
+        '--batch',
+        '4',
+        '--json',
+        '--no-kernels',
+        '--no-loader',
+      ],
+      { encoding: 'utf8' },
+    );
     expect(result.status, result.stderr).toBe(0);
-    const rows = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const rows = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ model: 'mlp', batch: 4, images_per_s: expect.any(Number), ms_per_step: expect.any(Number) });
+    expect(rows[0]).toMatchObject({
+      model: 'mlp',
+      batch: 4,
+      images_per_s: expect.any(Number),
+      ms_per_step: expect.any(Number),
+    });
   });
 });

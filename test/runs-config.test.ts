@@ -2,7 +2,14 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { applyOverrides, CONFIG_FIELDS, completeSchedule, parseFieldValue, readConfigFile, resolveConfig } from '../src/runs/config.js';
+import {
+  applyOverrides,
+  CONFIG_FIELDS,
+  completeSchedule,
+  parseFieldValue,
+  readConfigFile,
+  resolveConfig,
+} from '../src/runs/config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'randlab-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -27,7 +34,11 @@ describe('run config defaults (docs/paper.md §3)', () => {
     expect(resolveConfig({ model: { name: 'cnn2' }, init: { scale: 0.05 } }).init.scale).toBe(0.05);
   });
   it('the transfer split defaults to 20k upstream / 25k downstream', () => {
-    expect(resolveConfig({ data: { split: { use: 'downstream' } } }).data.split).toEqual({ seed: 0, parts: { upstream: 20000, downstream: 25000 }, use: 'downstream' });
+    expect(resolveConfig({ data: { split: { use: 'downstream' } } }).data.split).toEqual({
+      seed: 0,
+      parts: { upstream: 20000, downstream: 25000 },
+      use: 'downstream',
+    });
   });
   it('a cosine schedule without totalSteps anneals over the run', () => {
     const cosine = resolveConfig({ schedule: { type: 'cosine', lr: 0.1 } }).schedule;
@@ -51,23 +62,37 @@ describe('config errors name the field, what is allowed and what was given', () 
     expect(message).toMatch(/optimizer\.name: .*"sgd".*"adam".*"adamw".*got "sdg"/);
   });
   it('an unknown model lists the models', () => {
-    expect(fails({ model: { name: 'vgg19' } })).toMatch(/model\.name: .*"mlp".*"cnn2".*"vgg11".*"vgg16".*"resnet18".*"wrn-28-4".*got "vgg19"/);
+    expect(fails({ model: { name: 'vgg19' } })).toMatch(
+      /model\.name: .*"mlp".*"cnn2".*"vgg11".*"vgg16".*"resnet18".*"wrn-28-4".*got "vgg19"/,
+    );
   });
   it('an unknown field lists the known ones', () => {
-    expect(fails({ optimiser: { lr: 1 } })).toContain('optimiser: unknown field (known here: name, seed, data, model, init, optimizer, schedule, training, eval, log, checkpoint)');
-    expect(fails({ training: { batch: 3 } })).toContain('training.batch: unknown field (known here: batchSize, iterations, epochs, dropLast)');
+    expect(fails({ optimiser: { lr: 1 } })).toContain(
+      'optimiser: unknown field (known here: name, seed, data, model, init, optimizer, schedule, training, eval, log, checkpoint)',
+    );
+    expect(fails({ training: { batch: 3 } })).toContain(
+      'training.batch: unknown field (known here: batchSize, iterations, epochs, dropLast)',
+    );
   });
   it('an option the model does not read', () => {
-    expect(fails({ model: { name: 'cnn2', batchNorm: true } })).toContain('model.batchNorm: does not apply to cnn2 (only to vgg11, vgg16)');
+    expect(fails({ model: { name: 'cnn2', batchNorm: true } })).toContain(
+      'model.batchNorm: does not apply to cnn2 (only to vgg11, vgg16)',
+    );
   });
   it('labels, schedules and datasets are checked by their owners’ rules', () => {
     expect(fails({ data: { labels: { kind: 'random' } } })).toMatch(/data\.labels\.k: /);
     expect(fails({ schedule: { type: 'step', lr: 0.1 } })).toMatch(/schedule\.gamma: /);
-    expect(fails({ data: { dataset: 'cifar11' } })).toContain("data.dataset: Bad dataset spec 'cifar11': unknown dataset 'cifar11'");
-    expect(fails({ data: { split: { use: 'middle' } } })).toContain("data.split.use: 'middle' is not one of the parts (upstream, downstream)");
+    expect(fails({ data: { dataset: 'cifar11' } })).toContain(
+      "data.dataset: Bad dataset spec 'cifar11': unknown dataset 'cifar11'",
+    );
+    expect(fails({ data: { split: { use: 'middle' } } })).toContain(
+      "data.split.use: 'middle' is not one of the parts (upstream, downstream)",
+    );
   });
   it('both iterations and epochs', () => {
-    expect(fails({ training: { iterations: 10, epochs: 2 } })).toContain('training: give iterations or epochs, not both');
+    expect(fails({ training: { iterations: 10, epochs: 2 } })).toContain(
+      'training: give iterations or epochs, not both',
+    );
   });
   it('init.from needs exactly one source', () => {
     expect(fails({ init: { from: { rescale: true } } })).toContain('init.from: give exactly one of run or checkpoint');
@@ -76,8 +101,14 @@ describe('config errors name the field, what is allowed and what was given', () 
 
 describe('config files and flag overrides', () => {
   it('reads YAML and JSON', () => {
-    writeFileSync(join(dir, 'a.yaml'), 'model:\n  name: vgg16\n  batchNorm: false\nschedule: {type: constant, lr: 0.001}\n');
-    writeFileSync(join(dir, 'a.json'), JSON.stringify({ model: { name: 'vgg16', batchNorm: false }, schedule: { type: 'constant', lr: 0.001 } }));
+    writeFileSync(
+      join(dir, 'a.yaml'),
+      'model:\n  name: vgg16\n  batchNorm: false\nschedule: {type: constant, lr: 0.001}\n',
+    );
+    writeFileSync(
+      join(dir, 'a.json'),
+      JSON.stringify({ model: { name: 'vgg16', batchNorm: false }, schedule: { type: 'constant', lr: 0.001 } }),
+    );
     expect(readConfigFile(join(dir, 'a.yaml'))).toEqual(readConfigFile(join(dir, 'a.json')));
     writeFileSync(join(dir, 'bad.json'), '{"model": ');
     expect(() => readConfigFile(join(dir, 'bad.json'))).toThrow(/bad\.json is not valid JSON/);
@@ -88,12 +119,27 @@ describe('config files and flag overrides', () => {
         ? Object.entries(value).flatMap(([key, child]) => leaves(child, path ? `${path}.${key}` : key))
         : [path];
     const paths = new Set(CONFIG_FIELDS.map((f) => f.path));
-    const config = resolveConfig({ data: { split: { use: 'upstream' } }, init: { from: { run: 'x', include: ['conv1'], step: 3 } }, model: { name: 'vgg16', widths: [1], batchNorm: true } });
+    const config = resolveConfig({
+      data: { split: { use: 'upstream' } },
+      init: { from: { run: 'x', include: ['conv1'], step: 3 } },
+      model: { name: 'vgg16', widths: [1], batchNorm: true },
+    });
     expect(leaves(config, '').filter((path) => !paths.has(path))).toEqual([]);
-    expect(CONFIG_FIELDS.find((f) => f.path === 'data.labels.kind')).toEqual({ path: 'data.labels.kind', type: 'string', choices: ['real', 'random', 'noise'], nullable: false });
-    expect(CONFIG_FIELDS.find((f) => f.path === 'init.from')).toEqual({ path: 'init.from', type: 'object', nullable: true });
+    expect(CONFIG_FIELDS.find((f) => f.path === 'data.labels.kind')).toEqual({
+      path: 'data.labels.kind',
+      type: 'string',
+      choices: ['real', 'random', 'noise'],
+      nullable: false,
+    });
+    expect(CONFIG_FIELDS.find((f) => f.path === 'init.from')).toEqual({
+      path: 'init.from',
+      type: 'object',
+      nullable: true,
+    });
     expect(CONFIG_FIELDS.find((f) => f.path === 'optimizer.betas')).toMatchObject({ type: 'number[]' });
-    expect(CONFIG_FIELDS.find((f) => f.path === 'schedule.type')).toMatchObject({ choices: ['constant', 'step', 'cosine'] });
+    expect(CONFIG_FIELDS.find((f) => f.path === 'schedule.type')).toMatchObject({
+      choices: ['constant', 'step', 'cosine'],
+    });
   });
 
   it('every settable field has a flag that parses to its type', () => {
@@ -102,7 +148,11 @@ describe('config files and flag overrides', () => {
     expect(parseFieldValue(field('model.widths'), '8,16')).toEqual([8, 16]);
     expect(parseFieldValue(field('data.augment.flip'), 'true')).toBe(true);
     expect(parseFieldValue(field('data.testSplit'), 'null')).toBeNull();
-    expect(parseFieldValue(field('data.labels'), '{kind: random, k: 5, seed: 1}')).toEqual({ kind: 'random', k: 5, seed: 1 });
+    expect(parseFieldValue(field('data.labels'), '{kind: random, k: 5, seed: 1}')).toEqual({
+      kind: 'random',
+      k: 5,
+      seed: 1,
+    });
     expect(() => parseFieldValue(field('seed'), 'abc')).toThrow("--seed: expected a number, got 'abc'");
   });
   it('flags override the file; switching the label kind drops the old kind’s fields', () => {

@@ -16,7 +16,9 @@ export interface TinyData {
 }
 
 /** `perClass` random images per class and split; pixels depend only on (seed, split, class, index). */
-export async function makeTinyImageFolder(options: { classes?: number; trainPerClass?: number; testPerClass?: number; size?: number; seed?: number } = {}): Promise<TinyData> {
+export async function makeTinyImageFolder(
+  options: { classes?: number; trainPerClass?: number; testPerClass?: number; size?: number; seed?: number } = {},
+): Promise<TinyData> {
   const classes = options.classes ?? 4;
   const size = options.size ?? 8;
   const { dir: root, cleanup } = makeTempDir('runs');
@@ -31,8 +33,11 @@ export async function makeTinyImageFolder(options: { classes?: number; trainPerC
       for (let i = 0; i < perClass; i++) {
         const raw = Buffer.alloc(size * size * 3);
         // A class-dependent mean colour, so real labels are learnable.
-        for (let p = 0; p < raw.length; p++) raw[p] = Math.min(255, Math.max(0, Math.round(64 + 40 * ((c + p) % 3) + 60 * rng.normal())));
-        await sharp(raw, { raw: { width: size, height: size, channels: 3 } }).png().toFile(join(dir, `${String(i).padStart(3, '0')}.png`));
+        for (let p = 0; p < raw.length; p++)
+          raw[p] = Math.min(255, Math.max(0, Math.round(64 + 40 * ((c + p) % 3) + 60 * rng.normal())));
+        await sharp(raw, { raw: { width: size, height: size, channels: 3 } })
+          .png()
+          .toFile(join(dir, `${String(i).padStart(3, '0')}.png`));
       }
     }
   }

@@ -20,11 +20,20 @@ afterEach(() => {
 describe('run store', () => {
   it('creates a run folder with config.json and an index row', () => {
     const run = store.createRun({ id: 'a', model: 'cnn2', dataset: 'cifar10:train', config: { seed: 3 } });
-    expect(run).toMatchObject({ id: 'a', status: 'running', step: 0, model: 'cnn2', dataset: 'cifar10:train', dir: join(temp.dir, 'a') });
+    expect(run).toMatchObject({
+      id: 'a',
+      status: 'running',
+      step: 0,
+      model: 'cnn2',
+      dataset: 'cifar10:train',
+      dir: join(temp.dir, 'a'),
+    });
     expect(JSON.parse(readFileSync(join(temp.dir, 'a', 'config.json'), 'utf8'))).toEqual({ seed: 3 });
     expect(existsSync(join(temp.dir, 'a', 'checkpoints'))).toBe(true);
     expect(store.readConfig('a')).toEqual({ seed: 3 });
-    expect(() => store.createRun({ id: 'a', model: 'cnn2', dataset: 'x', config: {} })).toThrow(`run 'a' already exists in ${temp.dir}`);
+    expect(() => store.createRun({ id: 'a', model: 'cnn2', dataset: 'x', config: {} })).toThrow(
+      `run 'a' already exists in ${temp.dir}`,
+    );
   });
 
   it('runs in WAL mode', () => {
@@ -51,7 +60,9 @@ describe('run store', () => {
     store.updateRun('b', { status: 'diverged', step: 7, message: 'loss NaN' });
     expect(store.getRun('b')).toMatchObject({ status: 'diverged', step: 7, message: 'loss NaN' });
     store.recordArtifact('b', { kind: 'checkpoint', path: 'checkpoints/step-00000007.safetensors', step: 7 });
-    expect(store.artifacts('b')).toMatchObject([{ kind: 'checkpoint', path: 'checkpoints/step-00000007.safetensors', step: 7 }]);
+    expect(store.artifacts('b')).toMatchObject([
+      { kind: 'checkpoint', path: 'checkpoints/step-00000007.safetensors', step: 7 },
+    ]);
     expect(store.listRuns({ status: 'diverged' }).map((r) => r.id)).toEqual(['b']);
     store.deleteRun('b');
     expect(store.getRun('b')).toBeUndefined();
@@ -59,7 +70,9 @@ describe('run store', () => {
   });
 
   it('rejects run ids that are not portable folder names and names unknown runs', () => {
-    expect(() => store.createRun({ id: '../x', model: 'mlp', dataset: 'd', config: {} })).toThrow("run id '../x' is not allowed");
+    expect(() => store.createRun({ id: '../x', model: 'mlp', dataset: 'd', config: {} })).toThrow(
+      "run id '../x' is not allowed",
+    );
     store.createRun({ id: 'known', model: 'mlp', dataset: 'd', config: {} });
     expect(() => store.requireRun('nope')).toThrow(`no run 'nope' in store ${temp.dir} (known runs: known)`);
   });
@@ -74,16 +87,34 @@ describe('run store', () => {
     const steps = 400;
     const writer = (prefix: string) =>
       new Promise<void>((resolve, reject) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'runs-store-writer.ts'), temp.dir, prefix, '3', String(steps), 'p,q'], { stdio: ['ignore', 'ignore', 'pipe'] });
+        const child = spawn(
+          process.execPath,
+          [
+            '--import',
+            'tsx',
+            join(import.meta.dirname, 'runs-store-writer.ts'),
+            temp.dir,
+            prefix,
+            '3',
+            String(steps),
+            'p,q',
+          ],
+          { stdio: ['ignore', 'ignore', 'pipe'] },
+        );
         let stderr = '';
         child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-        child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`writer ${prefix} exited with ${code}: ${stderr}`))));
+        child.on('exit', (code) =>
+          code === 0 ? resolve() : reject(new Error(`writer ${prefix} exited with ${code}: ${stderr}`)),
+        );
       });
     await Promise.all([writer('p'), writer('q')]);
     const runs = store.listRuns();
     const span = (prefix: string) => {
       const mine = runs.filter((r) => r.id.startsWith(`${prefix}-`));
-      return [Math.min(...mine.map((r) => Date.parse(r.createdAt))), Math.max(...mine.map((r) => Date.parse(r.updatedAt)))] as const;
+      return [
+        Math.min(...mine.map((r) => Date.parse(r.createdAt))),
+        Math.max(...mine.map((r) => Date.parse(r.updatedAt))),
+      ] as const;
     };
     const [p, q] = [span('p'), span('q')];
     expect(p[0] < q[1] && q[0] < p[1]).toBe(true); // the writers overlapped in time

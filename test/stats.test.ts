@@ -16,8 +16,8 @@ import {
 
 // Two-sided 95% critical values t_{0.975, df}, df = 1..30, from the standard printed table (3 decimals).
 const T975 = [
-  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101,
-  2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042,
+  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11,
+  2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042,
 ];
 
 describe('Student t quantile', () => {
@@ -126,11 +126,24 @@ describe('curve statistics', () => {
     // Trapezoids: 100·0.3 + 100·0.6 + 200·0.8 = 250 over 400 iterations.
     expect(areaUnderCurve(curve)).toBeCloseTo(250 / 400, 12);
     // A constant curve has area equal to its value on any window.
-    expect(areaUnderCurve([{ iteration: 3, value: 0.4 }, { iteration: 9, value: 0.4 }], { start: 4, end: 8 })).toBeCloseTo(0.4, 12);
+    expect(
+      areaUnderCurve(
+        [
+          { iteration: 3, value: 0.4 },
+          { iteration: 9, value: 0.4 },
+        ],
+        { start: 4, end: 8 },
+      ),
+    ).toBeCloseTo(0.4, 12);
     // Window [50, 300]: trapezoids 50·0.4 + 100·0.6 + 100·0.75 = 155 over 250.
     expect(areaUnderCurve(curve, { start: 50, end: 300 })).toBeCloseTo(155 / 250, 12);
     expect(() => areaUnderCurve(curve, { start: 0, end: 500 })).toThrow('leaves the sampled iterations');
-    expect(() => areaUnderCurve([{ iteration: 1, value: 0 }, { iteration: 1, value: 1 }])).toThrow('increase strictly');
+    expect(() =>
+      areaUnderCurve([
+        { iteration: 1, value: 0 },
+        { iteration: 1, value: 1 },
+      ]),
+    ).toThrow('increase strictly');
   });
 
   it('fits a least-squares slope', () => {

@@ -117,17 +117,25 @@ describe('backward', () => {
     expect(y.requiresGrad).toBe(false);
     expect(y.gradFn).toBeNull();
     expect(noGrad(() => x.reshape([2, 1])).requiresGrad).toBe(false);
-    expect(() => sum(y).backward()).toThrow('backward: tensor [] does not require gradients (no input of its graph does)');
+    expect(() => sum(y).backward()).toThrow(
+      'backward: tensor [] does not require gradients (no input of its graph does)',
+    );
   });
 
   it('needs an explicit gradient for a non-scalar output', () => {
     const x = tensor([1, 2]).requireGrad();
-    expect(() => scale(x, 2).backward()).toThrow('backward: tensor [2] is not a scalar; pass the gradient of the output');
-    expect(() => scale(x, 2).backward(new Float32Array(3))).toThrow('backward: gradient has 3 elements, tensor [2] has 2');
+    expect(() => scale(x, 2).backward()).toThrow(
+      'backward: tensor [2] is not a scalar; pass the gradient of the output',
+    );
+    expect(() => scale(x, 2).backward(new Float32Array(3))).toThrow(
+      'backward: gradient has 3 elements, tensor [2] has 2',
+    );
   });
 
   it('rejects int32 tensors as gradient leaves', () => {
-    expect(() => labels([1, 2]).requireGrad()).toThrow("tensor 'labels' [2]: only float32 tensors can require gradients");
+    expect(() => labels([1, 2]).requireGrad()).toThrow(
+      "tensor 'labels' [2]: only float32 tensors can require gradients",
+    );
   });
 });
 
@@ -171,7 +179,9 @@ describe('tidy', () => {
       return { loss };
     });
     expect(hidden!.isDisposed).toBe(true);
-    expect(() => hidden!.data).toThrow('tensor [1, 2] was used after it was disposed (it was created inside a tidy() scope that has ended)');
+    expect(() => hidden!.data).toThrow(
+      'tensor [1, 2] was used after it was disposed (it was created inside a tidy() scope that has ended)',
+    );
     expect(out.loss.isDisposed).toBe(false);
     expect(out.loss.item()).toBe(1 + 2 + 3 + 4);
     expect(w.isDisposed).toBe(false);

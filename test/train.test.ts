@@ -64,7 +64,12 @@ describe('trainRun', () => {
     expect(listCheckpoints(store.checkpointDir('basic')).map((c) => c.step)).toEqual([24]);
     expect(store.artifacts('basic').map((a) => a.path)).toEqual(['checkpoints/step-00000024.safetensors']);
     const saved = JSON.parse(readFileSync(join(store.runDir('basic'), 'config.json'), 'utf8'));
-    expect(saved).toMatchObject({ name: 'basic', seed: 5, init: { scale: 0.3, scheme: 'kaiming_normal' }, optimizer: { name: 'sgd', momentum: 0.9 } });
+    expect(saved).toMatchObject({
+      name: 'basic',
+      seed: 5,
+      init: { scale: 0.3, scheme: 'kaiming_normal' },
+      optimizer: { name: 'sgd', momentum: 0.9 },
+    });
     expect(result.metrics[METRICS.trainLoss]).toBeLessThan(Math.log(4));
   });
 
@@ -81,28 +86,43 @@ describe('trainRun', () => {
     const onProgress = (event: ProgressEvent) => {
       if (event.type === 'step' && event.step >= 8) controller.abort();
     };
-    const stopped = await trainRun(tinyConfig('stop', { checkpoint: { every: 100 } }), { ...options(), signal: controller.signal, onProgress });
+    const stopped = await trainRun(tinyConfig('stop', { checkpoint: { every: 100 } }), {
+      ...options(),
+      signal: controller.signal,
+      onProgress,
+    });
     expect(stopped).toMatchObject({ status: 'stopped', step: 8 });
     expect(listCheckpoints(store.checkpointDir('stop')).map((c) => c.step)).toEqual([8]);
     const resumed = await resumeRun('stop', options());
     expect(resumed).toMatchObject({ status: 'finished', step: 24 });
     await trainRun(tinyConfig('nonstop', { checkpoint: { every: 100 } }), options());
     expect(finalWeights('stop')).toEqual(finalWeights('nonstop'));
-    expect(store.metrics('stop', { name: METRICS.trainLoss })).toEqual(store.metrics('nonstop', { name: METRICS.trainLoss }));
+    expect(store.metrics('stop', { name: METRICS.trainLoss })).toEqual(
+      store.metrics('nonstop', { name: METRICS.trainLoss }),
+    );
   });
 
-  it('refuses to resume a run another live process is training, and takes over a dead process\'s lock', async () => {
+  it("refuses to resume a run another live process is training, and takes over a dead process's lock", async () => {
     const controller = new AbortController();
     const onProgress = (event: ProgressEvent) => {
       if (event.type === 'step' && event.step >= 4) controller.abort();
     };
-    await trainRun(tinyConfig('locked', { checkpoint: { every: 100 } }), { ...options(), signal: controller.signal, onProgress });
+    await trainRun(tinyConfig('locked', { checkpoint: { every: 100 } }), {
+      ...options(),
+      signal: controller.signal,
+      onProgress,
+    });
     const lockPath = join(store.runDir('locked'), 'train.lock');
     expect(existsSync(lockPath)).toBe(false); // released when training stopped
     const held = RunLock.acquire(store.runDir('locked'), 'locked'); // as if another trainer held it
     const refused = await resumeRun('locked', options()).catch((e: unknown) => e);
-    expect((refused as Error).message).toMatch(new RegExp(`^run 'locked' is being trained by process ${process.pid} on .* \\(lock .*train\\.lock\\)`));
-    const forced = await trainRun(tinyConfig('locked', { checkpoint: { every: 100 } }), { ...options(), force: true }).catch((e: unknown) => e);
+    expect((refused as Error).message).toMatch(
+      new RegExp(`^run 'locked' is being trained by process ${process.pid} on .* \\(lock .*train\\.lock\\)`),
+    );
+    const forced = await trainRun(tinyConfig('locked', { checkpoint: { every: 100 } }), {
+      ...options(),
+      force: true,
+    }).catch((e: unknown) => e);
     expect((forced as Error).message).toMatch(/^run 'locked' is being trained by process/);
     expect(store.getRun('locked')!.step).toBe(4); // untouched
     held.release();
@@ -113,29 +133,45 @@ describe('trainRun', () => {
   });
 
   it('stops with a clear message on NaN/Inf and keeps the last good checkpoint', async () => {
-    const config = tinyConfig('diverge', { schedule: { type: 'constant', lr: 1e6 }, checkpoint: { every: 1, keep: 'all' }, training: { batchSize: 16, iterations: 50 } });
+    const config = tinyConfig('diverge', {
+      schedule: { type: 'constant', lr: 1e6 },
+      checkpoint: { every: 1, keep: 'all' },
+      training: { batchSize: 16, iterations: 50 },
+    });
     const error = await trainRun(config, options()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DivergenceError);
-    expect((error as Error).message).toMatch(/^run 'diverge' diverged: .* (are|is) not finite .*; the last good checkpoint is step \d+ \(.*step-\d+\.safetensors\)$/);
+    expect((error as Error).message).toMatch(
+      /^run 'diverge' diverged: .* (are|is) not finite .*; the last good checkpoint is step \d+ \(.*step-\d+\.safetensors\)$/,
+    );
     const run = store.getRun('diverge')!;
     expect(run.status).toBe('diverged');
     expect(run.message).toContain('not finite');
     for (const checkpoint of listCheckpoints(store.checkpointDir('diverge'))) {
-      for (const [, t] of readCheckpoint(checkpoint.prefix).modelState) if (t.dtype === 'float32') expect(t.data.every(Number.isFinite)).toBe(true);
+      for (const [, t] of readCheckpoint(checkpoint.prefix).modelState)
+        if (t.dtype === 'float32') expect(t.data.every(Number.isFinite)).toBe(true);
     }
   });
 
   it('refuses to overwrite a run without force', async () => {
-    await expect(trainRun(tinyConfig('basic'), options())).rejects.toThrow("run 'basic' is finished (step 24); pass --force to overwrite it");
+    await expect(trainRun(tinyConfig('basic'), options())).rejects.toThrow(
+      "run 'basic' is finished (step 24); pass --force to overwrite it",
+    );
     store.createRun({ id: 'half', model: 'cnn2', dataset: 'x', config: {} });
-    await expect(trainRun(tinyConfig('half'), options())).rejects.toThrow("run 'half' already exists (status running, step 0); continue it with --resume half, or pass --force to start it over");
-    const forced = await trainRun(tinyConfig('basic', { training: { batchSize: 16, iterations: 4 } }), { ...options(), force: true });
+    await expect(trainRun(tinyConfig('half'), options())).rejects.toThrow(
+      "run 'half' already exists (status running, step 0); continue it with --resume half, or pass --force to start it over",
+    );
+    const forced = await trainRun(tinyConfig('basic', { training: { batchSize: 16, iterations: 4 } }), {
+      ...options(),
+      force: true,
+    });
     expect(forced).toMatchObject({ status: 'finished', step: 4 });
     expect(store.metrics('basic', { name: METRICS.batchLoss }).map((m) => m.step)).toEqual([4]);
   });
 
   it('checks that the data fits the model before creating the run', async () => {
-    await expect(trainRun(tinyConfig('misfit', { model: { name: 'vgg11' } }), options())).rejects.toThrow('vgg11 needs images of at least 32×32, got input shape [3, 8, 8]');
+    await expect(trainRun(tinyConfig('misfit', { model: { name: 'vgg11' } }), options())).rejects.toThrow(
+      'vgg11 needs images of at least 32×32, got input shape [3, 8, 8]',
+    );
     expect(store.getRun('misfit')).toBeUndefined();
     expect(existsSync(store.runDir('misfit'))).toBe(false);
   });
@@ -151,19 +187,34 @@ describe('trainRun', () => {
 
 describe('transfer: a run initialised from another run', () => {
   it('takes the pre-trained weights, rescales them to their initial norms and draws a fresh head', async () => {
-    await trainRun(tinyConfig('upstream', { data: { dataset: data.spec, labels: { kind: 'random', k: 5, seed: 1 } } }), options());
-    const upstreamInit = new Map(Object.entries(JSON.parse(readFileSync(join(store.runDir('upstream'), 'init-norms.json'), 'utf8')) as Record<string, number>));
+    await trainRun(
+      tinyConfig('upstream', { data: { dataset: data.spec, labels: { kind: 'random', k: 5, seed: 1 } } }),
+      options(),
+    );
+    const upstreamInit = new Map(
+      Object.entries(
+        JSON.parse(readFileSync(join(store.runDir('upstream'), 'init-norms.json'), 'utf8')) as Record<string, number>,
+      ),
+    );
     const upstreamFinal = readCheckpoint(listCheckpoints(store.checkpointDir('upstream')).at(-1)!.prefix).modelState;
     let initial: Map<string, number> | null = null;
     let conv: Float32Array | null = null;
-    await trainRun(tinyConfig('downstream', { seed: 9, init: { from: { run: 'upstream' } }, training: { batchSize: 16, iterations: 4 } }), {
-      ...options(),
-      initialize: (model) => {
-        initial = parameterNorms(model);
-        conv = model.firstLayer.weight.data.slice();
+    await trainRun(
+      tinyConfig('downstream', {
+        seed: 9,
+        init: { from: { run: 'upstream' } },
+        training: { batchSize: 16, iterations: 4 },
+      }),
+      {
+        ...options(),
+        initialize: (model) => {
+          initial = parameterNorms(model);
+          conv = model.firstLayer.weight.data.slice();
+        },
       },
-    });
-    for (const key of ['conv1.weight', 'conv1.bias', 'fc1.weight', 'fc1.bias']) expect(initial!.get(key)).toBeCloseTo(upstreamInit.get(key)!, 4);
+    );
+    for (const key of ['conv1.weight', 'conv1.bias', 'fc1.weight', 'fc1.bias'])
+      expect(initial!.get(key)).toBeCloseTo(upstreamInit.get(key)!, 4);
     // Same direction as the trained upstream weights: rescaling changes only the norm.
     const trained = upstreamFinal.get('conv1.weight')!.data;
     const dot = conv!.reduce((s, v, i) => s + v * trained[i]!, 0);
@@ -176,22 +227,33 @@ describe('transfer: a run initialised from another run', () => {
   it('can take the first layer only and leave the rest fresh', async () => {
     let first: Float32Array | null = null;
     let hidden: Float32Array | null = null;
-    await trainRun(tinyConfig('first-only', { init: { from: { run: 'upstream', include: ['conv1'], rescale: false } }, training: { batchSize: 16, iterations: 1 } }), {
-      ...options(),
-      initialize: (model) => {
-        first = model.firstLayer.weight.data.slice();
-        const fc1 = model.getSubmodule('fc1');
-        if (!(fc1 instanceof Linear)) throw new Error('cnn2.fc1 is not Linear');
-        hidden = fc1.weight.data.slice();
+    await trainRun(
+      tinyConfig('first-only', {
+        init: { from: { run: 'upstream', include: ['conv1'], rescale: false } },
+        training: { batchSize: 16, iterations: 1 },
+      }),
+      {
+        ...options(),
+        initialize: (model) => {
+          first = model.firstLayer.weight.data.slice();
+          const fc1 = model.getSubmodule('fc1');
+          if (!(fc1 instanceof Linear)) throw new Error('cnn2.fc1 is not Linear');
+          hidden = fc1.weight.data.slice();
+        },
       },
-    });
+    );
     const upstream = readCheckpoint(listCheckpoints(store.checkpointDir('upstream')).at(-1)!.prefix).modelState;
     expect(first).toEqual(upstream.get('conv1.weight')!.data);
     expect(hidden).not.toEqual(upstream.get('fc1.weight')!.data);
   });
 
   it('names what is missing when the source does not fit', async () => {
-    await expect(trainRun(tinyConfig('bad-from', { model: { name: 'cnn2', widths: [4, 16] }, init: { from: { run: 'upstream' } } }), options())).rejects.toThrow(
+    await expect(
+      trainRun(
+        tinyConfig('bad-from', { model: { name: 'cnn2', widths: [4, 16] }, init: { from: { run: 'upstream' } } }),
+        options(),
+      ),
+    ).rejects.toThrow(
       /init\.from run 'upstream' step 24: .*'conv1\.weight': shape \[8, 3, 3, 3\] in the state dict, \[4, 3, 3, 3\] in the model/,
     );
   });

@@ -27,7 +27,8 @@ function check(ok, what) {
  * @param {ArrayLike<number>} b
  */
 function relativeError(a, b) {
-  let worst = 0, scale = 1;
+  let worst = 0,
+    scale = 1;
   for (let i = 0; i < b.length; i++) {
     worst = Math.max(worst, Math.abs(/** @type {number} */ (a[i]) - /** @type {number} */ (b[i])));
     scale = Math.max(scale, Math.abs(/** @type {number} */ (b[i])));
@@ -40,7 +41,9 @@ if (!addon || !kernels) throw new Error(`arm64-check: the addon did not load: ${
 /** @param {string} name @returns {unknown} what the addon's function of that name returns */
 const callAddon = (name) => /** @type {() => unknown} */ (addon[name])();
 const simd = String(callAddon('simdLevel'));
-console.log(`arch ${process.arch}, simd ${simd}, gemm ${String(callAddon('gemmKernelName'))}, threads ${String(callAddon('threadCount'))}`);
+console.log(
+  `arch ${process.arch}, simd ${simd}, gemm ${String(callAddon('gemmKernelName'))}, threads ${String(callAddon('threadCount'))}`,
+);
 check(process.arch === 'arm64' ? simd === 'generic' : true, 'arm64 runs the generic path');
 
 const rng = new Rng(7, 'arm64-check');
@@ -51,18 +54,37 @@ const random = (n) => {
   return a;
 };
 /** @type {Array<[number, number, number]>} */
-const gemmShapes = [[1, 1, 1], [17, 33, 65], [13, 47, 300], [130, 10, 70], [200, 300, 150], [5, 7, 5000], [80, 1010, 520]];
+const gemmShapes = [
+  [1, 1, 1],
+  [17, 33, 65],
+  [13, 47, 300],
+  [130, 10, 70],
+  [200, 300, 150],
+  [5, 7, 5000],
+  [80, 1010, 520],
+];
 /** @type {Array<[boolean, boolean]>} */
-const transposes = [[false, false], [false, true], [true, false], [true, true]];
+const transposes = [
+  [false, false],
+  [false, true],
+  [true, false],
+  [true, true],
+];
 for (const [m, n, k] of gemmShapes) {
   for (const [transA, transB] of transposes) {
-    const a = random(m * k), b = random(k * n), c0 = random(m * n);
+    const a = random(m * k),
+      b = random(k * n),
+      c0 = random(m * n);
     const p = { m, n, k, transA, transB, alpha: 0.5, beta: 0.25 };
-    const native = Float32Array.from(c0), reference = Float32Array.from(c0);
+    const native = Float32Array.from(c0),
+      reference = Float32Array.from(c0);
     kernels.gemm(a, b, native, p);
     referenceKernels.gemm(a, b, reference, p);
     const error = relativeError(native, reference);
-    check(error <= 1e-5, `gemm ${m}×${n}×${k} ${transA ? 'T' : 'N'}${transB ? 'T' : 'N'}: relative error ${error.toExponential(1)}`);
+    check(
+      error <= 1e-5,
+      `gemm ${m}×${n}×${k} ${transA ? 'T' : 'N'}${transB ? 'T' : 'N'}: relative error ${error.toExponential(1)}`,
+    );
   }
 }
 
@@ -111,8 +133,12 @@ for (const [name, options, batch] of trainingChecks) {
   setKernels(referenceKernels);
   const reference = train(name, options, batch, 3);
   const lossError = relativeError(native.losses, reference.losses);
-  check(lossError <= TOLERANCE, `${name}: losses ${native.losses.map((l) => l.toFixed(4)).join(', ')} (relative error ${lossError.toExponential(1)})`);
-  let worst = 0, worstKey = '';
+  check(
+    lossError <= TOLERANCE,
+    `${name}: losses ${native.losses.map((l) => l.toFixed(4)).join(', ')} (relative error ${lossError.toExponential(1)})`,
+  );
+  let worst = 0,
+    worstKey = '';
   native.parameters.forEach(([key, values], i) => {
     const error = relativeError(values, reference.parameters[i]?.[1] ?? []);
     if (error > worst) {
@@ -120,7 +146,10 @@ for (const [name, options, batch] of trainingChecks) {
       worstKey = key;
     }
   });
-  check(worst <= TOLERANCE, `${name}: ${native.parameters.length} parameter tensors after 3 steps (worst ${worstKey}: ${worst.toExponential(1)})`);
+  check(
+    worst <= TOLERANCE,
+    `${name}: ${native.parameters.length} parameter tensors after 3 steps (worst ${worstKey}: ${worst.toExponential(1)})`,
+  );
 }
 
 console.log(failures === 0 ? 'arm64-check: all checks passed' : `arm64-check: ${failures} checks failed`);

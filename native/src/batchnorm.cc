@@ -76,13 +76,15 @@ void forChannelBands(const BnShape& s, Index workPerElement, Band band) {
 std::vector<float> expandColumns(const std::vector<float>& perChannel, Index spatial) {
   std::vector<float> out(perChannel.size() * static_cast<std::size_t>(spatial));
   for (std::size_t k = 0; k < perChannel.size(); ++k)
-    for (Index j = 0; j < spatial; ++j) out[k * static_cast<std::size_t>(spatial) + static_cast<std::size_t>(j)] = perChannel[k];
+    for (Index j = 0; j < spatial; ++j)
+      out[k * static_cast<std::size_t>(spatial) + static_cast<std::size_t>(j)] = perChannel[k];
   return out;
 }
 
 // The sums of channels [c0, c1). gradient = nullptr gives the moments of x about shift[k];
 // otherwise Σdy and Σdy·(x − shift[k]).
-std::vector<Sums> bandSums(const float* x, const float* gradient, const BnShape& s, Index c0, Index c1, const std::vector<double>& shift) {
+std::vector<Sums> bandSums(const float* x, const float* gradient, const BnShape& s, Index c0, Index c1,
+                           const std::vector<double>& shift) {
   const Index channels = c1 - c0;
   std::vector<Sums> sums(static_cast<std::size_t>(channels));
   if (s.usesPlanes()) {
@@ -91,8 +93,10 @@ std::vector<Sums> bandSums(const float* x, const float* gradient, const BnShape&
       for (Index k = 0; k < channels; ++k) {
         const Index offset = i * s.rowLength() + (c0 + k) * s.spatial;
         const auto kk = static_cast<std::size_t>(k);
-        if (gradient) accumulateProducts(gradient + offset, x + offset, s.spatial, shift[kk], first[kk], second[kk]);
-        else accumulateMoments(x + offset, s.spatial, shift[kk], first[kk], second[kk]);
+        if (gradient)
+          accumulateProducts(gradient + offset, x + offset, s.spatial, shift[kk], first[kk], second[kk]);
+        else
+          accumulateMoments(x + offset, s.spatial, shift[kk], first[kk], second[kk]);
       }
     }
     for (std::size_t k = 0; k < sums.size(); ++k) sums[k] = {first[k].total(), second[k].total()};
@@ -100,8 +104,10 @@ std::vector<Sums> bandSums(const float* x, const float* gradient, const BnShape&
   }
   // Columns: one float64 accumulator pair per column, summed over rows, then per channel.
   const Index width = channels * s.spatial;
-  std::vector<double> columnShift(static_cast<std::size_t>(width)), first(columnShift.size(), 0.0), second(columnShift.size(), 0.0);
-  for (Index j = 0; j < width; ++j) columnShift[static_cast<std::size_t>(j)] = shift[static_cast<std::size_t>(j / s.spatial)];
+  std::vector<double> columnShift(static_cast<std::size_t>(width)), first(columnShift.size(), 0.0),
+      second(columnShift.size(), 0.0);
+  for (Index j = 0; j < width; ++j)
+    columnShift[static_cast<std::size_t>(j)] = shift[static_cast<std::size_t>(j / s.spatial)];
   const double* sh = columnShift.data();
   double* a1 = first.data();
   double* a2 = second.data();
@@ -178,7 +184,8 @@ struct InputGradientBand {
       : mean(static_cast<std::size_t>(channels)), k1(mean.size()), meanDy(mean.size()), k2(mean.size()) {}
 };
 
-void applyInputGradient(const float* x, const float* dy, float* dx, const BnShape& s, Index c0, Index c1, const InputGradientBand& b) {
+void applyInputGradient(const float* x, const float* dy, float* dx, const BnShape& s, Index c0, Index c1,
+                        const InputGradientBand& b) {
   if (s.usesPlanes()) {
     for (Index i = 0; i < s.n; ++i) {
       for (Index k = 0; k < c1 - c0; ++k) {
@@ -261,7 +268,8 @@ RANDLAB_KERNEL(batchNormEvalForward) {
     for (Index ch = c0; ch < c1; ++ch) {
       const auto k = static_cast<std::size_t>(ch - c0);
       affine.setMean(k, runningMean.data[ch]);
-      affine.scale[k] = static_cast<float>(gamma.data[ch] / std::sqrt(static_cast<double>(runningVar.data[ch]) + s.eps));
+      affine.scale[k] =
+          static_cast<float>(gamma.data[ch] / std::sqrt(static_cast<double>(runningVar.data[ch]) + s.eps));
       affine.shift[k] = beta.data[ch];
     }
     applyAffine(x.data, y.data, s, c0, c1, affine);

@@ -75,8 +75,8 @@ void gatherImages(const float* src, std::int64_t images, std::int64_t rows, std:
 }
 
 // dst[image][o][s] = staged[o][image·S + s] + bias[o] (bias may be null) for o in [o0, o1).
-void scatterImages(const float* __restrict staged, const float* bias, std::int64_t images, std::int64_t rows, std::int64_t S,
-                   std::int64_t o0, std::int64_t o1, float* __restrict dst) {
+void scatterImages(const float* __restrict staged, const float* bias, std::int64_t images, std::int64_t rows,
+                   std::int64_t S, std::int64_t o0, std::int64_t o1, float* __restrict dst) {
   const std::int64_t cols = images * S;
   for (std::int64_t o = o0; o < o1; ++o) {
     const float b = bias != nullptr ? bias[o] : 0.0f;
@@ -133,9 +133,8 @@ void forwardChunk(const float* x, const float* w, const float* bias, float* y, c
   if (images == 1) {  // the GEMM result is already the image's NCHW output
     multiplyColumns(x, w, images, g, y, threading);
     if (bias != nullptr)
-      splitRange(threading, g.outC, [&](std::ptrdiff_t o0, std::ptrdiff_t o1) {
-        simdDispatch([&] { addBias(y, bias, o0, o1, S); });
-      });
+      splitRange(threading, g.outC,
+                 [&](std::ptrdiff_t o0, std::ptrdiff_t o1) { simdDispatch([&] { addBias(y, bias, o0, o1, S); }); });
     return;
   }
   float* staged = workspace(WorkspaceSlot::ConvStaging, g.outC * cols);
@@ -150,9 +149,8 @@ const float* chunkOutputGradient(const float* dy, std::int64_t images, const Con
   if (images == 1) return dy;
   const std::int64_t S = g.outSpatial();
   float* staged = workspace(WorkspaceSlot::ConvStaging, g.outC * images * S);
-  splitRange(threading, g.outC, [&](std::ptrdiff_t o0, std::ptrdiff_t o1) {
-    gatherImages(dy, images, g.outC, S, o0, o1, staged);
-  });
+  splitRange(threading, g.outC,
+             [&](std::ptrdiff_t o0, std::ptrdiff_t o1) { gatherImages(dy, images, g.outC, S, o0, o1, staged); });
   return staged;
 }
 
@@ -313,7 +311,8 @@ void conv2dBackwardFilter(const float* x, const float* dy, float* dw, float* dbi
   if (!plan.chunksAcrossThreads) {
     for (std::int64_t chunk = 0; chunk < plan.chunks; ++chunk) {
       const std::int64_t first = chunk * plan.imagesPerChunk, images = std::min(plan.imagesPerChunk, g.n - first);
-      backwardFilterChunk(x + first * xImage, dy + first * yImage, dw, dbias, g, images, chunk > 0, Threading::Parallel);
+      backwardFilterChunk(x + first * xImage, dy + first * yImage, dw, dbias, g, images, chunk > 0,
+                          Threading::Parallel);
     }
     return;
   }
@@ -338,8 +337,10 @@ void conv2dBackwardFilter(const float* x, const float* dy, float* dw, float* dbi
     for (int part = 1; part < parts; ++part) {
       const float* partial = partials + (part - 1) * partialSize;
       for (std::ptrdiff_t i = begin; i < end; ++i) {
-        if (i < filterSize) dw[i] += partial[i];
-        else dbias[i - filterSize] += partial[i];
+        if (i < filterSize)
+          dw[i] += partial[i];
+        else
+          dbias[i - filterSize] += partial[i];
       }
     }
   });
@@ -350,15 +351,15 @@ namespace {
 // ---- JavaScript exports: the Kernels methods' exact signatures --------------------------------
 
 ConvGeometry readGeometry(const KernelArgs& args, const ParamsArg& p) {
-  const ConvGeometry g{p.integer("n"),          p.integer("c", 1),       p.integer("h"),       p.integer("w"),
-                       p.integer("outC", 1),    p.integer("kh", 1),      p.integer("kw", 1),   p.integer("strideH", 1),
-                       p.integer("strideW", 1), p.integer("padH"),       p.integer("padW"),    p.integer("outH"),
+  const ConvGeometry g{p.integer("n"),          p.integer("c", 1),  p.integer("h"),     p.integer("w"),
+                       p.integer("outC", 1),    p.integer("kh", 1), p.integer("kw", 1), p.integer("strideH", 1),
+                       p.integer("strideW", 1), p.integer("padH"),  p.integer("padW"),  p.integer("outH"),
                        p.integer("outW")};
   const std::int64_t spanH = g.h + 2 * g.padH - g.kh, spanW = g.w + 2 * g.padW - g.kw;
   const std::int64_t outH = spanH < 0 ? 0 : spanH / g.strideH + 1, outW = spanW < 0 ? 0 : spanW / g.strideW + 1;
   if (g.outH != outH || g.outW != outW) {
-    args.fail("p.outH x p.outW is " + std::to_string(g.outH) + "x" + std::to_string(g.outW) + " but the geometry gives " +
-              std::to_string(outH) + "x" + std::to_string(outW));
+    args.fail("p.outH x p.outW is " + std::to_string(g.outH) + "x" + std::to_string(g.outW) +
+              " but the geometry gives " + std::to_string(outH) + "x" + std::to_string(outW));
   }
   return g;
 }

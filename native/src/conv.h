@@ -10,8 +10,8 @@
 namespace randlab {
 
 struct ConvGeometry {
-  std::int64_t n, c, h, w;         // input batch, channels, height, width
-  std::int64_t outC, kh, kw;       // filters
+  std::int64_t n, c, h, w;    // input batch, channels, height, width
+  std::int64_t outC, kh, kw;  // filters
   std::int64_t strideH, strideW, padH, padW;
   std::int64_t outH, outW;
 

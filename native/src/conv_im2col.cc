@@ -159,7 +159,8 @@ std::int64_t paddedImagesSize(std::int64_t images, const ConvGeometry& g) {
   return images * g.c * (g.h + 2 * g.padH) * (g.w + 2 * g.padW) + kPaddedSlack;
 }
 
-void padImages(const float* x, std::int64_t images, const ConvGeometry& g, std::int64_t c0, std::int64_t c1, float* out) {
+void padImages(const float* x, std::int64_t images, const ConvGeometry& g, std::int64_t c0, std::int64_t c1,
+               float* out) {
   simdDispatch([&] { padPlanes(x, images, g, c0, c1, out); });
 }
 

@@ -32,7 +32,8 @@ constexpr std::int64_t kPaddedSlack = 64;
 
 std::int64_t paddedImagesSize(std::int64_t images, const ConvGeometry& g);
 // Writes planes of channels [c0, c1) of every image; `out` holds paddedImagesSize floats.
-void padImages(const float* x, std::int64_t images, const ConvGeometry& g, std::int64_t c0, std::int64_t c1, float* out);
+void padImages(const float* x, std::int64_t images, const ConvGeometry& g, std::int64_t c0, std::int64_t c1,
+               float* out);
 
 // A run of panel columns that share an image and an output row: columns [offset, offset+length)
 // of a panel are output pixels (oh, ow0 .. ow0+length) of image `image`. Within a run, a filter

@@ -3,13 +3,11 @@
 // the columns the next run (or the next row, packed later) overwrites, and into the GEMM's packing
 // slack after the last panel; a load may read into the padded buffer's slack.
 #include "conv_im2col.h"
-
 #include "cpu_features.h"
 #include "gemm_avx512_transpose.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
-
 
 namespace randlab {
 namespace {
@@ -83,8 +81,8 @@ int pixelSegments(std::int64_t p, int count, const ConvGeometry& g, const Padded
   return n;
 }
 
-RANDLAB_AVX512 void packTransposedPanels(const PaddedImages& x, const ConvGeometry& g, std::int64_t p0,
-                                         std::int64_t kc, std::int64_t j0, std::int64_t nc, int nr, float* out) {
+RANDLAB_AVX512 void packTransposedPanels(const PaddedImages& x, const ConvGeometry& g, std::int64_t p0, std::int64_t kc,
+                                         std::int64_t j0, std::int64_t nc, int nr, float* out) {
   const std::int64_t plane = x.height * x.width, taps = g.kh * g.kw;
   PixelSegment segments[17];
   for (std::int64_t jp = 0; jp < nc; jp += nr) {
@@ -111,7 +109,8 @@ RANDLAB_AVX512 void packTransposedPanels(const PaddedImages& x, const ConvGeomet
           for (int s = 0; s < segmentCount; ++s) {
             const PixelSegment& seg = segments[s];
             // Shifted back by seg.lane so that lane seg.lane reads the segment's first pixel.
-            r[q] = _mm512_mask_loadu_ps(r[q], lanes(seg.lane, seg.lane + seg.length), tapBase[q] + seg.offset - seg.lane);
+            r[q] =
+                _mm512_mask_loadu_ps(r[q], lanes(seg.lane, seg.lane + seg.length), tapBase[q] + seg.offset - seg.lane);
           }
         }
         transpose16x16(r);

@@ -10,13 +10,13 @@
 #include "conv_winograd.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
-#include <atomic>
 
 #include "gemm.h"
-#include "registry.h"
 #include "napi_util.h"
+#include "registry.h"
 #include "threadpool.h"
 #include "workspace.h"
 
@@ -60,8 +60,8 @@ bool winogradEnabled() {
 
 // dst[h + top][w + left][c] = src[c][h][w] for one image (channels innermost, so every pixel's
 // channels are one vector for the transforms); dst is first zeroed: rows × cols × channels floats.
-void toChannelsLast(const float* __restrict src, std::int64_t channels, std::int64_t h, std::int64_t w, std::int64_t top,
-                    std::int64_t left, std::int64_t rows, std::int64_t cols, float* __restrict dst) {
+void toChannelsLast(const float* __restrict src, std::int64_t channels, std::int64_t h, std::int64_t w,
+                    std::int64_t top, std::int64_t left, std::int64_t rows, std::int64_t cols, float* __restrict dst) {
   std::fill(dst, dst + rows * cols * channels, 0.0f);
   constexpr std::int64_t kBlock = 16;
   for (std::int64_t c0 = 0; c0 < channels; c0 += kBlock) {
@@ -95,8 +95,9 @@ constexpr int kFilterBlock = 16;  // filters transformed at once, one per vector
 
 // Which filters U holds: the forward pass's, U[ξ][o][c] = (G g[o][c] Gᵀ)[ξ], or those of backward
 // data run as a forward pass over dY, whose filters are g[o][c] flipped in space with the channels
-// swapped: U'[ξ][o][c] = (G flip(g[o][c]) Gᵀ)[ξ] (the same layout, read as [16][c'][o'] there). Flipping g reverses it, which G maps to swapping
-// rows 0 and 3 of G g (rows 1 and 2 are symmetric), so U' is U with ξ's row and column swapped 0 ↔ 3.
+// swapped: U'[ξ][o][c] = (G flip(g[o][c]) Gᵀ)[ξ] (the same layout, read as [16][c'][o'] there). Flipping g reverses it,
+// which G maps to swapping rows 0 and 3 of G g (rows 1 and 2 are symmetric), so U' is U with ξ's row and column swapped
+// 0 ↔ 3.
 enum class FilterUse { Forward, BackwardData };
 
 // The transforms of 16 filters at once, lane l of every array being filter l: taps[t][l] → u[ξ][l]
@@ -121,7 +122,8 @@ RANDLAB_ALWAYS_INLINE void transformFilterLanes(const float (&taps)[9][kFilterBl
   }
 }
 
-RANDLAB_ALWAYS_INLINE void inverseTransformFilterLanes(const float (&du)[kXi][kFilterBlock], float (&taps)[9][kFilterBlock]) {
+RANDLAB_ALWAYS_INLINE void inverseTransformFilterLanes(const float (&du)[kXi][kFilterBlock],
+                                                       float (&taps)[9][kFilterBlock]) {
   for (int l = 0; l < kFilterBlock; ++l) {
     float t[3][4];  // Gᵀ · dU, Gᵀ = [1 ½ ½ 0; 0 ½ −½ 0; 0 ½ ½ 1]
     for (int j = 0; j < 4; ++j) {
@@ -141,7 +143,8 @@ RANDLAB_ALWAYS_INLINE void inverseTransformFilterLanes(const float (&du)[kXi][kF
 // U[ξ][o][c] for filters o in [o0, o1) of the forward geometry g (ξ's row and column swapped
 // 0 ↔ 3 for backward data), 16 input channels c of one filter at a time: the reads (16 filters'
 // taps) and the writes (16 values in each plane) are contiguous.
-void transformFilters(const float* w, const ConvGeometry& g, FilterUse use, std::int64_t o0, std::int64_t o1, float* u) {
+void transformFilters(const float* w, const ConvGeometry& g, FilterUse use, std::int64_t o0, std::int64_t o1,
+                      float* u) {
   const std::int64_t plane = planeStride(g.outC * g.c);
   constexpr int kFlip[4] = {3, 1, 2, 0};
   int target[kXi];
@@ -184,8 +187,8 @@ void inverseTransformFilters(const float* du, const ConvGeometry& g, std::int64_
 // V[ξ][p][c] = (Bᵀ d B)[ξ] for the tiles of one image (p = firstTile + row · grid.cols + col),
 // d the 4×4 block at padded (2·row, 2·col) of xp ([..][paddedCols][c], zero border);
 // Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1].
-void transformInputTiles(const float* __restrict xp, std::int64_t paddedCols, std::int64_t channels, const TileGrid& grid,
-                         std::int64_t firstTile, std::int64_t xiStride, float* __restrict v) {
+void transformInputTiles(const float* __restrict xp, std::int64_t paddedCols, std::int64_t channels,
+                         const TileGrid& grid, std::int64_t firstTile, std::int64_t xiStride, float* __restrict v) {
   for (std::int64_t tr = 0; tr < grid.rows; ++tr)
     for (std::int64_t tc = 0; tc < grid.cols; ++tc) {
       const float* d = xp + (2 * tr * paddedCols + 2 * tc) * channels;
@@ -229,8 +232,8 @@ RANDLAB_ALWAYS_INLINE void outputBlock(const float* m, std::int64_t xiStride, fl
 
 // yp[2·row + i][2·col + j][o] = (Aᵀ M A)[i][j] for the tiles of one image; M is [16][p][o].
 // yp has 2·grid.cols columns.
-void transformOutputTiles(const float* __restrict m, std::int64_t channels, const TileGrid& grid, std::int64_t firstTile,
-                          std::int64_t xiStride, float* __restrict yp) {
+void transformOutputTiles(const float* __restrict m, std::int64_t channels, const TileGrid& grid,
+                          std::int64_t firstTile, std::int64_t xiStride, float* __restrict yp) {
   const std::int64_t cols = 2 * grid.cols;
   for (std::int64_t tr = 0; tr < grid.rows; ++tr)
     for (std::int64_t tc = 0; tc < grid.cols; ++tc) {
@@ -340,7 +343,8 @@ struct Chunking {
 // Images per chunk: as many as the budget for V and M allows (the GEMMs' m is the chunk's tiles).
 Chunking chunking(const ConvGeometry& g, const TileGrid& grid) {
   const std::int64_t override = chunkFloatsOverride.load();
-  const std::int64_t budget = override > 0 ? override : std::clamp(kXi * g.c * g.outC, kMinChunkFloats, kMaxChunkFloats);
+  const std::int64_t budget =
+      override > 0 ? override : std::clamp(kXi * g.c * g.outC, kMinChunkFloats, kMaxChunkFloats);
   const std::int64_t perImage = kXi * grid.perImage() * (g.c + g.outC);
   return Chunking{std::max<std::int64_t>(1, std::min(g.n, budget / perImage))};
 }
@@ -367,8 +371,8 @@ void forwardWithTransformedFilters(const float* x, const float* u, bool filtersT
       // M[ξ] = U[ξ] (outC × c) · V[ξ]ᵀ: outC rows fill the register tiles exactly.
       parallelFor(kXi, [&](std::ptrdiff_t xi) {
         const ConstMatrix filters{u + xi * uStride, filtersTransposed ? g.c : g.outC, !filtersTransposed};
-        sgemm(g.outC, tiles, g.c, 1.0f, filters, ConstMatrix{v + xi * vStride, g.c, true}, 0.0f, m + xi * mStride, tiles,
-              Threading::Serial);
+        sgemm(g.outC, tiles, g.c, 1.0f, filters, ConstMatrix{v + xi * vStride, g.c, true}, 0.0f, m + xi * mStride,
+              tiles, Threading::Serial);
       });
       const std::int64_t blocks = (g.outC + kFilterBlock - 1) / kFilterBlock;
       parallelFor(images * blocks, [&](std::ptrdiff_t task) {  // 16 channels of one image a task
@@ -376,7 +380,8 @@ void forwardWithTransformedFilters(const float* x, const float* u, bool filtersT
         float* rows = workspace(WorkspaceSlot::WinogradChannelsLast, 4 * grid.cols);
         simdDispatch([&] {
           transformOutputTilesChannelsFirst(m, tiles, mStride, image * grid.perImage(), g, grid, o0,
-                                            std::min(g.outC, o0 + kFilterBlock), bias, y + (first + image) * yImage, rows);
+                                            std::min(g.outC, o0 + kFilterBlock), bias, y + (first + image) * yImage,
+                                            rows);
         });
       });
       continue;
@@ -384,8 +389,8 @@ void forwardWithTransformedFilters(const float* x, const float* u, bool filtersT
     // M[ξ] = V[ξ] · U[ξ]ᵀ (tiles × outC), channels innermost for the vectorised output transform.
     parallelFor(kXi, [&](std::ptrdiff_t xi) {
       const ConstMatrix filters{u + xi * uStride, filtersTransposed ? g.c : g.outC, filtersTransposed};
-      sgemm(tiles, g.outC, g.c, 1.0f, ConstMatrix{v + xi * vStride, g.c, false}, filters, 0.0f, m + xi * mStride, g.outC,
-            Threading::Serial);
+      sgemm(tiles, g.outC, g.c, 1.0f, ConstMatrix{v + xi * vStride, g.c, false}, filters, 0.0f, m + xi * mStride,
+            g.outC, Threading::Serial);
     });
     parallelRange(images, [&](std::ptrdiff_t i0, std::ptrdiff_t i1) {
       float* yp = workspace(WorkspaceSlot::WinogradChannelsLast, 2 * grid.rows * outCols * g.outC);
@@ -443,8 +448,8 @@ void winogradBackwardFilter(const float* x, const float* dy, float* dw, float* d
     });
     const float beta = first > 0 ? 1.0f : 0.0f;
     parallelFor(kXi, [&](std::ptrdiff_t xi) {
-      sgemm(g.outC, g.c, tiles, 1.0f, ConstMatrix{e + xi * eStride, g.outC, true}, ConstMatrix{v + xi * vStride, g.c, false},
-            beta, du + xi * uStride, g.c, Threading::Serial);
+      sgemm(g.outC, g.c, tiles, 1.0f, ConstMatrix{e + xi * eStride, g.outC, true},
+            ConstMatrix{v + xi * vStride, g.c, false}, beta, du + xi * uStride, g.c, Threading::Serial);
     });
   }
   parallelRange(g.outC, [&](std::ptrdiff_t o0, std::ptrdiff_t o1) {
@@ -465,7 +470,8 @@ namespace {
 Napi::Value SetWinogradChunkFloatsExport(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsNumber() || info[0].As<Napi::Number>().Int64Value() < 0) {
-    Napi::TypeError::New(env, "setWinogradChunkFloats: floats must be 0 (the default rule) or a positive integer").ThrowAsJavaScriptException();
+    Napi::TypeError::New(env, "setWinogradChunkFloats: floats must be 0 (the default rule) or a positive integer")
+        .ThrowAsJavaScriptException();
     return env.Undefined();
   }
   const std::int64_t previous = chunkFloatsOverride.exchange(info[0].As<Napi::Number>().Int64Value());

@@ -15,9 +15,8 @@ SimdLevel detectHardwareLevel() {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_cpu_init();
   // The AVX-512 kernels use F (arithmetic), BW/DQ/VL (masked 512-bit loads and stores) and FMA.
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
-      __builtin_cpu_supports("fma")) {
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma")) {
     return SimdLevel::Avx512;
   }
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return SimdLevel::Avx2;
@@ -89,17 +88,24 @@ bool setActiveSimdLevel(SimdLevel level) {
 
 const char* simdLevelName(SimdLevel level) {
   switch (level) {
-    case SimdLevel::Avx512: return "avx512";
-    case SimdLevel::Avx2: return "avx2";
-    default: return "generic";
+    case SimdLevel::Avx512:
+      return "avx512";
+    case SimdLevel::Avx2:
+      return "avx2";
+    default:
+      return "generic";
   }
 }
 
 bool parseSimdLevel(const char* name, SimdLevel* level) {
-  if (std::strcmp(name, "generic") == 0) *level = SimdLevel::Generic;
-  else if (std::strcmp(name, "avx2") == 0) *level = SimdLevel::Avx2;
-  else if (std::strcmp(name, "avx512") == 0) *level = SimdLevel::Avx512;
-  else return false;
+  if (std::strcmp(name, "generic") == 0)
+    *level = SimdLevel::Generic;
+  else if (std::strcmp(name, "avx2") == 0)
+    *level = SimdLevel::Avx2;
+  else if (std::strcmp(name, "avx512") == 0)
+    *level = SimdLevel::Avx512;
+  else
+    return false;
   return true;
 }
 

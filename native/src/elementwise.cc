@@ -17,7 +17,8 @@ namespace {
 using Index = std::ptrdiff_t;
 
 // Argument `index`: a Float32Array with `length` elements, `lengthOf` naming where that comes from.
-ArrayArg<float> sameLength(const KernelArgs& args, std::size_t index, const char* name, std::size_t length, const char* lengthOf) {
+ArrayArg<float> sameLength(const KernelArgs& args, std::size_t index, const char* name, std::size_t length,
+                           const char* lengthOf) {
   const ArrayArg<float> a = args.f32(index, name);
   args.requireLength(a, length, name, lengthOf);
   return a;
@@ -113,14 +114,15 @@ double parallelSum(Index length, ChunkSum chunkSum) {
 RANDLAB_KERNEL(sum) {
   const auto x = args.f32(0, "x");
   const float* xs = x.data;
-  return args.result(parallelSum(static_cast<Index>(x.length), [&](Index begin, Index end) { return sumOf(xs + begin, end - begin); }));
+  return args.result(parallelSum(static_cast<Index>(x.length),
+                                 [&](Index begin, Index end) { return sumOf(xs + begin, end - begin); }));
 }
 
 RANDLAB_KERNEL(sumSquares) {
   const auto x = args.f32(0, "x");
   const float* xs = x.data;
-  return args.result(
-      parallelSum(static_cast<Index>(x.length), [&](Index begin, Index end) { return sumOfSquares(xs + begin, end - begin); }));
+  return args.result(parallelSum(static_cast<Index>(x.length),
+                                 [&](Index begin, Index end) { return sumOfSquares(xs + begin, end - begin); }));
 }
 
 RANDLAB_KERNEL(addRowVector) {

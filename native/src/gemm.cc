@@ -107,8 +107,10 @@ struct BOperand {
 
 void packB(const GemmKernel& kernel, const BOperand& b, std::int64_t p0, std::int64_t kc, std::int64_t j0,
            std::int64_t nc, float* out) {
-  if (b.source != nullptr) b.source->pack(p0, kc, j0, nc, kernel.nr, out);
-  else packMatrixB(kernel, b.matrix, p0, kc, j0, nc, out);
+  if (b.source != nullptr)
+    b.source->pack(p0, kc, j0, nc, kernel.nr, out);
+  else
+    packMatrixB(kernel, b.matrix, p0, kc, j0, nc, out);
 }
 
 // The block size that splits `extent` into the fewest blocks of at most `limit`, all of about
@@ -145,8 +147,8 @@ bool readsADirectly(const GemmKernel& kernel, std::int64_t m, std::int64_t n, st
 
 // With a consumer, C is not written: each finished tile goes to the consumer (one k block only,
 // which gemmConsume ensures), while the consumer's memory for the next tile is prefetched.
-void gemmRegion(const GemmKernel& kernel, const Region& region, float alpha, ConstMatrix a, const BOperand& b, float beta,
-                float* c, std::int64_t ldc, const TileConsumer* consumer = nullptr) {
+void gemmRegion(const GemmKernel& kernel, const Region& region, float alpha, ConstMatrix a, const BOperand& b,
+                float beta, float* c, std::int64_t ldc, const TileConsumer* consumer = nullptr) {
   if (consumer == nullptr &&
       readsADirectly(kernel, region.m1 - region.m0, region.n1 - region.n0, region.k1 - region.k0, a)) {
     gemmRegionDirectA(kernel, region, alpha, a, b, beta, c, ldc);
@@ -174,9 +176,12 @@ void gemmRegion(const GemmKernel& kernel, const Region& region, float alpha, Con
         packA(kernel, a, ic, mc, pc, kc, packedA);
         // The consumer's memory for the tile after (ir, jr) in the loop below.
         auto consumerMemoryAfter = [&](std::int64_t ir, std::int64_t jr) {
-          if (ir + mr < mc) ir += mr;
-          else if (jr + nr < nc) ir = 0, jr += nr;
-          else return TileMemory{{nullptr, nullptr}, 0, 0, 0, 0};
+          if (ir + mr < mc)
+            ir += mr;
+          else if (jr + nr < nc)
+            ir = 0, jr += nr;
+          else
+            return TileMemory{{nullptr, nullptr}, 0, 0, 0, 0};
           return consumer->blockFor(ic + ir, jc + jr, static_cast<int>(std::min<std::int64_t>(mr, mc - ir)),
                                     static_cast<int>(std::min<std::int64_t>(nr, nc - jr)));
         };
@@ -268,9 +273,12 @@ void gemmRegionDirectA(const GemmKernel& kernel, const Region& region, float alp
         } else if (rows == mr && narrow && cols == nr - 16) {
           kernel.microDirectANarrow(kc, aPanel, a.ld, nextA, bPanel, cTile, ldc, alpha, betaBlock);
         } else {
-          if (rows < mr) kernel.micro(kc, packedEdgeA, bPanel, tile, nr, alpha, 0.0f);
-          else if (narrow) kernel.microDirectANarrow(kc, aPanel, a.ld, nextA, bPanel, tile, nr, alpha, 0.0f);
-          else kernel.microDirectA(kc, aPanel, a.ld, nextA, bPanel, tile, nr, alpha, 0.0f);
+          if (rows < mr)
+            kernel.micro(kc, packedEdgeA, bPanel, tile, nr, alpha, 0.0f);
+          else if (narrow)
+            kernel.microDirectANarrow(kc, aPanel, a.ld, nextA, bPanel, tile, nr, alpha, 0.0f);
+          else
+            kernel.microDirectA(kc, aPanel, a.ld, nextA, bPanel, tile, nr, alpha, 0.0f);
           mergeEdgeTile(tile, nr, rows, cols, cTile, ldc, betaBlock);
         }
       }
@@ -282,8 +290,10 @@ void gemmRegionDirectA(const GemmKernel& kernel, const Region& region, float alp
 void scaleMatrix(std::int64_t m, std::int64_t n, float beta, float* c, std::int64_t ldc) {
   for (std::int64_t i = 0; i < m; ++i) {
     float* row = c + i * ldc;
-    if (beta == 0.0f) std::fill(row, row + n, 0.0f);
-    else if (beta != 1.0f) for (std::int64_t j = 0; j < n; ++j) row[j] *= beta;
+    if (beta == 0.0f)
+      std::fill(row, row + n, 0.0f);
+    else if (beta != 1.0f)
+      for (std::int64_t j = 0; j < n; ++j) row[j] *= beta;
   }
 }
 
@@ -354,8 +364,10 @@ void gemmSplitK(const GemmKernel& kernel, int parts, std::int64_t m, std::int64_
   float* partials = workspace(WorkspaceSlot::GemmReduce, static_cast<std::size_t>(parts - 1) * m * n);
   parallelFor(parts, [&](std::ptrdiff_t part) {
     const Region slice{0, m, 0, n, k * part / parts, k * (part + 1) / parts};
-    if (part == 0) gemmRegion(kernel, slice, alpha, a, b, beta, c, ldc);
-    else gemmRegion(kernel, slice, alpha, a, b, 0.0f, partials + (part - 1) * m * n, n);
+    if (part == 0)
+      gemmRegion(kernel, slice, alpha, a, b, beta, c, ldc);
+    else
+      gemmRegion(kernel, slice, alpha, a, b, 0.0f, partials + (part - 1) * m * n, n);
   });
   for (int part = 1; part < parts; ++part) {
     const float* partial = partials + (part - 1) * m * n;
@@ -377,7 +389,8 @@ bool transposedFitsBetter(const GemmKernel& kernel, std::int64_t m, std::int64_t
 // True when Cᵀ = op(B)ᵀ · op(A)ᵀ could read op(B)ᵀ in place (readsADirectly) and B is the larger
 // operand: a batch of m = 128 rows times a weight matrix stored [n, k].
 bool transposedReadsBDirectly(const GemmKernel& kernel, std::int64_t m, std::int64_t n, std::int64_t k, ConstMatrix b) {
-  return b.trans && m >= kernel.nr - 16 && n > 2 * m && readsADirectly(kernel, n, m, k, ConstMatrix{b.data, b.ld, false});
+  return b.trans && m >= kernel.nr - 16 && n > 2 * m &&
+         readsADirectly(kernel, n, m, k, ConstMatrix{b.data, b.ld, false});
 }
 
 // Whether sgemm computes this product as Cᵀ (gemmViaTranspose) when left to choose.
@@ -395,8 +408,8 @@ void gemmDispatch(std::int64_t m, std::int64_t n, std::int64_t k, float alpha, C
 void gemmViaTranspose(std::int64_t m, std::int64_t n, std::int64_t k, float alpha, ConstMatrix a, ConstMatrix b,
                       float beta, float* c, std::int64_t ldc, Threading threading) {
   float* cT = workspace(WorkspaceSlot::GemmTransposed, static_cast<std::size_t>(n) * m);
-  gemmDispatch(n, m, k, alpha, ConstMatrix{b.data, b.ld, !b.trans}, BOperand{ConstMatrix{a.data, a.ld, !a.trans}, nullptr},
-               0.0f, cT, m, threading, Orientation::AsGiven);
+  gemmDispatch(n, m, k, alpha, ConstMatrix{b.data, b.ld, !b.trans},
+               BOperand{ConstMatrix{a.data, a.ld, !a.trans}, nullptr}, 0.0f, cT, m, threading, Orientation::AsGiven);
   // Eight rows of Cᵀ at a time: with m a power of two its rows are a power-of-two stride apart and
   // map to one L1 set, so reading all n of them per row of C would evict each line before reuse.
   constexpr std::int64_t kRowsOfCT = 8;

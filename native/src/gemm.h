@@ -65,7 +65,8 @@ inline void prefetchTileRow(const TileMemory& memory, int index) {
   const char* start = memory.first[index % memory.arrays] + (index / memory.arrays) * memory.rowStride;
   const auto first = reinterpret_cast<std::uintptr_t>(start) & ~std::uintptr_t{63};
   const auto end = reinterpret_cast<std::uintptr_t>(start) + memory.rowBytes;
-  for (std::uintptr_t line = first; line < end; line += 64) __builtin_prefetch(reinterpret_cast<const char*>(line), 0, 3);
+  for (std::uintptr_t line = first; line < end; line += 64)
+    __builtin_prefetch(reinterpret_cast<const char*>(line), 0, 3);
 }
 
 class TileConsumer {

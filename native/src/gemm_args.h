@@ -15,7 +15,8 @@ struct GemmOperands {
   ConstMatrix a, b;
 };
 
-inline GemmOperands readGemmOperands(const KernelArgs& args, std::size_t aIndex, std::size_t bIndex, const ParamsArg& p) {
+inline GemmOperands readGemmOperands(const KernelArgs& args, std::size_t aIndex, std::size_t bIndex,
+                                     const ParamsArg& p) {
   const auto a = args.f32(aIndex, "a");
   const auto b = args.f32(bIndex, "b");
   const std::int64_t m = p.integer("m"), n = p.integer("n"), k = p.integer("k");

@@ -61,7 +61,8 @@ RANDLAB_AVX2 void microKernelAvx2(std::int64_t kc, const float* __restrict ap, c
 
 const GemmKernel* avx2GemmKernel() {
   // kc·16 floats of B (16 KiB) stay in L1 while MC×KC of A (144 KiB) streams from L2.
-  static const GemmKernel kernel{"avx2-6x16", kMr, kNr, 256, 144, 4096, &microKernelAvx2, nullptr, nullptr, nullptr, nullptr, nullptr};
+  static const GemmKernel kernel{"avx2-6x16",      kMr,     kNr,     256,     144,     4096,
+                                 &microKernelAvx2, nullptr, nullptr, nullptr, nullptr, nullptr};
   return &kernel;
 }
 

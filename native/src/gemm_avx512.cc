@@ -1,6 +1,6 @@
 // AVX-512 GEMM micro-kernel (16 floats per register, 32 registers).
-#include "gemm_kernels.h"
 #include "gemm_avx512_transpose.h"
+#include "gemm_kernels.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -119,14 +119,22 @@ RANDLAB_AVX512 inline __m512 broadcastAt(const char* base) {
 // in bytes: four address registers for eight rows.
 RANDLAB_AVX512 inline __m512 broadcastRow(int i, const char* r, const char* r3, std::int64_t ld, std::int64_t ld3) {
   switch (i) {
-    case 0: return broadcastAt(r);
-    case 1: return broadcastAt<1>(r, ld);
-    case 2: return broadcastAt<2>(r, ld);
-    case 3: return broadcastAt(r3);
-    case 4: return broadcastAt<4>(r, ld);
-    case 5: return broadcastAt<2>(r3, ld);
-    case 6: return broadcastAt<2>(r, ld3);
-    default: return broadcastAt<4>(r3, ld);
+    case 0:
+      return broadcastAt(r);
+    case 1:
+      return broadcastAt<1>(r, ld);
+    case 2:
+      return broadcastAt<2>(r, ld);
+    case 3:
+      return broadcastAt(r3);
+    case 4:
+      return broadcastAt<4>(r, ld);
+    case 5:
+      return broadcastAt<2>(r3, ld);
+    case 6:
+      return broadcastAt<2>(r, ld3);
+    default:
+      return broadcastAt<4>(r3, ld);
   }
 }
 
@@ -175,8 +183,7 @@ RANDLAB_AVX512 void packBTransposedAvx512(const float* b, std::int64_t ldb, std:
       std::int64_t p = 0;
       for (; p + 16 <= kc; p += 16) {
         __m512 r[16];
-        for (int q = 0; q < 16; ++q)
-          r[q] = (rowMask >> q) & 1 ? _mm512_loadu_ps(src[q] + p) : _mm512_setzero_ps();
+        for (int q = 0; q < 16; ++q) r[q] = (rowMask >> q) & 1 ? _mm512_loadu_ps(src[q] + p) : _mm512_setzero_ps();
         transpose16x16(r);
         for (int q = 0; q < 16; ++q) _mm512_store_ps(panel + (p + q) * NR + jb, r[q]);
       }
@@ -231,8 +238,15 @@ const GemmKernel* avx512GemmKernel() {
   // as fast on square products and faster on the conv and MLP shapes, whose m (channels, batch)
   // is a multiple of 8. KC = 256 (balanced, see gemm.cc) keeps a 48 KiB B panel in L1/L2,
   // MC×KC of A (144 KiB) in L2, and KC×NC of B in L3.
-  static const GemmKernel kernel{"avx512-8x48", 8, 48, 256, 144, 4080, &microKernelAvx512<8, 3>,
-                                 &packBTransposedAvx512<48>, &packANotTransposedAvx512<8>,
+  static const GemmKernel kernel{"avx512-8x48",
+                                 8,
+                                 48,
+                                 256,
+                                 144,
+                                 4080,
+                                 &microKernelAvx512<8, 3>,
+                                 &packBTransposedAvx512<48>,
+                                 &packANotTransposedAvx512<8>,
                                  &microKernelDirectAAvx512<3>,
                                  &microKernelDirectAAvx512<2, 48>,
                                  &microKernelPrefetchingAvx512<8, 3>};

@@ -49,7 +49,8 @@ void microKernelGeneric(std::int64_t kc, const float* __restrict ap, const float
 }  // namespace
 
 const GemmKernel* genericGemmKernel() {
-  static const GemmKernel kernel{"generic-4x8", kMr, kNr, 256, 128, 4096, &microKernelGeneric, nullptr, nullptr, nullptr, nullptr, nullptr};
+  static const GemmKernel kernel{"generic-4x8",       kMr,     kNr,     256,     128,     4096,
+                                 &microKernelGeneric, nullptr, nullptr, nullptr, nullptr, nullptr};
   return &kernel;
 }
 

@@ -39,12 +39,12 @@ using MicroKernelPrefetching = void (*)(std::int64_t kc, const float* ap, const 
 
 struct GemmKernel {
   const char* name;
-  int mr, nr;          // register tile
-  int kc, mc, nc;      // cache blocks: kc·NR floats of B in L1, mc·kc of A in L2, kc·nc of B in L2/L3
+  int mr, nr;      // register tile
+  int kc, mc, nc;  // cache blocks: kc·NR floats of B in L1, mc·kc of A in L2, kc·nc of B in L2/L3
   MicroKernel micro;
-  PackBTransposed packBTransposed;  // nullptr: the driver's portable packer
+  PackBTransposed packBTransposed;        // nullptr: the driver's portable packer
   PackANotTransposed packANotTransposed;  // nullptr: the driver's portable packer
-  MicroKernelDirectA microDirectA;  // nullptr: A is always packed
+  MicroKernelDirectA microDirectA;        // nullptr: A is always packed
   // microDirectA for a last B panel of at most NR − 16 columns (B rows still NR apart), so a batch
   // of 128 against NR = 48 does not pay for 16 columns of padding; nullptr: microDirectA.
   MicroKernelDirectA microDirectANarrow;

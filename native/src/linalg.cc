@@ -182,9 +182,9 @@ double scaledNorm(const double* x, Index count, Index stride) {
 }
 
 struct Reflector {
-  double tau;   // 0 when x is already a multiple of e1 (H = I)
-  double beta;  // H·x = beta·e1
-  double scale; // v[1:] = x[1:] · scale
+  double tau;    // 0 when x is already a multiple of e1 (H = I)
+  double beta;   // H·x = beta·e1
+  double scale;  // v[1:] = x[1:] · scale
 };
 
 Reflector makeReflector(double alpha, double tailNorm) {
@@ -224,9 +224,9 @@ void applyBlockReflector(const double* v, Index m, Index b, const double* t, boo
   work.resize(static_cast<std::size_t>(2 * b * nc));
   double* w = work.data();
   double* tw = w + b * nc;
-  gemm(b, nc, m, 1.0, {v, b, true}, {c, ldc, false}, 0.0, w, nc);         // W = Vᵀ C
-  gemm(b, nc, b, 1.0, {t, b, transposeT}, {w, nc, false}, 0.0, tw, nc);   // W = op(T) W
-  gemm(m, nc, b, -1.0, {v, b, false}, {tw, nc, false}, 1.0, c, ldc);      // C −= V W
+  gemm(b, nc, m, 1.0, {v, b, true}, {c, ldc, false}, 0.0, w, nc);        // W = Vᵀ C
+  gemm(b, nc, b, 1.0, {t, b, transposeT}, {w, nc, false}, 0.0, tw, nc);  // W = op(T) W
+  gemm(m, nc, b, -1.0, {v, b, false}, {tw, nc, false}, 1.0, c, ldc);     // C −= V W
 }
 
 // The m × b matrix V of reflectors k0 .. k0+b−1 stored LAPACK-style below their unit entries in the
@@ -266,10 +266,11 @@ void formQ(const double* a, Index n, const double* tau, Index count, Index offse
   std::fill(q, q + n * n, 0.0);
   for (Index i = 0; i < n; ++i) q[i * n + i] = 1.0;
   std::vector<double> work;
-  forEachReflectorBlockBackward(a, n, tau, count, offset, [&](const double* v, const double* t, Index m, Index b, Index s) {
-    // Q is the identity outside rows/columns ≥ s when this block is applied.
-    applyBlockReflector(v, m, b, t, false, q + s * n + s, m, n, work);
-  });
+  forEachReflectorBlockBackward(a, n, tau, count, offset,
+                                [&](const double* v, const double* t, Index m, Index b, Index s) {
+                                  // Q is the identity outside rows/columns ≥ s when this block is applied.
+                                  applyBlockReflector(v, m, b, t, false, q + s * n + s, m, n, work);
+                                });
 }
 
 // rows (nRows × n, row-major) := rows · Qᵀ for Q = H_0 ⋯ H_{count−1}, i.e. rows · H_{count−1} ⋯ H_0:
@@ -278,14 +279,15 @@ void formQ(const double* a, Index n, const double* tau, Index count, Index offse
 void multiplyByQTranspose(const double* a, Index n, const double* tau, Index count, Index offset, double* rows,
                           Index nRows) {
   std::vector<double> w, tw;
-  forEachReflectorBlockBackward(a, n, tau, count, offset, [&](const double* v, const double* t, Index m, Index b, Index s) {
-    w.resize(static_cast<std::size_t>(nRows * b));
-    tw.resize(static_cast<std::size_t>(nRows * b));
-    double* c = rows + s;  // columns s..n−1
-    gemm(nRows, b, m, 1.0, {c, n, false}, {v, b, false}, 0.0, w.data(), b);        // W = C V
-    gemm(nRows, b, b, 1.0, {w.data(), b, false}, {t, b, true}, 0.0, tw.data(), b);  // W Tᵀ
-    gemm(nRows, m, b, -1.0, {tw.data(), b, false}, {v, b, true}, 1.0, c, n);       // C −= W Tᵀ Vᵀ
-  });
+  forEachReflectorBlockBackward(
+      a, n, tau, count, offset, [&](const double* v, const double* t, Index m, Index b, Index s) {
+        w.resize(static_cast<std::size_t>(nRows * b));
+        tw.resize(static_cast<std::size_t>(nRows * b));
+        double* c = rows + s;                                                           // columns s..n−1
+        gemm(nRows, b, m, 1.0, {c, n, false}, {v, b, false}, 0.0, w.data(), b);         // W = C V
+        gemm(nRows, b, b, 1.0, {w.data(), b, false}, {t, b, true}, 0.0, tw.data(), b);  // W Tᵀ
+        gemm(nRows, m, b, -1.0, {tw.data(), b, false}, {v, b, true}, 1.0, c, n);        // C −= W Tᵀ Vᵀ
+      });
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -372,7 +374,8 @@ void symmetricProduct(double* a, Index n, Index first, const double* v, const do
   }
   for (Index i = first; i < n; ++i) {
     double sum = 0.0;
-    for (int part = 0; part < parts; ++part) sum += partial[static_cast<std::size_t>(part)][static_cast<std::size_t>(i)];
+    for (int part = 0; part < parts; ++part)
+      sum += partial[static_cast<std::size_t>(part)][static_cast<std::size_t>(i)];
     p[i] = sum;
   }
 }
@@ -401,7 +404,8 @@ void reducePanel(double* a, Index n, Index k0, Index b, Tridiagonal& out, std::v
   // X = [V | W] and Y = [W | V], n × 2b row-major, so the update is one product X·Yᵀ.
   const Index b2 = 2 * b;
   std::vector<double> x(static_cast<std::size_t>(n * b2), 0.0), y(static_cast<std::size_t>(n * b2), 0.0);
-  std::vector<double> v(static_cast<std::size_t>(n)), p(static_cast<std::size_t>(n)), none(static_cast<std::size_t>(n), 0.0);
+  std::vector<double> v(static_cast<std::size_t>(n)), p(static_cast<std::size_t>(n)),
+      none(static_cast<std::size_t>(n), 0.0);
   std::vector<double> vw(static_cast<std::size_t>(b)), ww(static_cast<std::size_t>(b));
   auto V = [&](Index r, Index q) -> double& { return x[static_cast<std::size_t>(r * b2 + q)]; };
   auto W = [&](Index r, Index q) -> double& { return x[static_cast<std::size_t>(r * b2 + b + q)]; };
@@ -428,7 +432,8 @@ void reducePanel(double* a, Index n, Index k0, Index b, Tridiagonal& out, std::v
     double pv = 0.0;
     for (Index r = k + 1; r < n; ++r) {
       double sum = p[static_cast<std::size_t>(r)];
-      for (Index q = 0; q < i; ++q) sum -= V(r, q) * ww[static_cast<std::size_t>(q)] + W(r, q) * vw[static_cast<std::size_t>(q)];
+      for (Index q = 0; q < i; ++q)
+        sum -= V(r, q) * ww[static_cast<std::size_t>(q)] + W(r, q) * vw[static_cast<std::size_t>(q)];
       sum *= tau;
       p[static_cast<std::size_t>(r)] = sum;
       pv += sum * v[static_cast<std::size_t>(r)];
@@ -446,7 +451,8 @@ void reducePanel(double* a, Index n, Index k0, Index b, Tridiagonal& out, std::v
   constexpr Index kRows = 192;
   for (Index r0 = s; r0 < n; r0 += kRows) {
     const Index r1 = std::min(n, r0 + kRows);
-    gemm(r1 - r0, r1 - s, b2, -1.0, {x.data() + r0 * b2, b2, false}, {y.data() + s * b2, b2, true}, 1.0, a + r0 * n + s, n);
+    gemm(r1 - r0, r1 - s, b2, -1.0, {x.data() + r0 * b2, b2, false}, {y.data() + s * b2, b2, true}, 1.0, a + r0 * n + s,
+         n);
   }
 }
 
@@ -805,7 +811,8 @@ void mergeRankOne(double* d, Index m, Index m1, double rho, const double* zt1, c
   // Rotations can nudge values: keep the poles strictly ordered.
   std::stable_sort(candidates.begin(), candidates.end(), [&](Index x, Index y) { return dw[x] < dw[y]; });
   const Index kc = static_cast<Index>(candidates.size());
-  std::vector<double> poles(static_cast<std::size_t>(kc)), weights(static_cast<std::size_t>(kc)), zs(static_cast<std::size_t>(kc));
+  std::vector<double> poles(static_cast<std::size_t>(kc)), weights(static_cast<std::size_t>(kc)),
+      zs(static_cast<std::size_t>(kc));
   double weightSum = 0.0;
   for (Index i = 0; i < kc; ++i) {
     const std::size_t c = static_cast<std::size_t>(candidates[static_cast<std::size_t>(i)]);
@@ -1027,8 +1034,8 @@ bool readSize(const Napi::CallbackInfo& info, size_t index, const char* fn, cons
 bool requireLength(const Napi::Env& env, const char* fn, const char* name, const Napi::Float64Array& array,
                    Index expected) {
   if (static_cast<Index>(array.ElementLength()) != expected) {
-    fail(env, std::string(fn) + ": " + name + " has " + std::to_string(array.ElementLength()) +
-                  " elements, expected " + std::to_string(expected));
+    fail(env, std::string(fn) + ": " + name + " has " + std::to_string(array.ElementLength()) + " elements, expected " +
+                  std::to_string(expected));
     return false;
   }
   return true;

@@ -64,7 +64,8 @@ RANDLAB_KERNEL(softmaxCrossEntropyForward) {
   std::vector<double> losses(static_cast<std::size_t>(rows));
   // exp dominates: a row costs far more than an element-wise op, hence the smaller grain.
   parallelTasks(rows, rows * classes * 16, [&](Index r) {
-    losses[static_cast<std::size_t>(r)] = softmaxRow(a.input.data + r * classes, a.output.data + r * classes, classes, a.labels.data[r]);
+    losses[static_cast<std::size_t>(r)] =
+        softmaxRow(a.input.data + r * classes, a.output.data + r * classes, classes, a.labels.data[r]);
   });
   double total = 0;
   for (double loss : losses) total += loss;

@@ -53,23 +53,32 @@ inline std::string formatNumber(double value) {
 template <typename T>
 constexpr napi_typedarray_type typedArrayType();
 template <>
-constexpr napi_typedarray_type typedArrayType<float>() { return napi_float32_array; }
+constexpr napi_typedarray_type typedArrayType<float>() {
+  return napi_float32_array;
+}
 template <>
-constexpr napi_typedarray_type typedArrayType<std::int32_t>() { return napi_int32_array; }
+constexpr napi_typedarray_type typedArrayType<std::int32_t>() {
+  return napi_int32_array;
+}
 
 template <typename T>
 constexpr const char* typedArrayName();
 template <>
-constexpr const char* typedArrayName<float>() { return "a Float32Array"; }
+constexpr const char* typedArrayName<float>() {
+  return "a Float32Array";
+}
 template <>
-constexpr const char* typedArrayName<std::int32_t>() { return "an Int32Array"; }
+constexpr const char* typedArrayName<std::int32_t>() {
+  return "an Int32Array";
+}
 
 }  // namespace detail
 
 // The params object of a kernel (GemmParams, Pool2dParams, ...): named numeric and boolean fields.
 class ParamsArg {
  public:
-  ParamsArg(napi_env env, napi_value object, std::string prefix) : env_(env), object_(object), prefix_(std::move(prefix)) {}
+  ParamsArg(napi_env env, napi_value object, std::string prefix)
+      : env_(env), object_(object), prefix_(std::move(prefix)) {}
 
   double number(const char* key) const {
     double value;
@@ -80,7 +89,8 @@ class ParamsArg {
   // An integer >= min (sizes, strides, paddings).
   std::int64_t integer(const char* key, std::int64_t min = 0) const {
     const double value = number(key);
-    if (!(value >= static_cast<double>(min)) || value > 9007199254740991.0 || value != static_cast<double>(static_cast<std::int64_t>(value))) {
+    if (!(value >= static_cast<double>(min)) || value > 9007199254740991.0 ||
+        value != static_cast<double>(static_cast<std::int64_t>(value))) {
       fail(key, "must be an integer >= " + std::to_string(min) + ", got " + detail::formatNumber(value));
     }
     return static_cast<std::int64_t>(value);
@@ -92,7 +102,9 @@ class ParamsArg {
     return value;
   }
 
-  [[noreturn]] void fail(const char* key, const std::string& what) const { throw ArgumentError(prefix_ + key + " " + what); }
+  [[noreturn]] void fail(const char* key, const std::string& what) const {
+    throw ArgumentError(prefix_ + key + " " + what);
+  }
 
  private:
   napi_value field(const char* key) const {
@@ -117,19 +129,24 @@ class KernelArgs {
   ArrayArg<float> f32(std::size_t index, const char* name) const { return typedArray<float>(index, name, false); }
   // A Float32Array, or {nullptr, 0} for null / undefined.
   ArrayArg<float> f32OrNull(std::size_t index, const char* name) const { return typedArray<float>(index, name, true); }
-  ArrayArg<std::int32_t> i32(std::size_t index, const char* name) const { return typedArray<std::int32_t>(index, name, false); }
+  ArrayArg<std::int32_t> i32(std::size_t index, const char* name) const {
+    return typedArray<std::int32_t>(index, name, false);
+  }
 
   double number(std::size_t index, const char* name) const {
     double value;
-    if (napi_get_value_double(info_.Env(), info_[index], &value) != napi_ok) fail(std::string(name) + " must be a number");
+    if (napi_get_value_double(info_.Env(), info_[index], &value) != napi_ok)
+      fail(std::string(name) + " must be a number");
     return value;
   }
 
   // An integer >= min (rows, cols, counts).
   std::int64_t integer(std::size_t index, const char* name, std::int64_t min = 0) const {
     const double value = number(index, name);
-    if (!(value >= static_cast<double>(min)) || value > 9007199254740991.0 || value != static_cast<double>(static_cast<std::int64_t>(value))) {
-      fail(std::string(name) + " must be an integer >= " + std::to_string(min) + ", got " + detail::formatNumber(value));
+    if (!(value >= static_cast<double>(min)) || value > 9007199254740991.0 ||
+        value != static_cast<double>(static_cast<std::int64_t>(value))) {
+      fail(std::string(name) + " must be an integer >= " + std::to_string(min) + ", got " +
+           detail::formatNumber(value));
     }
     return static_cast<std::int64_t>(value);
   }
@@ -137,19 +154,22 @@ class KernelArgs {
   ParamsArg params(std::size_t index, const char* name = "p") const {
     napi_valuetype type;
     napi_value value = info_[index];
-    if (napi_typeof(info_.Env(), value, &type) != napi_ok || type != napi_object) fail(std::string(name) + " must be an object");
+    if (napi_typeof(info_.Env(), value, &type) != napi_ok || type != napi_object)
+      fail(std::string(name) + " must be an object");
     return ParamsArg(info_.Env(), value, std::string(kernel_) + ": " + name + ".");
   }
 
   template <typename T>
   void requireLength(const ArrayArg<T>& array, std::size_t expected, const char* name, const char* expectedWhat) const {
     if (array.length != expected) {
-      fail(std::string(name) + " has " + std::to_string(array.length) + " elements, expected " + std::to_string(expected) +
-           " (" + expectedWhat + ")");
+      fail(std::string(name) + " has " + std::to_string(array.length) + " elements, expected " +
+           std::to_string(expected) + " (" + expectedWhat + ")");
     }
   }
 
-  [[noreturn]] void fail(const std::string& message) const { throw ArgumentError(std::string(kernel_) + ": " + message); }
+  [[noreturn]] void fail(const std::string& message) const {
+    throw ArgumentError(std::string(kernel_) + ": " + message);
+  }
 
  private:
   template <typename T>
@@ -188,12 +208,12 @@ Napi::Value invokeKernel(const Napi::CallbackInfo& info, const char* kernel, Bod
 }
 
 // Defines the export `name`; the body that follows sees `const KernelArgs& args` and returns a Napi::Value.
-#define RANDLAB_KERNEL(name)                                                                  \
-  static Napi::Value randlab_kernel_##name(const ::randlab::KernelArgs& args);               \
-  static Napi::Value randlab_export_##name(const Napi::CallbackInfo& info) {                 \
-    return ::randlab::invokeKernel(info, #name, randlab_kernel_##name);                      \
-  }                                                                                           \
-  RANDLAB_EXPORT(name, randlab_export_##name);                                                \
+#define RANDLAB_KERNEL(name)                                                   \
+  static Napi::Value randlab_kernel_##name(const ::randlab::KernelArgs& args); \
+  static Napi::Value randlab_export_##name(const Napi::CallbackInfo& info) {   \
+    return ::randlab::invokeKernel(info, #name, randlab_kernel_##name);        \
+  }                                                                            \
+  RANDLAB_EXPORT(name, randlab_export_##name);                                 \
   static Napi::Value randlab_kernel_##name(const ::randlab::KernelArgs& args)
 
 // --- SIMD dispatch ------------------------------------------------------------------------------
@@ -210,24 +230,35 @@ namespace detail {
   __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma,avx2,prefer-vector-width=512"), flatten))
 #endif
 template <class Fn>
-RANDLAB_TARGET_AVX512 void runAvx512(Fn& fn) { fn(); }
+RANDLAB_TARGET_AVX512 void runAvx512(Fn& fn) {
+  fn();
+}
 template <class Fn>
-__attribute__((target("avx2,fma"), flatten)) void runAvx2(Fn& fn) { fn(); }
+__attribute__((target("avx2,fma"), flatten)) void runAvx2(Fn& fn) {
+  fn();
+}
 #endif
 template <class Fn>
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((flatten))
 #endif
-void runGeneric(Fn& fn) { fn(); }
+void runGeneric(Fn& fn) {
+  fn();
+}
 }  // namespace detail
 
 template <class Fn>
 inline void simdDispatch(Fn&& fn) {
 #ifdef RANDLAB_X86_DISPATCH
   switch (activeSimdLevel()) {
-    case SimdLevel::Avx512: detail::runAvx512(fn); return;
-    case SimdLevel::Avx2: detail::runAvx2(fn); return;
-    default: break;
+    case SimdLevel::Avx512:
+      detail::runAvx512(fn);
+      return;
+    case SimdLevel::Avx2:
+      detail::runAvx2(fn);
+      return;
+    default:
+      break;
   }
 #endif
   detail::runGeneric(fn);
@@ -263,9 +294,12 @@ void parallelChunks(std::ptrdiff_t total, std::ptrdiff_t minPerThread, Body&& bo
     simdDispatch([&] { body(std::ptrdiff_t{0}, total); });
     return;
   }
-  const std::ptrdiff_t chunks = std::min<std::ptrdiff_t>(4 * threads, std::max<std::ptrdiff_t>(2, 2 * total / minPerThread));
+  const std::ptrdiff_t chunks =
+      std::min<std::ptrdiff_t>(4 * threads, std::max<std::ptrdiff_t>(2, 2 * total / minPerThread));
   parallelFor(chunks, [&](std::ptrdiff_t chunk) {
-    const auto boundary = [&](std::ptrdiff_t c) { return c == chunks ? total : (total * c / chunks) & ~std::ptrdiff_t{15}; };
+    const auto boundary = [&](std::ptrdiff_t c) {
+      return c == chunks ? total : (total * c / chunks) & ~std::ptrdiff_t{15};
+    };
     const std::ptrdiff_t begin = boundary(chunk), end = boundary(chunk + 1);
     if (begin < end) simdDispatch([&] { body(begin, end); });
   });
@@ -307,7 +341,7 @@ void parallelTasks(std::ptrdiff_t tasks, std::ptrdiff_t totalWork, Body&& body) 
 namespace lanes {
 typedef float F32x8 __attribute__((vector_size(32), aligned(4)));
 typedef double F64x8 __attribute__((vector_size(64), aligned(8)));  // no alignment assumed, in memory or not
-constexpr std::ptrdiff_t kStep = 16;  // floats consumed per iteration: two chains of 8
+constexpr std::ptrdiff_t kStep = 16;                                // floats consumed per iteration: two chains of 8
 
 // Vector values stay inside inlined code: passing them to or from a real function would change
 // the calling convention between targets (GCC's -Wpsabi), hence out-parameters.
@@ -344,7 +378,8 @@ RANDLAB_ALWAYS_INLINE void accumulateSum(const float* x, std::ptrdiff_t n, lanes
 }
 
 // Adds Σ (x[i] − shift) to sum and Σ (x[i] − shift)² to squares.
-RANDLAB_ALWAYS_INLINE void accumulateMoments(const float* x, std::ptrdiff_t n, double shift, lanes::Sum& sum, lanes::Sum& squares) {
+RANDLAB_ALWAYS_INLINE void accumulateMoments(const float* x, std::ptrdiff_t n, double shift, lanes::Sum& sum,
+                                             lanes::Sum& squares) {
   std::ptrdiff_t i = 0;
   for (; i + lanes::kStep <= n; i += lanes::kStep) {
     lanes::F64x8 d0, d1;
@@ -365,8 +400,8 @@ RANDLAB_ALWAYS_INLINE void accumulateMoments(const float* x, std::ptrdiff_t n, d
 }
 
 // Adds Σ g[i] to sum and Σ g[i]·(x[i] − shift) to products.
-RANDLAB_ALWAYS_INLINE void accumulateProducts(const float* g, const float* x, std::ptrdiff_t n, double shift, lanes::Sum& sum,
-                                              lanes::Sum& products) {
+RANDLAB_ALWAYS_INLINE void accumulateProducts(const float* g, const float* x, std::ptrdiff_t n, double shift,
+                                              lanes::Sum& sum, lanes::Sum& products) {
   std::ptrdiff_t i = 0;
   for (; i + lanes::kStep <= n; i += lanes::kStep) {
     lanes::F64x8 g0, g1, x0, x1;

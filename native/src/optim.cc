@@ -37,11 +37,11 @@ RANDLAB_KERNEL(sgdUpdate) {
 
 struct AdamCoefficients {
   float oneMinusBeta1, beta2, oneMinusBeta2;
-  float stepSize;        // lr / (1 − β1^t)
-  float sqrtBc2;         // sqrt(1 − β2^t)
+  float stepSize;  // lr / (1 − β1^t)
+  float sqrtBc2;   // sqrt(1 − β2^t)
   float eps;
-  float l2;              // weight decay added to the gradient (Adam)
-  float decayKeep;       // 1 − lr·weightDecay applied to the weights (AdamW)
+  float l2;         // weight decay added to the gradient (Adam)
+  float decayKeep;  // 1 − lr·weightDecay applied to the weights (AdamW)
 };
 
 template <bool kL2, bool kDecoupled>
@@ -62,9 +62,8 @@ void adamRange(float* param, const float* grad, float* m, float* v, const AdamCo
 
 template <bool kL2, bool kDecoupled>
 void runAdam(float* param, const float* grad, float* m, float* v, const AdamCoefficients& k, Index length) {
-  parallelChunks(length, kElementwiseGrain / 4, [&](Index begin, Index end) {
-    adamRange<kL2, kDecoupled>(param, grad, m, v, k, begin, end);
-  });
+  parallelChunks(length, kElementwiseGrain / 4,
+                 [&](Index begin, Index end) { adamRange<kL2, kDecoupled>(param, grad, m, v, k, begin, end); });
 }
 
 RANDLAB_KERNEL(adamUpdate) {
@@ -85,18 +84,17 @@ RANDLAB_KERNEL(adamUpdate) {
   args.requireLength(v, param.length, "v", "param.length");
   const double bc1 = 1.0 - std::pow(beta1, step);
   const double bc2 = 1.0 - std::pow(beta2, step);
-  const AdamCoefficients k{static_cast<float>(1.0 - beta1),
-                           static_cast<float>(beta2),
-                           static_cast<float>(1.0 - beta2),
-                           static_cast<float>(lr / bc1),
-                           static_cast<float>(std::sqrt(bc2)),
-                           static_cast<float>(eps),
-                           static_cast<float>(weightDecay),
-                           static_cast<float>(1.0 - lr * weightDecay)};
+  const AdamCoefficients k{static_cast<float>(1.0 - beta1),    static_cast<float>(beta2),
+                           static_cast<float>(1.0 - beta2),    static_cast<float>(lr / bc1),
+                           static_cast<float>(std::sqrt(bc2)), static_cast<float>(eps),
+                           static_cast<float>(weightDecay),    static_cast<float>(1.0 - lr * weightDecay)};
   const auto length = static_cast<Index>(param.length);
-  if (weightDecay == 0) runAdam<false, false>(param.data, grad.data, m.data, v.data, k, length);
-  else if (decoupled) runAdam<false, true>(param.data, grad.data, m.data, v.data, k, length);
-  else runAdam<true, false>(param.data, grad.data, m.data, v.data, k, length);
+  if (weightDecay == 0)
+    runAdam<false, false>(param.data, grad.data, m.data, v.data, k, length);
+  else if (decoupled)
+    runAdam<false, true>(param.data, grad.data, m.data, v.data, k, length);
+  else
+    runAdam<true, false>(param.data, grad.data, m.data, v.data, k, length);
   return args.undefined();
 }
 

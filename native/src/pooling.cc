@@ -25,10 +25,13 @@ struct PoolGeometry {
   Index planes() const { return n * c; }
   Index inPlane() const { return h * w; }
   Index outPlane() const { return outH * outW; }
-  bool isTwoByTwoStrideTwo() const { return kh == 2 && kw == 2 && strideH == 2 && strideW == 2 && padH == 0 && padW == 0; }
+  bool isTwoByTwoStrideTwo() const {
+    return kh == 2 && kw == 2 && strideH == 2 && strideW == 2 && padH == 0 && padW == 0;
+  }
 };
 
-Index expectedOutSize(const ParamsArg& p, Index in, Index k, Index stride, Index pad, const char* inName, const char* padName) {
+Index expectedOutSize(const ParamsArg& p, Index in, Index k, Index stride, Index pad, const char* inName,
+                      const char* padName) {
   // PyTorch allows at most k/2; any pad < k keeps every window's first clipped position inside
   // the plane, which the indices of max pooling rely on.
   if (pad >= k) p.fail(padName, "must be smaller than the window");
@@ -91,9 +94,12 @@ using StrideTwo = std::integral_constant<Index, 2>;
 // Calls fn(stride) with stride as std::integral_constant for 1 and 2, else as a run-time value.
 template <class Fn>
 void withStride(Index stride, Fn fn) {
-  if (stride == 1) fn(StrideOne{});
-  else if (stride == 2) fn(StrideTwo{});
-  else fn(stride);
+  if (stride == 1)
+    fn(StrideOne{});
+  else if (stride == 2)
+    fn(StrideTwo{});
+  else
+    fn(stride);
 }
 
 // Per-thread scratch space, grown on demand; kSlot tells apart buffers in use at the same time.
@@ -106,7 +112,7 @@ T* scratch(std::size_t length) {
 
 struct PaddedPlane {
   float* data;
-  Index width;  // w + 2·padW
+  Index width;   // w + 2·padW
   Index height;  // h + 2·padH
   const float* at(Index row, Index col) const { return data + row * width + col; }
 };
@@ -164,12 +170,14 @@ struct TwoByTwoGroups {
     for (Index p = 0; p < planesPerGroup; ++p)
       for (Index oh = 0; oh < g.outH; ++oh)
         for (Index ow = 0; ow < g.outW; ++ow)
-          starts[static_cast<std::size_t>((p * g.outH + oh) * g.outW + ow)] = static_cast<std::int32_t>(2 * oh * g.w + 2 * ow);
+          starts[static_cast<std::size_t>((p * g.outH + oh) * g.outW + ow)] =
+              static_cast<std::int32_t>(2 * oh * g.w + 2 * ow);
   }
 };
 
 // `planes` consecutive planes starting at x; y and indices point at their outputs.
-void maxPoolTwoByTwoStrideTwo(const float* x, float* y, std::int32_t* indices, const PoolGeometry& g, Index planes, const std::int32_t* starts) {
+void maxPoolTwoByTwoStrideTwo(const float* x, float* y, std::int32_t* indices, const PoolGeometry& g, Index planes,
+                              const std::int32_t* starts) {
   const Index rowFloats = 2 * g.outW;  // the part of an input row that windows cover
   const Index rows = planes * g.outH;  // window rows of the group
   const auto staged = static_cast<std::size_t>(rows * rowFloats);
@@ -205,7 +213,8 @@ void maxPoolTwoByTwoStrideTwo(const float* x, float* y, std::int32_t* indices, c
 // Output row oh from the padded plane. Padding is −∞, which never beats, so a window keeps its
 // initial index (its first clipped position, as in the reference) until a real value wins.
 template <class Stride>
-void maxPoolOutputRow(const PaddedPlane& in, float* best, std::int32_t* at, const PoolGeometry& g, Index oh, Stride stride) {
+void maxPoolOutputRow(const PaddedPlane& in, float* best, std::int32_t* at, const PoolGeometry& g, Index oh,
+                      Stride stride) {
   const Index top = oh * g.strideH;  // the window's first row, in padded coordinates
   const auto firstRow = static_cast<std::int32_t>(std::max<Index>(top - g.padH, 0) * g.w);
   const auto padW = static_cast<std::int32_t>(g.padW);
@@ -265,7 +274,8 @@ RANDLAB_KERNEL(maxPool2dForward) {
       const Index first = group * groups.planesPerGroup;
       const Index planes = std::min(groups.planesPerGroup, g.planes() - first);
       const Index out = first * g.outPlane();
-      maxPoolTwoByTwoStrideTwo(x.data + first * g.inPlane(), y.data + out, indices.data + out, g, planes, groups.starts.data());
+      maxPoolTwoByTwoStrideTwo(x.data + first * g.inPlane(), y.data + out, indices.data + out, g, planes,
+                               groups.starts.data());
     });
     return args.undefined();
   }
@@ -294,8 +304,10 @@ RANDLAB_KERNEL(maxPool2dBackward) {
     bool bad = false;
     for (Index o = 0; o < outPlane; ++o) {
       const Index at = ip[o];
-      if (at >= 0 && at < inPlane) dxp[at] += dyp[o];
-      else bad = true;
+      if (at >= 0 && at < inPlane)
+        dxp[at] += dyp[o];
+      else
+        bad = true;
     }
     if (bad) outOfRange.store(true, std::memory_order_relaxed);
   });
@@ -378,7 +390,8 @@ void avgPoolBackwardPlane(const float* dy, float* dx, const PoolGeometry& g) {
       }
     }
   });
-  for (Index ih = 0; ih < g.h; ++ih) std::memcpy(dx + ih * g.w, out.at(ih + g.padH, g.padW), sizeof(float) * static_cast<std::size_t>(g.w));
+  for (Index ih = 0; ih < g.h; ++ih)
+    std::memcpy(dx + ih * g.w, out.at(ih + g.padH, g.padW), sizeof(float) * static_cast<std::size_t>(g.w));
 }
 
 RANDLAB_KERNEL(avgPool2dForward) {
@@ -387,9 +400,8 @@ RANDLAB_KERNEL(avgPool2dForward) {
   const auto y = args.f32(1, "y");
   args.requireLength(x, static_cast<std::size_t>(g.planes() * g.inPlane()), "x", "n·c·h·w");
   args.requireLength(y, static_cast<std::size_t>(g.planes() * g.outPlane()), "y", "n·c·outH·outW");
-  parallelTasks(g.planes(), g.planes() * (g.inPlane() + g.outPlane()), [&](Index plane) {
-    avgPoolPlane(x.data + plane * g.inPlane(), y.data + plane * g.outPlane(), g);
-  });
+  parallelTasks(g.planes(), g.planes() * (g.inPlane() + g.outPlane()),
+                [&](Index plane) { avgPoolPlane(x.data + plane * g.inPlane(), y.data + plane * g.outPlane(), g); });
   return args.undefined();
 }
 

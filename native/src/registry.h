@@ -3,6 +3,7 @@
 // file never touches a central list.
 #pragma once
 #include <napi.h>
+
 #include <utility>
 #include <vector>
 

@@ -31,11 +31,15 @@ inline void sgdRange(float* param, const float* grad, float* buffer, const SgdCo
     if constexpr (V::decay) g += k.weightDecay * param[i];
     if constexpr (V::momentum) {
       float b;
-      if constexpr (V::firstStep) b = g;
-      else b = k.momentum * buffer[i] + k.dampingKeep * g;
+      if constexpr (V::firstStep)
+        b = g;
+      else
+        b = k.momentum * buffer[i] + k.dampingKeep * g;
       buffer[i] = b;
-      if constexpr (V::nesterov) g += k.momentum * b;
-      else g = b;
+      if constexpr (V::nesterov)
+        g += k.momentum * b;
+      else
+        g = b;
     }
     param[i] -= k.lr * g;
   }
@@ -55,8 +59,10 @@ void withSgdVariant(bool decay, bool momentum, bool firstStep, bool nesterov, Vi
     if (nesterov) return visit(SgdVariant<kDecay, true, false, true>{});
     return visit(SgdVariant<kDecay, true, false, false>{});
   };
-  if (decay) withDecay(std::true_type{});
-  else withDecay(std::false_type{});
+  if (decay)
+    withDecay(std::true_type{});
+  else
+    withDecay(std::false_type{});
 }
 
 // The SGD settings of a params object (lr, momentum, dampening, weightDecay, nesterov, firstStep).

@@ -131,9 +131,7 @@ ThreadPool& pool() {
   return *instance;
 }
 
-Napi::Value ThreadCountExport(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), threadCount());
-}
+Napi::Value ThreadCountExport(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), threadCount()); }
 RANDLAB_EXPORT(threadCount, ThreadCountExport);
 
 }  // namespace
@@ -152,9 +150,12 @@ void parallelRange(std::ptrdiff_t total, const std::function<void(std::ptrdiff_t
   });
 }
 
-void splitRange(Threading threading, std::ptrdiff_t total, const std::function<void(std::ptrdiff_t, std::ptrdiff_t)>& fn) {
-  if (threading == Threading::Parallel) parallelRange(total, fn);
-  else fn(0, total);
+void splitRange(Threading threading, std::ptrdiff_t total,
+                const std::function<void(std::ptrdiff_t, std::ptrdiff_t)>& fn) {
+  if (threading == Threading::Parallel)
+    parallelRange(total, fn);
+  else
+    fn(0, total);
 }
 
 }  // namespace randlab

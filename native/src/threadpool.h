@@ -25,6 +25,7 @@ void parallelRange(std::ptrdiff_t total, const std::function<void(std::ptrdiff_t
 enum class Threading { Parallel, Serial };
 
 // fn(begin, end) over [0, total): parallelRange, or in one piece on this thread when Serial.
-void splitRange(Threading threading, std::ptrdiff_t total, const std::function<void(std::ptrdiff_t, std::ptrdiff_t)>& fn);
+void splitRange(Threading threading, std::ptrdiff_t total,
+                const std::function<void(std::ptrdiff_t, std::ptrdiff_t)>& fn);
 
 }  // namespace randlab

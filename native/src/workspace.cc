@@ -28,7 +28,8 @@ float* workspace(WorkspaceSlot slot, std::size_t count) {
   // Grow by at least 1.5x so a slowly growing sequence of shapes does not reallocate each call;
   // pad by a cache line so vector loads that run past the last element stay inside the block.
   std::size_t capacity = count > buffer.capacity + buffer.capacity / 2 ? count : buffer.capacity + buffer.capacity / 2;
-  std::size_t bytes = (capacity * sizeof(float) + kBufferAlignment) / kBufferAlignment * kBufferAlignment + kBufferAlignment;
+  std::size_t bytes =
+      (capacity * sizeof(float) + kBufferAlignment) / kBufferAlignment * kBufferAlignment + kBufferAlignment;
   // Large scratch (im2col columns, packed panels of big products) in huge pages, like tensors.
   void* fresh = allocateLarge(bytes);
   if (fresh == nullptr) throw std::bad_alloc();

@@ -14,14 +14,14 @@ namespace randlab {
 enum class WorkspaceSlot {
   GemmPackA,
   GemmPackB,
-  GemmReduce,     // GEMM partial products when k is split across threads
-  GemmTransposed, // Cᵀ of a narrow product computed transposed
-  GemmConsumed,   // a product stored whole before a TileConsumer takes it (see gemm.cc)
-  ConvColumns,    // im2col / dcol buffer
-  ConvStaging,    // gathered or scattered GEMM operands (images side by side)
-  ConvPadded,     // zero-padded copies of input images
-  ConvFlippedFilters,  // filters rearranged for backward data as a forward pass
-  ConvPartialSum, // per-thread partial filter gradients
+  GemmReduce,               // GEMM partial products when k is split across threads
+  GemmTransposed,           // Cᵀ of a narrow product computed transposed
+  GemmConsumed,             // a product stored whole before a TileConsumer takes it (see gemm.cc)
+  ConvColumns,              // im2col / dcol buffer
+  ConvStaging,              // gathered or scattered GEMM operands (images side by side)
+  ConvPadded,               // zero-padded copies of input images
+  ConvFlippedFilters,       // filters rearranged for backward data as a forward pass
+  ConvPartialSum,           // per-thread partial filter gradients
   WinogradFilters,          // transformed filters U
   WinogradInput,            // transformed input tiles V of a chunk
   WinogradProducts,         // products M (or transformed output gradients) of a chunk

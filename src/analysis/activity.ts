@@ -37,7 +37,8 @@ export function measureLayerActivity(model: Module, probe: Tensor): LayerActivit
   const outputs: ModuleOutput[] = [];
   const removeHooks = model.namedModules().map(([path, module]) =>
     module.registerForwardHook((_m, _input, output) => {
-      if (output.dtype === 'float32') outputs.push({ path: path || 'model', isRelu: module instanceof ReLU, data: output.data, shape: output.shape });
+      if (output.dtype === 'float32')
+        outputs.push({ path: path || 'model', isRelu: module instanceof ReLU, data: output.data, shape: output.shape });
     }),
   );
   const calls: Array<{ x: Float32Array; y: Float32Array }> = [];
@@ -111,7 +112,9 @@ export function activityMetrics(activities: readonly LayerActivity[]): Record<st
 }
 
 /** Splits an activity metric name into layer and quantity, or null for other metrics. */
-export function parseActivityMetric(name: string): { layer: string; quantity: 'positive_fraction' | 'dead_fraction' } | null {
+export function parseActivityMetric(
+  name: string,
+): { layer: string; quantity: 'positive_fraction' | 'dead_fraction' } | null {
   if (!name.startsWith(ACTIVITY_PREFIX)) return null;
   const rest = name.slice(ACTIVITY_PREFIX.length);
   const slash = rest.lastIndexOf('/');

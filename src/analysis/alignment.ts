@@ -7,7 +7,15 @@
  * Both quadratic forms come from one eigendecomposition Σ_w = U diag(μ) Uᵀ: with B = V Uᵀ
  * (B_ij = v_i·u_j), v_iᵀΣ_w v_i = Σ_j B_ij² μ_j and v_iᵀΣ_w⁻¹v_i = Σ_j B_ij² / μ_j — no explicit inverse.
  */
-import { CovarianceAccumulator, matmul, quadraticForms, seededHaarBasis, symmetricEigen, type LinalgBackend, type SymmetricEigen } from '../linalg/index.js';
+import {
+  CovarianceAccumulator,
+  matmul,
+  quadraticForms,
+  seededHaarBasis,
+  symmetricEigen,
+  type LinalgBackend,
+  type SymmetricEigen,
+} from '../linalg/index.js';
 import { formatShape, type Shape } from '../tensor/tensor.js';
 
 /** One layer's weight tensor, as stored: [out, c, kh, kw] or [out, d]. */
@@ -35,7 +43,11 @@ export interface WeightStatistics {
  * Σ_w of the rows of one or more weight tensors of the same layer (one row per unit, flattened in
  * (c, kh, kw) order, which is the stored order), pooling several runs' tensors.
  */
-export function weightStatistics(tensors: readonly WeightTensor[], layer = 'layer', backend?: LinalgBackend): WeightStatistics {
+export function weightStatistics(
+  tensors: readonly WeightTensor[],
+  layer = 'layer',
+  backend?: LinalgBackend,
+): WeightStatistics {
   if (tensors.length === 0) throw new Error(`Σ_w of ${layer}: no weight tensors given`);
   const dim = rowLength(tensors[0]!, layer);
   const accumulator = new CovarianceAccumulator(dim, backend ? { backend } : {});
@@ -43,7 +55,9 @@ export function weightStatistics(tensors: readonly WeightTensor[], layer = 'laye
   for (const tensor of tensors) {
     const length = rowLength(tensor, layer);
     if (length !== dim) {
-      throw new Error(`Σ_w of ${layer}: ${tensor.source ?? 'a tensor'} has shape ${formatShape(tensor.shape)} (rows of ${length}), the first has rows of ${dim}`);
+      throw new Error(
+        `Σ_w of ${layer}: ${tensor.source ?? 'a tensor'} has shape ${formatShape(tensor.shape)} (rows of ${length}), the first has rows of ${dim}`,
+      );
     }
     const rows = Float64Array.from(tensor.data);
     accumulator.addRows(rows);
@@ -55,17 +69,30 @@ export function weightStatistics(tensors: readonly WeightTensor[], layer = 'laye
   }
   const mean = accumulator.mean();
   const meanNorm = Math.sqrt(mean.reduce((s, x) => s + x * x, 0));
-  if (accumulator.count < 2) throw new Error(`Σ_w of ${layer}: needs at least 2 weight vectors, got ${accumulator.count}`);
-  return { dim, count: accumulator.count, mean, meanNorm, averageVectorNorm: normSum / accumulator.count, covariance: accumulator.covariance() };
+  if (accumulator.count < 2)
+    throw new Error(`Σ_w of ${layer}: needs at least 2 weight vectors, got ${accumulator.count}`);
+  return {
+    dim,
+    count: accumulator.count,
+    mean,
+    meanNorm,
+    averageVectorNorm: normSum / accumulator.count,
+    covariance: accumulator.covariance(),
+  };
 }
 
 function rowLength(tensor: WeightTensor, layer: string): number {
   const { shape } = tensor;
   if (shape.length !== 2 && shape.length !== 4) {
-    throw new Error(`Σ_w of ${layer}: ${tensor.source ?? 'weight'} has shape ${formatShape(shape)}; expected [out, c, kh, kw] or [out, d]`);
+    throw new Error(
+      `Σ_w of ${layer}: ${tensor.source ?? 'weight'} has shape ${formatShape(shape)}; expected [out, c, kh, kw] or [out, d]`,
+    );
   }
   const dim = shape.slice(1).reduce((a, b) => a * b, 1);
-  if (tensor.data.length !== shape[0]! * dim) throw new Error(`Σ_w of ${layer}: ${tensor.source ?? 'weight'} has ${tensor.data.length} values for shape ${formatShape(shape)}`);
+  if (tensor.data.length !== shape[0]! * dim)
+    throw new Error(
+      `Σ_w of ${layer}: ${tensor.source ?? 'weight'} has ${tensor.data.length} values for shape ${formatShape(shape)}`,
+    );
   return dim;
 }
 
@@ -87,13 +114,20 @@ export interface BasisQuadratics {
 }
 
 /** Both quadratic forms of Σ_w (given by its eigenpairs) for each row of `basis` ([count, d]). */
-export function basisQuadratics(sigmaW: SymmetricEigen, basis: Float64Array, layer = 'layer', backend?: LinalgBackend): BasisQuadratics {
+export function basisQuadratics(
+  sigmaW: SymmetricEigen,
+  basis: Float64Array,
+  layer = 'layer',
+  backend?: LinalgBackend,
+): BasisQuadratics {
   const d = sigmaW.n;
   if (basis.length % d !== 0) throw new Error(`basis of ${basis.length} values is not whole vectors of dimension ${d}`);
   const largest = Math.max(...Array.from(sigmaW.values, Math.abs));
   const smallest = sigmaW.values[0]!;
   if (!(smallest > d * Number.EPSILON * largest)) {
-    throw new Error(`Σ_w of ${layer} is singular (eigenvalues from ${smallest} to ${largest}): its weight vectors do not span all ${d} dimensions`);
+    throw new Error(
+      `Σ_w of ${layer} is singular (eigenvalues from ${smallest} to ${largest}): its weight vectors do not span all ${d} dimensions`,
+    );
   }
   const count = basis.length / d;
   const b = matmul(basis, sigmaW.vectors, count, d, d, { transB: true, ...(backend ? { backend } : {}) });
@@ -123,7 +157,12 @@ export interface Misalignment {
 }
 
 /** M of Σ_w (by its eigenpairs) against an orthonormal basis (rows). */
-export function misalignment(sigmaW: SymmetricEigen, basis: Float64Array, layer = 'layer', backend?: LinalgBackend): Misalignment {
+export function misalignment(
+  sigmaW: SymmetricEigen,
+  basis: Float64Array,
+  layer = 'layer',
+  backend?: LinalgBackend,
+): Misalignment {
   return misalignmentFromQuadratics(basisQuadratics(sigmaW, basis, layer, backend), sigmaW.n);
 }
 
@@ -168,13 +207,22 @@ export interface AlignmentOptions {
 }
 
 /** The full §2 analysis of a layer's weights against its input statistics. */
-export function analyseAlignment(layer: string, weights: WeightStatistics, input: SymmetricEigen, options: AlignmentOptions = {}): AlignmentResult {
+export function analyseAlignment(
+  layer: string,
+  weights: WeightStatistics,
+  input: SymmetricEigen,
+  options: AlignmentOptions = {},
+): AlignmentResult {
   const d = weights.dim;
-  if (input.n !== d) throw new Error(`${layer}: weight vectors have ${d} entries but the input covariance is ${input.n}×${input.n}`);
+  if (input.n !== d)
+    throw new Error(`${layer}: weight vectors have ${d} entries but the input covariance is ${input.n}×${input.n}`);
   requireEnoughWeightVectors(weights.count, d, layer);
   const basisSeed = options.basisSeed ?? 0;
   const randomBasis = options.randomBasis ?? seededHaarBasis(d, basisSeed, options.backend);
-  const sigmaW = symmetricEigen(weights.covariance, d, { what: `Σ_w of ${layer}`, ...(options.backend ? { backend: options.backend } : {}) });
+  const sigmaW = symmetricEigen(weights.covariance, d, {
+    what: `Σ_w of ${layer}`,
+    ...(options.backend ? { backend: options.backend } : {}),
+  });
   const dataQuadratics = basisQuadratics(sigmaW, input.vectors, layer, options.backend);
   const data = misalignmentFromQuadratics(dataQuadratics, d);
   const random = misalignment(sigmaW, randomBasis, layer, options.backend);
@@ -197,7 +245,11 @@ export function analyseAlignment(layer: string, weights: WeightStatistics, input
 }
 
 /** f(σ_i) = sqrt(v_iᵀ Σ_w v_i) alone (needs no invertible Σ_w, so any number of weight vectors). */
-export function transferFunction(sigmaW: Float64Array, input: SymmetricEigen, backend?: LinalgBackend): { sigma: Float64Array; f: Float64Array } {
+export function transferFunction(
+  sigmaW: Float64Array,
+  input: SymmetricEigen,
+  backend?: LinalgBackend,
+): { sigma: Float64Array; f: Float64Array } {
   const quadratic = quadraticForms(sigmaW, input.vectors, input.n, backend);
   return {
     sigma: Float64Array.from(input.values, (lambda) => Math.sqrt(Math.max(lambda, 0))),

@@ -60,7 +60,11 @@ function defaultScale(shape: PatchShape): number {
 }
 
 /** A grid of vectors as one PNG, row-major, tiles separated by white gaps. */
-export function patchGridPng(vectors: readonly ArrayLike<number>[], shape: PatchShape, options: GridOptions = {}): Buffer {
+export function patchGridPng(
+  vectors: readonly ArrayLike<number>[],
+  shape: PatchShape,
+  options: GridOptions = {},
+): Buffer {
   if (vectors.length === 0) throw new Error('patchGridPng: no vectors to draw');
   const columns = Math.min(options.columns ?? 8, vectors.length);
   const rows = Math.ceil(vectors.length / columns);

@@ -3,8 +3,22 @@
  * misalignment M and transfer function f, eigen-images, layer activity, probes for training, and
  * initialisation from statistics. See docs/analysis.md.
  */
-export { describeGeometry, extractPatches, geometryFromWeightShape, inputDimension, inputVectors, vectorsPerExample, type InputGeometry } from './patches.js';
-export { computeInputCovariance, inputCovariance, inputCovarianceCachePath, type InputCovariance, type InputCovarianceOptions } from './input-covariance.js';
+export {
+  describeGeometry,
+  extractPatches,
+  geometryFromWeightShape,
+  inputDimension,
+  inputVectors,
+  vectorsPerExample,
+  type InputGeometry,
+} from './patches.js';
+export {
+  computeInputCovariance,
+  inputCovariance,
+  inputCovarianceCachePath,
+  type InputCovariance,
+  type InputCovarianceOptions,
+} from './input-covariance.js';
 export {
   alignmentJson,
   analyseAlignment,
@@ -20,9 +34,32 @@ export {
   type WeightStatistics,
   type WeightTensor,
 } from './alignment.js';
-export { firstRows, patchGridPng, patchPng, patchRgb, topEigenvectors, type GridOptions, type PatchShape } from './images.js';
-export { ACTIVITY_PREFIX, activityMetrics, createActivityProbe, measureLayerActivity, parseActivityMetric, type ActivityProbeOptions, type LayerActivity } from './activity.js';
-export { alignmentMetricNames, createAlignmentProbe, layerWeight, spreadIndices, type AlignmentProbeOptions, type TrainingProbe } from './probe.js';
+export {
+  firstRows,
+  patchGridPng,
+  patchPng,
+  patchRgb,
+  topEigenvectors,
+  type GridOptions,
+  type PatchShape,
+} from './images.js';
+export {
+  ACTIVITY_PREFIX,
+  activityMetrics,
+  createActivityProbe,
+  measureLayerActivity,
+  parseActivityMetric,
+  type ActivityProbeOptions,
+  type LayerActivity,
+} from './activity.js';
+export {
+  alignmentMetricNames,
+  createAlignmentProbe,
+  layerWeight,
+  spreadIndices,
+  type AlignmentProbeOptions,
+  type TrainingProbe,
+} from './probe.js';
 export {
   alignedCovariance,
   initialiseFromCovariance,

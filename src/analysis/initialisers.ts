@@ -19,11 +19,19 @@ import type { Rng } from '../tensor/rng.js';
 import { extractPatches, type InputGeometry } from './patches.js';
 
 /** `count` vectors drawn i.i.d. from N(0, Σ), as rows of a [count, dim] matrix. */
-export function sampleGaussianRows(covariance: Float64Array, dim: number, count: number, rng: Rng, what = 'Σ', backend?: LinalgBackend): Float64Array {
+export function sampleGaussianRows(
+  covariance: Float64Array,
+  dim: number,
+  count: number,
+  rng: Rng,
+  what = 'Σ',
+  backend?: LinalgBackend,
+): Float64Array {
   const eigen = symmetricEigen(covariance, dim, { what, ...(backend ? { backend } : {}) });
   const smallest = eigen.values[0] ?? 0;
   const largest = eigen.values[dim - 1] ?? 0;
-  if (smallest < -1e-8 * Math.max(largest, 0)) throw new Error(`${what} is not positive semi-definite: smallest eigenvalue ${smallest} (largest ${largest})`);
+  if (smallest < -1e-8 * Math.max(largest, 0))
+    throw new Error(`${what} is not positive semi-definite: smallest eigenvalue ${smallest} (largest ${largest})`);
   const roots = Float64Array.from(eigen.values, (lambda) => Math.sqrt(Math.max(lambda, 0)));
   const rows = new Float64Array(count * dim);
   const z = new Float64Array(dim);
@@ -67,8 +75,12 @@ export function alignedCovariance(input: SymmetricEigen, f: TransferFunction): F
  * interpolation in log σ, constant beyond the measured range.
  */
 export function interpolatedTransfer(sigma: ArrayLike<number>, f: ArrayLike<number>): TransferFunction {
-  if (sigma.length !== f.length || sigma.length === 0) throw new Error(`interpolatedTransfer: ${sigma.length} σ values and ${f.length} f values`);
-  const points = Array.from({ length: sigma.length }, (_, i) => ({ x: Math.log(Math.max(sigma[i]!, Number.MIN_VALUE)), y: f[i]! })).sort((a, b) => a.x - b.x);
+  if (sigma.length !== f.length || sigma.length === 0)
+    throw new Error(`interpolatedTransfer: ${sigma.length} σ values and ${f.length} f values`);
+  const points = Array.from({ length: sigma.length }, (_, i) => ({
+    x: Math.log(Math.max(sigma[i]!, Number.MIN_VALUE)),
+    y: f[i]!,
+  })).sort((a, b) => a.x - b.x);
   return (s: number) => {
     const x = Math.log(Math.max(s, Number.MIN_VALUE));
     if (x <= points[0]!.x) return points[0]!.y;
@@ -84,21 +96,31 @@ export function interpolatedTransfer(sigma: ArrayLike<number>, f: ArrayLike<numb
 
 /** Overwrites a weight tensor ([out, …]) with the rows of a [out, prod(…)] matrix. */
 export function setWeightRows(weight: Tensor, rows: Float64Array): void {
-  if (rows.length !== weight.size) throw new Error(`${weight.describe()}: ${rows.length} values given for ${weight.size} weights`);
+  if (rows.length !== weight.size)
+    throw new Error(`${weight.describe()}: ${rows.length} values given for ${weight.size} weights`);
   weight.data.set(rows);
 }
 
 /** Fresh weight vectors for `weight` drawn i.i.d. from N(0, covariance). */
-export function initialiseFromCovariance(weight: Tensor, covariance: Float64Array, rng: Rng, backend?: LinalgBackend): void {
+export function initialiseFromCovariance(
+  weight: Tensor,
+  covariance: Float64Array,
+  rng: Rng,
+  backend?: LinalgBackend,
+): void {
   const out = weight.shape[0]!;
   const dim = weight.size / out;
-  if (covariance.length !== dim * dim) throw new Error(`${weight.describe()}: rows of ${dim}, covariance of ${covariance.length} values (expected ${dim}×${dim})`);
+  if (covariance.length !== dim * dim)
+    throw new Error(
+      `${weight.describe()}: rows of ${dim}, covariance of ${covariance.length} values (expected ${dim}×${dim})`,
+    );
   setWeightRows(weight, sampleGaussianRows(covariance, dim, out, rng, `covariance for ${weight.describe()}`, backend));
 }
 
 /** Multiplies a tensor so its ℓ2 norm becomes `referenceNorm`; returns the factor. */
 export function rescaleToNorm(tensor: Tensor, referenceNorm: number): number {
-  if (!(referenceNorm >= 0) || !Number.isFinite(referenceNorm)) throw new Error(`${tensor.describe()}: reference norm ${referenceNorm} is not a finite number ≥ 0`);
+  if (!(referenceNorm >= 0) || !Number.isFinite(referenceNorm))
+    throw new Error(`${tensor.describe()}: reference norm ${referenceNorm} is not a finite number ≥ 0`);
   const kernels = getKernels();
   const norm = Math.sqrt(kernels.sumSquares(tensor.data));
   if (norm === 0) {
@@ -113,7 +135,8 @@ export function rescaleToNorm(tensor: Tensor, referenceNorm: number): number {
 /** The layer at `path`, which must be Linear or Conv2d, with the geometry of its input vectors. */
 export function weightLayer(model: Module, path: string): { layer: Linear | Conv2d; geometry: InputGeometry } {
   const layer = model.getSubmodule(path);
-  if (layer instanceof Conv2d) return { layer, geometry: { kind: 'patches', channels: layer.inChannels, kernel: layer.kernelSize } };
+  if (layer instanceof Conv2d)
+    return { layer, geometry: { kind: 'patches', channels: layer.inChannels, kernel: layer.kernelSize } };
   if (layer instanceof Linear) return { layer, geometry: { kind: 'flat' } };
   throw new Error(`'${path}' is ${layer.describe()}; covariance initialisation needs a Linear or Conv2d layer`);
 }
@@ -123,7 +146,12 @@ export function weightLayer(model: Module, path: string): { layer: Linear | Conv
  * for a conv layer, every kh×kw patch (stride 1, valid, the paper's definition; the layer's own
  * padding is not added) of its input activations; for a linear layer, its input rows.
  */
-export function layerInputCovariance(model: Module, path: string, batches: Iterable<Tensor>, backend?: LinalgBackend): { dim: number; count: number; covariance: Float64Array; eigen: SymmetricEigen } {
+export function layerInputCovariance(
+  model: Module,
+  path: string,
+  batches: Iterable<Tensor>,
+  backend?: LinalgBackend,
+): { dim: number; count: number; covariance: Float64Array; eigen: SymmetricEigen } {
   const { layer, geometry } = weightLayer(model, path);
   let accumulator: CovarianceAccumulator | null = null;
   const remove = layer.registerForwardHook((_m, input) => {
@@ -145,9 +173,15 @@ export function layerInputCovariance(model: Module, path: string, batches: Itera
     model.train(wasTraining);
   }
   const result = accumulator as CovarianceAccumulator | null;
-  if (!result || result.count < 2) throw new Error(`layerInputCovariance: '${path}' saw ${result?.count ?? 0} input vectors; give batches that reach it`);
+  if (!result || result.count < 2)
+    throw new Error(
+      `layerInputCovariance: '${path}' saw ${result?.count ?? 0} input vectors; give batches that reach it`,
+    );
   const covariance = result.covariance();
-  const eigen = symmetricEigen(covariance, result.dim, { what: `input covariance of '${path}'`, ...(backend ? { backend } : {}) });
+  const eigen = symmetricEigen(covariance, result.dim, {
+    what: `input covariance of '${path}'`,
+    ...(backend ? { backend } : {}),
+  });
   return { dim: result.dim, count: result.count, covariance, eigen };
 }
 
@@ -163,14 +197,28 @@ export interface LayerFromData {
  * layer's inputs produced by the layers below as already re-initialised. Returns each layer's
  * input eigenvalues, for the record.
  */
-export function initialiseLayersFromData(model: Module, layers: readonly LayerFromData[], batches: () => Iterable<Tensor>, rng: Rng, backend?: LinalgBackend): Map<string, Float64Array> {
+export function initialiseLayersFromData(
+  model: Module,
+  layers: readonly LayerFromData[],
+  batches: () => Iterable<Tensor>,
+  rng: Rng,
+  backend?: LinalgBackend,
+): Map<string, Float64Array> {
   const spectra = new Map<string, Float64Array>();
   for (const { layer: path, f } of layers) {
     const { layer } = weightLayer(model, path);
     const input = layerInputCovariance(model, path, batches(), backend);
     const rowLength = layer.weight.size / layer.weight.shape[0]!;
-    if (rowLength !== input.dim) throw new Error(`'${path}': weight ${formatShape(layer.weight.shape)} has rows of ${rowLength}, its inputs have ${input.dim} values`);
-    initialiseFromCovariance(layer.weight, alignedCovariance(input.eigen, f), rng.fork(`covariance-init/${path}`), backend);
+    if (rowLength !== input.dim)
+      throw new Error(
+        `'${path}': weight ${formatShape(layer.weight.shape)} has rows of ${rowLength}, its inputs have ${input.dim} values`,
+      );
+    initialiseFromCovariance(
+      layer.weight,
+      alignedCovariance(input.eigen, f),
+      rng.fork(`covariance-init/${path}`),
+      backend,
+    );
     spectra.set(path, input.eigen.values);
   }
   return spectra;

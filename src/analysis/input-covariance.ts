@@ -63,7 +63,8 @@ export function computeInputCovariance(dataset: Dataset, options: InputCovarianc
   const preprocessor = new Preprocessor(options.preprocess, dataset);
   const perExample = vectorsPerExample(geometry, dataset.shape);
   const batch = options.examplesPerBatch ?? Math.max(1, Math.floor(BATCH_VALUES / (perExample * dim)));
-  if (!Number.isSafeInteger(batch) || batch < 1) throw new Error(`examplesPerBatch must be a positive integer, got ${batch}`);
+  if (!Number.isSafeInteger(batch) || batch < 1)
+    throw new Error(`examplesPerBatch must be a positive integer, got ${batch}`);
   const accumulator = new CovarianceAccumulator(dim, options.backend ? { backend: options.backend } : {});
   const indices = new Int32Array(batch);
   for (let start = 0; start < dataset.n; start += batch) {
@@ -72,9 +73,15 @@ export function computeInputCovariance(dataset: Dataset, options: InputCovarianc
     const examples = preprocessor.applyToIndices(dataset, indices.subarray(0, count));
     accumulator.addRows(inputVectors(examples, count, dataset.shape, geometry));
   }
-  if (accumulator.count < 2) throw new Error(`Σ_x of ${dataset.spec} (${dataset.split}) needs at least 2 input vectors, got ${accumulator.count}`);
+  if (accumulator.count < 2)
+    throw new Error(
+      `Σ_x of ${dataset.spec} (${dataset.split}) needs at least 2 input vectors, got ${accumulator.count}`,
+    );
   const covariance = accumulator.covariance();
-  const eigen = symmetricEigen(covariance, dim, { what: `Σ_x of ${dataset.spec} (${dataset.split}, ${describeGeometry(geometry)})`, ...(options.backend ? { backend: options.backend } : {}) });
+  const eigen = symmetricEigen(covariance, dim, {
+    what: `Σ_x of ${dataset.spec} (${dataset.split}, ${describeGeometry(geometry)})`,
+    ...(options.backend ? { backend: options.backend } : {}),
+  });
   return { geometry, dim, count: accumulator.count, examples: dataset.n, mean: accumulator.mean(), covariance, eigen };
 }
 
@@ -86,21 +93,33 @@ function cacheIdentity(dataset: Dataset, options: InputCovarianceOptions): Recor
     spec: dataset.spec,
     split: dataset.split,
     n: dataset.n,
-    examples: createHash('sha256').update(new Uint8Array(indices.buffer, indices.byteOffset, indices.byteLength)).digest('hex'),
-    preprocess: { mode: options.preprocess.mode, mean: options.preprocess.stats?.mean ?? null, std: options.preprocess.stats?.std ?? null },
+    examples: createHash('sha256')
+      .update(new Uint8Array(indices.buffer, indices.byteOffset, indices.byteLength))
+      .digest('hex'),
+    preprocess: {
+      mode: options.preprocess.mode,
+      mean: options.preprocess.stats?.mean ?? null,
+      std: options.preprocess.stats?.std ?? null,
+    },
     geometry: options.geometry,
   };
 }
 
 export function inputCovarianceCachePath(dataset: Dataset, options: InputCovarianceOptions): string {
-  const key = createHash('sha256').update(JSON.stringify(cacheIdentity(dataset, options))).digest('hex').slice(0, 32);
+  const key = createHash('sha256')
+    .update(JSON.stringify(cacheIdentity(dataset, options)))
+    .digest('hex')
+    .slice(0, 32);
   return join(resolveCacheDir(options.cacheDir ?? undefined), 'input-covariance', `${key}.f64`);
 }
 
 // File: magic (8 bytes), header length (uint32 LE), JSON header, zero padding to a multiple of 8,
 // then float64 LE: mean[dim], covariance[dim²], eigenvalues[dim], eigenvectors[dim²].
 function writeCovarianceFile(path: string, result: InputCovariance, identity: Record<string, unknown>): void {
-  const header = Buffer.from(JSON.stringify({ ...identity, dim: result.dim, count: result.count, examples: result.examples }), 'utf8');
+  const header = Buffer.from(
+    JSON.stringify({ ...identity, dim: result.dim, count: result.count, examples: result.examples }),
+    'utf8',
+  );
   const prefixLength = 12 + header.length;
   const padding = (8 - (prefixLength % 8)) % 8;
   const prefix = Buffer.alloc(prefixLength + padding);
@@ -108,7 +127,13 @@ function writeCovarianceFile(path: string, result: InputCovariance, identity: Re
   prefix.writeUInt32LE(header.length, 8);
   header.copy(prefix, 12);
   const bytes = (values: Float64Array) => new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
-  writeFileAtomic(path, [prefix, bytes(result.mean), bytes(result.covariance), bytes(result.eigen.values), bytes(result.eigen.vectors)]);
+  writeFileAtomic(path, [
+    prefix,
+    bytes(result.mean),
+    bytes(result.covariance),
+    bytes(result.eigen.values),
+    bytes(result.eigen.vectors),
+  ]);
 }
 
 /** The cached result, or null when the file is damaged (it is then recomputed and overwritten). */
@@ -132,5 +157,13 @@ function readCovarianceFile(path: string, geometry: InputGeometry): InputCovaria
   const covariance = values.subarray(dim, dim + dim * dim);
   const eigenvalues = values.subarray(dim + dim * dim, 2 * dim + dim * dim);
   const eigenvectors = values.subarray(2 * dim + dim * dim);
-  return { geometry, dim, count: header.count, examples: header.examples, mean, covariance, eigen: { n: dim, values: eigenvalues, vectors: eigenvectors } };
+  return {
+    geometry,
+    dim,
+    count: header.count,
+    examples: header.examples,
+    mean,
+    covariance,
+    eigen: { n: dim, values: eigenvalues, vectors: eigenvectors },
+  };
 }

@@ -16,7 +16,9 @@ export type InputGeometry =
 export function geometryFromWeightShape(shape: Shape, what = 'weight'): InputGeometry {
   if (shape.length === 4) return { kind: 'patches', channels: shape[1]!, kernel: [shape[2]!, shape[3]!] };
   if (shape.length === 2) return { kind: 'flat' };
-  throw new Error(`${what} has shape ${formatShape(shape)}: expected [out, c, kh, kw] (conv) or [out, d] (fully connected)`);
+  throw new Error(
+    `${what} has shape ${formatShape(shape)}: expected [out, c, kh, kw] (conv) or [out, d] (fully connected)`,
+  );
 }
 
 /** Short text for keys and messages: `patches 3x3x3` or `flat`. */
@@ -41,10 +43,15 @@ export function vectorsPerExample(geometry: InputGeometry, exampleShape: Shape):
   return (h - geometry.kernel[0] + 1) * (w - geometry.kernel[1] + 1);
 }
 
-function imageGeometry(geometry: Extract<InputGeometry, { kind: 'patches' }>, exampleShape: Shape): [number, number, number] {
-  if (exampleShape.length !== 3) throw new Error(`patches need image examples [C, H, W], got ${formatShape(exampleShape)}`);
+function imageGeometry(
+  geometry: Extract<InputGeometry, { kind: 'patches' }>,
+  exampleShape: Shape,
+): [number, number, number] {
+  if (exampleShape.length !== 3)
+    throw new Error(`patches need image examples [C, H, W], got ${formatShape(exampleShape)}`);
   const [c, h, w] = exampleShape as [number, number, number];
-  if (c !== geometry.channels) throw new Error(`the layer's filters have ${geometry.channels} channel(s), the images ${c}`);
+  if (c !== geometry.channels)
+    throw new Error(`the layer's filters have ${geometry.channels} channel(s), the images ${c}`);
   return [c, h, w];
 }
 
@@ -63,14 +70,16 @@ export function extractPatches(
 ): Float64Array {
   const [c, h, w] = imageShape;
   const [kh, kw] = kernel;
-  if (images.length < count * c * h * w) throw new Error(`extractPatches: ${images.length} values hold fewer than ${count} images of ${c}×${h}×${w}`);
+  if (images.length < count * c * h * w)
+    throw new Error(`extractPatches: ${images.length} values hold fewer than ${count} images of ${c}×${h}×${w}`);
   if (kh > h || kw > w) throw new Error(`extractPatches: a ${kh}×${kw} kernel does not fit ${h}×${w} images`);
   const outH = h - kh + 1;
   const outW = w - kw + 1;
   const dim = c * kh * kw;
   const rows = count * outH * outW;
   const result = out ?? new Float64Array(rows * dim);
-  if (result.length < rows * dim) throw new Error(`extractPatches: output holds ${result.length} values, need ${rows * dim}`);
+  if (result.length < rows * dim)
+    throw new Error(`extractPatches: output holds ${result.length} values, need ${rows * dim}`);
   const plane = h * w;
   for (let b = 0; b < count; b++) {
     const image = b * c * plane;

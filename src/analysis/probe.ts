@@ -20,7 +20,8 @@ export interface TrainingProbe {
 }
 
 export function checkEvery(every: number): void {
-  if (!Number.isSafeInteger(every) || every < 1) throw new Error(`a probe's 'every' must be a positive integer number of steps, got ${every}`);
+  if (!Number.isSafeInteger(every) || every < 1)
+    throw new Error(`a probe's 'every' must be a positive integer number of steps, got ${every}`);
 }
 
 export interface AlignmentProbeOptions {
@@ -90,7 +91,12 @@ export function createAlignmentProbe(options: AlignmentProbeOptions): TrainingPr
     every: options.every,
     onStep(_step: number, model: Module): Record<string, number> {
       const weight = layerWeight(model, layer);
-      const result: AlignmentResult = analyseAlignment(layer, weightStatistics([{ ...weight, source: `${layer}.weight` }], layer), input, { basisSeed, randomBasis });
+      const result: AlignmentResult = analyseAlignment(
+        layer,
+        weightStatistics([{ ...weight, source: `${layer}.weight` }], layer),
+        input,
+        { basisSeed, randomBasis },
+      );
       const metrics: Record<string, number> = {
         [names.misalignmentData]: result.misalignmentData,
         [names.misalignmentRandom]: result.misalignmentRandom,

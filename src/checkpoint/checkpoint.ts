@@ -57,7 +57,9 @@ export function checkpointExists(path: string): boolean {
 }
 
 const hyperparametersSchema = z.record(z.string(), z.union([z.number(), z.boolean()]));
-const rngStateSchema = z.object({ seed: z.number().int().nonnegative(), stream: z.string(), position: z.number().int().nonnegative() }).strict();
+const rngStateSchema = z
+  .object({ seed: z.number().int().nonnegative(), stream: z.string(), position: z.number().int().nonnegative() })
+  .strict();
 const stateFileSchema = z
   .object({
     format: z.literal(FORMAT),
@@ -70,7 +72,10 @@ const stateFileSchema = z
         kind: z.string(),
         hyperparameters: hyperparametersSchema,
         stepCount: z.number().int().nonnegative(),
-        params: z.record(z.string(), z.object({ step: z.number().int().nonnegative(), buffers: z.array(z.string()) }).strict()),
+        params: z.record(
+          z.string(),
+          z.object({ step: z.number().int().nonnegative(), buffers: z.array(z.string()) }).strict(),
+        ),
       })
       .strict()
       .nullable(),
@@ -99,7 +104,9 @@ export function saveCheckpoint(path: string, input: CheckpointInput): void {
   const id = randomUUID();
   const modelState = input.model.stateDict();
   const optimizerState = input.optimizer?.stateDict() ?? null;
-  const pending = [{ path: files.model, content: encodeSafetensors(modelEntries(modelState), { format: 'pt', [ID_KEY]: id }) }];
+  const pending = [
+    { path: files.model, content: encodeSafetensors(modelEntries(modelState), { format: 'pt', [ID_KEY]: id }) },
+  ];
   let optimizerSection: StateFile['optimizer'] = null;
   if (optimizerState) {
     const buffers = new Map<string, Tensor>();
@@ -108,7 +115,13 @@ export function saveCheckpoint(path: string, input: CheckpointInput): void {
       params[name] = { step: state.step, buffers: Object.keys(state.buffers) };
       for (const [key, t] of Object.entries(state.buffers)) buffers.set(optimizerBufferKey(name, key), t);
     }
-    optimizerSection = { file: basename(files.optimizer), kind: optimizerState.kind, hyperparameters: optimizerState.hyperparameters, stepCount: optimizerState.stepCount, params };
+    optimizerSection = {
+      file: basename(files.optimizer),
+      kind: optimizerState.kind,
+      hyperparameters: optimizerState.hyperparameters,
+      stepCount: optimizerState.stepCount,
+      params,
+    };
     pending.push({ path: files.optimizer, content: encodeSafetensors(buffers, { [ID_KEY]: id }) });
   }
   const stateFile: StateFile = {
@@ -134,7 +147,9 @@ function readStateFile(path: string): StateFile {
   }
   const parsed = stateFileSchema.safeParse(raw);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
+    const issues = parsed.error.issues
+      .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`)
+      .join('; ');
     throw new Error(`checkpoint ${path}: invalid state file: ${issues}`);
   }
   return parsed.data;
@@ -142,7 +157,9 @@ function readStateFile(path: string): StateFile {
 
 function checkSameSave(file: string, metadata: Record<string, string>, state: StateFile, statePath: string): void {
   if (metadata[ID_KEY] !== state.id) {
-    throw new Error(`checkpoint is inconsistent: ${file} belongs to save ${metadata[ID_KEY] ?? '(none)'} but ${statePath} to save ${state.id} (was a save interrupted?)`);
+    throw new Error(
+      `checkpoint is inconsistent: ${file} belongs to save ${metadata[ID_KEY] ?? '(none)'} but ${statePath} to save ${state.id} (was a save interrupted?)`,
+    );
   }
 }
 
@@ -154,7 +171,8 @@ export function readCheckpoint(path: string): CheckpointData {
   const model = readSafetensors(files.model);
   checkSameSave(files.model, model.metadata, state, files.state);
   const missing = state.model.keys.filter((k) => !model.tensors.has(k));
-  if (missing.length > 0) throw new Error(`checkpoint ${files.model}: missing tensors ${missing.join(', ')} listed in ${files.state}`);
+  if (missing.length > 0)
+    throw new Error(`checkpoint ${files.model}: missing tensors ${missing.join(', ')} listed in ${files.state}`);
   let optimizerState: OptimizerState | null = null;
   if (state.optimizer) {
     const optimizerFile = readSafetensors(files.optimizer);
@@ -164,7 +182,10 @@ export function readCheckpoint(path: string): CheckpointData {
       const buffers: Record<string, Tensor> = {};
       for (const key of entry.buffers) {
         const t = optimizerFile.tensors.get(optimizerBufferKey(name, key));
-        if (!t) throw new Error(`checkpoint ${files.optimizer}: missing tensor '${optimizerBufferKey(name, key)}' listed in ${files.state}`);
+        if (!t)
+          throw new Error(
+            `checkpoint ${files.optimizer}: missing tensor '${optimizerBufferKey(name, key)}' listed in ${files.state}`,
+          );
         buffers[key] = t;
       }
       params[name] = { step: entry.step, buffers };

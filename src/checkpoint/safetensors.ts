@@ -43,9 +43,11 @@ function assertLittleEndianHost(): void {
 function resolveEntry(name: string, value: Tensor | SafetensorsEntry): { tensor: Tensor; dtype: WritableDtype } {
   const tensor = value instanceof Tensor ? value : value.tensor;
   const natural: WritableDtype = tensor.dtype === 'int32' ? 'I32' : 'F32';
-  const dtype = value instanceof Tensor ? natural : value.dtype ?? natural;
-  if (tensor.dtype === 'float32' && dtype !== 'F32') throw new Error(`safetensors: '${name}' is float32 and cannot be written as ${dtype}`);
-  if (tensor.dtype === 'int32' && dtype === 'F32') throw new Error(`safetensors: '${name}' is int32 and cannot be written as F32`);
+  const dtype = value instanceof Tensor ? natural : (value.dtype ?? natural);
+  if (tensor.dtype === 'float32' && dtype !== 'F32')
+    throw new Error(`safetensors: '${name}' is float32 and cannot be written as ${dtype}`);
+  if (tensor.dtype === 'int32' && dtype === 'F32')
+    throw new Error(`safetensors: '${name}' is int32 and cannot be written as F32`);
   return { tensor, dtype };
 }
 
@@ -63,7 +65,10 @@ function tensorBytes(name: string, tensor: Tensor, dtype: WritableDtype): Uint8A
 }
 
 /** The file as chunks (header, then each tensor), so large models are never copied into one buffer. */
-export function* encodeSafetensors(tensors: TensorsToWrite, metadata: Record<string, string> = {}): Generator<Uint8Array> {
+export function* encodeSafetensors(
+  tensors: TensorsToWrite,
+  metadata: Record<string, string> = {},
+): Generator<Uint8Array> {
   assertLittleEndianHost();
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length > 0) header[METADATA_KEY] = metadata;
@@ -118,26 +123,37 @@ function isOffsetPair(value: unknown): value is [number, number] {
 
 function parseHeaderEntry(source: string, name: string, raw: unknown): HeaderEntry {
   const where = `${source}: tensor '${name}'`;
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`${where}: header entry must be an object, got ${JSON.stringify(raw)}`);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    throw new Error(`${where}: header entry must be an object, got ${JSON.stringify(raw)}`);
   const { dtype, shape, data_offsets: offsets } = raw as Record<string, unknown>;
   if (typeof dtype !== 'string' || !(dtype in ITEM_SIZE)) {
-    throw new Error(`${where}: unsupported dtype ${JSON.stringify(dtype)} (readable: ${Object.keys(ITEM_SIZE).join(', ')})`);
+    throw new Error(
+      `${where}: unsupported dtype ${JSON.stringify(dtype)} (readable: ${Object.keys(ITEM_SIZE).join(', ')})`,
+    );
   }
-  if (!Array.isArray(shape) || !shape.every(isNonNegativeInteger)) throw new Error(`${where}: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+  if (!Array.isArray(shape) || !shape.every(isNonNegativeInteger))
+    throw new Error(`${where}: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
   if (!isOffsetPair(offsets)) {
     throw new Error(`${where}: data_offsets must be [begin, end] with 0 ≤ begin ≤ end, got ${JSON.stringify(offsets)}`);
   }
   const entry: HeaderEntry = { name, dtype: dtype as ReadableDtype, shape: shape, begin: offsets[0], end: offsets[1] };
   const expected = shapeSize(entry.shape) * ITEM_SIZE[entry.dtype];
   if (entry.end - entry.begin !== expected) {
-    throw new Error(`${where}: shape ${formatShape(entry.shape)} of ${entry.dtype} needs ${expected} bytes, but data_offsets [${entry.begin}, ${entry.end}] span ${entry.end - entry.begin}`);
+    throw new Error(
+      `${where}: shape ${formatShape(entry.shape)} of ${entry.dtype} needs ${expected} bytes, but data_offsets [${entry.begin}, ${entry.end}] span ${entry.end - entry.begin}`,
+    );
   }
   return entry;
 }
 
 function parseMetadata(source: string, raw: unknown): Record<string, string> {
   if (raw === undefined) return {};
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw) || !Object.values(raw).every((v) => typeof v === 'string')) {
+  if (
+    raw === null ||
+    typeof raw !== 'object' ||
+    Array.isArray(raw) ||
+    !Object.values(raw).every((v) => typeof v === 'string')
+  ) {
     throw new Error(`${source}: ${METADATA_KEY} must map strings to strings, got ${JSON.stringify(raw)}`);
   }
   return { ...(raw as Record<string, string>) };
@@ -150,18 +166,27 @@ function checkLayout(source: string, entries: HeaderEntry[], dataBytes: number):
   let previous: HeaderEntry | null = null;
   for (const entry of sorted) {
     if (entry.end > dataBytes) {
-      throw new Error(`${source}: tensor '${entry.name}': data_offsets [${entry.begin}, ${entry.end}] run past the end of the data section (${dataBytes} bytes; the file is truncated or the header is wrong)`);
+      throw new Error(
+        `${source}: tensor '${entry.name}': data_offsets [${entry.begin}, ${entry.end}] run past the end of the data section (${dataBytes} bytes; the file is truncated or the header is wrong)`,
+      );
     }
     if (entry.begin < position) {
-      throw new Error(`${source}: tensor '${entry.name}' (bytes [${entry.begin}, ${entry.end}]) overlaps '${previous!.name}' (bytes [${previous!.begin}, ${previous!.end}])`);
+      throw new Error(
+        `${source}: tensor '${entry.name}' (bytes [${entry.begin}, ${entry.end}]) overlaps '${previous!.name}' (bytes [${previous!.begin}, ${previous!.end}])`,
+      );
     }
     if (entry.begin > position) {
-      throw new Error(`${source}: bytes [${position}, ${entry.begin}) of the data section belong to no tensor (before '${entry.name}')`);
+      throw new Error(
+        `${source}: bytes [${position}, ${entry.begin}) of the data section belong to no tensor (before '${entry.name}')`,
+      );
     }
     position = entry.end;
     previous = entry;
   }
-  if (position !== dataBytes) throw new Error(`${source}: the data section has ${dataBytes} bytes but its tensors end at byte ${position} (${dataBytes - position} trailing bytes)`);
+  if (position !== dataBytes)
+    throw new Error(
+      `${source}: the data section has ${dataBytes} bytes but its tensors end at byte ${position} (${dataBytes - position} trailing bytes)`,
+    );
 }
 
 function halfToFloat(h: number): number {
@@ -207,7 +232,9 @@ function decodeValues(source: string, entry: HeaderEntry, bytes: Uint8Array): Fl
         const high = words[2 * i + 1]!;
         if (high !== low >> 31) {
           const value = (BigInt(high) << 32n) | BigInt(low >>> 0);
-          throw new Error(`${source}: tensor '${entry.name}': int64 value ${value} at index ${i} does not fit in int32`);
+          throw new Error(
+            `${source}: tensor '${entry.name}': int64 value ${value} at index ${i} does not fit in int32`,
+          );
         }
         out[i] = low;
       }
@@ -219,11 +246,14 @@ function decodeValues(source: string, entry: HeaderEntry, bytes: Uint8Array): Fl
 /** Parse a safetensors file held in memory; `source` names it in errors. */
 export function parseSafetensors(bytes: Uint8Array, source = 'safetensors'): SafetensorsFile {
   assertLittleEndianHost();
-  if (bytes.byteLength < 8) throw new Error(`${source}: file is ${bytes.byteLength} bytes, too short for the 8-byte header length`);
+  if (bytes.byteLength < 8)
+    throw new Error(`${source}: file is ${bytes.byteLength} bytes, too short for the 8-byte header length`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = view.getBigUint64(0, true);
   if (headerLength > BigInt(Math.min(MAX_HEADER_BYTES, bytes.byteLength - 8))) {
-    throw new Error(`${source}: header length ${headerLength} exceeds the ${bytes.byteLength - 8} bytes after the length field${headerLength > MAX_HEADER_BYTES ? ` (limit ${MAX_HEADER_BYTES})` : ''}`);
+    throw new Error(
+      `${source}: header length ${headerLength} exceeds the ${bytes.byteLength - 8} bytes after the length field${headerLength > MAX_HEADER_BYTES ? ` (limit ${MAX_HEADER_BYTES})` : ''}`,
+    );
   }
   const headerEnd = 8 + Number(headerLength);
   let header: unknown;
@@ -232,7 +262,8 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors'): Saf
   } catch (error) {
     throw new Error(`${source}: header (bytes 8..${headerEnd}) is not valid UTF-8 JSON: ${(error as Error).message}`);
   }
-  if (header === null || typeof header !== 'object' || Array.isArray(header)) throw new Error(`${source}: header must be a JSON object`);
+  if (header === null || typeof header !== 'object' || Array.isArray(header))
+    throw new Error(`${source}: header must be a JSON object`);
   const metadata = parseMetadata(source, (header as Record<string, unknown>)[METADATA_KEY]);
   const entries = Object.entries(header)
     .filter(([name]) => name !== METADATA_KEY)

@@ -17,7 +17,9 @@ export function buildProgram(): Command {
   const program = new Command();
   program
     .name('randlab')
-    .description('What do neural networks learn when trained on random labels? Experiments, analysis and a training engine.')
+    .description(
+      'What do neural networks learn when trained on random labels? Experiments, analysis and a training engine.',
+    )
     .showHelpAfterError()
     .exitOverride();
   // Subcommand registrations (one line per command module):

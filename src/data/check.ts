@@ -126,15 +126,22 @@ function splitIssues(report: SplitReport, expected: { n: number; perClass: numbe
   const where = report.split;
   if (report.n === 0) issues.push(`${where}: no examples`);
   if (report.labelRange && (report.labelRange[0] < 0 || report.labelRange[1] >= report.classes)) {
-    issues.push(`${where}: labels span ${report.labelRange[0]}..${report.labelRange[1]}, outside 0..${report.classes - 1}`);
+    issues.push(
+      `${where}: labels span ${report.labelRange[0]}..${report.labelRange[1]}, outside 0..${report.classes - 1}`,
+    );
   }
   report.classCounts?.forEach((count, label) => {
-    if (count === 0) issues.push(`${where}: class ${label}${report.classNames ? ` (${report.classNames[label]})` : ''} has no examples`);
-    else if (expected && count !== expected.perClass) issues.push(`${where}: class ${label} has ${count} examples, expected ${expected.perClass}`);
+    if (count === 0)
+      issues.push(
+        `${where}: class ${label}${report.classNames ? ` (${report.classNames[label]})` : ''} has no examples`,
+      );
+    else if (expected && count !== expected.perClass)
+      issues.push(`${where}: class ${label} has ${count} examples, expected ${expected.perClass}`);
   });
   if (expected && report.n !== expected.n) issues.push(`${where}: ${report.n} examples, expected ${expected.n}`);
   report.std.forEach((s, channel) => {
-    if (!Number.isFinite(s) || !Number.isFinite(report.mean[channel]!)) issues.push(`${where}: channel ${channel} has non-finite values`);
+    if (!Number.isFinite(s) || !Number.isFinite(report.mean[channel]!))
+      issues.push(`${where}: channel ${channel} has non-finite values`);
     else if (s === 0) issues.push(`${where}: channel ${channel} is constant (std 0)`);
   });
   return issues;
@@ -146,9 +153,12 @@ function crossSplitIssues(reports: SplitReport[]): string[] {
   if (!first) return issues;
   for (const report of rest) {
     if (report.shape.join('×') !== first.shape.join('×')) {
-      issues.push(`${report.split}: examples are ${report.shape.join('×')}, but ${first.split} has ${first.shape.join('×')}`);
+      issues.push(
+        `${report.split}: examples are ${report.shape.join('×')}, but ${first.split} has ${first.shape.join('×')}`,
+      );
     }
-    if (report.classes !== first.classes) issues.push(`${report.split}: ${report.classes} classes, but ${first.split} has ${first.classes}`);
+    if (report.classes !== first.classes)
+      issues.push(`${report.split}: ${report.classes} classes, but ${first.split} has ${first.classes}`);
   }
   return issues;
 }
@@ -170,7 +180,14 @@ export function formatCheckReport(report: CheckReport): string {
     ]),
   ];
   const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => row[col]!.length)));
-  if (report.splits.length > 0) for (const row of rows) lines.push(row.map((cell, col) => cell.padEnd(widths[col]!)).join('  ').trimEnd());
+  if (report.splits.length > 0)
+    for (const row of rows)
+      lines.push(
+        row
+          .map((cell, col) => cell.padEnd(widths[col]!))
+          .join('  ')
+          .trimEnd(),
+      );
   for (const s of report.splits) {
     if (s.classCounts && s.classCounts.length > 0 && s.classCounts.length <= 20) {
       const names = s.classCounts.map((count, label) => `${s.classNames?.[label] ?? label} ${count}`);

@@ -77,7 +77,11 @@ export interface LoadCifarOptions {
 }
 
 /** Reads one split of CIFAR-10/100 from `<dataRoot>/<layout.folder>/`. */
-export async function loadCifar(dataRoot: string, layout: CifarLayout, options: LoadCifarOptions): Promise<ImageDataset> {
+export async function loadCifar(
+  dataRoot: string,
+  layout: CifarLayout,
+  options: LoadCifarOptions,
+): Promise<ImageDataset> {
   const dir = join(dataRoot, layout.folder);
   requireCifarDir(dir, layout);
   const files = layout.splits[options.split];
@@ -86,7 +90,11 @@ export async function loadCifar(dataRoot: string, layout: CifarLayout, options: 
   if (layout.labelBytes === 1 && options.labels === 'coarse') throw new Error(`${layout.title} has no coarse labels`);
   const labelByte = labelKind === 'coarse' ? 0 : layout.labelBytes - 1;
   const classes = labelKind === 'coarse' ? layout.coarseClasses : layout.fineClasses;
-  const classNames = readClassNames(dir, labelKind === 'coarse' ? layout.coarseNamesFile! : layout.fineNamesFile, classes);
+  const classNames = readClassNames(
+    dir,
+    labelKind === 'coarse' ? layout.coarseNamesFile! : layout.fineNamesFile,
+    classes,
+  );
 
   const n = files.reduce((sum, file) => sum + file.records, 0);
   const pixels = sharedUint8(n * CIFAR_IMAGE_BYTES);
@@ -164,7 +172,10 @@ async function readRecordFile(
   const what = `expected ${expected} bytes (${file.records} records × ${recordBytes})`;
   if (!path.endsWith('.gz')) {
     const actual = statSync(path).size;
-    if (actual !== expected) throw new Error(`${path}: ${what}, found ${actual}: the file is ${actual < expected ? 'truncated' : 'oversized'}`);
+    if (actual !== expected)
+      throw new Error(
+        `${path}: ${what}, found ${actual}: the file is ${actual < expected ? 'truncated' : 'oversized'}`,
+      );
     return { path, bytes: await readFile(path) };
   }
   let bytes: Uint8Array;
@@ -172,11 +183,16 @@ async function readRecordFile(
     bytes = await gunzipAsync(await readFile(path), { maxOutputLength: expected + 1 });
   } catch (error) {
     const code = (error as { code?: string }).code;
-    if (code === 'ERR_BUFFER_TOO_LARGE') throw new Error(`${path}: ${what} after decompression, found more: the file is oversized`);
-    throw new Error(`${path}: not a complete gzip stream (${(error as Error).message}); the file is corrupt or truncated`);
+    if (code === 'ERR_BUFFER_TOO_LARGE')
+      throw new Error(`${path}: ${what} after decompression, found more: the file is oversized`);
+    throw new Error(
+      `${path}: not a complete gzip stream (${(error as Error).message}); the file is corrupt or truncated`,
+    );
   }
   if (bytes.length !== expected) {
-    throw new Error(`${path}: ${what} after decompression, found ${bytes.length}: the file is ${bytes.length < expected ? 'truncated' : 'oversized'}`);
+    throw new Error(
+      `${path}: ${what} after decompression, found ${bytes.length}: the file is ${bytes.length < expected ? 'truncated' : 'oversized'}`,
+    );
   }
   return { path, bytes };
 }

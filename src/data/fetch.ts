@@ -7,7 +7,16 @@
  * place; the temporary folder is removed whatever happens.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { basename, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -29,7 +38,10 @@ export interface FetchSource {
 
 export const FETCH_SOURCES: Readonly<Record<FetchableDataset, FetchSource>> = {
   cifar10: { url: 'https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz', md5: 'c32a1d4ab5d03f1284b67883e8d87530' },
-  cifar100: { url: 'https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz', md5: '03b5dce01913d631647c71ecec9e9cb8' },
+  cifar100: {
+    url: 'https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz',
+    md5: '03b5dce01913d631647c71ecec9e9cb8',
+  },
 };
 
 /** Receives progress: one `start` per phase, then `update`s, then `stop`. */
@@ -73,7 +85,9 @@ export async function fetchDataset(name: string, options: FetchOptions = {}): Pr
     const archive = join(work, basename(new URL(source.url).pathname) || 'archive.tar.gz');
     const md5 = await download(source.url, archive, options.fetchImpl ?? fetch, progress);
     if (md5 !== source.md5.toLowerCase()) {
-      throw new Error(`Checksum mismatch for ${source.url}: MD5 ${md5}, expected ${source.md5}. The download is corrupt or not the official archive; nothing was installed.`);
+      throw new Error(
+        `Checksum mismatch for ${source.url}: MD5 ${md5}, expected ${source.md5}. The download is corrupt or not the official archive; nothing was installed.`,
+      );
     }
     const extracted = join(work, 'extracted');
     await extractArchive(archive, extracted, progress);
@@ -93,7 +107,9 @@ export async function fetchDataset(name: string, options: FetchOptions = {}): Pr
 function fetchLayout(name: string): CifarLayout {
   if (name === 'cifar10') return CIFAR10_LAYOUT;
   if (name === 'cifar100') return CIFAR100_LAYOUT;
-  throw new Error(`Cannot fetch '${name}': known datasets are cifar10 and cifar100 (image folders and Gaussians need no download)`);
+  throw new Error(
+    `Cannot fetch '${name}': known datasets are cifar10 and cifar100 (image folders and Gaussians need no download)`,
+  );
 }
 
 /** The files a complete install holds: the record files and the class-name lists. */
@@ -128,9 +144,12 @@ async function download(
     try {
       response = await fetchImpl(url);
     } catch (error) {
-      throw new Error(`Cannot download ${url}: ${(error as Error).message}. Without network access, copy the data into the data root by hand (see docs/data.md).`);
+      throw new Error(
+        `Cannot download ${url}: ${(error as Error).message}. Without network access, copy the data into the data root by hand (see docs/data.md).`,
+      );
     }
-    if (!response.ok || response.body === null) throw new Error(`Cannot download ${url}: HTTP ${response.status} ${response.statusText}`);
+    if (!response.ok || response.body === null)
+      throw new Error(`Cannot download ${url}: HTTP ${response.status} ${response.statusText}`);
     const length = Number(response.headers.get('content-length'));
     total = Number.isFinite(length) && length > 0 ? length : null;
     body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
@@ -138,7 +157,11 @@ async function download(
   const hash = createHash('md5');
   progress?.start('download', total);
   try {
-    await pipeline(body, tap(progress, (chunk) => hash.update(chunk)), createWriteStream(path));
+    await pipeline(
+      body,
+      tap(progress, (chunk) => hash.update(chunk)),
+      createWriteStream(path),
+    );
   } finally {
     progress?.stop();
   }
@@ -179,7 +202,8 @@ function collectFiles(dir: string, expected: string[], url: string): Map<string,
       const path = join(current, entry.name);
       if (entry.isDirectory()) walk(path);
       else if (entry.isFile() && wanted.has(entry.name)) {
-        if (found.has(entry.name)) throw new Error(`Archive from ${url} holds ${entry.name} twice (${found.get(entry.name)} and ${path})`);
+        if (found.has(entry.name))
+          throw new Error(`Archive from ${url} holds ${entry.name} twice (${found.get(entry.name)} and ${path})`);
         found.set(entry.name, path);
       }
     }

@@ -21,7 +21,8 @@ export function makeGaussianDataset(options: GaussianOptions): VectorDataset {
   if (d === 0) throw new Error('Gaussian dataset needs at least one variance');
   if (!Number.isSafeInteger(n) || n < 1) throw new Error(`Gaussian dataset needs n ≥ 1 samples, got ${n}`);
   const stds = variances.map((variance) => {
-    if (!(variance > 0) || !Number.isFinite(variance)) throw new Error(`Gaussian variances must be positive and finite, got ${variance}`);
+    if (!(variance > 0) || !Number.isFinite(variance))
+      throw new Error(`Gaussian variances must be positive and finite, got ${variance}`);
     return Math.sqrt(variance);
   });
   const rng = new Rng(seed, `gaussian/${split}`);

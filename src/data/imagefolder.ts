@@ -74,7 +74,8 @@ export async function loadImageFolder(options: LoadImageFolderOptions): Promise<
   } else {
     labels = Int32Array.from(files, (file) => file.label);
     pixels = await decodeAll(files, size, options.onProgress);
-    if (cachePath !== null) writeImageCache(cachePath, { key, n: files.length, shape, classes: classes.length, classNames }, labels, pixels);
+    if (cachePath !== null)
+      writeImageCache(cachePath, { key, n: files.length, shape, classes: classes.length, classNames }, labels, pixels);
   }
   return {
     kind: 'image',
@@ -104,13 +105,18 @@ function listClasses(root: string, split: string): string[] {
   requireDirectory(splitDir, `split '${split}'`);
   const definingDir = existsSync(join(root, 'train')) ? join(root, 'train') : splitDir;
   const classes = subdirectories(definingDir);
-  if (classes.length === 0) throw new Error(`${definingDir}: no class folders (expected ${definingDir}/<class>/<image files>)`);
+  if (classes.length === 0)
+    throw new Error(`${definingDir}: no class folders (expected ${definingDir}/<class>/<image files>)`);
   if (definingDir !== splitDir) {
     const here = new Set(subdirectories(splitDir));
     const missing = classes.filter((name) => !here.has(name));
-    if (missing.length > 0) throw new Error(`${splitDir}: class folder ${missing[0]} is missing (it exists in ${definingDir}; ${missing.length} missing in all)`);
+    if (missing.length > 0)
+      throw new Error(
+        `${splitDir}: class folder ${missing[0]} is missing (it exists in ${definingDir}; ${missing.length} missing in all)`,
+      );
     const extra = [...here].filter((name) => !classes.includes(name));
-    if (extra.length > 0) throw new Error(`${splitDir}/${extra[0]}: class folder not present in ${definingDir}, so it has no label`);
+    if (extra.length > 0)
+      throw new Error(`${splitDir}/${extra[0]}: class folder not present in ${definingDir}, so it has no label`);
   }
   return classes;
 }
@@ -134,11 +140,15 @@ function readableClassNames(root: string, allClasses: string[], classes: string[
     .filter((line) => line.trim() !== '')
     .map((line) => {
       const tab = line.indexOf('\t');
-      return tab < 0 ? { id: line.trim(), name: line.trim() } : { id: line.slice(0, tab).trim(), name: line.slice(tab + 1).trim() };
+      return tab < 0
+        ? { id: line.trim(), name: line.trim() }
+        : { id: line.slice(0, tab).trim(), name: line.slice(tab + 1).trim() };
     });
   const ids = entries.map((entry) => entry.id);
   if (ids.length !== allClasses.length || ids.some((id, i) => id !== allClasses[i])) {
-    throw new Error(`${path}: its ${ids.length} class ids are not the ${allClasses.length} class folders in sorted order`);
+    throw new Error(
+      `${path}: its ${ids.length} class ids are not the ${allClasses.length} class folders in sorted order`,
+    );
   }
   const names = new Map(entries.map((entry) => [entry.id, entry.name]));
   return classes.map((id) => names.get(id)!);
@@ -155,7 +165,11 @@ function listImages(root: string, split: string, classes: string[]): ImageFile[]
   return files;
 }
 
-async function decodeAll(files: ImageFile[], size: number, onProgress?: (done: number, total: number) => void): Promise<Uint8Array> {
+async function decodeAll(
+  files: ImageFile[],
+  size: number,
+  onProgress?: (done: number, total: number) => void,
+): Promise<Uint8Array> {
   const imageBytes = 3 * size * size;
   const pixels = sharedUint8(files.length * imageBytes);
   let next = 0;
@@ -187,7 +201,9 @@ export async function decodeInto(path: string, size: number, out: Uint8Array): P
   }
   const { data, info } = decoded;
   if (info.width !== size || info.height !== size || info.channels !== 3 || data.length !== 3 * size * size) {
-    throw new Error(`Cannot decode image ${path}: got ${info.width}×${info.height}×${info.channels}, expected ${size}×${size}×3`);
+    throw new Error(
+      `Cannot decode image ${path}: got ${info.width}×${info.height}×${info.channels}, expected ${size}×${size}×3`,
+    );
   }
   const plane = size * size;
   for (let p = 0; p < plane; p++) {

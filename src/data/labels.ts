@@ -14,7 +14,12 @@ export const labelSpecSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('real') }).strict(),
   z.object({ kind: z.literal('random'), k: z.number().int(), seed: z.number().int().nonnegative() }).strict(),
   z
-    .object({ kind: z.literal('noise'), p: z.number(), seed: z.number().int().nonnegative(), k: z.number().int().optional() })
+    .object({
+      kind: z.literal('noise'),
+      p: z.number(),
+      seed: z.number().int().nonnegative(),
+      k: z.number().int().optional(),
+    })
     .strict(),
 ]);
 
@@ -40,7 +45,10 @@ export interface LabelSet {
  */
 export function makeLabels(dataset: Dataset, spec: LabelSpec): LabelSet {
   const parsed = labelSpecSchema.safeParse(spec);
-  if (!parsed.success) throw new Error(`Bad label spec ${JSON.stringify(spec)}: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'spec'}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new Error(
+      `Bad label spec ${JSON.stringify(spec)}: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'spec'}: ${i.message}`).join('; ')}`,
+    );
   switch (spec.kind) {
     case 'real':
       return labelSet(spec, dataset.classes, realLabels(dataset).slice());
@@ -56,7 +64,8 @@ export function makeLabels(dataset: Dataset, spec: LabelSpec): LabelSet {
       const real = realLabels(dataset);
       const k = spec.k ?? dataset.classes;
       requireClassCount(k, 'noisy labels');
-      if (k < dataset.classes) throw new Error(`Noisy labels need k ≥ the ${dataset.classes} true classes of ${dataset.name}, got k = ${k}`);
+      if (k < dataset.classes)
+        throw new Error(`Noisy labels need k ≥ the ${dataset.classes} true classes of ${dataset.name}, got k = ${k}`);
       const labels = real.slice();
       const corrupted = Math.round(spec.p * dataset.n);
       const which = new Rng(spec.seed, 'labels/noise-select').permutation(dataset.n);
@@ -79,7 +88,9 @@ function labelSet(spec: LabelSpec, classes: number, labels: Int32Array): LabelSe
 
 function realLabels(dataset: Dataset): Int32Array {
   if (dataset.labels === null) {
-    throw new Error(`Dataset ${dataset.spec} (${dataset.split}) has no real labels; use random labels ({kind: 'random', k, seed})`);
+    throw new Error(
+      `Dataset ${dataset.spec} (${dataset.split}) has no real labels; use random labels ({kind: 'random', k, seed})`,
+    );
   }
   return dataset.labels;
 }

@@ -43,7 +43,13 @@ export async function loadDataset(spec: string | DatasetSpec, options: LoadOptio
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       });
     case 'gaussian':
-      return makeGaussianDataset({ variances: parsed.variances, n: parsed.n, seed: parsed.seed, split: gaussianSplit(split, canonical), spec: canonical });
+      return makeGaussianDataset({
+        variances: parsed.variances,
+        n: parsed.n,
+        seed: parsed.seed,
+        split: gaussianSplit(split, canonical),
+        spec: canonical,
+      });
   }
 }
 
@@ -71,6 +77,7 @@ function cifarSplit(split: string, spec: string): 'train' | 'test' {
 }
 
 function gaussianSplit(split: string, spec: string): string {
-  if (split !== 'train' && split !== 'test') throw new Error(`${spec} has splits train and test (independent draws), not '${split}'`);
+  if (split !== 'train' && split !== 'test')
+    throw new Error(`${spec} has splits train and test (independent draws), not '${split}'`);
   return split;
 }

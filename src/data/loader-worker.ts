@@ -29,6 +29,10 @@ port.on('message', (request: WorkerRequest) => {
     return;
   }
   const { batch } = message;
-  port.postMessage(message, [batch.x.buffer as ArrayBuffer, batch.y.buffer as ArrayBuffer, batch.indices.buffer as ArrayBuffer]);
+  port.postMessage(message, [
+    batch.x.buffer as ArrayBuffer,
+    batch.y.buffer as ArrayBuffer,
+    batch.indices.buffer as ArrayBuffer,
+  ]);
 });
 port.postMessage({ type: 'ready' } satisfies WorkerMessage);

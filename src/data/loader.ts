@@ -75,16 +75,19 @@ export class BatchLoader implements AsyncIterable<Batch> {
 
   constructor(options: LoaderOptions) {
     const { dataset, batchSize } = options;
-    if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new Error(`Batch size must be a positive integer, got ${batchSize}`);
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1)
+      throw new Error(`Batch size must be a positive integer, got ${batchSize}`);
     if (dataset.n < 1) throw new Error(`Dataset ${dataset.spec} (${dataset.split}) is empty`);
     this.options = options;
     this.n = dataset.n;
     this.batchSize = batchSize;
     this.examplesPerEpoch = options.dropLast ? Math.floor(dataset.n / batchSize) * batchSize : dataset.n;
-    if (this.examplesPerEpoch === 0) throw new Error(`drop-last with batch size ${batchSize} leaves no batch of the ${dataset.n} examples`);
+    if (this.examplesPerEpoch === 0)
+      throw new Error(`drop-last with batch size ${batchSize} leaves no batch of the ${dataset.n} examples`);
     this.batchesPerEpoch = Math.ceil(this.examplesPerEpoch / batchSize);
     this.prefetch = options.prefetch ?? 2;
-    if (!Number.isSafeInteger(this.prefetch) || this.prefetch < 1) throw new Error(`prefetch must be ≥ 1, got ${this.prefetch}`);
+    if (!Number.isSafeInteger(this.prefetch) || this.prefetch < 1)
+      throw new Error(`prefetch must be ≥ 1, got ${this.prefetch}`);
     this.source = assemblySource(options);
     this.delivered = checkState(options.state ?? { epoch: 0, position: 0 }, this.examplesPerEpoch);
     this.issued = this.delivered;
@@ -140,7 +143,10 @@ export class BatchLoader implements AsyncIterable<Batch> {
   order(epoch: number): Int32Array {
     let order = this.orders.get(epoch);
     if (!order) {
-      order = this.options.shuffle === false ? identityIndices(this.n) : new Rng(this.options.seed, `data/epoch-${epoch}`).permutation(this.n);
+      order =
+        this.options.shuffle === false
+          ? identityIndices(this.n)
+          : new Rng(this.options.seed, `data/epoch-${epoch}`).permutation(this.n);
       // Only the epochs in flight are needed: the current one and the next.
       for (const key of this.orders.keys()) if (key < epoch - 1) this.orders.delete(key);
       this.orders.set(epoch, order);
@@ -191,14 +197,24 @@ export class BatchLoader implements AsyncIterable<Batch> {
 
   private advance(state: LoaderState): LoaderState {
     const position = state.position + this.batchSize;
-    return position >= this.examplesPerEpoch ? { epoch: state.epoch + 1, position: 0 } : { epoch: state.epoch, position };
+    return position >= this.examplesPerEpoch
+      ? { epoch: state.epoch + 1, position: 0 }
+      : { epoch: state.epoch, position };
   }
 }
 
 function checkState(state: LoaderState, examplesPerEpoch: number): LoaderState {
   const { epoch, position } = state;
-  if (!Number.isSafeInteger(epoch) || epoch < 0 || !Number.isSafeInteger(position) || position < 0 || position >= examplesPerEpoch) {
-    throw new Error(`Loader state ${JSON.stringify(state)} is invalid: need epoch ≥ 0 and 0 ≤ position < ${examplesPerEpoch}`);
+  if (
+    !Number.isSafeInteger(epoch) ||
+    epoch < 0 ||
+    !Number.isSafeInteger(position) ||
+    position < 0 ||
+    position >= examplesPerEpoch
+  ) {
+    throw new Error(
+      `Loader state ${JSON.stringify(state)} is invalid: need epoch ≥ 0 and 0 ≤ position < ${examplesPerEpoch}`,
+    );
   }
   return { epoch, position };
 }
@@ -206,22 +222,49 @@ function checkState(state: LoaderState, examplesPerEpoch: number): LoaderState {
 function assemblySource(options: LoaderOptions): AssemblySource {
   const { dataset } = options;
   const labels = options.labels ?? dataset.labels;
-  if (labels === null) throw new Error(`Dataset ${dataset.spec} has no labels: pass labels from makeLabels (e.g. random labels)`);
-  if (labels.length !== dataset.n) throw new Error(`Loader: ${labels.length} labels for ${dataset.n} examples of ${dataset.spec} (${dataset.split})`);
+  if (labels === null)
+    throw new Error(`Dataset ${dataset.spec} has no labels: pass labels from makeLabels (e.g. random labels)`);
+  if (labels.length !== dataset.n)
+    throw new Error(`Loader: ${labels.length} labels for ${dataset.n} examples of ${dataset.spec} (${dataset.split})`);
   const augment = options.augment ?? NO_AUGMENT;
-  if (!Number.isSafeInteger(augment.cropPad) || augment.cropPad < 0) throw new Error(`Augmentation cropPad must be a non-negative integer, got ${augment.cropPad}`);
+  if (!Number.isSafeInteger(augment.cropPad) || augment.cropPad < 0)
+    throw new Error(`Augmentation cropPad must be a non-negative integer, got ${augment.cropPad}`);
   if (dataset.kind === 'vector') {
-    if (augment.cropPad > 0 || augment.flip) throw new Error('Crop and flip augmentation apply to images, not vector data');
-    if (options.preprocessor && options.preprocessor.config.mode !== 'none') throw new Error('Vector data takes no preprocessing');
-    return { kind: 'vector', shape: dataset.shape, data: shared(dataset.values), n: dataset.n, labels, lut: new Float32Array(0), augment, seed: options.seed };
+    if (augment.cropPad > 0 || augment.flip)
+      throw new Error('Crop and flip augmentation apply to images, not vector data');
+    if (options.preprocessor && options.preprocessor.config.mode !== 'none')
+      throw new Error('Vector data takes no preprocessing');
+    return {
+      kind: 'vector',
+      shape: dataset.shape,
+      data: shared(dataset.values),
+      n: dataset.n,
+      labels,
+      lut: new Float32Array(0),
+      augment,
+      seed: options.seed,
+    };
   }
   if (!options.preprocessor) {
-    throw new Error('Loader for images needs a preprocessor, e.g. Preprocessor.fromTrainingSplit(trainSplit) (per-channel standardisation)');
+    throw new Error(
+      'Loader for images needs a preprocessor, e.g. Preprocessor.fromTrainingSplit(trainSplit) (per-channel standardisation)',
+    );
   }
-  if (augment.cropPad >= Math.min(dataset.shape[1], dataset.shape[2])) throw new Error(`Augmentation cropPad ${augment.cropPad} is not smaller than the image`);
+  if (augment.cropPad >= Math.min(dataset.shape[1], dataset.shape[2]))
+    throw new Error(`Augmentation cropPad ${augment.cropPad} is not smaller than the image`);
   const lut = options.preprocessor.lut;
-  if (lut.length !== dataset.shape[0] * 256) throw new Error(`Preprocessor is for ${lut.length / 256} channels, the images have ${dataset.shape[0]}`);
-  return { kind: 'image', shape: dataset.shape, data: shared(dataset.pixels), n: dataset.n, labels, lut, augment, seed: options.seed };
+  if (lut.length !== dataset.shape[0] * 256)
+    throw new Error(`Preprocessor is for ${lut.length / 256} channels, the images have ${dataset.shape[0]}`);
+  return {
+    kind: 'image',
+    shape: dataset.shape,
+    data: shared(dataset.pixels),
+    n: dataset.n,
+    labels,
+    lut,
+    augment,
+    seed: options.seed,
+  };
 }
 
 /** The same values in a SharedArrayBuffer (the worker reads them without a copy). */
@@ -234,7 +277,9 @@ function shared<T extends Uint8Array | Float32Array>(array: T): T {
 
 class WorkerStartError extends Error {
   constructor(cause: unknown) {
-    super(`The loader's prefetch worker could not start: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    super(`The loader's prefetch worker could not start: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+    });
   }
 }
 
@@ -314,7 +359,8 @@ function startLoaderWorker(source: AssemblySource): Worker {
   const compiled = new URL('./loader-worker.js', import.meta.url);
   if (existsSync(fileURLToPath(compiled))) return new Worker(compiled, { workerData: source });
   const typescript = new URL('./loader-worker.ts', import.meta.url);
-  if (!existsSync(fileURLToPath(typescript))) throw new Error(`neither ${fileURLToPath(compiled)} nor its .ts source exists`);
+  if (!existsSync(fileURLToPath(typescript)))
+    throw new Error(`neither ${fileURLToPath(compiled)} nor its .ts source exists`);
   const bootstrap =
     `import(${JSON.stringify(tsxApiUrl())})` +
     `.then((tsx) => { tsx.register(); return import(${JSON.stringify(typescript.href)}); })`;
@@ -325,7 +371,9 @@ function startLoaderWorker(source: AssemblySource): Worker {
 function tsxApiUrl(): string {
   const require = createRequire(import.meta.url);
   const manifestPath = require.resolve('tsx/package.json');
-  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { exports: Record<string, { import?: { default?: string } }> };
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as {
+    exports: Record<string, { import?: { default?: string } }>;
+  };
   const entry = manifest.exports['./esm/api']?.import?.default;
   if (!entry) throw new Error('tsx has no ./esm/api export');
   return pathToFileURL(join(dirname(manifestPath), entry)).href;

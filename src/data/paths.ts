@@ -21,4 +21,3 @@ export function resolveCacheDir(cacheDir?: string, env: NodeJS.ProcessEnv = proc
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value === '' ? undefined : value;
 }
-

@@ -79,7 +79,10 @@ export class Preprocessor {
   }
 
   /** The default preprocessing for data whose training split is `train`: standardise images, keep vectors. */
-  static fromTrainingSplit(train: Dataset, mode: PreprocessMode = train.kind === 'image' ? 'standardize' : 'none'): Preprocessor {
+  static fromTrainingSplit(
+    train: Dataset,
+    mode: PreprocessMode = train.kind === 'image' ? 'standardize' : 'none',
+  ): Preprocessor {
     const stats = mode === 'standardize' && train.kind === 'image' ? computeChannelStats(train) : undefined;
     return new Preprocessor(stats ? { mode, stats } : { mode }, train);
   }
@@ -87,15 +90,18 @@ export class Preprocessor {
   /** Preprocesses k stored examples (k·c·h·w bytes, or k·d floats for vectors). No augmentation. */
   apply(raw: Uint8Array | Float32Array, out?: Float32Array): Float32Array {
     const size = this.shape.reduce((a, b) => a * b, 1);
-    if (raw.length % size !== 0) throw new Error(`Preprocessor.apply: ${raw.length} values is not a whole number of ${size}-value examples`);
+    if (raw.length % size !== 0)
+      throw new Error(`Preprocessor.apply: ${raw.length} values is not a whole number of ${size}-value examples`);
     const result = out ?? new Float32Array(raw.length);
-    if (result.length < raw.length) throw new Error(`Preprocessor.apply: output holds ${result.length} values, need ${raw.length}`);
+    if (result.length < raw.length)
+      throw new Error(`Preprocessor.apply: output holds ${result.length} values, need ${raw.length}`);
     if (this.dataKind === 'vector') {
       if (!(raw instanceof Float32Array)) throw new Error('Preprocessor.apply: vector data must be a Float32Array');
       result.set(raw);
       return result;
     }
-    if (!(raw instanceof Uint8Array)) throw new Error('Preprocessor.apply: image data must be a Uint8Array of pixel bytes');
+    if (!(raw instanceof Uint8Array))
+      throw new Error('Preprocessor.apply: image data must be a Uint8Array of pixel bytes');
     const [c, h, w] = this.shape as [number, number, number];
     const plane = h * w;
     const lut = this.lut;
@@ -109,13 +115,16 @@ export class Preprocessor {
   /** Preprocessed examples `indices` of `dataset` (e.g. for input-covariance analysis), in that order. */
   applyToIndices(dataset: Dataset, indices: ArrayLike<number>, out?: Float32Array): Float32Array {
     if (dataset.kind !== this.dataKind || dataset.shape.join() !== this.shape.join()) {
-      throw new Error(`Preprocessor for ${this.dataKind} [${this.shape.join(',')}] given ${dataset.kind} [${dataset.shape.join(',')}] data`);
+      throw new Error(
+        `Preprocessor for ${this.dataKind} [${this.shape.join(',')}] given ${dataset.kind} [${dataset.shape.join(',')}] data`,
+      );
     }
     const size = exampleSize(dataset);
     const result = out ?? new Float32Array(indices.length * size);
     for (let row = 0; row < indices.length; row++) {
       const index = indices[row]!;
-      if (!Number.isInteger(index) || index < 0 || index >= dataset.n) throw new Error(`applyToIndices: index ${index} is outside 0..${dataset.n - 1}`);
+      if (!Number.isInteger(index) || index < 0 || index >= dataset.n)
+        throw new Error(`applyToIndices: index ${index} is outside 0..${dataset.n - 1}`);
       const source = dataset.kind === 'image' ? dataset.pixels : dataset.values;
       this.apply(source.subarray(index * size, (index + 1) * size), result.subarray(row * size, (row + 1) * size));
     }
@@ -128,10 +137,13 @@ function buildLookupTable(config: PreprocessConfig, channels: number): Float32Ar
   if (config.mode === 'standardize') {
     const stats = config.stats;
     if (!stats || stats.mean.length !== channels || stats.std.length !== channels) {
-      throw new Error(`Standardisation needs per-channel stats for ${channels} channels (computeChannelStats of the training split)`);
+      throw new Error(
+        `Standardisation needs per-channel stats for ${channels} channels (computeChannelStats of the training split)`,
+      );
     }
     stats.std.forEach((s, ch) => {
-      if (!(s > 0)) throw new Error(`Standardisation: channel ${ch} has std ${s}; the training split is constant in that channel`);
+      if (!(s > 0))
+        throw new Error(`Standardisation: channel ${ch} has std ${s}; the training split is constant in that channel`);
     });
   }
   for (let ch = 0; ch < channels; ch++) {

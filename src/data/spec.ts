@@ -43,21 +43,25 @@ export function parseDatasetSpec(text: string): DatasetSpec {
       rejectArg(text, kind, arg);
       rejectUnknownOptions(text, options, ['labels']);
       const labels = options.get('labels') ?? 'fine';
-      if (labels !== 'fine' && labels !== 'coarse') throw specError(text, `labels must be fine or coarse, got '${labels}'`);
+      if (labels !== 'fine' && labels !== 'coarse')
+        throw specError(text, `labels must be fine or coarse, got '${labels}'`);
       return { kind, labels };
     }
     case 'imagefolder': {
-      if (arg === undefined || arg === '') throw specError(text, 'imagefolder needs a path: imagefolder:<path>,size=<pixels>');
+      if (arg === undefined || arg === '')
+        throw specError(text, 'imagefolder needs a path: imagefolder:<path>,size=<pixels>');
       rejectUnknownOptions(text, options, ['size', 'classes']);
       const sizeText = options.get('size');
-      if (sizeText === undefined) throw specError(text, `imagefolder needs size=<pixels>, e.g. imagefolder:${arg},size=64`);
+      if (sizeText === undefined)
+        throw specError(text, `imagefolder needs size=<pixels>, e.g. imagefolder:${arg},size=64`);
       const size = parseInteger(text, 'size', sizeText, 1);
       const classesText = options.get('classes');
       const classes = classesText === undefined ? undefined : parseClassList(text, classesText);
       return classes === undefined ? { kind, path: arg, size } : { kind, path: arg, size, classes };
     }
     case 'gaussian': {
-      if (arg === undefined || arg === '') throw specError(text, 'gaussian needs a covariance: gaussian:diag(0.1:3.0:0.1)');
+      if (arg === undefined || arg === '')
+        throw specError(text, 'gaussian needs a covariance: gaussian:diag(0.1:3.0:0.1)');
       rejectUnknownOptions(text, options, ['n', 'seed']);
       const variances = parseDiag(text, arg);
       const n = parseInteger(text, 'n', options.get('n') ?? String(GAUSSIAN_DEFAULT_N), 1);
@@ -65,7 +69,10 @@ export function parseDatasetSpec(text: string): DatasetSpec {
       return { kind, diag: arg, variances, n, seed };
     }
     default:
-      throw specError(text, `unknown dataset '${kind}' (expected cifar10, cifar100, imagefolder:<path>, gaussian:diag(...))`);
+      throw specError(
+        text,
+        `unknown dataset '${kind}' (expected cifar10, cifar100, imagefolder:<path>, gaussian:diag(...))`,
+      );
   }
 }
 
@@ -91,12 +98,20 @@ export function parseDiag(spec: string, text: string): number[] {
   const match = /^diag\((.*)\)$/s.exec(text.trim());
   if (!match) throw specError(spec, `covariance must be diag(...), got '${text}'`);
   const items = splitTopLevel(match[1]!, ',').map((item) => item.trim());
-  if (items.length === 0 || items.some((item) => item === '')) throw specError(spec, `diag(...) has an empty item in '${text}'`);
+  if (items.length === 0 || items.some((item) => item === ''))
+    throw specError(spec, `diag(...) has an empty item in '${text}'`);
   const variances: number[] = [];
   for (const item of items) {
     const parts = item.split(':');
     if (parts.length === 1) variances.push(parseNumber(spec, item));
-    else if (parts.length === 3) variances.push(...expandRange(spec, item, parts.map((part) => parseNumber(spec, part))));
+    else if (parts.length === 3)
+      variances.push(
+        ...expandRange(
+          spec,
+          item,
+          parts.map((part) => parseNumber(spec, part)),
+        ),
+      );
     else throw specError(spec, `diag item '${item}' must be a number or start:stop:step`);
   }
   for (const variance of variances) {
@@ -135,7 +150,10 @@ function rejectArg(spec: string, kind: string, arg: string | undefined): void {
 function rejectUnknownOptions(spec: string, options: Map<string, string>, known: string[]): void {
   for (const key of options.keys()) {
     if (!known.includes(key)) {
-      throw specError(spec, `unknown option '${key}'${known.length ? ` (known: ${known.join(', ')})` : ' (this dataset takes none)'}`);
+      throw specError(
+        spec,
+        `unknown option '${key}'${known.length ? ` (known: ${known.join(', ')})` : ' (this dataset takes none)'}`,
+      );
     }
   }
 }

@@ -48,7 +48,12 @@ export function splitDataset(dataset: Dataset, options: SplitOptions): Record<st
  * The examples at `indices` as a new dataset (pixels copied into a new shared buffer).
  * `remapClasses` relabels class remapClasses[j] to j; every example must then belong to one of them.
  */
-export function subsetDataset(dataset: Dataset, indices: Int32Array, split: string, remapClasses?: readonly number[]): Dataset {
+export function subsetDataset(
+  dataset: Dataset,
+  indices: Int32Array,
+  split: string,
+  remapClasses?: readonly number[],
+): Dataset {
   for (const index of indices) {
     if (!Number.isInteger(index) || index < 0 || index >= dataset.n) {
       throw new Error(`Subset of ${dataset.spec} (${dataset.split}): index ${index} is outside 0..${dataset.n - 1}`);
@@ -56,7 +61,16 @@ export function subsetDataset(dataset: Dataset, indices: Int32Array, split: stri
   }
   const sourceIndices = Int32Array.from(indices, (i) => dataset.sourceIndices[i]!);
   const { labels, classes, classNames } = subsetLabels(dataset, indices, remapClasses);
-  const base = { name: dataset.name, spec: dataset.spec, split, n: indices.length, classes, labels, sourceIndices, ...(classNames ? { classNames } : {}) };
+  const base = {
+    name: dataset.name,
+    spec: dataset.spec,
+    split,
+    n: indices.length,
+    classes,
+    labels,
+    sourceIndices,
+    ...(classNames ? { classNames } : {}),
+  };
   const size = exampleSize(dataset);
   if (dataset.kind === 'image') {
     const pixels = sharedUint8(indices.length * size);
@@ -65,7 +79,13 @@ export function subsetDataset(dataset: Dataset, indices: Int32Array, split: stri
   }
   const values = sharedFloat32(indices.length * size);
   indices.forEach((index, row) => values.set(dataset.values.subarray(index * size, (index + 1) * size), row * size));
-  return { ...base, kind: 'vector', shape: dataset.shape, values, ...(dataset.variances ? { variances: dataset.variances } : {}) } satisfies VectorDataset;
+  return {
+    ...base,
+    kind: 'vector',
+    shape: dataset.shape,
+    values,
+    ...(dataset.variances ? { variances: dataset.variances } : {}),
+  } satisfies VectorDataset;
 }
 
 function subsetLabels(
@@ -75,11 +95,15 @@ function subsetLabels(
 ): { labels: Int32Array | null; classes: number; classNames?: readonly string[] } {
   if (dataset.labels === null) return { labels: null, classes: dataset.classes };
   const labels = Int32Array.from(indices, (i) => dataset.labels![i]!);
-  if (remapClasses === undefined) return { labels, classes: dataset.classes, ...(dataset.classNames ? { classNames: dataset.classNames } : {}) };
+  if (remapClasses === undefined)
+    return { labels, classes: dataset.classes, ...(dataset.classNames ? { classNames: dataset.classNames } : {}) };
   const newIndex = new Map(remapClasses.map((label, j) => [label, j]));
   labels.forEach((label, i) => {
     const mapped = newIndex.get(label);
-    if (mapped === undefined) throw new Error(`Subset of ${dataset.spec}: example ${indices[i]} has class ${label}, not among the kept classes`);
+    if (mapped === undefined)
+      throw new Error(
+        `Subset of ${dataset.spec}: example ${indices[i]} has class ${label}, not among the kept classes`,
+      );
     labels[i] = mapped;
   });
   const classNames = dataset.classNames ? remapClasses.map((label) => dataset.classNames![label]!) : undefined;
@@ -100,9 +124,11 @@ function normaliseParts(parts: SplitOptions['parts']): PlacedPart[] {
   const names = new Set<string>();
   let end = 0;
   return list.map((part) => {
-    if (part.name === '' || names.has(part.name)) throw new Error(`Split part names must be unique and non-empty, got '${part.name}' twice or empty`);
+    if (part.name === '' || names.has(part.name))
+      throw new Error(`Split part names must be unique and non-empty, got '${part.name}' twice or empty`);
     names.add(part.name);
-    if (!Number.isSafeInteger(part.size) || part.size < 1) throw new Error(`Split part '${part.name}' needs a positive integer size, got ${part.size}`);
+    if (!Number.isSafeInteger(part.size) || part.size < 1)
+      throw new Error(`Split part '${part.name}' needs a positive integer size, got ${part.size}`);
     if (part.offset !== undefined && (!Number.isSafeInteger(part.offset) || part.offset < 0)) {
       throw new Error(`Split part '${part.name}' needs a non-negative integer offset, got ${part.offset}`);
     }
@@ -136,7 +162,8 @@ function placeParts(dataset: Dataset, parts: PlacedPart[], poolSize: number, cla
 }
 
 function classPool(dataset: Dataset, classes: readonly number[]): Int32Array {
-  if (dataset.labels === null) throw new Error(`Dataset ${dataset.spec} has no labels, so it cannot be restricted to classes`);
+  if (dataset.labels === null)
+    throw new Error(`Dataset ${dataset.spec} has no labels, so it cannot be restricted to classes`);
   if (classes.length === 0) throw new Error('A class subset needs at least one class');
   const wanted = new Set(classes);
   if (wanted.size !== classes.length) throw new Error(`Class subset lists a class twice: ${classes.join(', ')}`);

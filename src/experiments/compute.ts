@@ -22,7 +22,11 @@ export interface ComputeSpecInput<T> {
 }
 
 export function computeSpec<T>(input: ComputeSpecInput<T>): RunSpec {
-  const id = runId(input.condition, input.seed, { kind: 'compute', settings: input.settings, dependsOn: input.dependsOn });
+  const id = runId(input.condition, input.seed, {
+    kind: 'compute',
+    settings: input.settings,
+    dependsOn: input.dependsOn,
+  });
   return {
     id,
     condition: input.condition,
@@ -33,7 +37,18 @@ export function computeSpec<T>(input: ComputeSpecInput<T>): RunSpec {
     async execute(context) {
       const { store } = context;
       if (store.getRun(id)) store.deleteRun(id);
-      store.createRun({ id, model: '-', dataset: '-', config: { kind: 'compute', condition: input.condition, seed: input.seed, settings: input.settings, dependsOn: input.dependsOn } });
+      store.createRun({
+        id,
+        model: '-',
+        dataset: '-',
+        config: {
+          kind: 'compute',
+          condition: input.condition,
+          seed: input.seed,
+          settings: input.settings,
+          dependsOn: input.dependsOn,
+        },
+      });
       const result = await input.compute(context, store.runDir(id));
       writeFileAtomic(join(store.runDir(id), RESULT_FILE), [Buffer.from(JSON.stringify(result), 'utf8')]);
       store.updateRun(id, { status: 'finished' });

@@ -13,7 +13,18 @@ import type { ReportData, RunRecord } from '../report/types.js';
 import { writeReport, type WrittenReport } from '../report/write.js';
 import { RunStore } from '../runs/store.js';
 import { runPlan, recordedSeconds, workerLauncher, type RunOutcome } from './pool.js';
-import { checkPlan, defaultSeedCount, parseScale, presetRows, scalePresets, seedList, type Recipe, type RunContext, type RunSpec, type Scale } from './recipe.js';
+import {
+  checkPlan,
+  defaultSeedCount,
+  parseScale,
+  presetRows,
+  scalePresets,
+  seedList,
+  type Recipe,
+  type RunContext,
+  type RunSpec,
+  type Scale,
+} from './recipe.js';
 import { getRecipe } from './recipes/index.js';
 
 export interface Manifest {
@@ -41,12 +52,26 @@ export function defaultExperimentDir(recipe: string, scale: Scale): string {
 
 export function readManifest(dir: string): Manifest {
   const path = join(dir, MANIFEST);
-  if (!existsSync(path)) throw new Error(`${dir} is not an experiment folder: ${MANIFEST} is missing (create one with \`randlab experiment <name>\`)`);
+  if (!existsSync(path))
+    throw new Error(
+      `${dir} is not an experiment folder: ${MANIFEST} is missing (create one with \`randlab experiment <name>\`)`,
+    );
   const raw = JSON.parse(readFileSync(path, 'utf8')) as Partial<Manifest>;
-  if (typeof raw.recipe !== 'string' || typeof raw.scale !== 'string' || !Array.isArray(raw.seeds) || typeof raw.dataRoot !== 'string') {
+  if (
+    typeof raw.recipe !== 'string' ||
+    typeof raw.scale !== 'string' ||
+    !Array.isArray(raw.seeds) ||
+    typeof raw.dataRoot !== 'string'
+  ) {
     throw new Error(`${path}: expected fields recipe, scale, seeds and dataRoot`);
   }
-  return { recipe: raw.recipe, scale: parseScale(raw.scale), seeds: raw.seeds, dataRoot: raw.dataRoot, createdAt: raw.createdAt ?? '' };
+  return {
+    recipe: raw.recipe,
+    scale: parseScale(raw.scale),
+    seeds: raw.seeds,
+    dataRoot: raw.dataRoot,
+    createdAt: raw.createdAt ?? '',
+  };
 }
 
 function writeManifest(dir: string, manifest: Manifest): void {
@@ -96,13 +121,23 @@ export async function runExperiment(options: RunExperimentOptions): Promise<Expe
   const seeds = seedList(options.seeds ?? defaultSeedCount(recipe, options.scale));
   const existing = existsSync(join(dir, MANIFEST)) ? readManifest(dir) : null;
   if (existing && (existing.recipe !== recipe.name || existing.scale !== options.scale)) {
-    throw new Error(`${dir} holds experiment ${existing.recipe} at scale ${existing.scale}; choose another --out for ${recipe.name} at scale ${options.scale}`);
+    throw new Error(
+      `${dir} holds experiment ${existing.recipe} at scale ${existing.scale}; choose another --out for ${recipe.name} at scale ${options.scale}`,
+    );
   }
   // The seeds may change between calls (more seeds reuse the runs of the first ones); the creation time stays.
-  writeManifest(dir, { recipe: recipe.name, scale: options.scale, seeds, dataRoot: resolve(options.dataRoot), createdAt: existing?.createdAt || new Date().toISOString() });
+  writeManifest(dir, {
+    recipe: recipe.name,
+    scale: options.scale,
+    seeds,
+    dataRoot: resolve(options.dataRoot),
+    createdAt: existing?.createdAt || new Date().toISOString(),
+  });
   const experiment = openExperiment(dir, log);
   try {
-    log(`${recipe.name} at scale ${options.scale}: ${experiment.plan.length} runs, seeds ${seeds.join(', ')}, folder ${dir}`);
+    log(
+      `${recipe.name} at scale ${options.scale}: ${experiment.plan.length} runs, seeds ${seeds.join(', ')}, folder ${dir}`,
+    );
     const jobs = options.jobs ?? 1;
     const outcomes = await runPlan(experiment.plan, {
       jobs,
@@ -145,7 +180,9 @@ async function writeExperimentReport(experiment: OpenExperiment): Promise<Writte
     tables: analysis.tables,
     checks: analysis.checks,
     notes: [
-      ...(failed > 0 ? [`${failed} of ${runs.length} runs did not finish; the analysis uses the finished ones only.`] : []),
+      ...(failed > 0
+        ? [`${failed} of ${runs.length} runs did not finish; the analysis uses the finished ones only.`]
+        : []),
       ...analysis.notes,
     ],
   };
@@ -155,7 +192,8 @@ async function writeExperimentReport(experiment: OpenExperiment): Promise<Writte
 function runRecord(spec: RunSpec, store: RunStore): RunRecord {
   const record = store.getRun(spec.id);
   const seconds = recordedSeconds(store, spec.id);
-  const status = record?.status === 'finished' ? 'finished' : record && record.status !== 'running' ? 'failed' : 'pending';
+  const status =
+    record?.status === 'finished' ? 'finished' : record && record.status !== 'running' ? 'failed' : 'pending';
   return {
     id: spec.id,
     condition: spec.condition,

@@ -60,11 +60,14 @@ export async function executeRun(spec: RunSpec, context: RunContext): Promise<vo
     await spec.execute(context);
     const record = store.getRun(spec.id);
     if (!record || record.status !== 'finished') {
-      throw new Error(`run ${spec.id} returned without being marked finished in the store (status: ${record?.status ?? 'absent'})`);
+      throw new Error(
+        `run ${spec.id} returned without being marked finished in the store (status: ${record?.status ?? 'absent'})`,
+      );
     }
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    if (!store.getRun(spec.id)) store.createRun({ id: spec.id, model: '-', dataset: '-', config: { settings: spec.settings } });
+    if (!store.getRun(spec.id))
+      store.createRun({ id: spec.id, model: '-', dataset: '-', config: { settings: spec.settings } });
     store.updateRun(spec.id, { status: 'failed', message });
     throw error;
   } finally {
@@ -81,7 +84,8 @@ export async function runPlan(plan: readonly RunSpec[], options: PoolOptions): P
   const outcomes = new Map<string, RunOutcome>();
   const pending: RunSpec[] = [];
   for (const spec of plan) {
-    if (store.getRun(spec.id)?.status === 'finished') outcomes.set(spec.id, { id: spec.id, status: 'skipped', seconds: recordedSeconds(store, spec.id) });
+    if (store.getRun(spec.id)?.status === 'finished')
+      outcomes.set(spec.id, { id: spec.id, status: 'skipped', seconds: recordedSeconds(store, spec.id) });
     else pending.push(spec);
   }
   const total = pending.length;
@@ -89,11 +93,13 @@ export async function runPlan(plan: readonly RunSpec[], options: PoolOptions): P
   let started = 0;
   const running = new Map<string, Promise<void>>();
 
-  const ready = (spec: RunSpec) => spec.dependsOn.every((dep) => outcomes.get(dep)?.status === 'finished' || outcomes.get(dep)?.status === 'skipped');
-  const blockedBy = (spec: RunSpec) => spec.dependsOn.find((dep) => {
-    const status = outcomes.get(dep)?.status;
-    return status === 'failed' || status === 'blocked';
-  });
+  const ready = (spec: RunSpec) =>
+    spec.dependsOn.every((dep) => outcomes.get(dep)?.status === 'finished' || outcomes.get(dep)?.status === 'skipped');
+  const blockedBy = (spec: RunSpec) =>
+    spec.dependsOn.find((dep) => {
+      const status = outcomes.get(dep)?.status;
+      return status === 'failed' || status === 'blocked';
+    });
 
   const start = (spec: RunSpec) => {
     started++;
@@ -108,11 +114,19 @@ export async function runPlan(plan: readonly RunSpec[], options: PoolOptions): P
       },
       (error: unknown) => {
         const message = store.getRun(spec.id)?.message ?? (error instanceof Error ? error.message : String(error));
-        outcomes.set(spec.id, { id: spec.id, status: 'failed', seconds: (performance.now() - began) / 1000, error: message });
+        outcomes.set(spec.id, {
+          id: spec.id,
+          status: 'failed',
+          seconds: (performance.now() - began) / 1000,
+          error: message,
+        });
         log(`  FAILED ${spec.id}: ${message}`);
       },
     );
-    running.set(spec.id, promise.finally(() => running.delete(spec.id)));
+    running.set(
+      spec.id,
+      promise.finally(() => running.delete(spec.id)),
+    );
   };
 
   for (;;) {
@@ -122,10 +136,14 @@ export async function runPlan(plan: readonly RunSpec[], options: PoolOptions): P
       const blocker = blockedBy(spec);
       if (blocker !== undefined) {
         pending.splice(i, 1);
-        outcomes.set(spec.id, { id: spec.id, status: 'blocked', error: `not run: it needs ${blocker}, which did not finish` });
+        outcomes.set(spec.id, {
+          id: spec.id,
+          status: 'blocked',
+          error: `not run: it needs ${blocker}, which did not finish`,
+        });
       }
     }
-    for (let i = 0; i < pending.length && running.size < jobs; ) {
+    for (let i = 0; i < pending.length && running.size < jobs;) {
       const spec = pending[i]!;
       if (ready(spec)) {
         pending.splice(i, 1);
@@ -135,7 +153,8 @@ export async function runPlan(plan: readonly RunSpec[], options: PoolOptions): P
     if (running.size === 0) break;
     await Promise.race(running.values());
   }
-  for (const spec of pending) outcomes.set(spec.id, { id: spec.id, status: 'blocked', error: 'not run: its dependencies never became ready' });
+  for (const spec of pending)
+    outcomes.set(spec.id, { id: spec.id, status: 'blocked', error: 'not run: its dependencies never became ready' });
   return outcomes;
 }
 
@@ -143,7 +162,10 @@ export async function runPlan(plan: readonly RunSpec[], options: PoolOptions): P
 function workerEntry(): { script: string; execArgv: string[] } {
   const here = fileURLToPath(import.meta.url);
   const typescript = here.endsWith('.ts');
-  return { script: join(here, '..', typescript ? 'worker.ts' : 'worker.js'), execArgv: typescript ? ['--import', 'tsx'] : [] };
+  return {
+    script: join(here, '..', typescript ? 'worker.ts' : 'worker.js'),
+    execArgv: typescript ? ['--import', 'tsx'] : [],
+  };
 }
 
 /**
@@ -152,7 +174,11 @@ function workerEntry(): { script: string; execArgv: string[] } {
  * would use all cores; two MLP trainings with two threads each on two cores ran 8 800–9 000 images/s
  * each, against 11 000 each with one thread (the threads of a split GEMM wait for the slowest).
  */
-export function workerEnvironment(jobs: number, env: NodeJS.ProcessEnv = process.env, cores = availableParallelism()): NodeJS.ProcessEnv {
+export function workerEnvironment(
+  jobs: number,
+  env: NodeJS.ProcessEnv = process.env,
+  cores = availableParallelism(),
+): NodeJS.ProcessEnv {
   if (env.RANDLAB_THREADS !== undefined) return env;
   return { ...env, RANDLAB_THREADS: String(Math.max(1, Math.floor(cores / jobs))) };
 }
@@ -171,7 +197,10 @@ export function workerLauncher(experimentDir: string, jobs: number): (spec: RunS
     new Promise<void>((resolvePromise, reject) => {
       const logPath = join(logDir, `${spec.id}.log`);
       const logFile = createWriteStream(logPath, { flags: 'a' });
-      const child = spawn(process.execPath, [...execArgv, script, experimentDir, spec.id], { stdio: ['ignore', 'pipe', 'pipe'], env });
+      const child = spawn(process.execPath, [...execArgv, script, experimentDir, spec.id], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env,
+      });
       child.stdout.pipe(logFile, { end: false });
       child.stderr.pipe(logFile, { end: false });
       let stderrTail = '';
@@ -185,7 +214,12 @@ export function workerLauncher(experimentDir: string, jobs: number): (spec: RunS
       child.on('close', (code, signal) => {
         logFile.end();
         if (code === 0) resolvePromise();
-        else reject(new Error(`worker for ${spec.id} exited with ${signal ?? `code ${code}`} (log: ${logPath}): ${stderrTail.trim().split('\n').slice(-3).join(' | ')}`));
+        else
+          reject(
+            new Error(
+              `worker for ${spec.id} exited with ${signal ?? `code ${code}`} (log: ${logPath}): ${stderrTail.trim().split('\n').slice(-3).join(' | ')}`,
+            ),
+          );
       });
     });
 }

@@ -68,7 +68,9 @@ export type PresetTable<S> = { readonly [K in keyof S]: Preset<S[K]> };
 
 /** The plain settings of a preset table. */
 export function presetValues<S>(table: PresetTable<S>): S {
-  return Object.fromEntries(Object.entries(table).map(([key, preset]) => [key, (preset as Preset<unknown>).value])) as S;
+  return Object.fromEntries(
+    Object.entries(table).map(([key, preset]) => [key, (preset as Preset<unknown>).value]),
+  ) as S;
 }
 
 /** The preset table as report rows. */
@@ -110,7 +112,10 @@ export interface Recipe<S = unknown> {
 /** The preset table of a recipe at a scale, or an error naming the scales it has. */
 export function scalePresets<S>(recipe: Pick<Recipe<S>, 'name' | 'scales'>, scale: Scale): PresetTable<S> {
   const table = recipe.scales[scale];
-  if (!table) throw new Error(`${recipe.name} has no '${scale}' scale (it has ${SCALES.filter((s) => recipe.scales[s]).join(', ')})`);
+  if (!table)
+    throw new Error(
+      `${recipe.name} has no '${scale}' scale (it has ${SCALES.filter((s) => recipe.scales[s]).join(', ')})`,
+    );
   return table;
 }
 
@@ -162,7 +167,8 @@ export function checkPlan(recipe: string, plan: readonly RunSpec[]): void {
   for (const spec of plan) {
     if (seen.has(spec.id)) throw new Error(`${recipe}: run id '${spec.id}' appears twice in the plan`);
     for (const dep of spec.dependsOn) {
-      if (!seen.has(dep)) throw new Error(`${recipe}: run '${spec.id}' depends on '${dep}', which is not planned before it`);
+      if (!seen.has(dep))
+        throw new Error(`${recipe}: run '${spec.id}' depends on '${dep}', which is not planned before it`);
     }
     seen.add(spec.id);
   }

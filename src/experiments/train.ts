@@ -9,7 +9,14 @@ import type { Classifier } from '../models/index.js';
 import { latestCheckpoint, listCheckpoints } from '../runs/checkpoints.js';
 import type { RunConfigInput } from '../runs/config.js';
 import type { RunStore } from '../runs/store.js';
-import { METRICS, resumeRun, trainRun, type InitializeContext, type Probe, type ProgressEvent } from '../runs/trainer.js';
+import {
+  METRICS,
+  resumeRun,
+  trainRun,
+  type InitializeContext,
+  type Probe,
+  type ProgressEvent,
+} from '../runs/trainer.js';
 import type { CurvePoint } from '../report/stats.js';
 import type { Tensor } from '../tensor/index.js';
 import { runId, type RunContext, type RunSpec, type SettingValue } from './recipe.js';
@@ -17,7 +24,10 @@ import { runId, type RunContext, type RunSpec, type SettingValue } from './recip
 export interface Initializer {
   /** What it does, with its settings: part of the run's identity. */
   readonly describe: Readonly<Record<string, SettingValue>>;
-  readonly apply: (model: Classifier, context: InitializeContext & { readonly runContext: RunContext }) => void | Promise<void>;
+  readonly apply: (
+    model: Classifier,
+    context: InitializeContext & { readonly runContext: RunContext },
+  ) => void | Promise<void>;
 }
 
 export interface ProbeFactory {
@@ -43,13 +53,17 @@ function configSettings(config: RunConfigInput): Record<string, SettingValue> {
   const data = config.data ?? {};
   if (data.dataset !== undefined) out.dataset = data.dataset;
   if (data.trainSplit !== undefined) out.trainSplit = data.trainSplit;
-  if (data.split) out.split = `${data.split.use} of ${Object.entries(data.split.parts ?? {}).map(([k, v]) => `${k}:${v}`).join('/')}`;
+  if (data.split)
+    out.split = `${data.split.use} of ${Object.entries(data.split.parts ?? {})
+      .map(([k, v]) => `${k}:${v}`)
+      .join('/')}`;
   if (data.limit != null) out.limit = data.limit;
   if (data.labels) out.labels = data.labels.kind === 'random' ? `random k=${data.labels.k}` : data.labels.kind;
   if (config.model?.name) out.model = config.model.name;
   if (config.model?.widths) out.widths = config.model.widths.join(',');
   if (config.init?.scale !== undefined) out.initScale = config.init.scale;
-  if (config.init?.from) out.from = `${config.init.from.run ?? config.init.from.checkpoint}${config.init.from.include ? ` [${config.init.from.include.join(',')}]` : ''} rescale=${config.init.from.rescale ?? true}`;
+  if (config.init?.from)
+    out.from = `${config.init.from.run ?? config.init.from.checkpoint}${config.init.from.include ? ` [${config.init.from.include.join(',')}]` : ''} rescale=${config.init.from.rescale ?? true}`;
   const schedule = config.schedule as { lr?: number } | undefined;
   if (schedule?.lr !== undefined) out.lr = schedule.lr;
   if (config.training?.batchSize !== undefined) out.batch = config.training.batchSize;
@@ -68,7 +82,11 @@ export function trainSpec(input: TrainSpecInput): RunSpec {
     initializer: input.initializer?.describe ?? null,
     probes: (input.probes ?? []).map((p) => p.describe),
   });
-  const settings: Record<string, SettingValue> = { ...configSettings(input.config), ...(input.initializer ? prefixed('init', input.initializer.describe) : {}), ...(input.settings ?? {}) };
+  const settings: Record<string, SettingValue> = {
+    ...configSettings(input.config),
+    ...(input.initializer ? prefixed('init', input.initializer.describe) : {}),
+    ...(input.settings ?? {}),
+  };
   return {
     id,
     condition: input.condition,
@@ -86,7 +104,10 @@ export function trainSpec(input: TrainSpecInput): RunSpec {
         probes,
         onProgress: progressLogger(context),
         ...(input.initializer
-          ? { initialize: (model: Classifier, initContext: InitializeContext) => input.initializer!.apply(model, { ...initContext, runContext: context }) }
+          ? {
+              initialize: (model: Classifier, initContext: InitializeContext) =>
+                input.initializer!.apply(model, { ...initContext, runContext: context }),
+            }
           : {}),
       };
       const existing = store.getRun(id);
@@ -103,7 +124,9 @@ function prefixed(prefix: string, values: Readonly<Record<string, SettingValue>>
 function progressLogger(context: RunContext): (event: ProgressEvent) => void {
   return (event) => {
     if (event.type === 'start') {
-      context.log(`    ${event.runId}: ${event.resumed ? `resuming at step ${event.step}` : 'starting'} (${event.totalSteps} steps, ${event.trainExamples} examples)`);
+      context.log(
+        `    ${event.runId}: ${event.resumed ? `resuming at step ${event.step}` : 'starting'} (${event.totalSteps} steps, ${event.trainExamples} examples)`,
+      );
     } else if (event.type === 'eval') {
       const acc = event.metrics[METRICS.trainAccuracy];
       if (acc !== undefined) context.log(`    ${event.runId}: step ${event.step} train accuracy ${acc.toFixed(3)}`);
@@ -128,7 +151,8 @@ export function isFinished(store: RunStore, id: string): boolean {
 export function readWeights(store: RunStore, id: string, step?: number): Map<string, Tensor> {
   const dir = store.checkpointDir(id);
   const checkpoint = step === undefined ? latestCheckpoint(dir) : listCheckpoints(dir).find((c) => c.step === step);
-  if (!checkpoint) throw new Error(`run ${id} has no checkpoint${step === undefined ? '' : ` at step ${step}`} in ${dir}`);
+  if (!checkpoint)
+    throw new Error(`run ${id} has no checkpoint${step === undefined ? '' : ` at step ${step}`} in ${dir}`);
   return readCheckpoint(checkpoint.prefix).modelState;
 }
 
@@ -136,6 +160,7 @@ export function readWeights(store: RunStore, id: string, step?: number): Map<str
 export function readWeight(store: RunStore, id: string, key: string, step?: number): Tensor {
   const weights = readWeights(store, id, step);
   const tensor = weights.get(key);
-  if (!tensor) throw new Error(`run ${id}: no tensor '${key}' in its checkpoint (keys: ${[...weights.keys()].join(', ')})`);
+  if (!tensor)
+    throw new Error(`run ${id}: no tensor '${key}' in its checkpoint (keys: ${[...weights.keys()].join(', ')})`);
   return tensor;
 }

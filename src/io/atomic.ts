@@ -47,7 +47,9 @@ function writeTemp(path: string, content: FileContent): string {
   return temp;
 }
 
-/** Make a rename durable. Some platforms cannot open or fsync a directory; there the rename is as durable as it gets. */
+/**
+ * Make a rename durable. Some platforms cannot open or fsync a directory; there the rename is as durable as it gets.
+ */
 function fsyncDirectory(dir: string): void {
   let fd: number | null = null;
   try {

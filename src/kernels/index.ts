@@ -21,8 +21,11 @@ function selectDefaultKernels(): Kernels {
   if (requested === 'ts') return referenceKernels;
   const native = loadNativeKernels();
   if (native.kernels) return native.kernels;
-  if (requested === 'native') throw new Error(`RANDLAB_KERNELS=native but the native kernels are unavailable: ${native.reason}`);
-  console.warn(`randlab: native kernels unavailable (${native.reason}); using the TypeScript kernels, which are much slower`);
+  if (requested === 'native')
+    throw new Error(`RANDLAB_KERNELS=native but the native kernels are unavailable: ${native.reason}`);
+  console.warn(
+    `randlab: native kernels unavailable (${native.reason}); using the TypeScript kernels, which are much slower`,
+  );
   return referenceKernels;
 }
 

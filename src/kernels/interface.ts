@@ -187,15 +187,35 @@ export interface Kernels {
   // --- loss -------------------------------------------------------------------------------
   /** Row-wise softmax of logits [rows, classes] into probs; returns the mean over rows of
    *  −log softmax(logits)[label] (computed stably, in float64). Labels are trusted to be in range. */
-  softmaxCrossEntropyForward(logits: Float32Array, labels: Int32Array, probs: Float32Array, rows: number, classes: number): number;
+  softmaxCrossEntropyForward(
+    logits: Float32Array,
+    labels: Int32Array,
+    probs: Float32Array,
+    rows: number,
+    classes: number,
+  ): number;
   /** dlogits = scale · (probs − onehot(labels)); scale is usually upstream-grad / rows. */
-  softmaxCrossEntropyBackward(probs: Float32Array, labels: Int32Array, dlogits: Float32Array, rows: number, classes: number, scale: number): void;
+  softmaxCrossEntropyBackward(
+    probs: Float32Array,
+    labels: Int32Array,
+    dlogits: Float32Array,
+    rows: number,
+    classes: number,
+    scale: number,
+  ): void;
 
   // --- optimiser updates (in place, PyTorch semantics) ------------------------------------
   sgdUpdate(param: Float32Array, grad: Float32Array, momentumBuffer: Float32Array | null, p: SgdParams): void;
   /** sgdUpdate of param [m, n] with the gradient alpha · op(A) · op(B) (a weight gradient gᵀ·x),
    *  computed without storing it: the native kernel updates each tile of param as the GEMM finishes it. */
-  gemmSgdUpdate(a: Float32Array, b: Float32Array, param: Float32Array, momentumBuffer: Float32Array | null, p: Omit<GemmParams, 'beta'>, sgd: SgdParams): void;
+  gemmSgdUpdate(
+    a: Float32Array,
+    b: Float32Array,
+    param: Float32Array,
+    momentumBuffer: Float32Array | null,
+    p: Omit<GemmParams, 'beta'>,
+    sgd: SgdParams,
+  ): void;
   adamUpdate(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, p: AdamParams): void;
 
   // --- memory -----------------------------------------------------------------------------

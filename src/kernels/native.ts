@@ -29,7 +29,8 @@ let cached: { kernels: Kernels | null; reason: string; addon: Addon | null } | n
 
 function loadAddon(): { addon: Addon | null; reason: string } {
   const path = addonPath();
-  if (!existsSync(path)) return { addon: null, reason: `${path} does not exist (npm ci builds it when a C++ compiler is available)` };
+  if (!existsSync(path))
+    return { addon: null, reason: `${path} does not exist (npm ci builds it when a C++ compiler is available)` };
   try {
     return { addon: createRequire(import.meta.url)(path) as Addon, reason: '' };
   } catch (error) {

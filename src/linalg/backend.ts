@@ -50,7 +50,9 @@ export function resolveLinalg(requested?: LinalgBackend): NativeLinalg | null {
   if (requested === 'ts') return null;
   const native = nativeLinalg();
   if (requested === 'native' && !native) {
-    throw new Error('native linear algebra is unavailable: build the addon (npx node-gyp rebuild) or unset RANDLAB_KERNELS=ts');
+    throw new Error(
+      'native linear algebra is unavailable: build the addon (npx node-gyp rebuild) or unset RANDLAB_KERNELS=ts',
+    );
   }
   return native;
 }

@@ -29,7 +29,8 @@ export class CovarianceAccumulator {
   private readonly backend: LinalgBackend | undefined;
 
   constructor(dim: number, options: { backend?: LinalgBackend } = {}) {
-    if (!Number.isSafeInteger(dim) || dim < 1) throw new Error(`CovarianceAccumulator: dimension must be a positive integer, got ${dim}`);
+    if (!Number.isSafeInteger(dim) || dim < 1)
+      throw new Error(`CovarianceAccumulator: dimension must be a positive integer, got ${dim}`);
     this.dim = dim;
     this.runningMean = new Float64Array(dim);
     this.runningScatter = new Float64Array(dim * dim);
@@ -40,7 +41,9 @@ export class CovarianceAccumulator {
   static fromState(state: CovarianceState, options: { backend?: LinalgBackend } = {}): CovarianceAccumulator {
     const accumulator = new CovarianceAccumulator(state.dim, options);
     if (state.mean.length !== state.dim || state.scatter.length !== state.dim * state.dim) {
-      throw new Error(`CovarianceAccumulator.fromState: mean has ${state.mean.length} and scatter ${state.scatter.length} values for dimension ${state.dim}`);
+      throw new Error(
+        `CovarianceAccumulator.fromState: mean has ${state.mean.length} and scatter ${state.scatter.length} values for dimension ${state.dim}`,
+      );
     }
     accumulator.n = state.count;
     accumulator.runningMean.set(state.mean);
@@ -56,7 +59,9 @@ export class CovarianceAccumulator {
   /** Adds the rows of a row-major [rows, dim] batch. */
   addRows(values: Float32Array | Float64Array): void {
     if (values.length % this.dim !== 0) {
-      throw new Error(`CovarianceAccumulator.addRows: ${values.length} values are not whole rows of dimension ${this.dim}`);
+      throw new Error(
+        `CovarianceAccumulator.addRows: ${values.length} values are not whole rows of dimension ${this.dim}`,
+      );
     }
     const rows = values.length / this.dim;
     const chunkRows = Math.max(1, Math.floor(CHUNK_VALUES / this.dim));
@@ -75,7 +80,8 @@ export class CovarianceAccumulator {
     }
     for (let j = 0; j < d; j++) {
       batchMean[j]! /= rows;
-      if (!Number.isFinite(batchMean[j]!)) throw new Error(`CovarianceAccumulator.addRows: column ${j} of the batch has a non-finite value`);
+      if (!Number.isFinite(batchMean[j]!))
+        throw new Error(`CovarianceAccumulator.addRows: column ${j} of the batch has a non-finite value`);
     }
     const centred = new Float64Array(rows * d);
     for (let r = 0; r < rows; r++) {
@@ -131,7 +137,8 @@ export class CovarianceAccumulator {
    * (numpy.cov's default), ddof = 0 the population covariance.
    */
   covariance(ddof: 0 | 1 = 1): Float64Array {
-    if (this.n - ddof <= 0) throw new Error(`CovarianceAccumulator: ${this.n} row(s) are too few for a covariance with ddof=${ddof}`);
+    if (this.n - ddof <= 0)
+      throw new Error(`CovarianceAccumulator: ${this.n} row(s) are too few for a covariance with ddof=${ddof}`);
     const out = new Float64Array(this.dim * this.dim);
     const scale = 1 / (this.n - ddof);
     for (let i = 0; i < out.length; i++) out[i] = this.runningScatter[i]! * scale;
@@ -144,7 +151,11 @@ export class CovarianceAccumulator {
 }
 
 /** The covariance (ddof = 1) of the rows of a [rows, dim] matrix. */
-export function covarianceOfRows(values: Float32Array | Float64Array, dim: number, backend?: LinalgBackend): Float64Array {
+export function covarianceOfRows(
+  values: Float32Array | Float64Array,
+  dim: number,
+  backend?: LinalgBackend,
+): Float64Array {
   const accumulator = new CovarianceAccumulator(dim, backend ? { backend } : {});
   accumulator.addRows(values);
   return accumulator.covariance();

@@ -7,4 +7,14 @@ export { defaultLinalgBackend, nativeLinalg, type LinalgBackend, type NativeLina
 export { symmetricEigen, type EigenOptions, type SymmetricEigen } from './eigen.js';
 export { haarOrthonormalBasis, orthogonalFactor, seededHaarBasis } from './orthogonal.js';
 export { CovarianceAccumulator, covarianceOfRows, type CovarianceState } from './covariance.js';
-export { assertSymmetric, frobeniusNorm, gemm, identity, matmul, quadraticForms, toFloat64, transpose, type GemmArgs } from './matrix.js';
+export {
+  assertSymmetric,
+  frobeniusNorm,
+  gemm,
+  identity,
+  matmul,
+  quadraticForms,
+  toFloat64,
+  transpose,
+  type GemmArgs,
+} from './matrix.js';

@@ -28,8 +28,13 @@ export function gemm(args: GemmArgs, backend?: LinalgBackend): void {
   const transB = args.transB ?? false;
   const alpha = args.alpha ?? 1;
   const beta = args.beta ?? 0;
-  for (const [name, value] of [['m', m], ['n', n], ['k', k]] as const) {
-    if (!Number.isSafeInteger(value) || value < 0) throw new Error(`gemm: ${name} must be a non-negative integer, got ${value}`);
+  for (const [name, value] of [
+    ['m', m],
+    ['n', n],
+    ['k', k],
+  ] as const) {
+    if (!Number.isSafeInteger(value) || value < 0)
+      throw new Error(`gemm: ${name} must be a non-negative integer, got ${value}`);
   }
   if (a.length !== m * k) throw new Error(`gemm: A has ${a.length} elements, expected ${m}×${k} = ${m * k}`);
   if (b.length !== k * n) throw new Error(`gemm: B has ${b.length} elements, expected ${k}×${n} = ${k * n}`);
@@ -111,7 +116,9 @@ export function assertSymmetric(a: Float64Array, n: number, what: string): void 
     for (let j = 0; j < i; j++) {
       const gap = Math.abs(a[i * n + j]! - a[j * n + i]!);
       if (gap > tolerance) {
-        throw new Error(`${what} is not symmetric: entries (${i}, ${j}) = ${a[i * n + j]} and (${j}, ${i}) = ${a[j * n + i]} differ by ${gap}`);
+        throw new Error(
+          `${what} is not symmetric: entries (${i}, ${j}) = ${a[i * n + j]} and (${j}, ${i}) = ${a[j * n + i]} differ by ${gap}`,
+        );
       }
     }
   }

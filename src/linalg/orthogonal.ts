@@ -35,7 +35,8 @@ export function orthogonalFactor(a: Float64Array, n: number, backend?: LinalgBac
  * generator's stream (conventionally `new Rng(seed, 'basis')`). Same seed and stream, same basis.
  */
 export function haarOrthonormalBasis(d: number, rng: Rng, backend?: LinalgBackend): Float64Array {
-  if (!Number.isSafeInteger(d) || d < 1) throw new Error(`haarOrthonormalBasis: dimension must be a positive integer, got ${d}`);
+  if (!Number.isSafeInteger(d) || d < 1)
+    throw new Error(`haarOrthonormalBasis: dimension must be a positive integer, got ${d}`);
   const gaussian = new Float64Array(d * d);
   rng.fillNormal(gaussian);
   // Columns of Q are the basis; return them as rows.

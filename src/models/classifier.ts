@@ -45,7 +45,8 @@ export abstract class Classifier extends Module {
 
   get head(): Linear {
     const head = this.layerAt(this.headPath);
-    if (!(head instanceof Linear)) throw new Error(`${this.architecture}: head '${this.headPath}' is ${head.describe()}, not Linear`);
+    if (!(head instanceof Linear))
+      throw new Error(`${this.architecture}: head '${this.headPath}' is ${head.describe()}, not Linear`);
     return head;
   }
 
@@ -56,30 +57,44 @@ export abstract class Classifier extends Module {
 
   private layerAt(path: string): Linear | Conv2d {
     const layer = this.getSubmodule(path);
-    if (!(layer instanceof Linear) && !(layer instanceof Conv2d)) throw new Error(`${this.architecture}: '${path}' is ${layer.describe()}, not Linear or Conv2d`);
+    if (!(layer instanceof Linear) && !(layer instanceof Conv2d))
+      throw new Error(`${this.architecture}: '${path}' is ${layer.describe()}, not Linear or Conv2d`);
     return layer;
   }
 }
 
 /** Initialises a freshly built model from the options (He normal × initScale by default). */
 export function initializeClassifier<M extends Classifier>(model: M, options: ModelOptions): M {
-  initializeModule(model, { scheme: options.initScheme ?? 'kaiming_normal', scale: options.initScale ?? 1, rng: options.rng ?? new Rng(0, 'init') });
+  initializeModule(model, {
+    scheme: options.initScheme ?? 'kaiming_normal',
+    scale: options.initScale ?? 1,
+    rng: options.rng ?? new Rng(0, 'init'),
+  });
   return model;
 }
 
 /** [C, H, W] of an image model's input, or an error naming the model and the shape it got. */
 export function imageShape(model: string, shape: Shape, minSize = 1): [number, number, number] {
-  if (shape.length !== 3) throw new Error(`${model} needs image inputs [C, H, W], got input shape ${formatShape(shape)}`);
+  if (shape.length !== 3)
+    throw new Error(`${model} needs image inputs [C, H, W], got input shape ${formatShape(shape)}`);
   const [c, h, w] = shape as [number, number, number];
-  if (h < minSize || w < minSize) throw new Error(`${model} needs images of at least ${minSize}×${minSize}, got input shape ${formatShape(shape)}`);
+  if (h < minSize || w < minSize)
+    throw new Error(`${model} needs images of at least ${minSize}×${minSize}, got input shape ${formatShape(shape)}`);
   return [c, h, w];
 }
 
 /** The widths given, or the defaults; an error unless there are exactly `count` positive integers. */
-export function resolveWidths(model: string, given: readonly number[] | undefined, defaults: readonly number[], meaning: string): number[] {
+export function resolveWidths(
+  model: string,
+  given: readonly number[] | undefined,
+  defaults: readonly number[],
+  meaning: string,
+): number[] {
   const widths = [...(given ?? defaults)];
   if (widths.length !== defaults.length || widths.some((w) => !Number.isSafeInteger(w) || w < 1)) {
-    throw new Error(`${model}: widths must be ${defaults.length} positive integers (${meaning}), got [${widths.join(', ')}]`);
+    throw new Error(
+      `${model}: widths must be ${defaults.length} positive integers (${meaning}), got [${widths.join(', ')}]`,
+    );
   }
   return widths;
 }

@@ -54,19 +54,22 @@ const MODELS = {
     create: (options: ModelOptions) => createVgg('vgg11', options),
   },
   vgg16: {
-    description: "VGG16 conv stack (torchvision features.<i>), one linear classifier from the last stage (the paper's Fig. 1)",
+    description:
+      "VGG16 conv stack (torchvision features.<i>), one linear classifier from the last stage (the paper's Fig. 1)",
     widths: 'channels of the 13 conv layers (default 64,64,128,128,256,256,256,512,…,512)',
     options: ['batchNorm'],
     create: (options: ModelOptions) => createVgg('vgg16', options),
   },
   resnet18: {
-    description: "ResNet18 with torchvision's keys; variant cifar (3×3 stem, no max pool) or imagenet (7×7 stem + max pool)",
+    description:
+      "ResNet18 with torchvision's keys; variant cifar (3×3 stem, no max pool) or imagenet (7×7 stem + max pool)",
     widths: 'channels of the 4 stages (default 64,128,256,512)',
     options: ['variant'],
     create: createResnet18,
   },
   'wrn-28-4': {
-    description: 'Wide ResNet 28-4 (pre-activation, keys block<g>.layer.<i>.*); firstKernel sets the stem kernel (5 in Fig. 3)',
+    description:
+      'Wide ResNet 28-4 (pre-activation, keys block<g>.layer.<i>.*); firstKernel sets the stem kernel (5 in Fig. 3)',
     widths: 'stem width, then the 3 group widths (default 16,64,128,256)',
     options: ['firstKernel'],
     create: createWrn28x4,

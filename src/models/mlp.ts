@@ -18,7 +18,8 @@ export class MLP extends Classifier {
   constructor(inFeatures: number, hidden: readonly number[], numClasses: number) {
     super();
     const sizes = [inFeatures, ...hidden, numClasses];
-    for (let i = 0; i + 1 < sizes.length; i++) this.layers.push(this.registerModule(`fc${i + 1}`, new Linear(sizes[i]!, sizes[i + 1]!)));
+    for (let i = 0; i + 1 < sizes.length; i++)
+      this.layers.push(this.registerModule(`fc${i + 1}`, new Linear(sizes[i]!, sizes[i + 1]!)));
     this.headPath = `fc${this.layers.length}`;
   }
 
@@ -34,7 +35,8 @@ export class MLP extends Classifier {
 
 export function createMlp(options: ModelOptions): MLP {
   const widths = [...(options.widths ?? MLP_DEFAULT_WIDTHS)];
-  if (widths.some((w) => !Number.isSafeInteger(w) || w < 1)) throw new Error(`mlp: widths must be positive integers (hidden layer sizes), got [${widths.join(', ')}]`);
+  if (widths.some((w) => !Number.isSafeInteger(w) || w < 1))
+    throw new Error(`mlp: widths must be positive integers (hidden layer sizes), got [${widths.join(', ')}]`);
   const inFeatures = options.inputShape.reduce((a, b) => a * b, 1);
   return initializeClassifier(new MLP(inFeatures, widths, options.numClasses), options);
 }

@@ -5,7 +5,14 @@
  */
 import { BatchNorm2d, Conv2d, GlobalAvgPool2d, Linear, MaxPool2d, Module, ReLU, Sequential } from '../nn/index.js';
 import { add, type Tensor } from '../tensor/index.js';
-import { Classifier, imageShape, initializeClassifier, resolveWidths, type ModelOptions, type ModelVariant } from './classifier.js';
+import {
+  Classifier,
+  imageShape,
+  initializeClassifier,
+  resolveWidths,
+  type ModelOptions,
+  type ModelVariant,
+} from './classifier.js';
 
 /** torchvision's resnet18 stage widths. */
 export const RESNET18_DEFAULT_WIDTHS: readonly number[] = [64, 128, 256, 512];
@@ -29,7 +36,10 @@ export class BasicBlock extends Module {
     this.bn2 = this.registerModule('bn2', new BatchNorm2d(planes));
     this.downsample =
       stride !== 1 || inPlanes !== planes
-        ? this.registerModule('downsample', new Sequential(new Conv2d(inPlanes, planes, 1, { stride, bias: false }), new BatchNorm2d(planes)))
+        ? this.registerModule(
+            'downsample',
+            new Sequential(new Conv2d(inPlanes, planes, 1, { stride, bias: false }), new BatchNorm2d(planes)),
+          )
         : null;
   }
 
@@ -58,8 +68,13 @@ export class ResNet18 extends Classifier {
       variant === 'imagenet'
         ? new Conv2d(inChannels, widths[0]!, 7, { stride: 2, padding: 3, bias: false })
         : new Conv2d(inChannels, widths[0]!, 3, { stride: 1, padding: 1, bias: false });
-    this.stem = [this.registerModule('conv1', stemConv), this.registerModule('bn1', new BatchNorm2d(widths[0]!)), this.registerModule('relu', new ReLU())];
-    if (variant === 'imagenet') this.stem.push(this.registerModule('maxpool', new MaxPool2d(3, { stride: 2, padding: 1 })));
+    this.stem = [
+      this.registerModule('conv1', stemConv),
+      this.registerModule('bn1', new BatchNorm2d(widths[0]!)),
+      this.registerModule('relu', new ReLU()),
+    ];
+    if (variant === 'imagenet')
+      this.stem.push(this.registerModule('maxpool', new MaxPool2d(3, { stride: 2, padding: 1 })));
     let inPlanes = widths[0]!;
     this.stages = widths.map((planes, stage) => {
       const blocks: BasicBlock[] = [];
@@ -84,7 +99,8 @@ export class ResNet18 extends Classifier {
 
 export function createResnet18(options: ModelOptions): ResNet18 {
   const variant = options.variant ?? 'cifar';
-  if (variant !== 'cifar' && variant !== 'imagenet') throw new Error(`resnet18: variant must be 'cifar' or 'imagenet', got '${String(variant)}'`);
+  if (variant !== 'cifar' && variant !== 'imagenet')
+    throw new Error(`resnet18: variant must be 'cifar' or 'imagenet', got '${String(variant)}'`);
   const [channels] = imageShape('resnet18', options.inputShape);
   const widths = resolveWidths('resnet18', options.widths, RESNET18_DEFAULT_WIDTHS, 'channels of the four stages');
   return initializeClassifier(new ResNet18(channels, widths, variant, options.numClasses), options);

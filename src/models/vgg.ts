@@ -26,7 +26,13 @@ export class VGG extends Classifier {
   readonly features: Sequential;
   readonly classifier: Linear;
 
-  constructor(name: VggName, inputShape: readonly [number, number, number], widths: readonly number[], batchNorm: boolean, numClasses: number) {
+  constructor(
+    name: VggName,
+    inputShape: readonly [number, number, number],
+    widths: readonly number[],
+    batchNorm: boolean,
+    numClasses: number,
+  ) {
     super();
     this.architecture = name;
     let [channels, h, w] = inputShape;

@@ -28,7 +28,9 @@ export class WideBasicBlock extends Module {
     this.bn2 = this.registerModule('bn2', new BatchNorm2d(outPlanes));
     this.conv2 = this.registerModule('conv2', new Conv2d(outPlanes, outPlanes, 3, { padding: 1, bias: false }));
     const sameShape = inPlanes === outPlanes && stride === 1;
-    this.convShortcut = sameShape ? null : this.registerModule('convShortcut', new Conv2d(inPlanes, outPlanes, 1, { stride, bias: false }));
+    this.convShortcut = sameShape
+      ? null
+      : this.registerModule('convShortcut', new Conv2d(inPlanes, outPlanes, 1, { stride, bias: false }));
   }
 
   forward(x: Tensor): Tensor {
@@ -44,7 +46,10 @@ class WideGroup extends Module {
 
   constructor(inPlanes: number, outPlanes: number, stride: number) {
     super();
-    const blocks = Array.from({ length: BLOCKS_PER_GROUP }, (_, i) => new WideBasicBlock(i === 0 ? inPlanes : outPlanes, outPlanes, i === 0 ? stride : 1));
+    const blocks = Array.from(
+      { length: BLOCKS_PER_GROUP },
+      (_, i) => new WideBasicBlock(i === 0 ? inPlanes : outPlanes, outPlanes, i === 0 ? stride : 1),
+    );
     this.layer = this.registerModule('layer', new Sequential(...blocks));
   }
 
@@ -67,7 +72,10 @@ export class WideResNet extends Classifier {
     super();
     const [stem, ...groupWidths] = widths as [number, ...number[]];
     // 'Same' padding for odd kernels keeps the 32×32 resolution the rest of the network expects.
-    this.conv1 = this.registerModule('conv1', new Conv2d(inChannels, stem, firstKernel, { padding: Math.floor(firstKernel / 2), bias: false }));
+    this.conv1 = this.registerModule(
+      'conv1',
+      new Conv2d(inChannels, stem, firstKernel, { padding: Math.floor(firstKernel / 2), bias: false }),
+    );
     let inPlanes = stem;
     this.groups = groupWidths.map((planes, g) => {
       const group = this.registerModule(`block${g + 1}`, new WideGroup(inPlanes, planes, g === 0 ? 1 : 2));
@@ -92,6 +100,11 @@ export function createWrn28x4(options: ModelOptions): WideResNet {
   if (!Number.isSafeInteger(firstKernel) || firstKernel < 1 || firstKernel % 2 === 0) {
     throw new Error(`wrn-28-4: firstKernel must be an odd positive integer (3, 5, …), got ${firstKernel}`);
   }
-  const widths = resolveWidths('wrn-28-4', options.widths, WRN_28_4_DEFAULT_WIDTHS, 'stem width, then the widths of the three groups');
+  const widths = resolveWidths(
+    'wrn-28-4',
+    options.widths,
+    WRN_28_4_DEFAULT_WIDTHS,
+    'stem width, then the widths of the three groups',
+  );
   return initializeClassifier(new WideResNet(channels, widths, firstKernel, options.numClasses), options);
 }

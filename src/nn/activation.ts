@@ -6,7 +6,9 @@ export class ReLU extends Module {
     return relu(x);
   }
 
-  /** This ReLU applied to `output` of `producer` (null: an op such as add), in place when allowed (see reluOnOutput). */
+  /**
+   * This ReLU applied to `output` of `producer` (null: an op such as add), in place when allowed (see reluOnOutput).
+   */
   callOnOutput(output: Tensor, producer: Module | null): Tensor {
     return this.hasForwardHooks ? this.call(output) : reluOnOutput(output, producer);
   }

@@ -30,12 +30,16 @@ abstract class BatchNormBase extends Module {
     this.eps = options.eps ?? 1e-5;
     this.momentum = options.momentum ?? 0.1;
     if (!(this.eps > 0)) throw new Error(`${this.constructor.name}: eps must be positive, got ${this.eps}`);
-    if (!(this.momentum >= 0 && this.momentum <= 1)) throw new Error(`${this.constructor.name}: momentum must be in [0, 1], got ${this.momentum}`);
+    if (!(this.momentum >= 0 && this.momentum <= 1))
+      throw new Error(`${this.constructor.name}: momentum must be in [0, 1], got ${this.momentum}`);
     this.weight = this.registerParameter('weight', persistentTensor([numFeatures], 1));
     this.bias = this.registerParameter('bias', persistentTensor([numFeatures], 0));
     this.runningMean = this.registerBuffer('running_mean', persistentTensor([numFeatures], 0));
     this.runningVar = this.registerBuffer('running_var', persistentTensor([numFeatures], 1));
-    this.numBatchesTracked = this.registerBuffer('num_batches_tracked', untracked(() => tensor(new Int32Array(1), [])));
+    this.numBatchesTracked = this.registerBuffer(
+      'num_batches_tracked',
+      untracked(() => tensor(new Int32Array(1), [])),
+    );
   }
 
   override describe(): string {
@@ -54,11 +58,17 @@ abstract class BatchNormBase extends Module {
   forward(x: Tensor): Tensor {
     this.checkInput(x);
     if (x.shape[1] !== this.numFeatures) {
-      throw new Error(`${this.path || this.constructor.name}: ${this.describe()} expects ${this.numFeatures} channels in dimension 1, got [${x.shape.join(', ')}]`);
+      throw new Error(
+        `${this.path || this.constructor.name}: ${this.describe()} expects ${this.numFeatures} channels in dimension 1, got [${x.shape.join(', ')}]`,
+      );
     }
     // The op takes [N, C] or [N, C, H, W]; [N, C, L] is normalised as [N, C, L, 1].
     const input = x.rank === 3 ? x.reshape([...x.shape, 1]) : x;
-    const y = batchNorm(input, this.weight, this.bias, this.runningMean, this.runningVar, { training: this.training, momentum: this.momentum, eps: this.eps });
+    const y = batchNorm(input, this.weight, this.bias, this.runningMean, this.runningVar, {
+      training: this.training,
+      momentum: this.momentum,
+      eps: this.eps,
+    });
     if (this.training) this.numBatchesTracked.ints[0]! += 1;
     return x.rank === 3 ? y.reshape(x.shape) : y;
   }
@@ -71,7 +81,10 @@ export class BatchNorm2d extends BatchNormBase {
   }
 
   protected checkInput(x: Tensor): void {
-    if (x.rank !== 4) throw new Error(`${this.path || 'BatchNorm2d'}: ${this.describe()} expects input [N, C, H, W], got [${x.shape.join(', ')}]`);
+    if (x.rank !== 4)
+      throw new Error(
+        `${this.path || 'BatchNorm2d'}: ${this.describe()} expects input [N, C, H, W], got [${x.shape.join(', ')}]`,
+      );
   }
 }
 
@@ -82,7 +95,10 @@ export class BatchNorm1d extends BatchNormBase {
   }
 
   protected checkInput(x: Tensor): void {
-    if (x.rank !== 2 && x.rank !== 3) throw new Error(`${this.path || 'BatchNorm1d'}: ${this.describe()} expects input [N, C] or [N, C, L], got [${x.shape.join(', ')}]`);
+    if (x.rank !== 2 && x.rank !== 3)
+      throw new Error(
+        `${this.path || 'BatchNorm1d'}: ${this.describe()} expects input [N, C] or [N, C, L], got [${x.shape.join(', ')}]`,
+      );
   }
 }
 

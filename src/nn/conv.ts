@@ -32,13 +32,21 @@ export class Conv2d extends Module {
     this.kernelSize = pair(kernelSize);
     this.stride = pair(options.stride ?? 1);
     this.padding = pair(options.padding ?? 0);
-    checkPositiveInteger('Conv2d', { inChannels, outChannels, kernelHeight: this.kernelSize[0], kernelWidth: this.kernelSize[1], strideHeight: this.stride[0], strideWidth: this.stride[1] });
+    checkPositiveInteger('Conv2d', {
+      inChannels,
+      outChannels,
+      kernelHeight: this.kernelSize[0],
+      kernelWidth: this.kernelSize[1],
+      strideHeight: this.stride[0],
+      strideWidth: this.stride[1],
+    });
     for (const p of this.padding) {
-      if (!Number.isInteger(p) || p < 0) throw new Error(`Conv2d: padding must be non-negative integers, got [${this.padding.join(', ')}]`);
+      if (!Number.isInteger(p) || p < 0)
+        throw new Error(`Conv2d: padding must be non-negative integers, got [${this.padding.join(', ')}]`);
     }
     const [kh, kw] = this.kernelSize;
     this.weight = this.registerParameter('weight', persistentTensor([outChannels, inChannels, kh, kw]));
-    this.bias = options.bias ?? true ? this.registerParameter('bias', persistentTensor([outChannels])) : null;
+    this.bias = (options.bias ?? true) ? this.registerParameter('bias', persistentTensor([outChannels])) : null;
   }
 
   override describe(): string {
@@ -48,7 +56,9 @@ export class Conv2d extends Module {
 
   forward(x: Tensor): Tensor {
     if (x.rank !== 4 || x.shape[1] !== this.inChannels) {
-      throw new Error(`${this.path || 'Conv2d'}: ${this.describe()} expects input [N, ${this.inChannels}, H, W], got [${x.shape.join(', ')}]`);
+      throw new Error(
+        `${this.path || 'Conv2d'}: ${this.describe()} expects input [N, ${this.inChannels}, H, W], got [${x.shape.join(', ')}]`,
+      );
     }
     return conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding });
   }

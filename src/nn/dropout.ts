@@ -30,7 +30,9 @@ export class Dropout extends Module {
   forward(x: Tensor): Tensor {
     if (!this.training || this.p === 0) return x;
     if (!this.rng) {
-      throw new Error(`${this.path || 'Dropout'}: no random generator for the dropout masks; call model.setDropoutRng(new Rng(seed, 'dropout')) or pass { rng }`);
+      throw new Error(
+        `${this.path || 'Dropout'}: no random generator for the dropout masks; call model.setDropoutRng(new Rng(seed, 'dropout')) or pass { rng }`,
+      );
     }
     return dropout(x, this.p, { training: true, rng: this.rng });
   }

@@ -16,7 +16,14 @@ import type { Module } from './module.js';
 export type Nonlinearity = 'linear' | 'conv' | 'sigmoid' | 'tanh' | 'relu' | 'leaky_relu' | 'selu';
 export type FanMode = 'fan_in' | 'fan_out';
 
-export const INIT_SCHEMES = ['kaiming_normal', 'kaiming_uniform', 'lecun_normal', 'xavier_normal', 'xavier_uniform', 'torch_default'] as const;
+export const INIT_SCHEMES = [
+  'kaiming_normal',
+  'kaiming_uniform',
+  'lecun_normal',
+  'xavier_normal',
+  'xavier_uniform',
+  'torch_default',
+] as const;
 export type InitScheme = (typeof INIT_SCHEMES)[number];
 
 /** torch.nn.init.calculate_gain; `negativeSlope` is leaky_relu's slope (PyTorch's default 0.01). */
@@ -39,7 +46,8 @@ export function calculateGain(nonlinearity: Nonlinearity, negativeSlope = 0.01):
 
 /** Fan-in and fan-out of a weight [out, in, …kernel] (PyTorch: in·receptive field, out·receptive field). */
 export function computeFans(shape: Shape): { fanIn: number; fanOut: number } {
-  if (shape.length < 2) throw new Error(`fan in/out needs a weight with at least 2 dimensions, got ${formatShape(shape)}`);
+  if (shape.length < 2)
+    throw new Error(`fan in/out needs a weight with at least 2 dimensions, got ${formatShape(shape)}`);
   const receptiveField = shape.slice(2).reduce((a, b) => a * b, 1);
   return { fanIn: shape[1]! * receptiveField, fanOut: shape[0]! * receptiveField };
 }
@@ -152,7 +160,8 @@ function drawWeight(weight: Tensor, rng: Rng, options: InitializeOptions): void 
 
 /** Initialise one Linear or Conv2d: the scheme's weights; bias zero (torch_default: its uniform bias). */
 export function initializeLayer(layer: Linear | Conv2d, options: InitializeOptions): void {
-  if (!INIT_SCHEMES.includes(options.scheme)) throw new Error(`unknown init scheme '${options.scheme}' (known: ${INIT_SCHEMES.join(', ')})`);
+  if (!INIT_SCHEMES.includes(options.scheme))
+    throw new Error(`unknown init scheme '${options.scheme}' (known: ${INIT_SCHEMES.join(', ')})`);
   const rng = options.rng.fork(layer.weight.name ?? 'weight');
   if (options.scheme === 'torch_default') {
     torchDefaultInit(layer.weight, layer.bias, rng, { scale: options.scale });
@@ -177,7 +186,10 @@ export function initializeModule(module: Module, options: InitializeOptions): vo
       m.resetRunningStats();
     } else {
       const own = m.namedParameters().filter(([key]) => !key.includes('.'));
-      if (own.length > 0) throw new Error(`initializeModule: no initialiser for ${m.describe()} at '${path}' (parameters ${own.map(([k]) => k).join(', ')})`);
+      if (own.length > 0)
+        throw new Error(
+          `initializeModule: no initialiser for ${m.describe()} at '${path}' (parameters ${own.map(([k]) => k).join(', ')})`,
+        );
     }
   }
 }

@@ -18,7 +18,7 @@ export class Linear extends Module {
     super();
     checkPositiveInteger('Linear', { inFeatures, outFeatures });
     this.weight = this.registerParameter('weight', persistentTensor([outFeatures, inFeatures]));
-    this.bias = options.bias ?? true ? this.registerParameter('bias', persistentTensor([outFeatures])) : null;
+    this.bias = (options.bias ?? true) ? this.registerParameter('bias', persistentTensor([outFeatures])) : null;
   }
 
   override describe(): string {
@@ -27,7 +27,9 @@ export class Linear extends Module {
 
   forward(x: Tensor): Tensor {
     if (x.rank !== 2 || x.shape[1] !== this.inFeatures) {
-      throw new Error(`${this.path || this.describe()}: ${this.describe()} expects input [N, ${this.inFeatures}], got [${x.shape.join(', ')}]`);
+      throw new Error(
+        `${this.path || this.describe()}: ${this.describe()} expects input [N, ${this.inFeatures}], got [${x.shape.join(', ')}]`,
+      );
     }
     return linear(x, this.weight, this.bias);
   }

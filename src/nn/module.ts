@@ -38,7 +38,8 @@ export { persistentTensor } from '../tensor/tensor.js';
 /** Layer constructor arguments: throws naming the first one that is not a positive integer. */
 export function checkPositiveInteger(layer: string, values: Record<string, number>): void {
   for (const [name, value] of Object.entries(values)) {
-    if (!Number.isInteger(value) || value <= 0) throw new Error(`${layer}: ${name} must be a positive integer, got ${value}`);
+    if (!Number.isInteger(value) || value <= 0)
+      throw new Error(`${layer}: ${name} must be a positive integer, got ${value}`);
   }
 }
 
@@ -84,7 +85,8 @@ export abstract class Module {
   /** Register a trainable tensor (made a leaf that requires gradients). */
   protected registerParameter(name: string, tensor: Tensor): Tensor {
     this.checkNewName(name);
-    if (tensor.dtype !== 'float32') throw new Error(`${this.describe()}: parameter '${name}' must be float32, got ${tensor.dtype}`);
+    if (tensor.dtype !== 'float32')
+      throw new Error(`${this.describe()}: parameter '${name}' must be float32, got ${tensor.dtype}`);
     tensor.requireGrad();
     this.ownParameters.set(name, tensor);
     tensor.name = this.keyFor(name);
@@ -102,9 +104,14 @@ export abstract class Module {
   /** Register a child; its tensors are renamed to their keys in this tree. */
   protected registerModule<M extends Module>(name: string, module: M): M {
     this.checkNewName(name);
-    if (name.includes('.') || name === '') throw new Error(`${this.describe()}: child module name '${name}' must be non-empty and contain no '.'`);
-    if (module.parentModule) throw new Error(`${this.describe()}: module '${name}' (${module.describe()}) already belongs to '${module.path}' in another tree`);
-    if ((module as Module) === this || this.ancestors().includes(module)) throw new Error(`${this.describe()}: registering '${name}' would make a cycle`);
+    if (name.includes('.') || name === '')
+      throw new Error(`${this.describe()}: child module name '${name}' must be non-empty and contain no '.'`);
+    if (module.parentModule)
+      throw new Error(
+        `${this.describe()}: module '${name}' (${module.describe()}) already belongs to '${module.path}' in another tree`,
+      );
+    if ((module as Module) === this || this.ancestors().includes(module))
+      throw new Error(`${this.describe()}: registering '${name}' would make a cycle`);
     module.parentModule = this;
     module.nameInParent = name;
     this.ownChildren.set(name, module);
@@ -144,7 +151,8 @@ export abstract class Module {
   /** This module ('' or `prefix`) and every descendant, depth first, with dotted keys. */
   namedModules(prefix = ''): Array<[string, Module]> {
     const result: Array<[string, Module]> = [[prefix, this]];
-    for (const [name, child] of this.ownChildren) result.push(...child.namedModules(prefix ? `${prefix}.${name}` : name));
+    for (const [name, child] of this.ownChildren)
+      result.push(...child.namedModules(prefix ? `${prefix}.${name}` : name));
     return result;
   }
 
@@ -177,7 +185,9 @@ export abstract class Module {
       if (child) return child;
       const where = depth > 0 ? `'${parts.slice(0, depth).join('.')}'` : 'the root';
       const available = [...module.ownChildren.keys()].join(', ') || 'none';
-      throw new Error(`getSubmodule('${path}'): ${where} (${module.describe()}) has no child '${part}' (children: ${available})`);
+      throw new Error(
+        `getSubmodule('${path}'): ${where} (${module.describe()}) has no child '${part}' (children: ${available})`,
+      );
     }, this);
   }
 
@@ -197,9 +207,13 @@ export abstract class Module {
    * Copy values from `source` into this module's parameters and buffers. Every problem is
    * reported at once: missing and unexpected keys (when strict), shape and dtype mismatches.
    */
-  loadStateDict(source: ReadonlyMap<string, Tensor> | Readonly<Record<string, Tensor>>, options: LoadStateDictOptions = {}): LoadStateDictResult {
+  loadStateDict(
+    source: ReadonlyMap<string, Tensor> | Readonly<Record<string, Tensor>>,
+    options: LoadStateDictOptions = {},
+  ): LoadStateDictResult {
     const strict = options.strict ?? true;
-    const entries: ReadonlyMap<string, Tensor> = source instanceof Map ? source : new Map(Object.entries(source as Readonly<Record<string, Tensor>>));
+    const entries: ReadonlyMap<string, Tensor> =
+      source instanceof Map ? source : new Map(Object.entries(source as Readonly<Record<string, Tensor>>));
     const own = this.stateDict();
     const missingKeys = [...own.keys()].filter((k) => !entries.has(k));
     const unexpectedKeys = [...entries.keys()].filter((k) => !own.has(k));
@@ -210,7 +224,9 @@ export abstract class Module {
       const value = entries.get(key);
       if (!value) continue;
       if (value.shape.length !== target.shape.length || value.shape.some((d, i) => d !== target.shape[i])) {
-        problems.push(`'${key}': shape ${formatShape(value.shape)} in the state dict, ${formatShape(target.shape)} in the model`);
+        problems.push(
+          `'${key}': shape ${formatShape(value.shape)} in the state dict, ${formatShape(target.shape)} in the model`,
+        );
       } else if (value.dtype !== target.dtype) {
         problems.push(`'${key}': dtype ${value.dtype} in the state dict, ${target.dtype} in the model`);
       }

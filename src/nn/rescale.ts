@@ -26,7 +26,11 @@ function isBias(key: string): boolean {
  * rescaled parameter. Throws, before changing anything, when a reference is missing or a
  * parameter is zero but its reference is not (no factor can restore it).
  */
-export function rescaleToNorms(module: Module, referenceNorms: ReadonlyMap<string, number>, options: RescaleOptions = {}): Map<string, number> {
+export function rescaleToNorms(
+  module: Module,
+  referenceNorms: ReadonlyMap<string, number>,
+  options: RescaleOptions = {},
+): Map<string, number> {
   const includeBiases = options.includeBiases ?? true;
   const current = parameterNorms(module);
   const factors = new Map<string, number>();
@@ -35,7 +39,8 @@ export function rescaleToNorms(module: Module, referenceNorms: ReadonlyMap<strin
     if (!includeBiases && isBias(key)) continue;
     const reference = referenceNorms.get(key);
     if (reference === undefined) problems.push(`'${key}' has no reference norm`);
-    else if (!(reference >= 0) || !Number.isFinite(reference)) problems.push(`'${key}': reference norm ${reference} is not a finite number ≥ 0`);
+    else if (!(reference >= 0) || !Number.isFinite(reference))
+      problems.push(`'${key}': reference norm ${reference} is not a finite number ≥ 0`);
     else if (norm === 0 && reference > 0) problems.push(`'${key}' is all zeros but its reference norm is ${reference}`);
     else if (!Number.isFinite(norm)) problems.push(`'${key}' has a non-finite norm (${norm})`);
     else factors.set(key, norm === 0 ? 1 : reference / norm);

@@ -25,7 +25,10 @@ export class Sequential extends Module {
 
   at(index: number): Module {
     const module = this.layers[index];
-    if (!module) throw new Error(`Sequential${this.path ? ` '${this.path}'` : ''}: no layer ${index} (it has ${this.layers.length})`);
+    if (!module)
+      throw new Error(
+        `Sequential${this.path ? ` '${this.path}'` : ''}: no layer ${index} (it has ${this.layers.length})`,
+      );
     return module;
   }
 

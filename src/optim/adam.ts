@@ -38,7 +38,13 @@ export class Adam extends AdamBase {
   protected readonly decoupled = false;
 
   constructor(params: NamedParameters, options: AdamOptions = {}) {
-    super(params, { lr: options.lr ?? 1e-3, beta1: options.beta1 ?? 0.9, beta2: options.beta2 ?? 0.999, eps: options.eps ?? 1e-8, weightDecay: options.weightDecay ?? 0 });
+    super(params, {
+      lr: options.lr ?? 1e-3,
+      beta1: options.beta1 ?? 0.9,
+      beta2: options.beta2 ?? 0.999,
+      eps: options.eps ?? 1e-8,
+      weightDecay: options.weightDecay ?? 0,
+    });
   }
 }
 
@@ -48,6 +54,12 @@ export class AdamW extends AdamBase {
   protected readonly decoupled = true;
 
   constructor(params: NamedParameters, options: AdamOptions = {}) {
-    super(params, { lr: options.lr ?? 1e-3, beta1: options.beta1 ?? 0.9, beta2: options.beta2 ?? 0.999, eps: options.eps ?? 1e-8, weightDecay: options.weightDecay ?? 1e-2 });
+    super(params, {
+      lr: options.lr ?? 1e-3,
+      beta1: options.beta1 ?? 0.9,
+      beta2: options.beta2 ?? 0.999,
+      eps: options.eps ?? 1e-8,
+      weightDecay: options.weightDecay ?? 1e-2,
+    });
   }
 }

@@ -1,4 +1,10 @@
-export { Optimizer, type NamedParameters, type Hyperparameters, type OptimizerState, type ParameterState } from './optimizer.js';
+export {
+  Optimizer,
+  type NamedParameters,
+  type Hyperparameters,
+  type OptimizerState,
+  type ParameterState,
+} from './optimizer.js';
 export { SGD, type SgdOptions } from './sgd.js';
 export { Adam, AdamW, type AdamOptions } from './adam.js';
 export {

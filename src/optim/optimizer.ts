@@ -6,7 +6,17 @@
  * `zeroGrad` zeroes gradients in place (PyTorch's set_to_none=False): a parameter that has never
  * received a gradient is skipped by `step`, as in PyTorch.
  */
-import { backward, formatShape, full, persistentTensor, untracked, type LeafSgdUpdate, type LeafSgdUpdateOffer, type Shape, type Tensor } from '../tensor/tensor.js';
+import {
+  backward,
+  formatShape,
+  full,
+  persistentTensor,
+  untracked,
+  type LeafSgdUpdate,
+  type LeafSgdUpdateOffer,
+  type Shape,
+  type Tensor,
+} from '../tensor/tensor.js';
 
 export type NamedParameters = Iterable<readonly [string, Tensor]>;
 export type Hyperparameters = Record<string, number | boolean>;
@@ -45,7 +55,8 @@ export abstract class Optimizer<H extends Hyperparameters> {
     for (const [name, p] of this.parameters) {
       if (seen.has(name)) throw new Error(`optimizer: parameter '${name}' is given twice`);
       seen.add(name);
-      if (p.dtype !== 'float32') throw new Error(`optimizer: parameter '${name}' is ${p.dtype}; only float32 tensors can be optimised`);
+      if (p.dtype !== 'float32')
+        throw new Error(`optimizer: parameter '${name}' is ${p.dtype}; only float32 tensors can be optimised`);
     }
     if (this.parameters.length === 0) throw new Error('optimizer: no parameters to optimise');
     this.hyper = this.validate(hyperparameters);
@@ -166,10 +177,13 @@ export abstract class Optimizer<H extends Hyperparameters> {
         problems.push(`state for unknown parameter '${name}'`);
         continue;
       }
-      if (!Number.isInteger(state.step) || state.step < 0) problems.push(`'${name}': step ${state.step} is not a non-negative integer`);
+      if (!Number.isInteger(state.step) || state.step < 0)
+        problems.push(`'${name}': step ${state.step} is not a non-negative integer`);
       for (const [key, t] of Object.entries(state.buffers)) {
         if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i]) || t.dtype !== 'float32') {
-          problems.push(`'${name}.${key}': ${t.dtype} ${formatShape(t.shape)} but the parameter is float32 ${formatShape(shape)}`);
+          problems.push(
+            `'${name}.${key}': ${t.dtype} ${formatShape(t.shape)} but the parameter is float32 ${formatShape(shape)}`,
+          );
         }
       }
     }
@@ -198,7 +212,14 @@ function copyOf(t: Tensor, persistent: boolean): Tensor {
 }
 
 /** Throws unless value is a finite number in [min, max) (or [min, max] when `inclusiveMax`). */
-export function checkRange(where: string, name: string, value: number, min: number, max = Infinity, inclusiveMax = false): void {
+export function checkRange(
+  where: string,
+  name: string,
+  value: number,
+  min: number,
+  max = Infinity,
+  inclusiveMax = false,
+): void {
   const ok = Number.isFinite(value) && value >= min && (inclusiveMax ? value <= max : value < max);
   if (!ok) throw new Error(`${where}: ${name} must be in [${min}, ${max}${inclusiveMax ? ']' : ')'}, got ${value}`);
 }

@@ -8,12 +8,14 @@ import { z } from 'zod';
 export type Schedule = (step: number) => number;
 
 function checkStep(step: number): void {
-  if (!Number.isInteger(step) || step < 0) throw new Error(`learning-rate schedule: step must be a non-negative integer, got ${step}`);
+  if (!Number.isInteger(step) || step < 0)
+    throw new Error(`learning-rate schedule: step must be a non-negative integer, got ${step}`);
 }
 
 function checkPositive(where: string, values: Record<string, number>): void {
   for (const [name, value] of Object.entries(values)) {
-    if (!(Number.isFinite(value) && value > 0)) throw new Error(`${where}: ${name} must be a positive number, got ${value}`);
+    if (!(Number.isFinite(value) && value > 0))
+      throw new Error(`${where}: ${name} must be a positive number, got ${value}`);
   }
 }
 
@@ -36,12 +38,16 @@ export function stepSchedule(options: { lr: number; gamma: number; stepSize: num
   };
 }
 
-/** minLr + (lr − minLr)·(1 + cos(π·step/totalSteps))/2, then minLr after totalSteps (PyTorch's CosineAnnealingLR, one half-period). */
+/**
+ * minLr + (lr − minLr)·(1 + cos(π·step/totalSteps))/2, then minLr after totalSteps (PyTorch's CosineAnnealingLR, one
+ * half-period).
+ */
 export function cosineSchedule(options: { lr: number; minLr?: number; totalSteps: number }): Schedule {
   const { lr, totalSteps } = options;
   const minLr = options.minLr ?? 0;
   checkPositive('cosine schedule', { lr, totalSteps });
-  if (!Number.isInteger(totalSteps)) throw new Error(`cosine schedule: totalSteps must be an integer, got ${totalSteps}`);
+  if (!Number.isInteger(totalSteps))
+    throw new Error(`cosine schedule: totalSteps must be an integer, got ${totalSteps}`);
   if (!(minLr >= 0 && minLr <= lr)) throw new Error(`cosine schedule: minLr must be in [0, lr=${lr}], got ${minLr}`);
   return (step) => {
     checkStep(step);
@@ -55,7 +61,8 @@ export function cosineSchedule(options: { lr: number; minLr?: number; totalSteps
  * afterwards the inner schedule runs from its own step 0 (so its totalSteps count after warm-up).
  */
 export function withWarmup(inner: Schedule, warmupSteps: number): Schedule {
-  if (!Number.isInteger(warmupSteps) || warmupSteps < 0) throw new Error(`warm-up: warmupSteps must be a non-negative integer, got ${warmupSteps}`);
+  if (!Number.isInteger(warmupSteps) || warmupSteps < 0)
+    throw new Error(`warm-up: warmupSteps must be a non-negative integer, got ${warmupSteps}`);
   if (warmupSteps === 0) return inner;
   return (step) => {
     checkStep(step);
@@ -70,8 +77,24 @@ const warmup = { warmupSteps: z.number().int().nonnegative().default(0) };
 /** Schedule settings as they appear in experiment configs. */
 export const scheduleConfigSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('constant'), lr: positive, ...warmup }).strict(),
-  z.object({ type: z.literal('step'), lr: positive, gamma: positive, stepSize: z.number().int().positive(), ...warmup }).strict(),
-  z.object({ type: z.literal('cosine'), lr: positive, minLr: z.number().nonnegative().default(0), totalSteps: z.number().int().positive(), ...warmup }).strict(),
+  z
+    .object({
+      type: z.literal('step'),
+      lr: positive,
+      gamma: positive,
+      stepSize: z.number().int().positive(),
+      ...warmup,
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('cosine'),
+      lr: positive,
+      minLr: z.number().nonnegative().default(0),
+      totalSteps: z.number().int().positive(),
+      ...warmup,
+    })
+    .strict(),
 ]);
 
 export type ScheduleConfig = z.input<typeof scheduleConfigSchema>;
@@ -80,7 +103,9 @@ export type ScheduleConfig = z.input<typeof scheduleConfigSchema>;
 export function scheduleFromConfig(config: ScheduleConfig): Schedule {
   const parsed = scheduleConfigSchema.safeParse(config);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
+    const issues = parsed.error.issues
+      .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`)
+      .join('; ');
     throw new Error(`invalid learning-rate schedule config: ${issues}`);
   }
   const c = parsed.data;

@@ -12,7 +12,9 @@ export interface SgdOptions {
 
 type SgdHyper = { lr: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean };
 
-/** torch.optim.SGD: d = g + wd·θ; b = d on the first step, else μ·b + (1−dampening)·d; θ −= lr·(nesterov ? d + μ·b : b). */
+/**
+ * torch.optim.SGD: d = g + wd·θ; b = d on the first step, else μ·b + (1−dampening)·d; θ −= lr·(nesterov ? d + μ·b : b).
+ */
 export class SGD extends Optimizer<SgdHyper> {
   readonly kind = 'sgd';
 
@@ -31,7 +33,8 @@ export class SGD extends Optimizer<SgdHyper> {
     checkRange('SGD', 'momentum', h.momentum, 0);
     checkRange('SGD', 'dampening', h.dampening, 0, 1, true);
     checkRange('SGD', 'weightDecay', h.weightDecay, 0);
-    if (h.nesterov && (h.momentum <= 0 || h.dampening !== 0)) throw new Error('SGD: nesterov needs momentum > 0 and dampening 0');
+    if (h.nesterov && (h.momentum <= 0 || h.dampening !== 0))
+      throw new Error('SGD: nesterov needs momentum > 0 and dampening 0');
     return h;
   }
 

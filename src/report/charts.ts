@@ -55,7 +55,15 @@ export function bandRows(points: readonly SeriesPoint[]): BandRow[] {
   }
   return [...groups.values()].map(({ series, panel, x, ys }) => {
     const s = summarize(ys);
-    return { series, panel, x, mean: s.mean, low: s.interval?.low ?? s.mean, high: s.interval?.high ?? s.mean, seeds: ys.length };
+    return {
+      series,
+      panel,
+      x,
+      mean: s.mean,
+      low: s.interval?.low ?? s.mean,
+      high: s.interval?.high ?? s.mean,
+      seeds: ys.length,
+    };
   });
 }
 
@@ -64,12 +72,16 @@ const CHART_CONFIG = { font: 'DejaVu Sans', view: { stroke: '#ddd' }, legend: { 
 
 function scale(log: boolean | undefined, domain?: readonly [number, number]) {
   // A log scale never includes zero; Vega-Lite warns if told not to.
-  return { ...(log ? { type: 'log' as const } : {}), ...(domain ? { domain: [...domain] } : log ? {} : { zero: false }) };
+  return {
+    ...(log ? { type: 'log' as const } : {}),
+    ...(domain ? { domain: [...domain] } : log ? {} : { zero: false }),
+  };
 }
 
 function withPanels(spec: Record<string, unknown>, hasPanels: boolean, options: ChartOptions): TopLevelSpec {
   const base = { ...(options.title ? { title: options.title } : {}), config: CHART_CONFIG };
-  if (!hasPanels) return { ...base, width: options.width ?? 420, height: options.height ?? 260, ...spec } as TopLevelSpec;
+  if (!hasPanels)
+    return { ...base, width: options.width ?? 420, height: options.height ?? 260, ...spec } as TopLevelSpec;
   const { data, ...inner } = spec;
   return {
     ...base,
@@ -90,8 +102,24 @@ export function bandChart(points: readonly SeriesPoint[], options: ChartOptions)
     {
       data: { values: rows },
       layer: [
-        { mark: { type: 'area', opacity: 0.18, clip: true }, encoding: { x, y: { field: 'low', type: 'quantitative', title: options.yTitle, scale: scale(options.logY, options.yDomain) }, y2: { field: 'high' }, color } },
-        { mark: { type: 'line', strokeWidth: 2, clip: true }, encoding: { x, y: { field: 'mean', type: 'quantitative', title: options.yTitle }, color } },
+        {
+          mark: { type: 'area', opacity: 0.18, clip: true },
+          encoding: {
+            x,
+            y: {
+              field: 'low',
+              type: 'quantitative',
+              title: options.yTitle,
+              scale: scale(options.logY, options.yDomain),
+            },
+            y2: { field: 'high' },
+            color,
+          },
+        },
+        {
+          mark: { type: 'line', strokeWidth: 2, clip: true },
+          encoding: { x, y: { field: 'mean', type: 'quantitative', title: options.yTitle }, color },
+        },
       ],
     },
     hasPanels,
@@ -102,7 +130,9 @@ export function bandChart(points: readonly SeriesPoint[], options: ChartOptions)
 /** One line per (series, seed): for curves whose x differs between seeds (f against measured σ). */
 export function seedLinesChart(points: readonly SeriesPoint[], options: ChartOptions): TopLevelSpec {
   const hasPanels = points.some((p) => p.panel !== undefined);
-  const values = points.filter((p) => Number.isFinite(p.y)).map((p) => ({ ...p, panel: p.panel ?? '', line: `${p.series} seed ${p.seed}` }));
+  const values = points
+    .filter((p) => Number.isFinite(p.y))
+    .map((p) => ({ ...p, panel: p.panel ?? '', line: `${p.series} seed ${p.seed}` }));
   return withPanels(
     {
       data: { values },
@@ -120,7 +150,10 @@ export function seedLinesChart(points: readonly SeriesPoint[], options: ChartOpt
 }
 
 /** Bars of per-condition means with 95% intervals over seeds (one bar group per condition). */
-export function barChart(points: readonly { series: string; seed: number; y: number }[], options: Omit<ChartOptions, 'xTitle' | 'logX'> & { xTitle?: string }): TopLevelSpec {
+export function barChart(
+  points: readonly { series: string; seed: number; y: number }[],
+  options: Omit<ChartOptions, 'xTitle' | 'logX'> & { xTitle?: string },
+): TopLevelSpec {
   const rows = bandRows(points.map((p) => ({ ...p, x: 0 })));
   return {
     ...(options.title ? { title: options.title } : {}),
@@ -129,8 +162,27 @@ export function barChart(points: readonly { series: string; seed: number; y: num
     height: options.height ?? 240,
     data: { values: rows },
     layer: [
-      { mark: 'bar', encoding: { x: { field: 'series', type: 'nominal', title: options.xTitle ?? null, sort: null }, y: { field: 'mean', type: 'quantitative', title: options.yTitle, scale: scale(options.logY, options.yDomain) }, color: { field: 'series', type: 'nominal', legend: null, sort: null } } },
-      { mark: { type: 'rule', strokeWidth: 1.5 }, encoding: { x: { field: 'series', type: 'nominal', sort: null }, y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' } } },
+      {
+        mark: 'bar',
+        encoding: {
+          x: { field: 'series', type: 'nominal', title: options.xTitle ?? null, sort: null },
+          y: {
+            field: 'mean',
+            type: 'quantitative',
+            title: options.yTitle,
+            scale: scale(options.logY, options.yDomain),
+          },
+          color: { field: 'series', type: 'nominal', legend: null, sort: null },
+        },
+      },
+      {
+        mark: { type: 'rule', strokeWidth: 1.5 },
+        encoding: {
+          x: { field: 'series', type: 'nominal', sort: null },
+          y: { field: 'low', type: 'quantitative' },
+          y2: { field: 'high' },
+        },
+      },
     ],
   };
 }

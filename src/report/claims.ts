@@ -12,7 +12,16 @@
  *   third of the data's σ values (sorted); `f-mean` over all; `f-peak` its maximum; `f-slope` the
  *   least-squares slope of f against σ; `f-curvature` = f-mid − (f-low + f-high)/2.
  */
-import { allOf, meanBeyond, MeasurementTable, pairedDirection, pairedEquivalence, type Rule, type RuleOutcome, type Verdict } from './rules.js';
+import {
+  allOf,
+  meanBeyond,
+  MeasurementTable,
+  pairedDirection,
+  pairedEquivalence,
+  type Rule,
+  type RuleOutcome,
+  type Verdict,
+} from './rules.js';
 import type { Measurement } from './types.js';
 
 export interface Claim {
@@ -55,8 +64,10 @@ function risesThenFalls(condition: string): Rule {
 }
 
 /** Pre-trained (or otherwise initialised) condition vs scratch on downstream AUC. */
-const fasterThan = (condition: string, baseline: string): Rule => pairedDirection(op(condition, 'auc'), op(baseline, 'auc'), 'greater');
-const slowerThan = (condition: string, baseline: string): Rule => pairedDirection(op(condition, 'auc'), op(baseline, 'auc'), 'less');
+const fasterThan = (condition: string, baseline: string): Rule =>
+  pairedDirection(op(condition, 'auc'), op(baseline, 'auc'), 'greater');
+const slowerThan = (condition: string, baseline: string): Rule =>
+  pairedDirection(op(condition, 'auc'), op(baseline, 'auc'), 'less');
 
 const FIG20_SETTINGS = ['left', 'middle', 'right'] as const;
 
@@ -66,7 +77,8 @@ export const CLAIMS: readonly Claim[] = [
     id: 'fig1.positive-real',
     experiment: 'fig1-vgg16-transfer',
     source: '§1, §3 Fig. 1 (top left)',
-    statement: 'A network pre-trained on random labels can train faster on a disjoint downstream set with real labels than one trained from scratch, even after rescaling its weights.',
+    statement:
+      'A network pre-trained on random labels can train faster on a disjoint downstream set with real labels than one trained from scratch, even after rescaling its weights.',
     paperValue: 'positive setting (few upstream classes): pre-trained above scratch',
     rule: fasterThan('real/positive', 'real/scratch'),
   },
@@ -95,17 +107,15 @@ export const CLAIMS: readonly Claim[] = [
     rule: slowerThan('random/negative', 'random/scratch'),
   },
   // Fig. 2 -----------------------------------------------------------------------------------
-  ...(['real', 'random'] as const).map(
-    (labels): Claim => ({
-      id: `fig2.aligned-${labels}`,
-      experiment: 'fig2-misalignment',
-      source: '§3 Fig. 2',
-      statement: `M w.r.t. the data basis stays far below M w.r.t. a random basis (${labels} labels).`,
-      paperValue: 'M(data basis) far below M(random basis) throughout training',
-      // late-max-ratio: the largest M(data)/M(random) over the second half of the logged iterations.
-      rule: meanBeyond(op(labels, 'late-max-ratio'), 'below', 0.5, 1),
-    }),
-  ),
+  ...(['real', 'random'] as const).map((labels): Claim => ({
+    id: `fig2.aligned-${labels}`,
+    experiment: 'fig2-misalignment',
+    source: '§3 Fig. 2',
+    statement: `M w.r.t. the data basis stays far below M w.r.t. a random basis (${labels} labels).`,
+    paperValue: 'M(data basis) far below M(random basis) throughout training',
+    // late-max-ratio: the largest M(data)/M(random) over the second half of the logged iterations.
+    rule: meanBeyond(op(labels, 'late-max-ratio'), 'below', 0.5, 1),
+  })),
   // Fig. 3 -----------------------------------------------------------------------------------
   {
     id: 'fig3.eigenvectors-match',
@@ -135,21 +145,20 @@ export const CLAIMS: readonly Claim[] = [
     // With two seeds the two deviations are (almost) equal by symmetry, which would fake a zero-width interval.
     rule: meanBeyond(op('synthetic', 'f-seed-deviation'), 'below', 0.1, 0.25, 3),
   },
-  ...(['random', 'real'] as const).map(
-    (labels): Claim => ({
-      id: `fig4.cnn-${labels}-grows`,
-      experiment: 'fig4-f-curves',
-      source: '§3 Fig. 4 (centre/right)',
-      statement: `2-layer CNN on CIFAR-10 with ${labels} labels: f grows with training.`,
-      paperValue: 'f at epoch 40 above f at epoch 5',
-      rule: pairedDirection(op(`${labels}/last`, 'f-mean'), op(`${labels}/first`, 'f-mean'), 'greater'),
-    }),
-  ),
+  ...(['random', 'real'] as const).map((labels): Claim => ({
+    id: `fig4.cnn-${labels}-grows`,
+    experiment: 'fig4-f-curves',
+    source: '§3 Fig. 4 (centre/right)',
+    statement: `2-layer CNN on CIFAR-10 with ${labels} labels: f grows with training.`,
+    paperValue: 'f at epoch 40 above f at epoch 5',
+    rule: pairedDirection(op(`${labels}/last`, 'f-mean'), op(`${labels}/first`, 'f-mean'), 'greater'),
+  })),
   {
     id: 'fig4.cnn-random-peak-interior',
     experiment: 'fig4-f-curves',
     source: '§3 Fig. 4 (centre)',
-    statement: 'With random labels f peaks at an intermediate σ and is flat at the smallest and largest σ (mean f over the middle third of the sorted σ values exceeds both outer thirds).',
+    statement:
+      'With random labels f peaks at an intermediate σ and is flat at the smallest and largest σ (mean f over the middle third of the sorted σ values exceeds both outer thirds).',
     paperValue: 'peak ≈0.10 near σ≈0.25–0.3, ≈0.002 at the ends',
     rule: risesThenFalls('random/last'),
   },
@@ -182,18 +191,25 @@ export const CLAIMS: readonly Claim[] = [
     id: 'fig20.right-rises-then-saturates',
     experiment: 'fig20-gaussian-fc',
     source: '§3 Fig. 20 (right)',
-    statement: 'Input dim 30, widths 256, 256, 2 000 samples: f rises then saturates (rising, and concave: f-curvature > 0).',
+    statement:
+      'Input dim 30, widths 256, 256, 2 000 samples: f rises then saturates (rising, and concave: f-curvature > 0).',
     paperValue: 'rises then saturates ≈0.25',
-    rule: allOf(pairedDirection(op('right', 'f-high'), op('right', 'f-low'), 'greater'), meanBeyond(op('right', 'f-curvature'), 'above', 0)),
+    rule: allOf(
+      pairedDirection(op('right', 'f-high'), op('right', 'f-low'), 'greater'),
+      meanBeyond(op('right', 'f-curvature'), 'above', 0),
+    ),
   },
   {
     id: 'fig20.aligned',
     experiment: 'fig20-gaussian-fc',
     source: '§2 Proposition; §2 Misalignment score',
-    statement: 'With Gaussian inputs and labels independent of x, Σ_w is aligned with Σ_x: the misalignment w.r.t. the data eigenbasis is below that w.r.t. a random basis.',
+    statement:
+      'With Gaussian inputs and labels independent of x, Σ_w is aligned with Σ_x: the misalignment w.r.t. the data eigenbasis is below that w.r.t. a random basis.',
     paperValue: 'M(data basis) < M(random basis)',
     rule: allOf(
-      ...FIG20_SETTINGS.map((setting) => pairedDirection(op(setting, 'misalignment-data'), op(setting, 'misalignment-random'), 'less')),
+      ...FIG20_SETTINGS.map((setting) =>
+        pairedDirection(op(setting, 'misalignment-data'), op(setting, 'misalignment-random'), 'less'),
+      ),
     ),
   },
   {
@@ -226,7 +242,8 @@ export const CLAIMS: readonly Claim[] = [
     id: 'fig5.covariance-beats-scratch',
     experiment: 'fig5-controls',
     source: '§3 Fig. 5',
-    statement: 'First-layer filters sampled from N(0, Σ_w of the pre-trained first layer), other layers fresh, train faster than scratch.',
+    statement:
+      'First-layer filters sampled from N(0, Σ_w of the pre-trained first layer), other layers fresh, train faster than scratch.',
     paperValue: 'covariance ≈0.76/0.87 > scratch ≈0.68/0.79',
     rule: fasterThan('covariance', 'scratch'),
   },
@@ -242,7 +259,8 @@ export const CLAIMS: readonly Claim[] = [
     id: 'fig5.f-from-data-beats-scratch',
     experiment: 'fig5-controls',
     source: '§2 Covariance initialisation; §1',
-    statement: 'First-layer filters sampled from N(0, Σ_i f(σ_i)² v_i v_iᵀ), built from data statistics and the measured f, train faster than scratch.',
+    statement:
+      'First-layer filters sampled from N(0, Σ_i f(σ_i)² v_i v_iᵀ), built from data statistics and the measured f, train faster than scratch.',
     paperValue: 'direction implied by §1–§2 (alignment is what transfers): faster than scratch',
     rule: fasterThan('f-from-data', 'scratch'),
   },
@@ -276,7 +294,8 @@ export const CLAIMS: readonly Claim[] = [
     id: 'spec.negative-transfer',
     experiment: 'specialisation',
     source: '§3 Specialisation / negative transfer',
-    statement: 'In this setting (many upstream random classes, long pre-training) pre-training gives negative transfer at width ×1.',
+    statement:
+      'In this setting (many upstream random classes, long pre-training) pre-training gives negative transfer at width ×1.',
     paperValue: 'pre-trained below scratch',
     rule: slowerThan('x1/pretrained', 'x1/scratch'),
   },
@@ -289,7 +308,11 @@ export const CLAIMS: readonly Claim[] = [
     paperValue: 'last hidden layer drops; first layer barely changes',
     rule: allOf(
       meanBeyond(op('x1/pretrained', 'activity-drop-last'), 'above', 0),
-      pairedDirection(op('x1/pretrained', 'activity-drop-last'), op('x1/pretrained', 'activity-change-first'), 'greater'),
+      pairedDirection(
+        op('x1/pretrained', 'activity-drop-last'),
+        op('x1/pretrained', 'activity-change-first'),
+        'greater',
+      ),
     ),
   },
   {
@@ -323,7 +346,8 @@ export const CLAIMS: readonly Claim[] = [
     id: 'imagenet.pretrained-beats-scratch',
     experiment: 'imagenet-transfer',
     source: '§3 ImageNet; §1',
-    statement: 'Same protocol on an ImageNet-style image folder (ResNet18, disjoint halves, random upstream classes): pre-training on random labels speeds up downstream training.',
+    statement:
+      'Same protocol on an ImageNet-style image folder (ResNet18, disjoint halves, random upstream classes): pre-training on random labels speeds up downstream training.',
     paperValue: 'pre-trained above scratch',
     rule: fasterThan('pretrained', 'scratch'),
   },
@@ -350,7 +374,11 @@ export function evaluateClaim(claim: Claim, table: MeasurementTable): ClaimResul
 }
 
 /** Verdicts for every claim of `experiment` from its measurements. */
-export function evaluateClaims(experiment: string, measurements: readonly Measurement[], claims: readonly Claim[] = CLAIMS): ClaimResult[] {
+export function evaluateClaims(
+  experiment: string,
+  measurements: readonly Measurement[],
+  claims: readonly Claim[] = CLAIMS,
+): ClaimResult[] {
   const table = new MeasurementTable(measurements);
   return claims.filter((claim) => claim.experiment === experiment).map((claim) => evaluateClaim(claim, table));
 }

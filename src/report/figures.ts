@@ -33,7 +33,8 @@ function rejectUrlData(value: unknown, figureId: string): void {
     return;
   }
   for (const [key, item] of Object.entries(value)) {
-    if (key === 'url') throw new Error(`figure ${figureId}: Vega-Lite data must be inline (values), not a url: ${String(item)}`);
+    if (key === 'url')
+      throw new Error(`figure ${figureId}: Vega-Lite data must be inline (values), not a url: ${String(item)}`);
     rejectUrlData(item, figureId);
   }
 }
@@ -55,7 +56,10 @@ export function upscalePng(png: Uint8Array, minSide = PANEL_MIN_SIDE): { png: Bu
 }
 
 export function escapeXml(text: string): string {
-  return text.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!);
+  return text.replace(
+    /[&<>"']/g,
+    (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!,
+  );
 }
 
 /** A labelled grid of the figure's PNG panels as one SVG with the images embedded as data URIs. */
@@ -88,7 +92,9 @@ export async function figureSvg(figure: Figure): Promise<string> {
 }
 
 export function svgToPng(svg: string): Buffer {
-  return new Resvg(svg, { background: 'white', font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' } }).render().asPng();
+  return new Resvg(svg, { background: 'white', font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' } })
+    .render()
+    .asPng();
 }
 
 /** Inline SVG for an HTML5 page: the XML namespace declarations are implied there and would be the page's only URLs. */

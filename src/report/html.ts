@@ -67,7 +67,10 @@ function header({ data, claims, generatedAt }: HtmlInputs): string {
     ['Scale', escape(data.scale)],
     ['Seeds', escape(data.seeds.join(', '))],
     ['Runs', `${finished} finished of ${data.runs.length}`],
-    ['Claims', `${count('reproduced')} reproduced, ${count('not reproduced')} not reproduced, ${count('inconclusive')} inconclusive`],
+    [
+      'Claims',
+      `${count('reproduced')} reproduced, ${count('not reproduced')} not reproduced, ${count('inconclusive')} inconclusive`,
+    ],
     ['Generated', escape(generatedAt)],
   ];
   return (
@@ -93,13 +96,11 @@ function claimsSection(claims: readonly ClaimResult[]): string {
 
 function checksSection(data: ReportData): string {
   if (data.checks.length === 0) return '';
-  const rows = data.checks.map(
-    (check) => {
-      const cls = check.passed ? 'ok' : check.required ? 'bad' : 'unsure';
-      const result = check.required ? (check.passed ? 'passed' : 'FAILED') : check.passed ? 'yes' : 'no';
-      return `<tr class="${cls}"><td>${escape(check.name)}</td><td>${check.required ? 'required' : 'informative'}</td><td class="verdict">${result}</td><td>${escape(check.detail)}</td></tr>`;
-    },
-  );
+  const rows = data.checks.map((check) => {
+    const cls = check.passed ? 'ok' : check.required ? 'bad' : 'unsure';
+    const result = check.required ? (check.passed ? 'passed' : 'FAILED') : check.passed ? 'yes' : 'no';
+    return `<tr class="${cls}"><td>${escape(check.name)}</td><td>${check.required ? 'required' : 'informative'}</td><td class="verdict">${result}</td><td>${escape(check.detail)}</td></tr>`;
+  });
   return (
     `<h2>Sanity checks</h2><p>Required checks must pass for the comparisons to mean anything; informative ones describe the runs.</p>` +
     `<table><tr><th>Check</th><th>Kind</th><th>Result</th><th>Detail</th></tr>${rows.join('')}</table>`
@@ -123,7 +124,8 @@ function figuresSection({ data, svgs, pngNames }: HtmlInputs): string {
 export function renderTable(table: Table): string {
   const head = table.columns.map((column) => `<th>${escape(column)}</th>`).join('');
   const rows = table.rows.map(
-    (row) => `<tr>${row.map((cell) => (typeof cell === 'number' ? `<td class="num">${escape(formatNumber(cell))}</td>` : `<td>${escape(cell)}</td>`)).join('')}</tr>`,
+    (row) =>
+      `<tr>${row.map((cell) => (typeof cell === 'number' ? `<td class="num">${escape(formatNumber(cell))}</td>` : `<td>${escape(cell)}</td>`)).join('')}</tr>`,
   );
   return (
     `<h3 id="table-${escape(table.id)}">${escape(table.title)}</h3>` +
@@ -134,7 +136,9 @@ export function renderTable(table: Table): string {
 
 function settingsSection(data: ReportData): string {
   if (data.settings.length === 0) return '';
-  const rows = data.settings.map((s) => `<tr><td><code>${escape(s.name)}</code></td><td>${escape(s.value)}</td><td>${escape(s.why)}</td></tr>`);
+  const rows = data.settings.map(
+    (s) => `<tr><td><code>${escape(s.name)}</code></td><td>${escape(s.value)}</td><td>${escape(s.why)}</td></tr>`,
+  );
   return `<h2>Settings (scale ${escape(data.scale)})</h2><table><tr><th>Setting</th><th>Value</th><th>Why</th></tr>${rows.join('')}</table>`;
 }
 

@@ -43,7 +43,8 @@ export class MeasurementTable {
       const key = MeasurementTable.key(m.condition, m.metric);
       let bySeed = this.index.get(key);
       if (!bySeed) this.index.set(key, (bySeed = new Map<number, number>()));
-      if (bySeed.has(m.seed)) throw new Error(`measurement ${m.metric} of condition '${m.condition}' is given twice for seed ${m.seed}`);
+      if (bySeed.has(m.seed))
+        throw new Error(`measurement ${m.metric} of condition '${m.condition}' is given twice for seed ${m.seed}`);
       bySeed.set(m.seed, m.value);
     }
   }
@@ -92,14 +93,24 @@ function noData(what: string): RuleOutcome {
 }
 
 function tooFewSeeds(summary: Summary, measured: string): RuleOutcome {
-  return { verdict: 'inconclusive', measured, reason: `${summary.n} seed(s): an interval needs at least 2`, hasData: true };
+  return {
+    verdict: 'inconclusive',
+    measured,
+    reason: `${summary.n} seed(s): an interval needs at least 2`,
+    hasData: true,
+  };
 }
 
 /**
  * The paired (by seed) difference a − b, summarised, handed to `decide` with its `measured` text;
  * inconclusive without deciding when no seed has both or too few seeds give an interval.
  */
-function decideOnPairedDifference(table: MeasurementTable, a: Operand, b: Operand, decide: (difference: Summary, measured: string) => RuleOutcome): RuleOutcome {
+function decideOnPairedDifference(
+  table: MeasurementTable,
+  a: Operand,
+  b: Operand,
+  decide: (difference: Summary, measured: string) => RuleOutcome,
+): RuleOutcome {
   const pairs = table.paired(a, b);
   if (pairs.seeds.length === 0) return noData(`${describeOperand(a)} and ${describeOperand(b)} for a common seed`);
   const difference = pairedDifference(pairs.a, pairs.b);
@@ -131,9 +142,16 @@ export function pairedDirection(a: Operand, b: Operand, expect: 'greater' | 'les
       return decideOnPairedDifference(table, a, b, (difference, measured) => {
         const where = side(difference, 0);
         const wanted = expect === 'greater' ? 'above' : 'below';
-        if (where === wanted) return { verdict: 'reproduced', measured, reason: `the interval lies ${wanted} 0`, hasData: true };
-        if (where === 'straddles') return { verdict: 'inconclusive', measured, reason: 'the interval contains 0', hasData: true };
-        return { verdict: 'not reproduced', measured, reason: `the interval lies ${where} 0, opposite to the paper`, hasData: true };
+        if (where === wanted)
+          return { verdict: 'reproduced', measured, reason: `the interval lies ${wanted} 0`, hasData: true };
+        if (where === 'straddles')
+          return { verdict: 'inconclusive', measured, reason: 'the interval contains 0', hasData: true };
+        return {
+          verdict: 'not reproduced',
+          measured,
+          reason: `the interval lies ${where} 0, opposite to the paper`,
+          hasData: true,
+        };
       });
     },
   };
@@ -153,8 +171,10 @@ export function pairedEquivalence(a: Operand, b: Operand, margin: number): Rule 
     evaluate(table) {
       return decideOnPairedDifference(table, a, b, (difference, measured) => {
         const { low, high } = difference.interval!;
-        if (low >= -margin && high <= margin) return { verdict: 'reproduced', measured, reason: `the interval lies within ±${margin}`, hasData: true };
-        if (low > margin || high < -margin) return { verdict: 'not reproduced', measured, reason: `the interval lies outside ±${margin}`, hasData: true };
+        if (low >= -margin && high <= margin)
+          return { verdict: 'reproduced', measured, reason: `the interval lies within ±${margin}`, hasData: true };
+        if (low > margin || high < -margin)
+          return { verdict: 'not reproduced', measured, reason: `the interval lies outside ±${margin}`, hasData: true };
         return { verdict: 'inconclusive', measured, reason: `the interval crosses ±${margin}`, hasData: true };
       });
     },
@@ -166,10 +186,18 @@ export function pairedEquivalence(a: Operand, b: Operand, margin: number): Rule 
  * Reproduced when the 95% interval lies entirely on the expected side of `threshold`; not reproduced when
  * it lies entirely on the other side of `failThreshold` (default: `threshold`); inconclusive otherwise.
  */
-export function meanBeyond(operand: Operand, expect: 'above' | 'below', threshold: number, failThreshold = threshold, minSeeds = 2): Rule {
+export function meanBeyond(
+  operand: Operand,
+  expect: 'above' | 'below',
+  threshold: number,
+  failThreshold = threshold,
+  minSeeds = 2,
+): Rule {
   const opposite = expect === 'above' ? 'below' : 'above';
   if (expect === 'above' ? failThreshold > threshold : failThreshold < threshold) {
-    throw new Error(`meanBeyond: failThreshold ${failThreshold} must lie ${opposite} threshold ${threshold} or equal it`);
+    throw new Error(
+      `meanBeyond: failThreshold ${failThreshold} must lie ${opposite} threshold ${threshold} or equal it`,
+    );
   }
   const failText = failThreshold === threshold ? '' : ` ${failThreshold}`;
   return {
@@ -182,12 +210,29 @@ export function meanBeyond(operand: Operand, expect: 'above' | 'below', threshol
       const summary = summarize(values);
       const measured = formatSummary(summary);
       if (!summary.interval) return tooFewSeeds(summary, measured);
-      if (summary.n < minSeeds) return { verdict: 'inconclusive', measured, reason: `${summary.n} seeds: this rule needs at least ${minSeeds}`, hasData: true };
-      if (side(summary, threshold) === expect) return { verdict: 'reproduced', measured, reason: `the interval lies ${expect} ${threshold}`, hasData: true };
+      if (summary.n < minSeeds)
+        return {
+          verdict: 'inconclusive',
+          measured,
+          reason: `${summary.n} seeds: this rule needs at least ${minSeeds}`,
+          hasData: true,
+        };
+      if (side(summary, threshold) === expect)
+        return { verdict: 'reproduced', measured, reason: `the interval lies ${expect} ${threshold}`, hasData: true };
       if (side(summary, failThreshold) === opposite) {
-        return { verdict: 'not reproduced', measured, reason: `the interval lies ${opposite} ${failThreshold}`, hasData: true };
+        return {
+          verdict: 'not reproduced',
+          measured,
+          reason: `the interval lies ${opposite} ${failThreshold}`,
+          hasData: true,
+        };
       }
-      return { verdict: 'inconclusive', measured, reason: `the interval is not entirely ${expect} ${threshold}`, hasData: true };
+      return {
+        verdict: 'inconclusive',
+        measured,
+        reason: `the interval is not entirely ${expect} ${threshold}`,
+        hasData: true,
+      };
     },
   };
 }

@@ -49,8 +49,13 @@ export function summarize(values: readonly number[], level = 0.95): Summary {
 }
 
 /** Per-pair differences a_i − b_i and their summary. Pairs are matched by position: same seed, same index. */
-export function pairedDifference(a: readonly number[], b: readonly number[], level = 0.95): Summary & { readonly differences: number[] } {
-  if (a.length !== b.length) throw new Error(`pairedDifference: samples differ in length (${a.length} vs ${b.length}); pair them by seed first`);
+export function pairedDifference(
+  a: readonly number[],
+  b: readonly number[],
+  level = 0.95,
+): Summary & { readonly differences: number[] } {
+  if (a.length !== b.length)
+    throw new Error(`pairedDifference: samples differ in length (${a.length} vs ${b.length}); pair them by seed first`);
   const differences = a.map((value, i) => value - b[i]!);
   return { ...summarize(differences, level), differences };
 }
@@ -157,7 +162,9 @@ function checkCurve(curve: readonly CurvePoint[], what: string): void {
   if (curve.length === 0) throw new Error(`${what}: the curve is empty`);
   for (let i = 1; i < curve.length; i++) {
     if (!(curve[i]!.iteration > curve[i - 1]!.iteration)) {
-      throw new Error(`${what}: iterations must increase strictly (point ${i}: ${curve[i - 1]!.iteration} then ${curve[i]!.iteration})`);
+      throw new Error(
+        `${what}: iterations must increase strictly (point ${i}: ${curve[i - 1]!.iteration} then ${curve[i]!.iteration})`,
+      );
     }
   }
 }

@@ -5,7 +5,14 @@
  * (scratch) seed by seed.
  */
 import { formatNumber, formatSummary } from './rules.js';
-import { areaUnderCurve, iterationsToThreshold, pairedDifference, summarize, valueAt, type CurvePoint } from './stats.js';
+import {
+  areaUnderCurve,
+  iterationsToThreshold,
+  pairedDifference,
+  summarize,
+  valueAt,
+  type CurvePoint,
+} from './stats.js';
 import type { Measurement, Table } from './types.js';
 
 export interface SeedCurve {
@@ -35,7 +42,8 @@ export function commonWindow(curves: readonly SeedCurve[]): { start: number; end
   if (curves.length === 0) throw new Error('commonWindow: no curves');
   const start = Math.max(...curves.map((c) => c.points[0]!.iteration));
   const end = Math.min(...curves.map((c) => c.points[c.points.length - 1]!.iteration));
-  if (!(end > start)) throw new Error(`curves share no window of iterations (latest start ${start}, earliest end ${end})`);
+  if (!(end > start))
+    throw new Error(`curves share no window of iterations (latest start ${start}, earliest end ${end})`);
   return { start, end };
 }
 
@@ -60,7 +68,9 @@ export function transferMeasurements(curves: readonly SeedCurve[], options: Tran
 }
 
 function valuesOf(measurements: readonly Measurement[], condition: string, metric: string): Map<number, number> {
-  return new Map(measurements.filter((m) => m.condition === condition && m.metric === metric).map((m) => [m.seed, m.value]));
+  return new Map(
+    measurements.filter((m) => m.condition === condition && m.metric === metric).map((m) => [m.seed, m.value]),
+  );
 }
 
 /** `mean ± std [low, high]` of per-seed values, or `—`. */
@@ -72,7 +82,11 @@ export function formatSpread(values: readonly number[]): string {
 }
 
 /** Two tables: each condition's statistics over seeds, and each condition minus the baseline, paired by seed. */
-export function transferTables(curves: readonly SeedCurve[], measurements: readonly Measurement[], options: TransferOptions): Table[] {
+export function transferTables(
+  curves: readonly SeedCurve[],
+  measurements: readonly Measurement[],
+  options: TransferOptions,
+): Table[] {
   if (curves.length === 0) return [];
   const tablePrefix = options.tableIdPrefix ?? '';
   const conditions = [...new Set(curves.map((c) => c.condition))];
@@ -80,9 +94,14 @@ export function transferTables(curves: readonly SeedCurve[], measurements: reado
   const window = commonWindow(curves);
   const metrics = [
     { metric: 'auc', label: `AUC [${window.start}, ${window.end}]` },
-    ...options.fixedIterations.filter((it) => it <= window.end).map((it) => ({ metric: accuracyMetric(it), label: `acc @ ${it}` })),
+    ...options.fixedIterations
+      .filter((it) => it <= window.end)
+      .map((it) => ({ metric: accuracyMetric(it), label: `acc @ ${it}` })),
   ];
-  const thresholdMetrics = options.thresholds.map((t) => ({ metric: thresholdMetric(t), label: `iterations to ${Math.round(t * 100)}%` }));
+  const thresholdMetrics = options.thresholds.map((t) => ({
+    metric: thresholdMetric(t),
+    label: `iterations to ${Math.round(t * 100)}%`,
+  }));
 
   const summaryRows = conditions.map((condition) => [
     condition,
@@ -91,7 +110,11 @@ export function transferTables(curves: readonly SeedCurve[], measurements: reado
     ...thresholdMetrics.map(({ metric }) => {
       const values = [...valuesOf(measurements, condition, metric).values()];
       const reached = `${values.length}/${seedsOf(condition)} reached`;
-      return values.length === seedsOf(condition) ? formatSpread(values) : values.length === 0 ? reached : `${formatSpread(values)}; ${reached}`;
+      return values.length === seedsOf(condition)
+        ? formatSpread(values)
+        : values.length === 0
+          ? reached
+          : `${formatSpread(values)}; ${reached}`;
     }),
   ]);
   const summary: Table = {
@@ -112,13 +135,20 @@ export function transferTables(curves: readonly SeedCurve[], measurements: reado
       const b = valuesOf(measurements, options.baseline, metric);
       const seeds = [...a.keys()].filter((s) => b.has(s)).sort((x, y) => x - y);
       if (seeds.length === 0) return '—';
-      return formatSummary(pairedDifference(seeds.map((s) => a.get(s)!), seeds.map((s) => b.get(s)!)), true);
+      return formatSummary(
+        pairedDifference(
+          seeds.map((s) => a.get(s)!),
+          seeds.map((s) => b.get(s)!),
+        ),
+        true,
+      );
     }),
   ]);
   const paired: Table = {
     id: `${tablePrefix}paired`,
     title: `Paired comparison with ${options.baseline}: ${options.what}`,
-    caption: 'Difference per seed (same split, labels and seed), mean [95% t-interval], n = seeds where both have a value.',
+    caption:
+      'Difference per seed (same split, labels and seed), mean [95% t-interval], n = seeds where both have a value.',
     columns: ['comparison', ...metrics.map((m) => m.label), ...thresholdMetrics.map((m) => m.label)],
     rows: pairedRows,
   };

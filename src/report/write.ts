@@ -33,7 +33,8 @@ const utf8 = (text: string) => new TextEncoder().encode(text);
 export async function writeReport(data: ReportData, dir: string, now: Date = new Date()): Promise<WrittenReport> {
   const ids = new Set<string>();
   for (const figure of data.figures) {
-    if (!/^[a-z0-9][a-z0-9-]*$/.test(figure.id)) throw new Error(`report: figure id '${figure.id}' must be lower-case letters, digits and '-'`);
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(figure.id))
+      throw new Error(`report: figure id '${figure.id}' must be lower-case letters, digits and '-'`);
     if (ids.has(figure.id)) throw new Error(`report: figure id '${figure.id}' is used twice`);
     ids.add(figure.id);
   }
@@ -53,7 +54,14 @@ export async function writeReport(data: ReportData, dir: string, now: Date = new
   }
   const html = join(dir, 'index.html');
   writeFileAtomic(html, [utf8(renderReportHtml({ data, claims, svgs, pngNames, generatedAt }))]);
-  const claimsFile: ClaimsFile = { experiment: data.experiment, scale: data.scale, seeds: data.seeds, generatedAt, claims, checks: data.checks };
+  const claimsFile: ClaimsFile = {
+    experiment: data.experiment,
+    scale: data.scale,
+    seeds: data.seeds,
+    generatedAt,
+    claims,
+    checks: data.checks,
+  };
   const claimsJson = join(dir, 'claims.json');
   writeFileAtomic(claimsJson, [utf8(`${JSON.stringify(claimsFile, null, 2)}\n`)]);
   const measurementsCsv = join(dir, 'measurements.csv');

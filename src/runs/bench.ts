@@ -9,7 +9,9 @@ import { SGD } from '../optim/index.js';
 import { bufferPool, crossEntropy, labels as labelTensor, Rng, tensor, tidy } from '../tensor/index.js';
 
 /** The models `randlab bench` times, with bench/pytorch.py's definitions (CIFAR shapes, 10 classes). */
-export const BENCH_MODELS: Readonly<Record<string, { readonly model: string; readonly options: Partial<ModelOptions> }>> = {
+export const BENCH_MODELS: Readonly<
+  Record<string, { readonly model: string; readonly options: Partial<ModelOptions> }>
+> = {
   mlp: { model: 'mlp', options: { widths: [1024, 1024] } },
   cnn2: { model: 'cnn2', options: {} },
   vgg16: { model: 'vgg16', options: { batchNorm: true } },
@@ -40,7 +42,13 @@ export interface StepRunner {
   step(): void;
 }
 
-export function stepRunner(name: string, modelOptions: Partial<ModelOptions>, batch: number, inputShape: readonly number[], numClasses: number): StepRunner {
+export function stepRunner(
+  name: string,
+  modelOptions: Partial<ModelOptions>,
+  batch: number,
+  inputShape: readonly number[],
+  numClasses: number,
+): StepRunner {
   const model = createModel(name, { numClasses, inputShape, ...modelOptions, rng: new Rng(0, 'init') });
   const optimizer = new SGD(model.namedParameters(), { lr: 0.01, momentum: 0.9 });
   const rng = new Rng(0, 'data');
@@ -63,7 +71,13 @@ export function benchTrainingStep(name: string, options: StepBenchOptions = {}):
   const entry = BENCH_MODELS[name];
   if (!entry) throw new Error(`bench: unknown model '${name}' (available: ${Object.keys(BENCH_MODELS).join(', ')})`);
   const batch = options.batch ?? 128;
-  const runner = stepRunner(entry.model, entry.options, batch, options.inputShape ?? [3, 32, 32], options.numClasses ?? 10);
+  const runner = stepRunner(
+    entry.model,
+    entry.options,
+    batch,
+    options.inputShape ?? [3, 32, 32],
+    options.numClasses ?? 10,
+  );
   const times: number[] = [];
   try {
     for (let i = 0; i < (options.warmup ?? 2); i++) runner.step();
@@ -77,7 +91,14 @@ export function benchTrainingStep(name: string, options: StepBenchOptions = {}):
     bufferPool.clear();
   }
   const ms = median(times);
-  return { model: name, batch, images_per_s: (batch * 1000) / ms, ms_per_step: ms, steps: times.length, backend: getKernels().name };
+  return {
+    model: name,
+    batch,
+    images_per_s: (batch * 1000) / ms,
+    ms_per_step: ms,
+    steps: times.length,
+    backend: getKernels().name,
+  };
 }
 
 export interface MemoryCheckResult {
@@ -99,14 +120,27 @@ export interface MemoryCheckResult {
  */
 export function checkStepMemory(
   name: string,
-  options: { batch?: number; early?: number; late?: number; tolerance?: number; inputShape?: readonly number[]; modelOptions?: Partial<ModelOptions> } = {},
+  options: {
+    batch?: number;
+    early?: number;
+    late?: number;
+    tolerance?: number;
+    inputShape?: readonly number[];
+    modelOptions?: Partial<ModelOptions>;
+  } = {},
 ): MemoryCheckResult {
   const entry = BENCH_MODELS[name];
   if (!entry) throw new Error(`bench: unknown model '${name}' (available: ${Object.keys(BENCH_MODELS).join(', ')})`);
   const batch = options.batch ?? 128;
   const early = options.early ?? 20;
   const late = options.late ?? 200;
-  const runner = stepRunner(entry.model, { ...entry.options, ...options.modelOptions }, batch, options.inputShape ?? [3, 32, 32], 10);
+  const runner = stepRunner(
+    entry.model,
+    { ...entry.options, ...options.modelOptions },
+    batch,
+    options.inputShape ?? [3, 32, 32],
+    10,
+  );
   let rssEarly = 0;
   let rssLate = 0;
   try {
@@ -120,7 +154,16 @@ export function checkStepMemory(
   }
   const growth = rssLate / rssEarly - 1;
   const mib = (bytes: number) => bytes / 2 ** 20;
-  return { model: name, batch, rss_mb_early: mib(rssEarly), rss_mb_late: mib(rssLate), early, late, growth, ok: growth <= (options.tolerance ?? 0.05) };
+  return {
+    model: name,
+    batch,
+    rss_mb_early: mib(rssEarly),
+    rss_mb_late: mib(rssLate),
+    early,
+    late,
+    growth,
+    ok: growth <= (options.tolerance ?? 0.05),
+  };
 }
 
 /** The middle value (the mean of the two middle ones for an even count). */

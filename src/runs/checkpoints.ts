@@ -47,7 +47,10 @@ export function latestCheckpoint(dir: string): RunCheckpoint | null {
 export function checkpointAt(dir: string, step: number, runId: string): RunCheckpoint {
   const all = listCheckpoints(dir);
   const found = all.find((c) => c.step === step);
-  if (!found) throw new Error(`run '${runId}' has no checkpoint at step ${step} (steps with checkpoints: ${all.map((c) => c.step).join(', ') || 'none'})`);
+  if (!found)
+    throw new Error(
+      `run '${runId}' has no checkpoint at step ${step} (steps with checkpoints: ${all.map((c) => c.step).join(', ') || 'none'})`,
+    );
   return found;
 }
 
@@ -60,7 +63,8 @@ export function deleteCheckpoint(checkpoint: RunCheckpoint): void {
 /** Temp files of writes that a killed process left behind. */
 export function removeStaleTempFiles(dir: string): void {
   if (!existsSync(dir)) return;
-  for (const name of readdirSync(dir)) if (name.startsWith('.') && name.endsWith('.tmp')) rmSync(join(dir, name), { force: true });
+  for (const name of readdirSync(dir))
+    if (name.startsWith('.') && name.endsWith('.tmp')) rmSync(join(dir, name), { force: true });
 }
 
 export function writeInitNorms(runDir: string, norms: ReadonlyMap<string, number>): void {

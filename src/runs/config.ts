@@ -44,7 +44,11 @@ const splitSchema = z
   .strict()
   .superRefine((split, ctx) => {
     if (!Object.hasOwn(split.parts, split.use)) {
-      ctx.addIssue({ code: 'custom', path: ['use'], message: `'${split.use}' is not one of the parts (${Object.keys(split.parts).join(', ')})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['use'],
+        message: `'${split.use}' is not one of the parts (${Object.keys(split.parts).join(', ')})`,
+      });
     }
   });
 
@@ -63,7 +67,10 @@ const dataSchema = z
     /** docs/paper.md §3 Optimiser: inputs standardised per channel (vectors are never changed). */
     preprocessing: z.enum(['standardize', 'unit', 'symmetric', 'none']).default('standardize'),
     /** docs/paper.md §3 Optimiser: no data augmentation. */
-    augment: z.object({ cropPad: z.number().int().nonnegative().default(0), flip: z.boolean().default(false) }).strict().default({ cropPad: 0, flip: false }),
+    augment: z
+      .object({ cropPad: z.number().int().nonnegative().default(0), flip: z.boolean().default(false) })
+      .strict()
+      .default({ cropPad: 0, flip: false }),
     /** Split evaluated as "test"; null for none. Test labels are always the real ones. */
     testSplit: z.string().nullable().default('test'),
     /** Evaluate on the first n test examples only; null for all. */
@@ -88,8 +95,14 @@ const modelSchema = z
     const info = listModels().find((m) => m.name === model.name)!;
     for (const option of ['batchNorm', 'firstKernel', 'variant'] as const) {
       if (model[option] !== undefined && !info.options.includes(option)) {
-        const users = listModels().filter((m) => m.options.includes(option)).map((m) => m.name);
-        ctx.addIssue({ code: 'custom', path: [option], message: `does not apply to ${model.name} (only to ${users.join(', ')})` });
+        const users = listModels()
+          .filter((m) => m.options.includes(option))
+          .map((m) => m.name);
+        ctx.addIssue({
+          code: 'custom',
+          path: [option],
+          message: `does not apply to ${model.name} (only to ${users.join(', ')})`,
+        });
       }
     }
   });
@@ -111,8 +124,10 @@ const initFromSchema = z
   })
   .strict()
   .superRefine((from, ctx) => {
-    if ((from.run === undefined) === (from.checkpoint === undefined)) ctx.addIssue({ code: 'custom', message: 'give exactly one of run or checkpoint' });
-    if (from.step !== undefined && from.run === undefined) ctx.addIssue({ code: 'custom', path: ['step'], message: 'applies only with run' });
+    if ((from.run === undefined) === (from.checkpoint === undefined))
+      ctx.addIssue({ code: 'custom', message: 'give exactly one of run or checkpoint' });
+    if (from.step !== undefined && from.run === undefined)
+      ctx.addIssue({ code: 'custom', path: ['step'], message: 'applies only with run' });
   });
 
 const initSchema = z
@@ -152,7 +167,8 @@ const trainingSchema = z
   })
   .strict()
   .superRefine((t, ctx) => {
-    if (t.iterations !== undefined && t.epochs !== undefined) ctx.addIssue({ code: 'custom', message: 'give iterations or epochs, not both' });
+    if (t.iterations !== undefined && t.epochs !== undefined)
+      ctx.addIssue({ code: 'custom', message: 'give iterations or epochs, not both' });
   });
 
 const evalSchema = z
@@ -176,14 +192,23 @@ export const runConfigSchema = z
     model: modelSchema.default(() => modelSchema.parse({})),
     init: initSchema.default(() => initSchema.parse({})),
     optimizer: optimizerSchema.default(() => optimizerSchema.parse({})),
-    /** Learning-rate schedule (src/optim/schedules.ts); see DEFAULT_SCHEDULE. Cosine totalSteps defaults to the run's length. */
+    /**
+     * Learning-rate schedule (src/optim/schedules.ts); see DEFAULT_SCHEDULE. Cosine totalSteps defaults to the run's
+     * length.
+     */
     schedule: z.unknown().default(() => ({ ...DEFAULT_SCHEDULE })),
     training: trainingSchema.default(() => trainingSchema.parse({})),
     eval: evalSchema.default(() => evalSchema.parse({})),
     /** Batch loss/accuracy and images/s every N iterations. */
-    log: z.object({ every: count.default(20) }).strict().default({ every: 20 }),
+    log: z
+      .object({ every: count.default(20) })
+      .strict()
+      .default({ every: 20 }),
     /** Checkpoint every N iterations and at the end; keep only the last one or all of them. */
-    checkpoint: z.object({ every: count.default(500), keep: z.enum(['last', 'all']).default('last') }).strict().default({ every: 500, keep: 'last' }),
+    checkpoint: z
+      .object({ every: count.default(500), keep: z.enum(['last', 'all']).default('last') })
+      .strict()
+      .default({ every: 500, keep: 'last' }),
   })
   .strict();
 
@@ -191,12 +216,20 @@ export type RunConfigInput = z.input<typeof runConfigSchema>;
 type ParsedRunConfig = z.output<typeof runConfigSchema>;
 
 /** Schedule settings; a cosine schedule may leave totalSteps out (it then anneals over the whole run). */
-export type ScheduleSettings = z.output<typeof scheduleConfigSchema> | (Omit<Extract<z.output<typeof scheduleConfigSchema>, { type: 'cosine' }>, 'totalSteps'> & { totalSteps?: undefined });
+export type ScheduleSettings =
+  | z.output<typeof scheduleConfigSchema>
+  | (Omit<Extract<z.output<typeof scheduleConfigSchema>, { type: 'cosine' }>, 'totalSteps'> & {
+      totalSteps?: undefined;
+    });
 
 /** A config with every default filled in: what a run saves and what the trainer reads. */
 export interface RunConfig extends Omit<ParsedRunConfig, 'schedule' | 'init' | 'training'> {
   readonly init: ParsedRunConfig['init'] & { readonly scale: number };
-  readonly training: ParsedRunConfig['training'] & ({ readonly iterations: number; readonly epochs?: undefined } | { readonly epochs: number; readonly iterations?: undefined });
+  readonly training: ParsedRunConfig['training'] &
+    (
+      | { readonly iterations: number; readonly epochs?: undefined }
+      | { readonly epochs: number; readonly iterations?: undefined }
+    );
   readonly schedule: ScheduleSettings;
 }
 
@@ -222,7 +255,10 @@ export function resolveConfig(raw: unknown, source = 'config'): RunConfig {
   const parsed = runConfigSchema.safeParse(raw ?? {});
   if (!parsed.success) throw new Error(formatConfigError(source, parsed.error.issues, raw));
   const config = parsed.data;
-  const training = config.training.iterations === undefined && config.training.epochs === undefined ? { ...config.training, epochs: DEFAULT_EPOCHS } : config.training;
+  const training =
+    config.training.iterations === undefined && config.training.epochs === undefined
+      ? { ...config.training, epochs: DEFAULT_EPOCHS }
+      : config.training;
   const schedule = resolveSchedule(config.schedule, source, raw);
   const init = { ...config.init, scale: config.init.scale ?? DEFAULT_INIT_SCALE[config.model.name] };
   return { ...config, init, training, schedule } as RunConfig;
@@ -240,8 +276,12 @@ function resolveSchedule(raw: unknown, source: string, whole: unknown): Schedule
 }
 
 /** The schedule with a cosine's missing totalSteps set to the run's length. */
-export function completeSchedule(schedule: ScheduleSettings, totalIterations: number): z.output<typeof scheduleConfigSchema> {
-  if (schedule.type === 'cosine' && schedule.totalSteps === undefined) return { ...schedule, totalSteps: totalIterations };
+export function completeSchedule(
+  schedule: ScheduleSettings,
+  totalIterations: number,
+): z.output<typeof scheduleConfigSchema> {
+  if (schedule.type === 'cosine' && schedule.totalSteps === undefined)
+    return { ...schedule, totalSteps: totalIterations };
   return schedule;
 }
 
@@ -260,7 +300,9 @@ export function readConfigFile(path: string): unknown {
   try {
     return extname(path).toLowerCase() === '.json' ? (JSON.parse(text) as unknown) : (parseYaml(text) as unknown);
   } catch (error) {
-    throw new Error(`${path} is not valid ${extname(path).toLowerCase() === '.json' ? 'JSON' : 'YAML'}: ${(error as Error).message}`);
+    throw new Error(
+      `${path} is not valid ${extname(path).toLowerCase() === '.json' ? 'JSON' : 'YAML'}: ${(error as Error).message}`,
+    );
   }
 }
 
@@ -328,7 +370,8 @@ function collectFields(node: JsonSchema, path: string, into: ConfigField[]): voi
   for (const name of names) {
     const options = objects.map((v) => v.properties![name]).filter((p): p is JsonSchema => p !== undefined);
     const consts = options.map((p) => p.const).filter((c): c is string => typeof c === 'string');
-    if (consts.length === options.length) into.push({ path: `${path}.${name}`, type: 'string', choices: consts, nullable: false });
+    if (consts.length === options.length)
+      into.push({ path: `${path}.${name}`, type: 'string', choices: consts, nullable: false });
     else collectFields(options[0]!, `${path}.${name}`, into);
   }
 }
@@ -368,7 +411,8 @@ export function parseFieldValue(field: ConfigField, text: string): unknown {
     case 'number[]':
       return text.split(',').map((item) => {
         const value = Number(item);
-        if (item.trim() === '' || !Number.isFinite(value)) throw new Error(`${flag}: expected comma-separated numbers, got '${text}'`);
+        if (item.trim() === '' || !Number.isFinite(value))
+          throw new Error(`${flag}: expected comma-separated numbers, got '${text}'`);
         return value;
       });
     case 'string[]':
@@ -400,9 +444,13 @@ export function setPath(target: Record<string, unknown>, path: string, value: un
  * The config file's object with the overrides applied. Whole objects are set before their fields
  * (`--data.labels '{…}' --data.labels.k 5` edits the new labels), a kind before its siblings.
  */
-export function applyOverrides(base: unknown, overrides: ReadonlyArray<readonly [string, unknown]>): Record<string, unknown> {
-  if (base !== undefined && base !== null && !isObject(base)) throw new Error('a config must be an object (a mapping of fields)');
-  const result = structuredClone((base ?? {}));
+export function applyOverrides(
+  base: unknown,
+  overrides: ReadonlyArray<readonly [string, unknown]>,
+): Record<string, unknown> {
+  if (base !== undefined && base !== null && !isObject(base))
+    throw new Error('a config must be an object (a mapping of fields)');
+  const result = structuredClone(base ?? {});
   // A labels or schedule kind switched from the command line starts from a fresh object, so the
   // old kind's fields (e.g. p of noise labels) cannot leak into the new one.
   const order = (path: string): number => path.split('.').length * 2 + (isKindPath(path) ? 0 : 1);
@@ -410,9 +458,11 @@ export function applyOverrides(base: unknown, overrides: ReadonlyArray<readonly 
   for (const [path, value] of ordered) {
     // A field of a union object that the file leaves out edits that object's default.
     for (const [union, fallback] of UNION_DEFAULTS) {
-      if (path.startsWith(`${union}.`) && valueAt(result, union.split('.')) === undefined) setPath(result, union, { ...fallback });
+      if (path.startsWith(`${union}.`) && valueAt(result, union.split('.')) === undefined)
+        setPath(result, union, { ...fallback });
     }
-    if (isKindPath(path) && valueAt(result, path.split('.')) !== value) setPath(result, path.slice(0, path.lastIndexOf('.')), {});
+    if (isKindPath(path) && valueAt(result, path.split('.')) !== value)
+      setPath(result, path.slice(0, path.lastIndexOf('.')), {});
     setPath(result, path, value);
   }
   return result;

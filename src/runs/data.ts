@@ -44,14 +44,24 @@ function trainingExamples(source: Dataset, config: RunConfig): Dataset {
   return subsetDataset(part, identityIndices(limit), `${part.split}[:${limit}]`);
 }
 
-async function testExamples(config: RunConfig, labels: LabelSet, location: DataLocation): Promise<{ test: Dataset | null; reason: string | null }> {
+async function testExamples(
+  config: RunConfig,
+  labels: LabelSet,
+  location: DataLocation,
+): Promise<{ test: Dataset | null; reason: string | null }> {
   const { testSplit, testLimit, dataset } = config.data;
   if (testSplit === null) return { test: null, reason: 'data.testSplit is null' };
   const loaded = await loadDataset(dataset, { ...location, split: testSplit });
   if (loaded.labels === null) return { test: null, reason: `${dataset} (${testSplit}) has no real labels` };
   if (loaded.classes > labels.classes) {
-    return { test: null, reason: `the test labels range over ${loaded.classes} classes but the model has ${labels.classes} outputs` };
+    return {
+      test: null,
+      reason: `the test labels range over ${loaded.classes} classes but the model has ${labels.classes} outputs`,
+    };
   }
-  const test = testLimit !== null && testLimit < loaded.n ? subsetDataset(loaded, identityIndices(testLimit), `${testSplit}[:${testLimit}]`) : loaded;
+  const test =
+    testLimit !== null && testLimit < loaded.n
+      ? subsetDataset(loaded, identityIndices(testLimit), `${testSplit}[:${testLimit}]`)
+      : loaded;
   return { test, reason: null };
 }

@@ -31,7 +31,8 @@ export function evaluate(model: Module, dataset: Dataset, options: EvalOptions =
   const n = Math.min(dataset.n, options.limit ?? dataset.n);
   const batchSize = options.batchSize ?? 1000;
   const size = exampleSize(dataset);
-  if (dataset.kind === 'image' && !options.preprocessor) throw new Error(`evaluating images of ${dataset.spec} needs the run's preprocessor`);
+  if (dataset.kind === 'image' && !options.preprocessor)
+    throw new Error(`evaluating images of ${dataset.spec} needs the run's preprocessor`);
   const wasTraining = model.training;
   model.eval();
   let lossSum = 0;
@@ -40,7 +41,10 @@ export function evaluate(model: Module, dataset: Dataset, options: EvalOptions =
     noGrad(() => {
       for (let start = 0; start < n; start += batchSize) {
         const count = Math.min(batchSize, n - start);
-        const raw = dataset.kind === 'image' ? dataset.pixels.subarray(start * size, (start + count) * size) : dataset.values.subarray(start * size, (start + count) * size);
+        const raw =
+          dataset.kind === 'image'
+            ? dataset.pixels.subarray(start * size, (start + count) * size)
+            : dataset.values.subarray(start * size, (start + count) * size);
         const x = dataset.kind === 'image' ? options.preprocessor!.apply(raw) : Float32Array.from(raw);
         const y = targets.subarray(start, start + count);
         tidy(() => {

@@ -14,7 +14,15 @@ export {
   type RunConfig,
   type RunConfigInput,
 } from './config.js';
-export { RunStore, resolveStoreRoot, RUN_STATUSES, type RunStatus, type RunRecord, type MetricRow, type ArtifactRecord } from './store.js';
+export {
+  RunStore,
+  resolveStoreRoot,
+  RUN_STATUSES,
+  type RunStatus,
+  type RunRecord,
+  type MetricRow,
+  type ArtifactRecord,
+} from './store.js';
 export { listCheckpoints, latestCheckpoint, checkpointAt, readInitNorms, type RunCheckpoint } from './checkpoints.js';
 export { prepareRunData, type RunData, type DataLocation } from './data.js';
 export { evaluate, type EvalResult, type EvalOptions } from './evaluate.js';

@@ -13,7 +13,10 @@ export function progressMode(options: { quiet?: boolean; stream?: NodeJS.WriteSt
 }
 
 /** A reporter for `trainRun`'s onProgress; call `stop()` when the run ends (also on error). */
-export function createProgressReporter(mode: ProgressMode, write: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): {
+export function createProgressReporter(
+  mode: ProgressMode,
+  write: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+): {
   onProgress: (event: ProgressEvent) => void;
   stop: () => void;
 } {
@@ -34,7 +37,8 @@ function lineReporter(write: (line: string) => void): { onProgress: (event: Prog
 function barReporter(): { onProgress: (event: ProgressEvent) => void; stop: () => void } {
   // A MultiBar (of one bar) can print log lines above the bar without breaking it.
   const bars = new MultiBar({
-    format: '{runId} |{bar}| step {value}/{total} | epoch {epoch} | loss {loss} | acc {accuracy} | {speed} img/s | ETA {eta_formatted}',
+    format:
+      '{runId} |{bar}| step {value}/{total} | epoch {epoch} | loss {loss} | acc {accuracy} | {speed} img/s | ETA {eta_formatted}',
     hideCursor: true,
     etaBuffer: 50,
     stream: process.stderr,
@@ -49,10 +53,21 @@ function barReporter(): { onProgress: (event: ProgressEvent) => void; stop: () =
       switch (event.type) {
         case 'start':
           bars.log(`${describeEvent(event)}\n`);
-          bar = bars.create(event.totalSteps, event.step, { runId: event.runId, epoch: '-', loss: '-', accuracy: '-', speed: '-' });
+          bar = bars.create(event.totalSteps, event.step, {
+            runId: event.runId,
+            epoch: '-',
+            loss: '-',
+            accuracy: '-',
+            speed: '-',
+          });
           return;
         case 'step':
-          bar?.update(event.step, { epoch: event.epoch.toFixed(2), loss: event.loss.toFixed(4), accuracy: event.accuracy.toFixed(3), speed: event.imagesPerSecond.toFixed(0) });
+          bar?.update(event.step, {
+            epoch: event.epoch.toFixed(2),
+            loss: event.loss.toFixed(4),
+            accuracy: event.accuracy.toFixed(3),
+            speed: event.imagesPerSecond.toFixed(0),
+          });
           return;
         case 'eval':
           bars.log(`${describeEvent(event)}\n`);

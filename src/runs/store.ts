@@ -14,7 +14,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:f
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../data/paths.js';
 
-/** running (or killed while running), finished, stopped (on request, resumable), failed (an error), diverged (NaN/Inf). */
+/**
+ * running (or killed while running), finished, stopped (on request, resumable), failed (an error), diverged (NaN/Inf).
+ */
 export type RunStatus = 'running' | 'finished' | 'stopped' | 'failed' | 'diverged';
 
 export const RUN_STATUSES: readonly RunStatus[] = ['running', 'finished', 'stopped', 'failed', 'diverged'];
@@ -94,7 +96,9 @@ const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 export function checkRunId(id: string): string {
   if (!RUN_ID_PATTERN.test(id)) {
-    throw new Error(`run id '${id}' is not allowed: use letters, digits, '.', '_' and '-' (up to 128 characters, not starting with '.', '_' or '-')`);
+    throw new Error(
+      `run id '${id}' is not allowed: use letters, digits, '.', '_' and '-' (up to 128 characters, not starting with '.', '_' or '-')`,
+    );
   }
   return id;
 }
@@ -159,7 +163,10 @@ export class RunStore {
     const dir = this.runDir(run.id);
     if (options.replace) this.deleteRun(run.id);
     else if (this.getRun(run.id)) throw new Error(`run '${run.id}' already exists in ${this.root}`);
-    else if (existsSync(dir) && readdirSync(dir).length > 0) throw new Error(`run folder ${dir} exists but run '${run.id}' is not in the index; remove the folder or choose another run id`);
+    else if (existsSync(dir) && readdirSync(dir).length > 0)
+      throw new Error(
+        `run folder ${dir} exists but run '${run.id}' is not in the index; remove the folder or choose another run id`,
+      );
     const now = new Date().toISOString();
     const configText = JSON.stringify(run.config, null, 2);
     this.immediate(() => {
@@ -167,7 +174,9 @@ export class RunStore {
       const exists = this.db.prepare('SELECT 1 FROM runs WHERE id = ?').get(run.id);
       if (exists) throw new Error(`run '${run.id}' already exists in ${this.root}`);
       this.db
-        .prepare('INSERT INTO runs (id, status, step, model, dataset, config, message, created_at, updated_at) VALUES (?, ?, 0, ?, ?, ?, NULL, ?, ?)')
+        .prepare(
+          'INSERT INTO runs (id, status, step, model, dataset, config, message, created_at, updated_at) VALUES (?, ?, 0, ?, ?, ?, NULL, ?, ?)',
+        )
         .run(run.id, 'running', run.model, run.dataset, configText, now, now);
     });
     mkdirSync(join(dir, 'checkpoints'), { recursive: true });
@@ -176,7 +185,9 @@ export class RunStore {
   }
 
   getRun(id: string): RunRecord | undefined {
-    const row = this.db.prepare('SELECT id, status, step, model, dataset, message, created_at, updated_at FROM runs WHERE id = ?').get(id) as RunRow | undefined;
+    const row = this.db
+      .prepare('SELECT id, status, step, model, dataset, message, created_at, updated_at FROM runs WHERE id = ?')
+      .get(id) as RunRow | undefined;
     return row ? this.toRecord(row) : undefined;
   }
 
@@ -185,7 +196,10 @@ export class RunStore {
     const run = this.getRun(id);
     if (run) return run;
     const known = this.listRuns().map((r) => r.id);
-    const hint = known.length === 0 ? 'the store is empty' : `known runs: ${known.slice(-10).join(', ')}${known.length > 10 ? ', …' : ''}`;
+    const hint =
+      known.length === 0
+        ? 'the store is empty'
+        : `known runs: ${known.slice(-10).join(', ')}${known.length > 10 ? ', …' : ''}`;
     throw new Error(`no run '${id}' in store ${this.root} (${hint})`);
   }
 
@@ -198,7 +212,11 @@ export class RunStore {
 
   listRuns(filter: { status?: RunStatus } = {}): RunRecord[] {
     const sql = 'SELECT id, status, step, model, dataset, message, created_at, updated_at FROM runs';
-    const rows = (filter.status ? this.db.prepare(`${sql} WHERE status = ? ORDER BY created_at, id`).all(filter.status) : this.db.prepare(`${sql} ORDER BY created_at, id`).all()) as RunRow[];
+    const rows = (
+      filter.status
+        ? this.db.prepare(`${sql} WHERE status = ? ORDER BY created_at, id`).all(filter.status)
+        : this.db.prepare(`${sql} ORDER BY created_at, id`).all()
+    ) as RunRow[];
     return rows.map((row) => this.toRecord(row));
   }
 
@@ -209,7 +227,14 @@ export class RunStore {
         .prepare(
           'UPDATE runs SET status = COALESCE(?, status), step = COALESCE(?, step), message = CASE WHEN ? THEN ? ELSE message END, updated_at = ? WHERE id = ?',
         )
-        .run(update.status ?? null, update.step ?? null, update.message !== undefined ? 1 : 0, update.message ?? null, now, id);
+        .run(
+          update.status ?? null,
+          update.step ?? null,
+          update.message !== undefined ? 1 : 0,
+          update.message ?? null,
+          now,
+          id,
+        );
       if (result.changes === 0) throw new Error(`no run '${id}' in store ${this.root}`);
     });
   }
@@ -219,7 +244,8 @@ export class RunStore {
     if (rows.length === 0) return;
     const insert = this.db.prepare('INSERT OR REPLACE INTO metrics (run_id, name, step, value) VALUES (?, ?, ?, ?)');
     this.immediate(() => {
-      for (const row of rows) insert.run(id, row.name, row.step, row.value !== null && Number.isNaN(row.value) ? null : row.value);
+      for (const row of rows)
+        insert.run(id, row.name, row.step, row.value !== null && Number.isNaN(row.value) ? null : row.value);
     });
   }
 
@@ -232,7 +258,9 @@ export class RunStore {
 
   metrics(id: string, filter: { name?: string } = {}): MetricRow[] {
     const rows = filter.name
-      ? this.db.prepare('SELECT step, name, value FROM metrics WHERE run_id = ? AND name = ? ORDER BY step').all(id, filter.name)
+      ? this.db
+          .prepare('SELECT step, name, value FROM metrics WHERE run_id = ? AND name = ? ORDER BY step')
+          .all(id, filter.name)
       : this.db.prepare('SELECT step, name, value FROM metrics WHERE run_id = ? ORDER BY step, name').all(id);
     return rows as MetricRow[];
   }
@@ -240,7 +268,9 @@ export class RunStore {
   /** The last logged value of each metric. */
   latestMetrics(id: string): Record<string, number | null> {
     const rows = this.db
-      .prepare('SELECT m.name, m.value FROM metrics m WHERE m.run_id = ? AND m.step = (SELECT MAX(step) FROM metrics WHERE run_id = m.run_id AND name = m.name) ORDER BY m.name')
+      .prepare(
+        'SELECT m.name, m.value FROM metrics m WHERE m.run_id = ? AND m.step = (SELECT MAX(step) FROM metrics WHERE run_id = m.run_id AND name = m.name) ORDER BY m.name',
+      )
       .all(id) as Array<{ name: string; value: number | null }>;
     return Object.fromEntries(rows.map((row) => [row.name, row.value]));
   }
@@ -248,7 +278,9 @@ export class RunStore {
   recordArtifact(id: string, artifact: { kind: string; path: string; step: number }): void {
     const now = new Date().toISOString();
     this.immediate(() => {
-      this.db.prepare('INSERT OR REPLACE INTO artifacts (run_id, path, kind, step, created_at) VALUES (?, ?, ?, ?, ?)').run(id, artifact.path, artifact.kind, artifact.step, now);
+      this.db
+        .prepare('INSERT OR REPLACE INTO artifacts (run_id, path, kind, step, created_at) VALUES (?, ?, ?, ?, ?)')
+        .run(id, artifact.path, artifact.kind, artifact.step, now);
     });
   }
 
@@ -259,7 +291,9 @@ export class RunStore {
   }
 
   artifacts(id: string): ArtifactRecord[] {
-    const rows = this.db.prepare('SELECT kind, path, step, created_at FROM artifacts WHERE run_id = ? ORDER BY step, path').all(id) as Array<{
+    const rows = this.db
+      .prepare('SELECT kind, path, step, created_at FROM artifacts WHERE run_id = ? ORDER BY step, path')
+      .all(id) as Array<{
       kind: string;
       path: string;
       step: number;
@@ -299,7 +333,9 @@ function migrate(db: Database.Database): void {
   db.transaction(() => {
     const version = db.pragma('user_version', { simple: true }) as number;
     if (version > SCHEMA_VERSION) {
-      throw new Error(`run store ${db.name} has schema version ${version}; this randlab understands up to ${SCHEMA_VERSION}`);
+      throw new Error(
+        `run store ${db.name} has schema version ${version}; this randlab understands up to ${SCHEMA_VERSION}`,
+      );
     }
     db.exec(SCHEMA);
     if (version < SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);

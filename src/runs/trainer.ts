@@ -21,8 +21,30 @@ import { getKernels } from '../kernels/index.js';
 import { createModel, type Classifier } from '../models/index.js';
 import { parameterNorms, rescaleToNorms } from '../nn/index.js';
 import { Adam, AdamW, SGD, scheduleFromConfig, type Schedule } from '../optim/index.js';
-import { accuracy, bufferPool, crossEntropy, formatShape, labels as labelTensor, noGrad, Rng, tensor, tidy, zeros, type Tensor } from '../tensor/index.js';
-import { checkpointAt, checkpointPrefix, deleteCheckpoint, latestCheckpoint, listCheckpoints, readInitNorms, removeStaleTempFiles, writeInitNorms, type RunCheckpoint } from './checkpoints.js';
+import {
+  accuracy,
+  bufferPool,
+  crossEntropy,
+  formatShape,
+  labels as labelTensor,
+  noGrad,
+  Rng,
+  tensor,
+  tidy,
+  zeros,
+  type Tensor,
+} from '../tensor/index.js';
+import {
+  checkpointAt,
+  checkpointPrefix,
+  deleteCheckpoint,
+  latestCheckpoint,
+  listCheckpoints,
+  readInitNorms,
+  removeStaleTempFiles,
+  writeInitNorms,
+  type RunCheckpoint,
+} from './checkpoints.js';
 import { completeSchedule, resolveConfig, type RunConfig } from './config.js';
 import { prepareRunData, type DataLocation, type RunData } from './data.js';
 import { evaluate } from './evaluate.js';
@@ -37,7 +59,15 @@ export interface Probe {
 }
 
 export type ProgressEvent =
-  | { readonly type: 'start'; readonly runId: string; readonly step: number; readonly totalSteps: number; readonly stepsPerEpoch: number; readonly resumed: boolean; readonly trainExamples: number }
+  | {
+      readonly type: 'start';
+      readonly runId: string;
+      readonly step: number;
+      readonly totalSteps: number;
+      readonly stepsPerEpoch: number;
+      readonly resumed: boolean;
+      readonly trainExamples: number;
+    }
   | {
       readonly type: 'step';
       readonly runId: string;
@@ -49,9 +79,20 @@ export type ProgressEvent =
       readonly imagesPerSecond: number;
       readonly etaSeconds: number;
     }
-  | { readonly type: 'eval'; readonly runId: string; readonly step: number; readonly metrics: Readonly<Record<string, number>> }
+  | {
+      readonly type: 'eval';
+      readonly runId: string;
+      readonly step: number;
+      readonly metrics: Readonly<Record<string, number>>;
+    }
   | { readonly type: 'checkpoint'; readonly runId: string; readonly step: number; readonly path: string }
-  | { readonly type: 'end'; readonly runId: string; readonly step: number; readonly status: RunStatus; readonly seconds: number };
+  | {
+      readonly type: 'end';
+      readonly runId: string;
+      readonly step: number;
+      readonly status: RunStatus;
+      readonly seconds: number;
+    };
 
 /** What a custom initialiser gets: the freshly initialised model and the run's data. */
 export interface InitializeContext {
@@ -171,7 +212,10 @@ export class Trainer {
     await options.initialize?.(model, { config, data, store });
     const total = totalSteps(config, data);
     const resolved = { ...config, name: runId, schedule: completeSchedule(config.schedule, total) };
-    store.createRun({ id: runId, model: config.model.name, dataset: datasetLabel(config), config: resolved }, { replace: options.force ?? false });
+    store.createRun(
+      { id: runId, model: config.model.name, dataset: datasetLabel(config), config: resolved },
+      { replace: options.force ?? false },
+    );
     return withLock(store.runDir(runId), runId, (lock) => {
       writeInitNorms(store.runDir(runId), parameterNorms(model));
       return Trainer.assemble(runId, resolved, data, model, null, options, lock);
@@ -182,7 +226,8 @@ export class Trainer {
   static async resume(runId: string, options: TrainOptions): Promise<Trainer> {
     const { store } = options;
     const run = store.requireRun(runId);
-    if (run.status === 'finished') throw new Error(`run '${runId}' is already finished (step ${run.step}); there is nothing to resume`);
+    if (run.status === 'finished')
+      throw new Error(`run '${runId}' is already finished (step ${run.step}); there is nothing to resume`);
     return withLock(store.runDir(runId), runId, async (lock) => {
       const config = resolveConfig(store.readConfig(runId), `${store.runDir(runId)}/config.json`);
       const data = await prepareRunData(config, dataLocation(options));
@@ -200,7 +245,15 @@ export class Trainer {
     });
   }
 
-  private static assemble(runId: string, config: RunConfig, data: RunData, model: Classifier, checkpoint: RunCheckpoint | null, options: TrainOptions, lock: RunLock): Trainer {
+  private static assemble(
+    runId: string,
+    config: RunConfig,
+    data: RunData,
+    model: Classifier,
+    checkpoint: RunCheckpoint | null,
+    options: TrainOptions,
+    lock: RunLock,
+  ): Trainer {
     const optimizer = buildOptimizer(config, model);
     let step = 0;
     let loaderState: CheckpointExtra['loader'] | undefined;
@@ -208,10 +261,14 @@ export class Trainer {
     if (checkpoint) {
       const saved = readCheckpoint(checkpoint.prefix);
       model.loadStateDict(saved.modelState);
-      if (!saved.optimizerState) throw new Error(`checkpoint ${checkpoint.prefix} has no optimiser state; it cannot resume a run`);
+      if (!saved.optimizerState)
+        throw new Error(`checkpoint ${checkpoint.prefix} has no optimiser state; it cannot resume a run`);
       optimizer.loadStateDict(saved.optimizerState);
       const extra = saved.extra as CheckpointExtra | null;
-      if (extra?.step !== checkpoint.step) throw new Error(`checkpoint ${checkpoint.prefix} records step ${String(extra?.step)}, its name says ${checkpoint.step}`);
+      if (extra?.step !== checkpoint.step)
+        throw new Error(
+          `checkpoint ${checkpoint.prefix} records step ${String(extra?.step)}, its name says ${checkpoint.step}`,
+        );
       step = extra.step;
       loaderState = extra.loader;
       if (saved.rngStates.dropout) dropoutRng = Rng.fromState(saved.rngStates.dropout);
@@ -232,18 +289,41 @@ export class Trainer {
     // Metrics logged after the checkpoint (by a killed attempt) are computed again.
     options.store.deleteMetricsAfter(runId, checkpoint ? step : -1);
     const schedule = scheduleFromConfig(completeSchedule(config.schedule, total));
-    return new Trainer(runId, config, data, model, optimizer, schedule, loader, dropoutRng, total, step, checkpoint !== null, options, lock);
+    return new Trainer(
+      runId,
+      config,
+      data,
+      model,
+      optimizer,
+      schedule,
+      loader,
+      dropoutRng,
+      total,
+      step,
+      checkpoint !== null,
+      options,
+      lock,
+    );
   }
 
   get currentStep(): number {
     return this.step;
   }
 
-  /** Trains to the last step. Throws DivergenceError (run marked 'diverged') or any other error (run marked 'failed'). */
+  /**
+   * Trains to the last step. Throws DivergenceError (run marked 'diverged') or any other error (run marked 'failed').
+   */
   async run(): Promise<RunResult> {
     const { store, onProgress } = this.options;
     const started = performance.now();
-    const end = (status: RunStatus): void => onProgress?.({ type: 'end', runId: this.runId, step: this.step, status, seconds: (performance.now() - started) / 1000 });
+    const end = (status: RunStatus): void =>
+      onProgress?.({
+        type: 'end',
+        runId: this.runId,
+        step: this.step,
+        status,
+        seconds: (performance.now() - started) / 1000,
+      });
     onProgress?.({
       type: 'start',
       runId: this.runId,
@@ -258,7 +338,11 @@ export class Trainer {
       status = await this.trainToEnd();
       if (status === 'finished' && this.lastEvalStep !== this.step) this.evaluateNow();
       this.checkpoint();
-      store.updateRun(this.runId, { status, step: this.step, message: status === 'stopped' ? `stopped at step ${this.step} of ${this.totalSteps}` : null });
+      store.updateRun(this.runId, {
+        status,
+        step: this.step,
+        message: status === 'stopped' ? `stopped at step ${this.step} of ${this.totalSteps}` : null,
+      });
     } catch (error) {
       const failure = this.recordFailure(error);
       end(failure instanceof DivergenceError ? 'diverged' : 'failed');
@@ -270,7 +354,14 @@ export class Trainer {
       this.lock.release();
     }
     end(status);
-    return { runId: this.runId, status, step: this.step, dir: store.runDir(this.runId), metrics: store.latestMetrics(this.runId), model: this.model };
+    return {
+      runId: this.runId,
+      status,
+      step: this.step,
+      dir: store.runDir(this.runId),
+      metrics: store.latestMetrics(this.runId),
+      model: this.model,
+    };
   }
 
   /** The step loop; returns 'stopped' when the signal asked to stop, else 'finished'. */
@@ -359,15 +450,29 @@ export class Trainer {
 
   private guardFinite(logits: Tensor): void {
     if (Number.isFinite(getKernels().sum(logits.data))) return;
-    throw new DivergenceError(this.step + 1, `the logits at step ${this.step + 1} are not finite (NaN or ±Inf; learning rate ${this.optimizer.lr})`);
+    throw new DivergenceError(
+      this.step + 1,
+      `the logits at step ${this.step + 1} are not finite (NaN or ±Inf; learning rate ${this.optimizer.lr})`,
+    );
   }
 
   private evaluateNow(): void {
     const { eval: settings } = this.config;
-    const train = evaluate(this.model, this.data.train, { labels: this.data.labels.labels, preprocessor: this.data.preprocessor, batchSize: settings.batchSize, limit: settings.trainLimit });
-    const metrics: Record<string, number> = { [METRICS.trainLoss]: train.loss, [METRICS.trainAccuracy]: train.accuracy };
+    const train = evaluate(this.model, this.data.train, {
+      labels: this.data.labels.labels,
+      preprocessor: this.data.preprocessor,
+      batchSize: settings.batchSize,
+      limit: settings.trainLimit,
+    });
+    const metrics: Record<string, number> = {
+      [METRICS.trainLoss]: train.loss,
+      [METRICS.trainAccuracy]: train.accuracy,
+    };
     if (this.data.test) {
-      const test = evaluate(this.model, this.data.test, { preprocessor: this.data.preprocessor, batchSize: settings.batchSize });
+      const test = evaluate(this.model, this.data.test, {
+        preprocessor: this.data.preprocessor,
+        batchSize: settings.batchSize,
+      });
       metrics[METRICS.testLoss] = test.loss;
       metrics[METRICS.testAccuracy] = test.accuracy;
     }
@@ -403,8 +508,17 @@ export class Trainer {
     const dir = store.checkpointDir(this.runId);
     const prefix = checkpointPrefix(dir, this.step);
     const extra: CheckpointExtra = { step: this.step, loader: this.loader.state() };
-    saveCheckpoint(prefix, { model: this.model, optimizer: this.optimizer, rngStates: { dropout: this.dropoutRng.state() }, extra });
-    store.recordArtifact(this.runId, { kind: 'checkpoint', path: relativeToRun(store, this.runId, `${prefix}.safetensors`), step: this.step });
+    saveCheckpoint(prefix, {
+      model: this.model,
+      optimizer: this.optimizer,
+      rngStates: { dropout: this.dropoutRng.state() },
+      extra,
+    });
+    store.recordArtifact(this.runId, {
+      kind: 'checkpoint',
+      path: relativeToRun(store, this.runId, `${prefix}.safetensors`),
+      step: this.step,
+    });
     if (this.config.checkpoint.keep === 'last') {
       for (const old of listCheckpoints(dir).filter((c) => c.step !== this.step)) {
         deleteCheckpoint(old);
@@ -413,14 +527,20 @@ export class Trainer {
     }
     store.updateRun(this.runId, { step: this.step });
     this.lastCheckpointStep = this.step;
-    this.options.onProgress?.({ type: 'checkpoint', runId: this.runId, step: this.step, path: `${prefix}.safetensors` });
+    this.options.onProgress?.({
+      type: 'checkpoint',
+      runId: this.runId,
+      step: this.step,
+      path: `${prefix}.safetensors`,
+    });
   }
 
   /** A checkpoint is written only with finite weights, so the last one on disk is always good. */
   private guardFiniteWeights(): void {
     const kernels = getKernels();
     for (const [key, p] of this.model.namedParameters()) {
-      if (!Number.isFinite(kernels.sumSquares(p.data))) throw new DivergenceError(this.step, `parameter '${key}' is not finite at step ${this.step}`);
+      if (!Number.isFinite(kernels.sumSquares(p.data)))
+        throw new DivergenceError(this.step, `parameter '${key}' is not finite at step ${this.step}`);
     }
   }
 }
@@ -453,7 +573,10 @@ class StepTimer {
 
 // --- building blocks ---------------------------------------------------------------------------
 
-/** The model of a run, freshly initialised (He normal × init.scale from stream `init` of the seed), checked against the data's input shape. */
+/**
+ * The model of a run, freshly initialised (He normal × init.scale from stream `init` of the seed), checked against the
+ * data's input shape.
+ */
 export function buildModel(config: RunConfig, data: Pick<RunData, 'inputShape' | 'labels'>): Classifier {
   const { model: m } = config;
   const model = createModel(m.name, {
@@ -478,7 +601,9 @@ export function checkInputFits(model: Classifier, inputShape: readonly number[],
   try {
     noGrad(() => tidy(() => void model.call(zeros([1, ...inputShape]))));
   } catch (error) {
-    throw new Error(`model ${model.architecture} does not fit the inputs of ${dataset} (shape ${formatShape(inputShape)}): ${(error as Error).message}`);
+    throw new Error(
+      `model ${model.architecture} does not fit the inputs of ${dataset} (shape ${formatShape(inputShape)}): ${(error as Error).message}`,
+    );
   } finally {
     model.train(wasTraining);
   }
@@ -528,11 +653,14 @@ export function initializeFrom(model: Classifier, config: RunConfig, store: RunS
   const own = model.stateDict();
   const headPrefix = `${model.headPath}.`;
   const wanted = (key: string): boolean =>
-    (from.include === undefined || from.include.some((prefix) => key === prefix || key.startsWith(`${prefix}.`))) && !(from.reinitHead && key.startsWith(headPrefix));
+    (from.include === undefined || from.include.some((prefix) => key === prefix || key.startsWith(`${prefix}.`))) &&
+    !(from.reinitHead && key.startsWith(headPrefix));
   const taken = new Map([...own.keys()].filter(wanted).map((key) => [key, source.get(key)!]));
   const missing = [...taken].filter(([, t]) => t === undefined).map(([key]) => key);
-  if (missing.length > 0) throw new Error(`init.from ${where}: the checkpoint lacks ${missing.join(', ')} of ${model.architecture}`);
-  if (taken.size === 0) throw new Error(`init.from ${where}: no tensor matches include [${(from.include ?? []).join(', ')}]`);
+  if (missing.length > 0)
+    throw new Error(`init.from ${where}: the checkpoint lacks ${missing.join(', ')} of ${model.architecture}`);
+  if (taken.size === 0)
+    throw new Error(`init.from ${where}: no tensor matches include [${(from.include ?? []).join(', ')}]`);
   try {
     model.loadStateDict(taken, { strict: false });
   } catch (error) {
@@ -550,7 +678,10 @@ export function initializeFrom(model: Classifier, config: RunConfig, store: RunS
 }
 
 function dataLocation(options: DataLocation): DataLocation {
-  return { ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}), ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}) };
+  return {
+    ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
+    ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
+  };
 }
 
 function totalSteps(config: RunConfig, data: RunData): number {
@@ -564,8 +695,11 @@ function totalSteps(config: RunConfig, data: RunData): number {
 function refuseExisting(store: RunStore, runId: string, force: boolean): void {
   const existing = store.getRun(runId);
   if (!existing || force) return;
-  if (existing.status === 'finished') throw new Error(`run '${runId}' is finished (step ${existing.step}); pass --force to overwrite it`);
-  throw new Error(`run '${runId}' already exists (status ${existing.status}, step ${existing.step}); continue it with --resume ${runId}, or pass --force to start it over`);
+  if (existing.status === 'finished')
+    throw new Error(`run '${runId}' is finished (step ${existing.step}); pass --force to overwrite it`);
+  throw new Error(
+    `run '${runId}' already exists (status ${existing.status}, step ${existing.step}); continue it with --resume ${runId}, or pass --force to start it over`,
+  );
 }
 
 function defaultRunId(config: RunConfig): string {

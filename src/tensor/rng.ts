@@ -132,7 +132,8 @@ export class Rng {
 
   /** Uniform integer in [0, n), without modulo bias. */
   int(n: number): number {
-    if (!Number.isInteger(n) || n <= 0 || n > TWO_POW_32) throw new Error(`Rng.int needs an integer 1 ≤ n ≤ 2^32, got ${n}`);
+    if (!Number.isInteger(n) || n <= 0 || n > TWO_POW_32)
+      throw new Error(`Rng.int needs an integer 1 ≤ n ≤ 2^32, got ${n}`);
     const limit = TWO_POW_32 - (TWO_POW_32 % n);
     for (;;) {
       const word = this.nextUint32();

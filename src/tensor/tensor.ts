@@ -45,7 +45,8 @@ export function formatShape(shape: Shape): string {
 
 function checkShape(shape: Shape, where: string): void {
   for (const dim of shape) {
-    if (!Number.isInteger(dim) || dim < 0) throw new Error(`${where}: invalid shape ${formatShape(shape)}: dimensions must be non-negative integers`);
+    if (!Number.isInteger(dim) || dim < 0)
+      throw new Error(`${where}: invalid shape ${formatShape(shape)}: dimensions must be non-negative integers`);
   }
 }
 
@@ -68,11 +69,17 @@ export class Tensor {
   private zeroPending = false;
   private gradHooks: GradHook[] = [];
 
-  constructor(data: Float32Array | Int32Array, shape: Shape, options: { base?: Tensor | null; fromPool?: boolean; name?: string } = {}) {
+  constructor(
+    data: Float32Array | Int32Array,
+    shape: Shape,
+    options: { base?: Tensor | null; fromPool?: boolean; name?: string } = {},
+  ) {
     checkShape(shape, options.name ?? 'Tensor');
     const size = shapeSize(shape);
     if (data.length !== size) {
-      throw new Error(`${options.name ?? 'Tensor'}: data has ${data.length} elements but shape ${formatShape(shape)} needs ${size}`);
+      throw new Error(
+        `${options.name ?? 'Tensor'}: data has ${data.length} elements but shape ${formatShape(shape)} needs ${size}`,
+      );
     }
     this.shape = Object.freeze([...shape]);
     this.size = size;
@@ -95,14 +102,16 @@ export class Tensor {
   /** The float32 values; throws for int32 tensors and for disposed ones. */
   get data(): Float32Array {
     const buffer = this.values();
-    if (!(buffer instanceof Float32Array)) throw new Error(`${this.describe()} is int32; a float32 tensor is needed here`);
+    if (!(buffer instanceof Float32Array))
+      throw new Error(`${this.describe()} is int32; a float32 tensor is needed here`);
     return buffer;
   }
 
   /** The int32 values; throws for float32 tensors. */
   get ints(): Int32Array {
     const buffer = this.values();
-    if (!(buffer instanceof Int32Array)) throw new Error(`${this.describe()} is float32; an int32 tensor is needed here`);
+    if (!(buffer instanceof Int32Array))
+      throw new Error(`${this.describe()} is float32; an int32 tensor is needed here`);
     return buffer;
   }
 
@@ -151,7 +160,10 @@ export class Tensor {
   }
 
   assertAlive(): void {
-    if (this.disposed) throw new Error(`${this.describe()} was used after it was disposed (it was created inside a tidy() scope that has ended)`);
+    if (this.disposed)
+      throw new Error(
+        `${this.describe()} was used after it was disposed (it was created inside a tidy() scope that has ended)`,
+      );
   }
 
   /** A plain JavaScript copy of the values. */
@@ -223,7 +235,8 @@ export class Tensor {
 function resolveReshape(from: Shape, to: Shape): number[] {
   const size = shapeSize(from);
   const inferred = to.filter((d) => d === -1).length;
-  if (inferred > 1) throw new Error(`reshape ${formatShape(from)} → ${formatShape(to)}: at most one dimension may be -1`);
+  if (inferred > 1)
+    throw new Error(`reshape ${formatShape(from)} → ${formatShape(to)}: at most one dimension may be -1`);
   const known = to.reduce((product, d) => (d === -1 ? product : product * d), 1);
   const resolved = to.map((d) => (d === -1 ? (known === 0 ? 0 : size / known) : d));
   if (shapeSize(resolved) !== size || resolved.some((d) => !Number.isInteger(d) || d < 0)) {
@@ -271,8 +284,14 @@ export function full(shape: Shape, value: number, name?: string): Tensor {
   return t;
 }
 
-/** A tensor over a copy of the values (or over `values` itself when it is a Float32Array/Int32Array and copy is false). */
-export function tensor(values: ArrayLike<number> | Float32Array | Int32Array, shape?: Shape, options: { copy?: boolean; name?: string; dtype?: DType } = {}): Tensor {
+/**
+ * A tensor over a copy of the values (or over `values` itself when it is a Float32Array/Int32Array and copy is false).
+ */
+export function tensor(
+  values: ArrayLike<number> | Float32Array | Int32Array,
+  shape?: Shape,
+  options: { copy?: boolean; name?: string; dtype?: DType } = {},
+): Tensor {
   const resolvedShape = shape ?? [values.length];
   const dtype = options.dtype ?? (values instanceof Int32Array ? 'int32' : 'float32');
   let data: Float32Array | Int32Array;
@@ -281,7 +300,8 @@ export function tensor(values: ArrayLike<number> | Float32Array | Int32Array, sh
   else data = dtype === 'int32' ? Int32Array.from(values) : Float32Array.from(values);
   if (dtype === 'int32') {
     for (let i = 0; i < data.length; i++) {
-      if (!Number.isInteger(values[i]!)) throw new Error(`${options.name ?? 'tensor'}: value ${values[i]} at index ${i} is not an integer`);
+      if (!Number.isInteger(values[i]!))
+        throw new Error(`${options.name ?? 'tensor'}: value ${values[i]} at index ${i} is not an integer`);
     }
   }
   return new Tensor(data, resolvedShape, { name: options.name });
@@ -312,7 +332,12 @@ export function noGrad<T>(fn: () => T): T {
 }
 
 /** Attach a backward rule to an op's output when any input needs gradients. */
-export function recordOp(op: string, output: Tensor, inputs: readonly Tensor[], backwardFn: GradFn['backward']): Tensor {
+export function recordOp(
+  op: string,
+  output: Tensor,
+  inputs: readonly Tensor[],
+  backwardFn: GradFn['backward'],
+): Tensor {
   if (gradEnabled && inputs.some((t) => t.requiresGrad)) {
     output.requiresGrad = true;
     output.gradFn = { op, inputs, backward: backwardFn };
@@ -437,7 +462,9 @@ class GradientTable {
    */
   add(t: Tensor, g: Float32Array, exclusive = false): void {
     if (g.length !== t.size) {
-      throw new Error(`autograd: gradient for ${t.describe()} has ${g.length} elements, expected ${t.size} (op ${t.gradFn?.op ?? 'leaf'})`);
+      throw new Error(
+        `autograd: gradient for ${t.describe()} has ${g.length} elements, expected ${t.size} (op ${t.gradFn?.op ?? 'leaf'})`,
+      );
     }
     const existing = this.grads.get(t);
     if (!existing) {
@@ -568,12 +595,16 @@ class DirectLeafGradients {
   finishRule(op: string, inputGrads: ReadonlyArray<Float32Array | null>, inputs: readonly Tensor[]): void {
     for (const [leaf, buffer] of this.handedOut) {
       if (inputGrads[inputs.indexOf(leaf)] !== buffer) {
-        throw new Error(`autograd: the backward rule of ${op} took the gradient buffer of ${leaf.describe()} but did not return it`);
+        throw new Error(
+          `autograd: the backward rule of ${op} took the gradient buffer of ${leaf.describe()} but did not return it`,
+        );
       }
     }
     for (const leaf of this.claimed) {
       if (inputGrads[inputs.indexOf(leaf)] !== null) {
-        throw new Error(`autograd: the backward rule of ${op} took the update of ${leaf.describe()} but also returned its gradient`);
+        throw new Error(
+          `autograd: the backward rule of ${op} took the update of ${leaf.describe()} but also returned its gradient`,
+        );
       }
     }
     this.handedOut.clear();
@@ -623,11 +654,18 @@ function accumulateLeafGrad(leaf: Tensor, g: Float32Array): void {
  * `leafUpdates`: SGD steps that backward rules may apply to those leaves instead of storing their
  * gradients (see leafSgdUpdate); returns the leaves so updated, whose `.grad` is left as it was.
  */
-export function backward(root: Tensor, gradient?: Float32Array, leafUpdates: ReadonlyMap<Tensor, LeafSgdUpdateOffer> = new Map()): ReadonlySet<Tensor> {
+export function backward(
+  root: Tensor,
+  gradient?: Float32Array,
+  leafUpdates: ReadonlyMap<Tensor, LeafSgdUpdateOffer> = new Map(),
+): ReadonlySet<Tensor> {
   root.assertAlive();
-  if (!root.requiresGrad) throw new Error(`backward: ${root.describe()} does not require gradients (no input of its graph does)`);
-  if (!gradient && root.size !== 1) throw new Error(`backward: ${root.describe()} is not a scalar; pass the gradient of the output`);
-  if (gradient && gradient.length !== root.size) throw new Error(`backward: gradient has ${gradient.length} elements, ${root.describe()} has ${root.size}`);
+  if (!root.requiresGrad)
+    throw new Error(`backward: ${root.describe()} does not require gradients (no input of its graph does)`);
+  if (!gradient && root.size !== 1)
+    throw new Error(`backward: ${root.describe()} is not a scalar; pass the gradient of the output`);
+  if (gradient && gradient.length !== root.size)
+    throw new Error(`backward: gradient has ${gradient.length} elements, ${root.describe()} has ${root.size}`);
   const seed = gradient ? Float32Array.from(gradient) : new Float32Array([1]);
   const table = new GradientTable();
   table.add(root, seed);
@@ -666,7 +704,13 @@ export function backward(root: Tensor, gradient?: Float32Array, leafUpdates: Rea
 }
 
 /** Hand a backward rule's results (∂L/∂inputs, computed from g = ∂L/∂output) to the inputs. */
-function distribute(table: GradientTable, g: Float32Array, inputs: readonly Tensor[], inputGrads: ReadonlyArray<Float32Array | null>, direct: DirectLeafGradients): void {
+function distribute(
+  table: GradientTable,
+  g: Float32Array,
+  inputs: readonly Tensor[],
+  inputGrads: ReadonlyArray<Float32Array | null>,
+  direct: DirectLeafGradients,
+): void {
   // g and the returned buffers (which may repeat, or be g itself) stay held until every input
   // has its share: otherwise accumulating into one input's gradient could change a buffer that
   // another input is about to receive, or recycle it while still in use. Buffers written straight

@@ -18,7 +18,8 @@ export function makeTempDir(prefix: string): { dir: string; cleanup: () => void 
 
 /** CIFAR layouts with few records per file, so tests write kilobytes instead of 180 MB. */
 export function smallLayout(base: CifarLayout, recordsPerFile: number): CifarLayout {
-  const shrink = (files: CifarLayout['splits']['train']) => files.map((file) => ({ base: file.base, records: recordsPerFile }));
+  const shrink = (files: CifarLayout['splits']['train']) =>
+    files.map((file) => ({ base: file.base, records: recordsPerFile }));
   return { ...base, splits: { train: shrink(base.splits.train), test: shrink(base.splits.test) } };
 }
 
@@ -32,7 +33,9 @@ export function fixturePixel(record: number, p: number): number {
 
 /** Labels byte(s) of record r: CIFAR-10 → [r % 10]; CIFAR-100 → [coarse r % 20, fine r % 100]. */
 export function fixtureLabels(layout: CifarLayout, record: number): number[] {
-  return layout.labelBytes === 1 ? [record % layout.fineClasses] : [record % layout.coarseClasses, record % layout.fineClasses];
+  return layout.labelBytes === 1
+    ? [record % layout.fineClasses]
+    : [record % layout.coarseClasses, record % layout.fineClasses];
 }
 
 /** The bytes of one record file; `record0` numbers its first record globally within the split. */
@@ -48,7 +51,11 @@ export function cifarFileBytes(layout: CifarLayout, records: number, record0: nu
 }
 
 /** Writes every record file of `layout` under `<root>/<layout.folder>/`, optionally gzip-compressed. */
-export function writeCifar(root: string, layout: CifarLayout, options: { gzip?: boolean; classNames?: boolean } = {}): string {
+export function writeCifar(
+  root: string,
+  layout: CifarLayout,
+  options: { gzip?: boolean; classNames?: boolean } = {},
+): string {
   const dir = join(root, layout.folder);
   mkdirSync(dir, { recursive: true });
   for (const split of ['train', 'test'] as const) {
@@ -61,16 +68,28 @@ export function writeCifar(root: string, layout: CifarLayout, options: { gzip?: 
     }
   }
   if (options.classNames !== false) {
-    writeFileSync(join(dir, layout.fineNamesFile), Array.from({ length: layout.fineClasses }, (_, i) => `class${i}`).join('\n') + '\n');
+    writeFileSync(
+      join(dir, layout.fineNamesFile),
+      Array.from({ length: layout.fineClasses }, (_, i) => `class${i}`).join('\n') + '\n',
+    );
     if (layout.coarseNamesFile) {
-      writeFileSync(join(dir, layout.coarseNamesFile), Array.from({ length: layout.coarseClasses }, (_, i) => `super${i}`).join('\n') + '\n');
+      writeFileSync(
+        join(dir, layout.coarseNamesFile),
+        Array.from({ length: layout.coarseClasses }, (_, i) => `super${i}`).join('\n') + '\n',
+      );
     }
   }
   return dir;
 }
 
 /** A solid-colour image file (PNG or JPEG by extension) of the given size, optionally grayscale. */
-export async function writeImage(path: string, width: number, height: number, rgb: [number, number, number], grey = false): Promise<void> {
+export async function writeImage(
+  path: string,
+  width: number,
+  height: number,
+  rgb: [number, number, number],
+  grey = false,
+): Promise<void> {
   const channels = grey ? 1 : 3;
   const raw = Buffer.alloc(width * height * channels);
   for (let p = 0; p < width * height; p++) for (let c = 0; c < channels; c++) raw[p * channels + c] = rgb[c]!;
@@ -82,7 +101,12 @@ export async function writeImage(path: string, width: number, height: number, rg
  * root/{train,val}/<class>/ with `perClass` PNG images each; class k's images are solid
  * `classColour(k)`, so decoded pixels identify the class.
  */
-export async function writeImageFolder(root: string, classes: string[], perClass: { train: number; val: number }, size = 8): Promise<void> {
+export async function writeImageFolder(
+  root: string,
+  classes: string[],
+  perClass: { train: number; val: number },
+  size = 8,
+): Promise<void> {
   for (const split of ['train', 'val'] as const) {
     for (const [k, name] of classes.entries()) {
       const dir = join(root, split, name);
@@ -102,5 +126,16 @@ export function syntheticImages(n: number, shape: [number, number, number] = [3,
   const pixels = sharedUint8(n * size);
   for (let i = 0; i < pixels.length; i++) pixels[i] = Math.imul(i + 1, 2654435761) >>> 24;
   const labels = Int32Array.from({ length: n }, (_, i) => i % classes);
-  return { kind: 'image', name: 'synthetic', spec: 'synthetic', split: 'train', n, shape, classes, labels, sourceIndices: identityIndices(n), pixels };
+  return {
+    kind: 'image',
+    name: 'synthetic',
+    spec: 'synthetic',
+    split: 'train',
+    n,
+    shape,
+    classes,
+    labels,
+    sourceIndices: identityIndices(n),
+    pixels,
+  };
 }

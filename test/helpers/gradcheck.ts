@@ -67,7 +67,11 @@ function numericGradient(f: () => Tensor, input: Tensor, weights: Float32Array, 
 }
 
 /** Every mismatch between analytic and numeric gradients of f with respect to `inputs`. */
-export function gradientMismatches(f: () => Tensor, inputs: readonly Tensor[], options: GradcheckOptions = {}): GradcheckFailure[] {
+export function gradientMismatches(
+  f: () => Tensor,
+  inputs: readonly Tensor[],
+  options: GradcheckOptions = {},
+): GradcheckFailure[] {
   const h = options.h ?? 1e-2;
   const tolerance = options.tolerance ?? 1e-2;
   for (const input of inputs) input.requireGrad();
@@ -84,19 +88,28 @@ export function gradientMismatches(f: () => Tensor, inputs: readonly Tensor[], o
     for (let i = 0; i < numeric.length; i++) {
       const a = analytic[k]![i]!;
       const n = numeric[i]!;
-      if (!(Math.abs(a - n) <= tolerance * (Math.abs(n) + 0.1 * scale) + rounding)) failures.push({ input: k, index: i, analytic: a, numeric: n });
+      if (!(Math.abs(a - n) <= tolerance * (Math.abs(n) + 0.1 * scale) + rounding))
+        failures.push({ input: k, index: i, analytic: a, numeric: n });
     }
   });
   return failures;
 }
 
 /** Throws, naming the worst elements, unless the gradients of f match finite differences. */
-export function checkGradients(name: string, f: () => Tensor, inputs: readonly Tensor[], options: GradcheckOptions = {}): void {
+export function checkGradients(
+  name: string,
+  f: () => Tensor,
+  inputs: readonly Tensor[],
+  options: GradcheckOptions = {},
+): void {
   const failures = gradientMismatches(f, inputs, options);
   if (failures.length === 0) return;
   const worst = [...failures]
     .sort((x, y) => Math.abs(y.analytic - y.numeric) - Math.abs(x.analytic - x.numeric))
     .slice(0, 5)
-    .map((e) => `input ${e.input} ${formatShape(inputs[e.input]!.shape)}[${e.index}]: analytic ${e.analytic}, numeric ${e.numeric}`);
+    .map(
+      (e) =>
+        `input ${e.input} ${formatShape(inputs[e.input]!.shape)}[${e.index}]: analytic ${e.analytic}, numeric ${e.numeric}`,
+    );
   throw new Error(`${name}: gradient mismatch in ${failures.length} element(s): ${worst.join('; ')}`);
 }

@@ -66,19 +66,35 @@ interface ActivityCommandOptions {
 const PREPROCESSING_MODES: readonly PreprocessMode[] = ['standardize', 'unit', 'symmetric', 'none'];
 
 export function registerAnalyzeCommands(program: Command): void {
-  const analyze = program.command('analyze').description('what the first layer learned (alignment with the data) and layer activity');
+  const analyze = program
+    .command('analyze')
+    .description('what the first layer learned (alignment with the data) and layer activity');
 
   analyze
     .command('alignment')
-    .description("Σ_w of a layer (pooled over checkpoints) against Σ_x of a dataset: misalignment M (data and random basis), M/d, f(σ)")
+    .description(
+      'Σ_w of a layer (pooled over checkpoints) against Σ_x of a dataset: misalignment M (data and random basis), M/d, f(σ)',
+    )
     .option('--checkpoint <file>', 'safetensors state_dict file (repeat the flag to pool several)', collect, [])
     .option('--runs <id,id,…>', 'pool the latest checkpoints of these runs of the store')
     .option('--store <dir>', 'run store for --runs (default $RANDLAB_RUNS, else ./runs)')
-    .addOption(new Option('--model <name>', 'architecture (to name its first layer when --layer is not given)').choices([...MODEL_NAMES]))
-    .option('--layer <name>', "state_dict prefix of the layer, e.g. conv1, fc1, features.0 (default: the model's first layer)")
+    .addOption(
+      new Option('--model <name>', 'architecture (to name its first layer when --layer is not given)').choices([
+        ...MODEL_NAMES,
+      ]),
+    )
+    .option(
+      '--layer <name>',
+      "state_dict prefix of the layer, e.g. conv1, fc1, features.0 (default: the model's first layer)",
+    )
     .option('--dataset <spec>', 'dataset spec for Σ_x', 'cifar10')
     .option('--split <name>', 'split for Σ_x', 'train')
-    .addOption(new Option('--preprocessing <mode>', "inputs' preprocessing (default: the first run's, else standardize for images, none for vectors)").choices([...PREPROCESSING_MODES]))
+    .addOption(
+      new Option(
+        '--preprocessing <mode>',
+        "inputs' preprocessing (default: the first run's, else standardize for images, none for vectors)",
+      ).choices([...PREPROCESSING_MODES]),
+    )
     .option('--data-dir <dir>', 'data root (default $RANDLAB_DATA, else ./data)')
     .option('--cache-dir <dir>', 'cache for Σ_x and decoded images (default $RANDLAB_CACHE, else .cache/randlab)')
     .option('--basis-seed <n>', "seed of the Haar-random basis (stream 'basis')", '0')
@@ -89,7 +105,10 @@ export function registerAnalyzeCommands(program: Command): void {
       const basisSeed = parseCount('--basis-seed', options.basisSeed, 0);
       const images = parseCount('--images', options.images, 1);
       const sources = resolveSources(options);
-      const location = { ...(options.dataDir ? { dataDir: options.dataDir } : {}), ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}) };
+      const location = {
+        ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+        ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
+      };
       const dataset = await loadDataset(options.dataset, { ...location, split: options.split });
       const weightsByKey = sources.map((source) => ({ source, tensors: readSafetensors(source.file).tensors }));
       const layer = options.layer ?? defaultLayer(options, dataset, weightsByKey[0]!.tensors);
@@ -107,13 +126,29 @@ export function registerAnalyzeCommands(program: Command): void {
       const weights = weightStatistics(tensors, layer);
       const inputDim = inputDimension(geometry, dataset.shape);
       if (weights.dim !== inputDim) {
-        throw new Error(`${key} has rows of ${weights.dim} values but ${options.dataset} gives ${describeInput(geometry)} vectors of ${inputDim}`);
+        throw new Error(
+          `${key} has rows of ${weights.dim} values but ${options.dataset} gives ${describeInput(geometry)} vectors of ${inputDim}`,
+        );
       }
       requireEnoughWeightVectors(weights.count, weights.dim, layer);
       const preprocess = await preprocessingFor(dataset, options, sources, location);
-      const input = inputCovariance(dataset, { preprocess, geometry, ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}) });
+      const input = inputCovariance(dataset, {
+        preprocess,
+        geometry,
+        ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
+      });
       const result = analyseAlignment(layer, weights, input.eigen, { basisSeed });
-      if (options.out) await writeAlignmentOutputs(resolve(options.out), result, { weights, tensors, input, geometry, dataset, images, sources, options });
+      if (options.out)
+        await writeAlignmentOutputs(resolve(options.out), result, {
+          weights,
+          tensors,
+          input,
+          geometry,
+          dataset,
+          images,
+          sources,
+          options,
+        });
       if (options.json) process.stdout.write(`${JSON.stringify(alignmentJson(result))}\n`);
       else process.stdout.write(formatAlignment(result, sources.length));
     });
@@ -129,7 +164,9 @@ export function registerAnalyzeCommands(program: Command): void {
         store.requireRun(run);
         const layers = activitySeries(store.metrics(run));
         if (layers.size === 0) {
-          throw new Error(`run '${run}' recorded no layer activity (metrics 'activity/<layer>/…'); train it with an activity probe`);
+          throw new Error(
+            `run '${run}' recorded no layer activity (metrics 'activity/<layer>/…'); train it with an activity probe`,
+          );
         }
         if (options.json) process.stdout.write(`${JSON.stringify({ run, layers: Object.fromEntries(layers) })}\n`);
         else process.stdout.write(formatActivity(run, layers));
@@ -159,7 +196,10 @@ function resolveSources(options: AlignmentCommandOptions): WeightSource[] {
   if (options.runs) {
     const store = RunStore.open(resolveStoreRoot(options.store));
     try {
-      for (const id of options.runs.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+      for (const id of options.runs
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '')) {
         store.requireRun(id);
         const checkpoint = latestCheckpoint(store.checkpointDir(id));
         if (!checkpoint) throw new Error(`run '${id}' has no checkpoint yet`);
@@ -173,10 +213,16 @@ function resolveSources(options: AlignmentCommandOptions): WeightSource[] {
   return sources;
 }
 
-function defaultLayer(options: AlignmentCommandOptions, dataset: Dataset, tensors: ReadonlyMap<string, unknown>): string {
+function defaultLayer(
+  options: AlignmentCommandOptions,
+  dataset: Dataset,
+  tensors: ReadonlyMap<string, unknown>,
+): string {
   if (!options.model) {
     const first = [...tensors.keys()].find((k) => k.endsWith('.weight'));
-    throw new Error(`give --layer (e.g. ${first ? first.slice(0, -'.weight'.length) : 'conv1'}) or --model to use its first layer`);
+    throw new Error(
+      `give --layer (e.g. ${first ? first.slice(0, -'.weight'.length) : 'conv1'}) or --model to use its first layer`,
+    );
   }
   return createModel(options.model, { numClasses: 2, inputShape: dataset.shape }).firstLayerPath;
 }
@@ -190,7 +236,8 @@ async function preprocessingFor(
 ): Promise<PreprocessConfig> {
   let mode: PreprocessMode | undefined = options.preprocessing;
   if (dataset.kind === 'vector') {
-    if (mode && mode !== 'none') throw new Error(`${options.dataset} holds vectors, which take preprocessing 'none', not '${mode}'`);
+    if (mode && mode !== 'none')
+      throw new Error(`${options.dataset} holds vectors, which take preprocessing 'none', not '${mode}'`);
     return { mode: 'none' };
   }
   const run = sources.find((s) => s.run)?.run;
@@ -205,7 +252,8 @@ async function preprocessingFor(
   mode ??= 'standardize';
   if (mode !== 'standardize') return { mode };
   // Standardisation always uses the training split's statistics, whatever split Σ_x is taken on.
-  const train = options.split === 'train' ? dataset : await loadDataset(options.dataset, { ...location, split: 'train' });
+  const train =
+    options.split === 'train' ? dataset : await loadDataset(options.dataset, { ...location, split: 'train' });
   if (train.kind !== 'image') throw new Error(`${options.dataset}: the training split is not images`);
   return { mode, stats: computeChannelStats(train) };
 }
@@ -216,12 +264,14 @@ function describeInput(geometry: InputGeometry): string {
 
 function parseCount(flag: string, text: string, min: number): number {
   const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < min) throw new Error(`${flag} must be an integer ≥ ${min}, got '${text}'`);
+  if (!Number.isSafeInteger(value) || value < min)
+    throw new Error(`${flag} must be an integer ≥ ${min}, got '${text}'`);
   return value;
 }
 
 function formatAlignment(result: AlignmentResult, sources: number): string {
-  const fmt = (x: number) => (Math.abs(x) >= 1e4 || (Math.abs(x) < 1e-3 && x !== 0) ? x.toExponential(3) : x.toFixed(4));
+  const fmt = (x: number) =>
+    Math.abs(x) >= 1e4 || (Math.abs(x) < 1e-3 && x !== 0) ? x.toExponential(3) : x.toFixed(4);
   const lines = [
     `layer ${result.layer}: d = ${result.d}, ${result.nVectors} weight vectors from ${sources} checkpoint(s)`,
     `misalignment M  data basis ${fmt(result.misalignmentData)} (M/d ${fmt(result.misalignmentDataPerDim)})   random basis ${fmt(result.misalignmentRandom)} (M/d ${fmt(result.misalignmentRandomPerDim)}, seed ${result.basisSeed})`,
@@ -245,11 +295,22 @@ interface OutputContext {
 
 async function writeAlignmentOutputs(dir: string, result: AlignmentResult, context: OutputContext): Promise<void> {
   mkdirSync(dir, { recursive: true });
-  const write = (name: string, content: string | Uint8Array) => writeFileAtomic(join(dir, name), [typeof content === 'string' ? Buffer.from(content, 'utf8') : content]);
-  write('alignment.json', `${JSON.stringify({ ...alignmentJson(result), sources: context.sources.map((s) => s.label), dataset: context.options.dataset, split: context.options.split }, null, 2)}\n`);
+  const write = (name: string, content: string | Uint8Array) =>
+    writeFileAtomic(join(dir, name), [typeof content === 'string' ? Buffer.from(content, 'utf8') : content]);
+  write(
+    'alignment.json',
+    `${JSON.stringify({ ...alignmentJson(result), sources: context.sources.map((s) => s.label), dataset: context.options.dataset, split: context.options.split }, null, 2)}\n`,
+  );
   const fChart = seedLinesChart(
-    Array.from(result.f, (f, i) => ({ series: result.layer, seed: 0, x: result.sigma[i]!, y: f })).filter((p) => p.x > 0),
-    { title: `f(σ) of ${result.layer}`, xTitle: 'σ (square root of a Σ_x eigenvalue)', yTitle: 'f(σ) = sqrt(vᵀ Σ_w v)', logX: true },
+    Array.from(result.f, (f, i) => ({ series: result.layer, seed: 0, x: result.sigma[i]!, y: f })).filter(
+      (p) => p.x > 0,
+    ),
+    {
+      title: `f(σ) of ${result.layer}`,
+      xTitle: 'σ (square root of a Σ_x eigenvalue)',
+      yTitle: 'f(σ) = sqrt(vᵀ Σ_w v)',
+      logX: true,
+    },
   );
   await writeChart(write, 'f-vs-sigma', fChart);
   const runs = context.sources.filter((s) => s.run).map((s) => s.run!);
@@ -267,7 +328,11 @@ async function writeAlignmentOutputs(dir: string, result: AlignmentResult, conte
   }
 }
 
-async function writeChart(write: (name: string, content: string | Uint8Array) => void, name: string, spec: TopLevelSpec): Promise<void> {
+async function writeChart(
+  write: (name: string, content: string | Uint8Array) => void,
+  name: string,
+  spec: TopLevelSpec,
+): Promise<void> {
   write(`${name}.vl.json`, `${JSON.stringify(spec, null, 2)}\n`);
   const svg = await renderChartSvg(spec, name);
   write(`${name}.svg`, svg);
@@ -299,7 +364,12 @@ function misalignmentChart(runs: readonly string[], layer: string, storeDir: str
       ),
     );
     if (points.length === 0) return null;
-    return seedLinesChart(points, { title: `Misalignment of ${layer} during training`, xTitle: 'iteration', yTitle: 'M', logY: true });
+    return seedLinesChart(points, {
+      title: `Misalignment of ${layer} during training`,
+      xTitle: 'iteration',
+      yTitle: 'M',
+      logY: true,
+    });
   } finally {
     store.close();
   }
@@ -313,7 +383,8 @@ function activitySeries(rows: readonly MetricRow[]): Map<string, ActivitySeries>
     const parsed = parseActivityMetric(row.name);
     if (!parsed) continue;
     let steps = byLayer.get(parsed.layer);
-    if (!steps) byLayer.set(parsed.layer, (steps = new Map<number, { positive: number | null; dead: number | null }>()));
+    if (!steps)
+      byLayer.set(parsed.layer, (steps = new Map<number, { positive: number | null; dead: number | null }>()));
     const entry = steps.get(row.step) ?? { positive: null, dead: null };
     if (parsed.quantity === 'positive_fraction') entry.positive = row.value;
     else entry.dead = row.value;
@@ -322,15 +393,23 @@ function activitySeries(rows: readonly MetricRow[]): Map<string, ActivitySeries>
   const result = new Map<string, ActivitySeries>();
   for (const [layer, steps] of byLayer) {
     const ordered = [...steps.entries()].sort((a, b) => a[0] - b[0]);
-    result.set(layer, { steps: ordered.map(([s]) => s), positive_fraction: ordered.map(([, e]) => e.positive), dead_fraction: ordered.map(([, e]) => e.dead) });
+    result.set(layer, {
+      steps: ordered.map(([s]) => s),
+      positive_fraction: ordered.map(([, e]) => e.positive),
+      dead_fraction: ordered.map(([, e]) => e.dead),
+    });
   }
   return result;
 }
 
 function formatActivity(run: string, layers: ReadonlyMap<string, ActivitySeries>): string {
-  const pct = (x: number | null | undefined) => (x === null || x === undefined ? '   –  ' : `${(100 * x).toFixed(1).padStart(5)}%`);
+  const pct = (x: number | null | undefined) =>
+    x === null || x === undefined ? '   –  ' : `${(100 * x).toFixed(1).padStart(5)}%`;
   const width = Math.max(5, ...[...layers.keys()].map((k) => k.length));
-  const lines = [`run ${run}: ReLU activity on the probe batch (first → last recorded step)`, `${'layer'.padEnd(width)}  steps        positive          dead units`];
+  const lines = [
+    `run ${run}: ReLU activity on the probe batch (first → last recorded step)`,
+    `${'layer'.padEnd(width)}  steps        positive          dead units`,
+  ];
   for (const [layer, s] of layers) {
     const last = s.steps.length - 1;
     lines.push(

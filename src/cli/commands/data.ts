@@ -37,14 +37,21 @@ export function registerDataCommands(program: Command): void {
         ...(options.url && official ? { source: { url: options.url, md5: official.md5 } } : {}),
       });
       process.stdout.write(
-        result.fetched ? `${name}: installed ${result.files.length} files in ${result.dir}\n` : `${name}: already present in ${result.dir} (use --force to fetch again)\n`,
+        result.fetched
+          ? `${name}: installed ${result.files.length} files in ${result.dir}\n`
+          : `${name}: already present in ${result.dir} (use --force to fetch again)\n`,
       );
     });
 
   data
     .command('check')
-    .description('load every split and report counts per split and class, image size, label range, per-channel mean/std; fails on any inconsistency')
-    .argument('<dataset>', 'dataset spec: cifar10, cifar100, imagefolder:<path>,size=<px>, gaussian:diag(...) (see docs/data.md)')
+    .description(
+      'load every split and report counts per split and class, image size, label range, per-channel mean/std; fails on any inconsistency',
+    )
+    .argument(
+      '<dataset>',
+      'dataset spec: cifar10, cifar100, imagefolder:<path>,size=<px>, gaussian:diag(...) (see docs/data.md)',
+    )
     .option('--data-dir <dir>', 'data root (default $RANDLAB_DATA, else ./data)')
     .option('--cache-dir <dir>', 'cache for decoded images (default $RANDLAB_CACHE, else .cache/randlab)')
     .option('--split <names...>', 'check only these splits')
@@ -64,14 +71,20 @@ export function registerDataCommands(program: Command): void {
         progress?.stop();
       }
       process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatCheckReport(report)}\n`);
-      if (!report.ok) throw new Error(`data check: ${report.issues.length} inconsistencies in ${report.dataset}: ${report.issues[0]}${report.issues.length > 1 ? ' …' : ''}`);
+      if (!report.ok)
+        throw new Error(
+          `data check: ${report.issues.length} inconsistencies in ${report.dataset}: ${report.issues[0]}${report.issues.length > 1 ? ' …' : ''}`,
+        );
     });
 }
 
 /** A bar for image decoding when stderr is a terminal. */
 function decodeProgress(): { update: (done: number, total: number) => void; stop: () => void } | null {
   if (!process.stderr.isTTY) return null;
-  const bar = new cliProgress.SingleBar({ stream: process.stderr, format: 'decoding [{bar}] {value}/{total} images', hideCursor: true }, cliProgress.Presets.shades_classic);
+  const bar = new cliProgress.SingleBar(
+    { stream: process.stderr, format: 'decoding [{bar}] {value}/{total} images', hideCursor: true },
+    cliProgress.Presets.shades_classic,
+  );
   let started = false;
   return {
     update(done, total) {

@@ -21,7 +21,9 @@ export const FALLBACK_RECIPE = 'fig20-gaussian-fc';
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
-    .description(`the main demonstration: ${DEMO_RECIPE} on CIFAR-10 at the demo scale (${FALLBACK_RECIPE} when CIFAR-10 is missing), then its report`)
+    .description(
+      `the main demonstration: ${DEMO_RECIPE} on CIFAR-10 at the demo scale (${FALLBACK_RECIPE} when CIFAR-10 is missing), then its report`,
+    )
     .option('--data-dir <dir>', 'data root (default $RANDLAB_DATA, else ./data)')
     .option('--out <dir>', 'experiment folder (default experiments-out/<recipe>-demo)')
     .option('--jobs <n>', 'runs at a time', '1')
@@ -38,7 +40,8 @@ export function registerDemoCommand(program: Command): void {
         recipe = FALLBACK_RECIPE;
       }
       const jobs = Number(options.jobs);
-      if (!Number.isSafeInteger(jobs) || jobs < 1) throw new Error(`--jobs must be a positive integer, got '${options.jobs}'`);
+      if (!Number.isSafeInteger(jobs) || jobs < 1)
+        throw new Error(`--jobs must be a positive integer, got '${options.jobs}'`);
       const result = await runExperiment({
         recipe,
         scale: 'demo',

@@ -31,7 +31,9 @@ export function registerEvalCommand(program: Command): void {
   program
     .command('eval')
     .description('evaluate a checkpoint (randlab or PyTorch safetensors) on a dataset split: loss, accuracy, n')
-    .addOption(new Option('--model <name>', 'architecture of the checkpoint').choices([...MODEL_NAMES]).makeOptionMandatory())
+    .addOption(
+      new Option('--model <name>', 'architecture of the checkpoint').choices([...MODEL_NAMES]).makeOptionMandatory(),
+    )
     .requiredOption('--checkpoint <file>', 'safetensors file with the state_dict')
     .option('--dataset <spec>', 'dataset spec (cifar10, cifar100, imagefolder:<path>,size=N, gaussian:…)', 'cifar10')
     .option('--split <name>', 'split to evaluate', 'test')
@@ -41,14 +43,25 @@ export function registerEvalCommand(program: Command): void {
     .option('--batch-size <n>', 'examples per forward pass', '500')
     .option('--limit <n>', 'evaluate the first n examples only')
     .option('--widths <a,b,…>', 'model widths, if the checkpoint is not the default size')
-    .option('--batch-norm <true|false>', 'VGG: whether the checkpoint has BatchNorm layers (default true)', parseBoolean)
+    .option(
+      '--batch-norm <true|false>',
+      'VGG: whether the checkpoint has BatchNorm layers (default true)',
+      parseBoolean,
+    )
     .option('--first-kernel <k>', 'WRN: stem kernel size')
     .addOption(new Option('--variant <variant>', 'ResNet18 stem').choices(['cifar', 'imagenet']))
     .action(async (options: EvalCommandOptions) => {
-      const location = { ...(options.dataDir ? { dataDir: options.dataDir } : {}), ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}) };
+      const location = {
+        ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+        ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
+      };
       const dataset = await loadDataset(options.dataset, { ...location, split: options.split });
       const preprocessor =
-        dataset.kind === 'image' ? Preprocessor.fromTrainingSplit(options.split === 'train' ? dataset : await loadDataset(options.dataset, { ...location, split: 'train' })) : undefined;
+        dataset.kind === 'image'
+          ? Preprocessor.fromTrainingSplit(
+              options.split === 'train' ? dataset : await loadDataset(options.dataset, { ...location, split: 'train' }),
+            )
+          : undefined;
       const weights = readSafetensors(options.checkpoint).tensors;
       const modelOptions = {
         inputShape: dataset.shape,
@@ -61,24 +74,38 @@ export function registerEvalCommand(program: Command): void {
       // The head's output count comes from the checkpoint: a model trained on K random classes evaluates as is.
       const probe = createModel(options.model, { ...modelOptions, numClasses: Math.max(1, dataset.classes) });
       const head = weights.get(`${probe.headPath}.weight`);
-      if (!head) throw new Error(`${options.checkpoint} has no '${probe.headPath}.weight': it is not a ${options.model} state_dict (keys: ${[...weights.keys()].slice(0, 5).join(', ')}, …)`);
-      const model = head.shape[0] === probe.head.outFeatures ? probe : createModel(options.model, { ...modelOptions, numClasses: head.shape[0]! });
+      if (!head)
+        throw new Error(
+          `${options.checkpoint} has no '${probe.headPath}.weight': it is not a ${options.model} state_dict (keys: ${[...weights.keys()].slice(0, 5).join(', ')}, …)`,
+        );
+      const model =
+        head.shape[0] === probe.head.outFeatures
+          ? probe
+          : createModel(options.model, { ...modelOptions, numClasses: head.shape[0]! });
       if (dataset.classes > model.head.outFeatures) {
-        throw new Error(`${options.checkpoint} has ${model.head.outFeatures} outputs but ${options.dataset} (${options.split}) has ${dataset.classes} classes`);
+        throw new Error(
+          `${options.checkpoint} has ${model.head.outFeatures} outputs but ${options.dataset} (${options.split}) has ${dataset.classes} classes`,
+        );
       }
       checkInputFits(model, dataset.shape, options.dataset);
       try {
         model.loadStateDict(weights);
       } catch (error) {
-        throw new Error(`${options.checkpoint} does not fit ${options.model} on ${options.dataset}: ${(error as Error).message}`);
+        throw new Error(
+          `${options.checkpoint} does not fit ${options.model} on ${options.dataset}: ${(error as Error).message}`,
+        );
       }
       const result = evaluate(model, dataset, {
         ...(preprocessor ? { preprocessor } : {}),
         batchSize: parseInteger('--batch-size', options.batchSize),
         limit: options.limit !== undefined ? parseInteger('--limit', options.limit) : null,
       });
-      if (options.json) process.stdout.write(`${JSON.stringify({ accuracy: result.accuracy, loss: result.loss, n: result.n })}\n`);
-      else process.stdout.write(`${options.model} ${options.checkpoint} on ${options.dataset} (${options.split}): accuracy ${result.accuracy.toFixed(4)}, loss ${result.loss.toFixed(4)}, n ${result.n}\n`);
+      if (options.json)
+        process.stdout.write(`${JSON.stringify({ accuracy: result.accuracy, loss: result.loss, n: result.n })}\n`);
+      else
+        process.stdout.write(
+          `${options.model} ${options.checkpoint} on ${options.dataset} (${options.split}): accuracy ${result.accuracy.toFixed(4)}, loss ${result.loss.toFixed(4)}, n ${result.n}\n`,
+        );
     });
 }
 

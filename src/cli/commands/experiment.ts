@@ -53,7 +53,8 @@ export function summarizeResult(result: ExperimentResult): string {
   for (const outcome of result.outcomes.values()) counts.set(outcome.status, (counts.get(outcome.status) ?? 0) + 1);
   lines.push(`runs: ${[...counts].map(([status, n]) => `${n} ${status}`).join(', ')} (${result.seconds.toFixed(1)} s)`);
   for (const outcome of result.outcomes.values()) {
-    if (outcome.status === 'failed' || outcome.status === 'blocked') lines.push(`  ${outcome.status} ${outcome.id}: ${outcome.error ?? ''}`);
+    if (outcome.status === 'failed' || outcome.status === 'blocked')
+      lines.push(`  ${outcome.status} ${outcome.id}: ${outcome.error ?? ''}`);
   }
   for (const claim of result.report.claims) lines.push(`  ${claim.verdict.padEnd(15)} ${claim.id}: ${claim.measured}`);
   lines.push(`report: ${result.report.html}`);
@@ -63,11 +64,17 @@ export function summarizeResult(result: ExperimentResult): string {
 export function registerExperimentCommand(program: Command): void {
   program
     .command('experiment')
-    .description("run one of the paper's experiments (docs/experiments.md) as a set of runs, then write its HTML report")
+    .description(
+      "run one of the paper's experiments (docs/experiments.md) as a set of runs, then write its HTML report",
+    )
     .argument('[name]', 'recipe name (see --list)')
     .option('--scale <scale>', `${SCALES.join(' | ')}`, 'smoke')
     .option('--seeds <n>', 'number of seeds (0..n-1); default per recipe and scale')
-    .option('--jobs <n>', 'runs at a time, each in its own process with its share of the cores (1: in this process)', '1')
+    .option(
+      '--jobs <n>',
+      'runs at a time, each in its own process with its share of the cores (1: in this process)',
+      '1',
+    )
     .option('--out <dir>', 'experiment folder (default experiments-out/<name>-<scale>)')
     .option('--data-dir <dir>', 'data root (default $RANDLAB_DATA, else ./data)')
     .option('--list', 'list the recipes and their scales')
@@ -79,7 +86,14 @@ export function registerExperimentCommand(program: Command): void {
         return;
       }
       if (options.plan) {
-        process.stdout.write(describePlan(name, parseScale(options.scale), options.seeds !== undefined ? positiveInteger(options.seeds, '--seeds') : undefined, resolveDataRoot(options.dataDir)));
+        process.stdout.write(
+          describePlan(
+            name,
+            parseScale(options.scale),
+            options.seeds !== undefined ? positiveInteger(options.seeds, '--seeds') : undefined,
+            resolveDataRoot(options.dataDir),
+          ),
+        );
         return;
       }
       const result = await runExperiment({
@@ -92,7 +106,9 @@ export function registerExperimentCommand(program: Command): void {
         log: options.quiet ? () => {} : (line) => process.stdout.write(`${line}\n`),
       });
       process.stdout.write(summarizeResult(result));
-      const unfinished = [...result.outcomes.values()].filter((o) => o.status === 'failed' || o.status === 'blocked').length;
+      const unfinished = [...result.outcomes.values()].filter(
+        (o) => o.status === 'failed' || o.status === 'blocked',
+      ).length;
       if (unfinished > 0) process.exitCode = 1;
     });
 }

@@ -12,7 +12,8 @@ export function registerReportCommand(program: Command): void {
     .argument('<experiment-dir>', 'folder made by `randlab experiment`')
     .action(async (dir: string) => {
       const report = await reportExperiment(dir);
-      for (const claim of report.claims) process.stdout.write(`${claim.verdict.padEnd(15)} ${claim.id}: ${claim.measured}\n`);
+      for (const claim of report.claims)
+        process.stdout.write(`${claim.verdict.padEnd(15)} ${claim.id}: ${claim.measured}\n`);
       process.stdout.write(`report: ${report.html}\n`);
     });
 }

@@ -29,7 +29,12 @@ export function registerRunsCommand(program: Command): void {
           process.stdout.write(`no runs in ${store.root}\n`);
           return;
         }
-        process.stdout.write(table(['run', 'status', 'step', 'model', 'dataset', 'created'], list.map((r) => [r.id, r.status, String(r.step), r.model, r.dataset, r.createdAt])));
+        process.stdout.write(
+          table(
+            ['run', 'status', 'step', 'model', 'dataset', 'created'],
+            list.map((r) => [r.id, r.status, String(r.step), r.model, r.dataset, r.createdAt]),
+          ),
+        );
       });
     });
 
@@ -42,14 +47,27 @@ export function registerRunsCommand(program: Command): void {
     .action((id: string, options: StoreOptions & { json?: boolean }) => {
       withStore(options, (store) => {
         const run = store.requireRun(id);
-        const details = { ...run, config: store.readConfig(id), metrics: store.latestMetrics(id), artifacts: store.artifacts(id) };
+        const details = {
+          ...run,
+          config: store.readConfig(id),
+          metrics: store.latestMetrics(id),
+          artifacts: store.artifacts(id),
+        };
         if (options.json) {
           process.stdout.write(`${JSON.stringify(details, null, 2)}\n`);
           return;
         }
         process.stdout.write(describeRun(run));
-        process.stdout.write(`metrics (last value):\n${Object.entries(details.metrics).map(([name, value]) => `  ${name} ${value ?? 'NaN'}`).join('\n') || '  none'}\n`);
-        process.stdout.write(`artifacts:\n${details.artifacts.map((a) => `  ${a.kind} step ${a.step}: ${a.path}`).join('\n') || '  none'}\n`);
+        process.stdout.write(
+          `metrics (last value):\n${
+            Object.entries(details.metrics)
+              .map(([name, value]) => `  ${name} ${value ?? 'NaN'}`)
+              .join('\n') || '  none'
+          }\n`,
+        );
+        process.stdout.write(
+          `artifacts:\n${details.artifacts.map((a) => `  ${a.kind} step ${a.step}: ${a.path}`).join('\n') || '  none'}\n`,
+        );
         process.stdout.write(`config:\n${JSON.stringify(details.config, null, 2).replace(/^/gm, '  ')}\n`);
       });
     });
@@ -70,7 +88,9 @@ export function registerRunsCommand(program: Command): void {
         for (const id of selected) {
           for (const row of store.metrics(id)) {
             if (options.metric && !options.metric.includes(row.name)) continue;
-            lines.push([csvField(id), row.step, csvField(row.name), row.value === null ? 'NaN' : String(row.value)].join(','));
+            lines.push(
+              [csvField(id), row.step, csvField(row.name), row.value === null ? 'NaN' : String(row.value)].join(','),
+            );
           }
         }
         const text = `${lines.join('\n')}\n`;
@@ -101,7 +121,11 @@ function describeRun(run: RunRecord): string {
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return `${[line(header), ...rows.map(line)].join('\n')}\n`;
 }
 

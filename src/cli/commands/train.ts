@@ -6,7 +6,14 @@
  */
 import { Option, type Command } from 'commander';
 import { listModels } from '../../models/index.js';
-import { applyOverrides, CONFIG_FIELDS, parseFieldValue, readConfigFile, resolveConfig, type ConfigField } from '../../runs/config.js';
+import {
+  applyOverrides,
+  CONFIG_FIELDS,
+  parseFieldValue,
+  readConfigFile,
+  resolveConfig,
+  type ConfigField,
+} from '../../runs/config.js';
 import { createProgressReporter, progressMode } from '../../runs/progress.js';
 import { resolveStoreRoot, RunStore } from '../../runs/store.js';
 import { resumeRun, trainRun, type RunResult } from '../../runs/trainer.js';
@@ -28,7 +35,9 @@ interface TrainCommandOptions {
 export function registerTrainCommand(program: Command): void {
   const command = program
     .command('train')
-    .description('train a model from a run config (JSON or YAML); every config field can be set by a flag --<field.path> (see docs/runs.md)')
+    .description(
+      'train a model from a run config (JSON or YAML); every config field can be set by a flag --<field.path> (see docs/runs.md)',
+    )
     .option('--config <file>', 'run config, JSON or YAML (fields not given take their defaults)')
     .option('--resume <run>', 'continue a run of the store from its last checkpoint (its saved config; no field flags)')
     .option('--force', 'overwrite an existing run of the same name, also a finished one')
@@ -43,12 +52,17 @@ export function registerTrainCommand(program: Command): void {
   for (const field of CONFIG_FIELDS) command.addOption(fieldOption(field));
   command.action(async (options: TrainCommandOptions, cmd: Command) => {
     if (options.listModels) {
-      for (const model of listModels()) process.stdout.write(`${model.name}\n  ${model.description}\n  widths: ${model.widths}\n${model.options.length ? `  options: ${model.options.join(', ')}\n` : ''}`);
+      for (const model of listModels())
+        process.stdout.write(
+          `${model.name}\n  ${model.description}\n  widths: ${model.widths}\n${model.options.length ? `  options: ${model.options.join(', ')}\n` : ''}`,
+        );
       return;
     }
     const overrides = fieldOverrides(cmd);
     if (options.resume !== undefined && (overrides.length > 0 || options.config !== undefined)) {
-      throw new Error(`--resume continues run '${options.resume}' with its saved config; it takes no --config or field flags (given: ${[...(options.config ? ['--config'] : []), ...overrides.map(([path]) => `--${path}`)].join(', ')})`);
+      throw new Error(
+        `--resume continues run '${options.resume}' with its saved config; it takes no --config or field flags (given: ${[...(options.config ? ['--config'] : []), ...overrides.map(([path]) => `--${path}`)].join(', ')})`,
+      );
     }
     if (options.threads !== undefined) setThreads(options.threads);
     if (options.printConfig) {
@@ -84,37 +98,59 @@ export function registerTrainCommand(program: Command): void {
 }
 
 function fieldOption(field: ConfigField): Option {
-  const value = field.type === 'boolean' ? '<true|false>' : field.type === 'object' ? '<yaml>' : field.type.endsWith('[]') ? '<a,b,…>' : '<value>';
-  const option = new Option(`--${field.path} ${value}`, `config field ${field.path}${field.nullable ? ' (null for none)' : ''}`);
+  const value =
+    field.type === 'boolean'
+      ? '<true|false>'
+      : field.type === 'object'
+        ? '<yaml>'
+        : field.type.endsWith('[]')
+          ? '<a,b,…>'
+          : '<value>';
+  const option = new Option(
+    `--${field.path} ${value}`,
+    `config field ${field.path}${field.nullable ? ' (null for none)' : ''}`,
+  );
   return field.choices ? option.choices([...field.choices]) : option;
 }
 
 /** The field flags given on the command line, parsed to their types. */
 function fieldOverrides(cmd: Command): Array<[string, unknown]> {
   const values = cmd.opts<Record<string, string | undefined>>();
-  return CONFIG_FIELDS.filter((field) => cmd.getOptionValueSource(field.path) === 'cli').map((field) => [field.path, parseFieldValue(field, values[field.path]!)]);
+  return CONFIG_FIELDS.filter((field) => cmd.getOptionValueSource(field.path) === 'cli').map((field) => [
+    field.path,
+    parseFieldValue(field, values[field.path]!),
+  ]);
 }
 
-function loadConfig(file: string | undefined, overrides: ReadonlyArray<readonly [string, unknown]>): ReturnType<typeof resolveConfig> {
+function loadConfig(
+  file: string | undefined,
+  overrides: ReadonlyArray<readonly [string, unknown]>,
+): ReturnType<typeof resolveConfig> {
   const base = file !== undefined ? readConfigFile(file) : {};
-  const source = [file, overrides.length > 0 ? 'command-line flags' : undefined].filter(Boolean).join(' + ') || 'defaults';
+  const source =
+    [file, overrides.length > 0 ? 'command-line flags' : undefined].filter(Boolean).join(' + ') || 'defaults';
   return resolveConfig(applyOverrides(base, overrides), `(${source})`);
 }
 
 function setThreads(text: string): void {
   const threads = Number(text);
-  if (!Number.isSafeInteger(threads) || threads < 1) throw new Error(`--threads must be a positive integer, got '${text}'`);
+  if (!Number.isSafeInteger(threads) || threads < 1)
+    throw new Error(`--threads must be a positive integer, got '${text}'`);
   process.env.RANDLAB_THREADS = String(threads);
 }
 
 function printResult(result: RunResult, json: boolean): void {
   if (json) {
-    process.stdout.write(`${JSON.stringify({ run: result.runId, status: result.status, step: result.step, dir: result.dir, metrics: result.metrics })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ run: result.runId, status: result.status, step: result.step, dir: result.dir, metrics: result.metrics })}\n`,
+    );
     return;
   }
   const metrics = Object.entries(result.metrics)
     .filter(([name]) => name.startsWith('train/') || name.startsWith('test/'))
     .map(([name, value]) => `${name} ${value === null ? 'NaN' : value.toFixed(4)}`)
     .join(', ');
-  process.stdout.write(`run ${result.runId} ${result.status} at step ${result.step} (${result.dir})${metrics ? `: ${metrics}` : ''}\n`);
+  process.stdout.write(
+    `run ${result.runId} ${result.status} at step ${result.step} (${result.dir})${metrics ? `: ${metrics}` : ''}\n`,
+  );
 }

@@ -47,8 +47,16 @@ export function alignmentSpec(options: {
       const weight = readWeight(context.store, train.id, weightKey);
       const data = await runData(config, context);
       const input = firstLayerInputCovariance(data, weight.shape);
-      const stats = weightStatistics([{ data: weight.data, shape: weight.shape, source: `${train.id}/${weightKey}` }], weightKey);
-      const base = { d: stats.dim, vectors: stats.count, meanNorm: stats.meanNorm, averageNorm: stats.averageVectorNorm };
+      const stats = weightStatistics(
+        [{ data: weight.data, shape: weight.shape, source: `${train.id}/${weightKey}` }],
+        weightKey,
+      );
+      const base = {
+        d: stats.dim,
+        vectors: stats.count,
+        meanNorm: stats.meanNorm,
+        averageNorm: stats.averageVectorNorm,
+      };
       if (stats.count >= stats.dim + 1) {
         const result = analyseAlignment(weightKey, stats, input.eigen, { basisSeed: train.seed });
         return {

@@ -66,7 +66,10 @@ export function baseRunConfig(options: {
     model: options.model,
     ...(options.initScale !== undefined ? { init: { scale: options.initScale } } : {}),
     schedule: { type: 'constant', lr: options.lr },
-    eval: { every: options.evalEvery, ...(options.trainEvalLimit != null ? { trainLimit: options.trainEvalLimit } : {}) },
+    eval: {
+      every: options.evalEvery,
+      ...(options.trainEvalLimit != null ? { trainLimit: options.trainEvalLimit } : {}),
+    },
     log: { every: options.evalEvery },
     checkpoint: { every: CHECKPOINT_EVERY, keep: 'last' },
   };
@@ -88,7 +91,12 @@ export interface GaussianRun {
 export function gaussianRunConfig(run: GaussianRun, seed: number): RunConfigInput {
   return {
     ...baseRunConfig({ seed, model: { name: 'mlp', widths: [...run.widths] }, lr: run.lr, evalEvery: run.evalEvery }),
-    data: { dataset: `gaussian:${run.diag},n=${run.samples},seed=${seed}`, labels: randomLabels(run.classes, seed), testSplit: null, preprocessing: 'none' },
+    data: {
+      dataset: `gaussian:${run.diag},n=${run.samples},seed=${seed}`,
+      labels: randomLabels(run.classes, seed),
+      testSplit: null,
+      preprocessing: 'none',
+    },
     training: { batchSize: run.batchSize, epochs: run.epochs },
   };
 }
@@ -120,7 +128,12 @@ export interface TransferSplit {
 export type TransferPart = 'upstream' | 'downstream';
 
 /** The `data` section of a run config for one part of the split, cut by `seed`. */
-export function transferPartData(split: TransferSplit, part: TransferPart, labels: LabelSpec, seed: number): NonNullable<RunConfigInput['data']> {
+export function transferPartData(
+  split: TransferSplit,
+  part: TransferPart,
+  labels: LabelSpec,
+  seed: number,
+): NonNullable<RunConfigInput['data']> {
   return {
     dataset: split.dataset,
     trainSplit: split.trainSplit,
@@ -132,11 +145,23 @@ export function transferPartData(split: TransferSplit, part: TransferPart, label
 }
 
 export function cifarTransferSplit(data: TransferData): TransferSplit {
-  return { dataset: 'cifar10', trainSplit: data.source, upstream: data.upstream, downstream: data.downstream, testSplit: data.testSplit, testLimit: data.testLimit };
+  return {
+    dataset: 'cifar10',
+    trainSplit: data.source,
+    upstream: data.upstream,
+    downstream: data.downstream,
+    testSplit: data.testSplit,
+    testLimit: data.testLimit,
+  };
 }
 
 /** The `data` section of a run config for one part of the seeded CIFAR-10 transfer split. */
-export function cifarPartData(data: TransferData, part: TransferPart, labels: LabelSpec, seed: number): NonNullable<RunConfigInput['data']> {
+export function cifarPartData(
+  data: TransferData,
+  part: TransferPart,
+  labels: LabelSpec,
+  seed: number,
+): NonNullable<RunConfigInput['data']> {
   return transferPartData(cifarTransferSplit(data), part, labels, seed);
 }
 
@@ -145,7 +170,8 @@ export const REAL_LABELS: LabelSpec = { kind: 'real' };
 
 /** Shape statistics of f over σ (both in ascending σ order); see src/report/claims.ts for the names. */
 export function fShapeMetrics(sigma: readonly number[], f: readonly number[]): Record<string, number> {
-  if (sigma.length !== f.length || f.length < 3) throw new Error(`f shape needs ≥ 3 matching σ and f values, got ${sigma.length} and ${f.length}`);
+  if (sigma.length !== f.length || f.length < 3)
+    throw new Error(`f shape needs ≥ 3 matching σ and f values, got ${sigma.length} and ${f.length}`);
   const order = sigma.map((_, i) => i).sort((a, b) => sigma[a]! - sigma[b]!);
   const sorted = order.map((i) => f[i]!);
   const third = Math.floor(sorted.length / 3);
@@ -158,13 +184,20 @@ export function fShapeMetrics(sigma: readonly number[], f: readonly number[]): R
     'f-high': high,
     'f-mean': mean(sorted),
     'f-peak': Math.max(...sorted),
-    'f-slope': linearSlope(order.map((i) => sigma[i]!), sorted),
+    'f-slope': linearSlope(
+      order.map((i) => sigma[i]!),
+      sorted,
+    ),
     'f-curvature': mid - (low + high) / 2,
   };
 }
 
 /** Per-seed measurements from a record of metric → value. */
-export function measurementsOf(condition: string, seed: number, values: Readonly<Record<string, number>>): Measurement[] {
+export function measurementsOf(
+  condition: string,
+  seed: number,
+  values: Readonly<Record<string, number>>,
+): Measurement[] {
   return Object.entries(values)
     .filter(([, value]) => Number.isFinite(value))
     .map(([metric, value]) => ({ condition, seed, metric, value }));
@@ -198,7 +231,10 @@ export async function runData(config: RunConfigInput, context: RunContext): Prom
 
 /** Σ_x (with eigenpairs) of a run's training data for a layer with weights of `weightShape`. */
 export function firstLayerInputCovariance(data: RunData, weightShape: readonly number[]): InputCovariance {
-  return inputCovariance(data.train, { preprocess: data.preprocessor.config, geometry: geometryFromWeightShape(weightShape) });
+  return inputCovariance(data.train, {
+    preprocess: data.preprocessor.config,
+    geometry: geometryFromWeightShape(weightShape),
+  });
 }
 
 /**
@@ -206,15 +242,28 @@ export function firstLayerInputCovariance(data: RunData, weightShape: readonly n
  * runs beats chance by `margin`, for every seed. Required by default; pass `required = false` for runs
  * that need not learn at every scale (a short pre-training on random labels).
  */
-export function learnsCheck(store: RunStore, runs: readonly { id: string; seed: number }[], classes: number, margin: number, what: string, required = true): RecipeCheck {
+export function learnsCheck(
+  store: RunStore,
+  runs: readonly { id: string; seed: number }[],
+  classes: number,
+  margin: number,
+  what: string,
+  required = true,
+): RecipeCheck {
   const chance = 1 / classes;
   const finals = runs
     .map((run) => ({ seed: run.seed, curve: readCurve(store, run.id) }))
     .filter((r) => r.curve.length > 0)
     .map((r) => ({ seed: r.seed, first: r.curve[0]!, last: r.curve[r.curve.length - 1]! }));
-  if (finals.length === 0) return { name: `${what} learns`, passed: false, required, detail: 'no finished run to check' };
+  if (finals.length === 0)
+    return { name: `${what} learns`, passed: false, required, detail: 'no finished run to check' };
   const failing = finals.filter((r) => !(r.last.value > chance + margin));
-  const detail = finals.map((r) => `seed ${r.seed}: ${r.first.value.toFixed(3)} at step ${r.first.iteration} → ${r.last.value.toFixed(3)} at step ${r.last.iteration}`).join('; ');
+  const detail = finals
+    .map(
+      (r) =>
+        `seed ${r.seed}: ${r.first.value.toFixed(3)} at step ${r.first.iteration} → ${r.last.value.toFixed(3)} at step ${r.last.iteration}`,
+    )
+    .join('; ');
   return {
     name: `${what} learns (final train accuracy > chance ${chance.toFixed(3)} + ${margin})`,
     passed: failing.length === 0 && finals.length === runs.length,
@@ -224,7 +273,11 @@ export function learnsCheck(store: RunStore, runs: readonly { id: string; seed: 
 }
 
 /** Training from scratch on real labels must learn at every scale, else no comparison with it means anything. */
-export function scratchLearnsCheck(store: RunStore, runs: readonly { id: string; seed: number }[], classes: number): RecipeCheck {
+export function scratchLearnsCheck(
+  store: RunStore,
+  runs: readonly { id: string; seed: number }[],
+  classes: number,
+): RecipeCheck {
   return learnsCheck(store, runs, classes, 0.1, 'training from scratch on real labels');
 }
 
@@ -232,6 +285,11 @@ export function scratchLearnsCheck(store: RunStore, runs: readonly { id: string;
  * A short pre-training on random labels need not memorise them at every scale (it only has to shape
  * the layers that are transferred), so its check is reported but not required.
  */
-export function pretrainingLearnsCheck(store: RunStore, runs: readonly { id: string; seed: number }[], classes: number, what = 'pre-training on random labels'): RecipeCheck {
+export function pretrainingLearnsCheck(
+  store: RunStore,
+  runs: readonly { id: string; seed: number }[],
+  classes: number,
+  what = 'pre-training on random labels',
+): RecipeCheck {
   return learnsCheck(store, runs, classes, 0.02, what, false);
 }

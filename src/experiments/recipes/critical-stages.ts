@@ -30,7 +30,10 @@ const paper: PresetTable<CriticalSettings> = {
   testLimit: { value: null, why: 'the whole test set' },
   widths: { value: [256, 64], why: 'the 2-layer CNN of Fig. 2' },
   initScale: { value: 0.3, why: 'docs/paper.md §3 Init' },
-  phases: { value: [0, 5, 10, 20, 40], why: '[default] random-label phase lengths in epochs, 0 = real labels from the start' },
+  phases: {
+    value: [0, 5, 10, 20, 40],
+    why: '[default] random-label phase lengths in epochs, 0 = real labels from the start',
+  },
   realEpochs: { value: 40, why: '[default] the real-label phase, the same for every L' },
   batchSize: { value: 256, why: 'docs/paper.md §3 Optimiser' },
   lr: { value: 0.01, why: 'docs/paper.md §3 Optimiser' },
@@ -50,7 +53,10 @@ const cpu: PresetTable<CriticalSettings> = {
 
 const smoke: PresetTable<CriticalSettings> = {
   ...paper,
-  source: { value: 'test', why: 'CIFAR-10’s test file loads 5× faster; a seeded 300 of it train, the first 500 score (about 15 images overlap: smoke only)' },
+  source: {
+    value: 'test',
+    why: 'CIFAR-10’s test file loads 5× faster; a seeded 300 of it train, the first 500 score (about 15 images overlap: smoke only)',
+  },
   examples: { value: 300, why: 'a few hundred images' },
   testLimit: { value: 500, why: 'a quick test score' },
   widths: { value: [32, 32], why: 'narrow' },
@@ -77,8 +83,21 @@ export const criticalStages: Recipe<CriticalSettings> = {
     for (const seed of seeds) {
       const base = (labels: LabelSpec) =>
         ({
-          ...baseRunConfig({ seed, model: { name: 'cnn2', widths: [...s.widths] }, initScale: s.initScale, lr: s.lr, evalEvery: s.evalEvery }),
-          data: { dataset: 'cifar10', trainSplit: s.source, split: { seed, parts: { train: s.examples }, use: 'train' }, labels, testSplit: 'test', testLimit: s.testLimit },
+          ...baseRunConfig({
+            seed,
+            model: { name: 'cnn2', widths: [...s.widths] },
+            initScale: s.initScale,
+            lr: s.lr,
+            evalEvery: s.evalEvery,
+          }),
+          data: {
+            dataset: 'cifar10',
+            trainSplit: s.source,
+            split: { seed, parts: { train: s.examples }, use: 'train' },
+            labels,
+            testSplit: 'test',
+            testLimit: s.testLimit,
+          },
         }) satisfies RunConfigInput;
       for (const phase of s.phases) {
         const real = { ...base(REAL_LABELS), training: { batchSize: s.batchSize, epochs: s.realEpochs } };
@@ -86,8 +105,22 @@ export const criticalStages: Recipe<CriticalSettings> = {
           plan.push(trainSpec({ condition: 'phase=0', seed, config: real }));
           continue;
         }
-        const random = trainSpec({ condition: `phase=${phase}/random`, seed, config: { ...base(randomLabels(10, seed)), training: { batchSize: s.batchSize, epochs: phase } } });
-        plan.push(random, trainSpec({ condition: `phase=${phase}`, seed, config: { ...real, init: { scale: s.initScale, from: { run: random.id, rescale: false, reinitHead: false } } } }));
+        const random = trainSpec({
+          condition: `phase=${phase}/random`,
+          seed,
+          config: { ...base(randomLabels(10, seed)), training: { batchSize: s.batchSize, epochs: phase } },
+        });
+        plan.push(
+          random,
+          trainSpec({
+            condition: `phase=${phase}`,
+            seed,
+            config: {
+              ...real,
+              init: { scale: s.initScale, from: { run: random.id, rescale: false, reinitHead: false } },
+            },
+          }),
+        );
       }
     }
     return plan;
@@ -105,7 +138,15 @@ export const criticalStages: Recipe<CriticalSettings> = {
       const train = readCurve(store, spec.id);
       if (test.length === 0 || train.length === 0) continue;
       const finalTest = test[test.length - 1]!.value;
-      measurements.push({ condition: spec.condition, seed: spec.seed, metric: 'final-test-acc', value: finalTest }, { condition: spec.condition, seed: spec.seed, metric: 'final-train-acc', value: train[train.length - 1]!.value });
+      measurements.push(
+        { condition: spec.condition, seed: spec.seed, metric: 'final-test-acc', value: finalTest },
+        {
+          condition: spec.condition,
+          seed: spec.seed,
+          metric: 'final-train-acc',
+          value: train[train.length - 1]!.value,
+        },
+      );
       finals.set(spec.seed, [...(finals.get(spec.seed) ?? []), { phase, accuracy: finalTest }]);
       rows.push([phase, spec.seed, finalTest, train[train.length - 1]!.value]);
       for (const p of test) curves.push({ series: `L = ${phase}`, seed: spec.seed, x: p.iteration, y: p.value });
@@ -113,7 +154,15 @@ export const criticalStages: Recipe<CriticalSettings> = {
     for (const seed of seeds) {
       const points = finals.get(seed) ?? [];
       if (points.length === s.phases.length) {
-        measurements.push({ condition: 'all', seed, metric: 'final-acc-slope', value: linearSlope(points.map((p) => p.phase), points.map((p) => p.accuracy)) });
+        measurements.push({
+          condition: 'all',
+          seed,
+          metric: 'final-acc-slope',
+          value: linearSlope(
+            points.map((p) => p.phase),
+            points.map((p) => p.accuracy),
+          ),
+        });
       }
     }
     const figures: Figure[] = [];
@@ -125,7 +174,9 @@ export const criticalStages: Recipe<CriticalSettings> = {
           title: 'Final test accuracy against the length of the random-label phase',
           caption: 'Mean over seeds with 95% interval. Paper: longer random-label phases hurt final performance more.',
           spec: barChart(
-            measurements.filter((m) => m.metric === 'final-test-acc').map((m) => ({ series: m.condition, seed: m.seed, y: m.value })),
+            measurements
+              .filter((m) => m.metric === 'final-test-acc')
+              .map((m) => ({ series: m.condition, seed: m.seed, y: m.value })),
             { yTitle: 'final test accuracy', xTitle: 'random-label phase (epochs)' },
           ),
         },
@@ -134,12 +185,31 @@ export const criticalStages: Recipe<CriticalSettings> = {
           id: 'test-curves',
           title: 'Test accuracy during the real-label phase',
           caption: 'L = epochs of random labels before the switch.',
-          spec: bandChart(curves, { xTitle: 'iteration of the real-label phase', yTitle: 'test accuracy', yDomain: [0, 1] }),
+          spec: bandChart(curves, {
+            xTitle: 'iteration of the real-label phase',
+            yTitle: 'test accuracy',
+            yDomain: [0, 1],
+          }),
         },
       );
     }
-    const tables: Table[] = [{ id: 'finals', title: 'Final accuracies', columns: ['random phase (epochs)', 'seed', 'test accuracy', 'train accuracy'], rows }];
-    const checks = [learnsCheck(store, plan.filter((p) => p.condition === 'phase=0'), 10, 0.1, 'training from scratch on real labels')];
+    const tables: Table[] = [
+      {
+        id: 'finals',
+        title: 'Final accuracies',
+        columns: ['random phase (epochs)', 'seed', 'test accuracy', 'train accuracy'],
+        rows,
+      },
+    ];
+    const checks = [
+      learnsCheck(
+        store,
+        plan.filter((p) => p.condition === 'phase=0'),
+        10,
+        0.1,
+        'training from scratch on real labels',
+      ),
+    ];
     return { measurements, figures, tables, checks, notes: [] };
   },
 };

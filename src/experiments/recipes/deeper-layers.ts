@@ -7,7 +7,14 @@
 import type { Measurement } from '../../report/types.js';
 import { scaleSettings, type PresetTable, type Recipe, type RunSpec } from '../recipe.js';
 import { trainSpec } from '../train.js';
-import { baseRunConfig, cifarAvailability, cifarTransferSplit, pretrainingLearnsCheck, scratchLearnsCheck, type TransferData } from './common.js';
+import {
+  baseRunConfig,
+  cifarAvailability,
+  cifarTransferSplit,
+  pretrainingLearnsCheck,
+  scratchLearnsCheck,
+  type TransferData,
+} from './common.js';
 import { deepCovarianceInitializer } from './initializers.js';
 import { analyseAgainstScratch, transferPhases, type TransferTraining } from './transfer.js';
 
@@ -22,8 +29,21 @@ export interface DeeperSettings extends TransferTraining {
 }
 
 const paper: PresetTable<DeeperSettings> = {
-  data: { value: { source: 'train', upstream: 20_000, downstream: 25_000, testSplit: 'test', testLimit: null, trainEvalLimit: 5_000 }, why: 'docs/paper.md §3 transfer protocol' },
-  widths: { value: [64, 128, 256, 256, 512, 512, 512, 512], why: 'VGG11 [default]: a CNN deep enough to initialise several layers' },
+  data: {
+    value: {
+      source: 'train',
+      upstream: 20_000,
+      downstream: 25_000,
+      testSplit: 'test',
+      testLimit: null,
+      trainEvalLimit: 5_000,
+    },
+    why: 'docs/paper.md §3 transfer protocol',
+  },
+  widths: {
+    value: [64, 128, 256, 256, 512, 512, 512, 512],
+    why: 'VGG11 [default]: a CNN deep enough to initialise several layers',
+  },
   batchNorm: { value: true, why: 'VGG trains reliably with BatchNorm at He init' },
   maxLayers: { value: 4, why: 'k = 1..4 covariance-initialised layers' },
   statisticsExamples: { value: 2_000, why: 'images whose activations give each layer’s input statistics' },
@@ -38,12 +58,25 @@ const paper: PresetTable<DeeperSettings> = {
 
 const cpu: PresetTable<DeeperSettings> = {
   ...paper,
-  data: { value: { source: 'train', upstream: 5_000, downstream: 5_000, testSplit: null, testLimit: null, trainEvalLimit: 2_000 }, why: 'a quarter / fifth of the paper’s parts, to fit 2 h on 2 cores' },
+  data: {
+    value: {
+      source: 'train',
+      upstream: 5_000,
+      downstream: 5_000,
+      testSplit: null,
+      testLimit: null,
+      trainEvalLimit: 2_000,
+    },
+    why: 'a quarter / fifth of the paper’s parts, to fit 2 h on 2 cores',
+  },
   widths: { value: [16, 32, 64, 64, 128, 128, 128, 128], why: 'VGG11 at a quarter of the width: 16× fewer operations' },
   maxLayers: { value: 3, why: 'k = 1, 2, 3' },
   statisticsExamples: { value: 512, why: 'enough activations for 3×3×C patch covariances of the first layers' },
   upstreamEpochs: { value: 5, why: 'a short pre-training (~200 steps)' },
-  downstreamIterations: { value: 300, why: 'about 8 epochs of the downstream part at batch 128 (the recipe took 7.6 min of CPU time on 2 cores)' },
+  downstreamIterations: {
+    value: 300,
+    why: 'about 8 epochs of the downstream part at batch 128 (the recipe took 7.6 min of CPU time on 2 cores)',
+  },
   batchSize: { value: 128, why: 'more steps on the smaller parts' },
   evalEvery: { value: 25, why: '12 points of the training curve' },
   fixedIterations: { value: [150, 300], why: 'half-way and end' },
@@ -51,7 +84,10 @@ const cpu: PresetTable<DeeperSettings> = {
 
 const smoke: PresetTable<DeeperSettings> = {
   ...paper,
-  data: { value: { source: 'test', upstream: 300, downstream: 300, testSplit: null, testLimit: null, trainEvalLimit: null }, why: 'a few hundred images of CIFAR-10’s test file' },
+  data: {
+    value: { source: 'test', upstream: 300, downstream: 300, testSplit: null, testLimit: null, trainEvalLimit: null },
+    why: 'a few hundred images of CIFAR-10’s test file',
+  },
   widths: { value: [8, 16, 16, 16, 16, 16, 16, 16], why: 'a very thin VGG11' },
   maxLayers: { value: 2, why: 'k = 1, 2' },
   statisticsExamples: { value: 128, why: 'one batch of images' },
@@ -77,7 +113,13 @@ export const deeperLayers: Recipe<DeeperSettings> = {
     const s = scaleSettings(this, scale);
     const plan: RunSpec[] = [];
     for (const seed of seeds) {
-      const common = baseRunConfig({ seed, model: { name: 'vgg11', widths: [...s.widths], batchNorm: s.batchNorm }, lr: s.lr, evalEvery: s.evalEvery, trainEvalLimit: s.data.trainEvalLimit });
+      const common = baseRunConfig({
+        seed,
+        model: { name: 'vgg11', widths: [...s.widths], batchNorm: s.batchNorm },
+        lr: s.lr,
+        evalEvery: s.evalEvery,
+        trainEvalLimit: s.data.trainEvalLimit,
+      });
       const phases = transferPhases({ common, split: cifarTransferSplit(s.data), seed, batchSize: s.batchSize });
       const upstream = trainSpec({ condition: 'upstream', seed, config: phases.upstream(10, s.upstreamEpochs) });
       const downstream = phases.downstream(s.downstreamIterations);
@@ -89,7 +131,13 @@ export const deeperLayers: Recipe<DeeperSettings> = {
             seed,
             config: downstream,
             dependsOn: [upstream.id],
-            initializer: deepCovarianceInitializer({ sourceRun: upstream.id, layers: k, examples: s.statisticsExamples, seed, rescale: s.rescale }),
+            initializer: deepCovarianceInitializer({
+              sourceRun: upstream.id,
+              layers: k,
+              examples: s.statisticsExamples,
+              seed,
+              rescale: s.rescale,
+            }),
           }),
         );
       }
@@ -105,10 +153,20 @@ export const deeperLayers: Recipe<DeeperSettings> = {
     });
     const largest = `k=${s.maxLayers}`;
     // `k=max` names the largest k of this scale, so the claims read the same at every scale.
-    const alias: Measurement[] = transfer.measurements.filter((m) => m.condition === largest).map((m) => ({ ...m, condition: 'k=max' }));
+    const alias: Measurement[] = transfer.measurements
+      .filter((m) => m.condition === largest)
+      .map((m) => ({ ...m, condition: 'k=max' }));
     const checks = [
-      scratchLearnsCheck(context.store, plan.filter((p) => p.condition === 'scratch'), 10),
-      pretrainingLearnsCheck(context.store, plan.filter((p) => p.condition === 'upstream'), 10),
+      scratchLearnsCheck(
+        context.store,
+        plan.filter((p) => p.condition === 'scratch'),
+        10,
+      ),
+      pretrainingLearnsCheck(
+        context.store,
+        plan.filter((p) => p.condition === 'upstream'),
+        10,
+      ),
     ];
     return {
       measurements: [...transfer.measurements, ...alias],

@@ -7,7 +7,16 @@
 import type { Figure, Measurement, Table } from '../../report/types.js';
 import { scaleSettings, type PresetTable, type Recipe, type RunSpec } from '../recipe.js';
 import { trainSpec } from '../train.js';
-import { baseRunConfig, cifarAvailability, cifarTransferSplit, pretrainingLearnsCheck, randomLabels, REAL_LABELS, scratchLearnsCheck, type TransferData } from './common.js';
+import {
+  baseRunConfig,
+  cifarAvailability,
+  cifarTransferSplit,
+  pretrainingLearnsCheck,
+  randomLabels,
+  REAL_LABELS,
+  scratchLearnsCheck,
+  type TransferData,
+} from './common.js';
 import { analyseTransfer, downstreamCurves, fromUpstream, transferPhases, type TransferTraining } from './transfer.js';
 
 interface UpstreamSetting {
@@ -27,11 +36,27 @@ export interface Fig1Settings extends TransferTraining {
 const VGG16_WIDTHS = [64, 64, 128, 128, 256, 256, 256, 512, 512, 512, 512, 512, 512];
 
 const paper: PresetTable<Fig1Settings> = {
-  data: { value: { source: 'train', upstream: 20_000, downstream: 25_000, testSplit: 'test', testLimit: null, trainEvalLimit: 5_000 }, why: 'docs/paper.md §3 transfer protocol' },
+  data: {
+    value: {
+      source: 'train',
+      upstream: 20_000,
+      downstream: 25_000,
+      testSplit: 'test',
+      testLimit: null,
+      trainEvalLimit: 5_000,
+    },
+    why: 'docs/paper.md §3 transfer protocol',
+  },
   widths: { value: VGG16_WIDTHS, why: 'docs/paper.md Fig. 1: the VGG16 conv stack' },
   batchNorm: { value: true, why: 'VGG16 with BatchNorm trains at He init' },
-  positive: { value: { classes: 5, epochs: 10 }, why: 'docs/paper.md Fig. 1 [default]: positive setting, 5 upstream random classes' },
-  negative: { value: { classes: 50, epochs: 60 }, why: 'docs/paper.md Fig. 1 [default]: negative setting, 50 upstream random classes, longer training' },
+  positive: {
+    value: { classes: 5, epochs: 10 },
+    why: 'docs/paper.md Fig. 1 [default]: positive setting, 5 upstream random classes',
+  },
+  negative: {
+    value: { classes: 50, epochs: 60 },
+    why: 'docs/paper.md Fig. 1 [default]: negative setting, 50 upstream random classes, longer training',
+  },
   downstreamRandomClasses: { value: 10, why: 'downstream random labels over 10 classes (Fig. 1 bottom)' },
   downstreamIterations: { value: 3_000, why: '[default] about 30 epochs of the downstream part' },
   batchSize: { value: 256, why: 'docs/paper.md §3 Optimiser' },
@@ -42,8 +67,21 @@ const paper: PresetTable<Fig1Settings> = {
 
 const cpu: PresetTable<Fig1Settings> = {
   ...paper,
-  data: { value: { source: 'train', upstream: 4_000, downstream: 4_000, testSplit: null, testLimit: null, trainEvalLimit: 2_000 }, why: 'VGG16 is expensive on 2 cores: a fifth of the paper’s parts' },
-  widths: { value: VGG16_WIDTHS.map((w) => w / 8), why: 'the VGG16 layout at an eighth of the width (64× fewer operations), so the 24 runs took 16 min of CPU time (8.7 min wall) on 2 cores' },
+  data: {
+    value: {
+      source: 'train',
+      upstream: 4_000,
+      downstream: 4_000,
+      testSplit: null,
+      testLimit: null,
+      trainEvalLimit: 2_000,
+    },
+    why: 'VGG16 is expensive on 2 cores: a fifth of the paper’s parts',
+  },
+  widths: {
+    value: VGG16_WIDTHS.map((w) => w / 8),
+    why: 'the VGG16 layout at an eighth of the width (64× fewer operations), so the 24 runs took 16 min of CPU time (8.7 min wall) on 2 cores',
+  },
   positive: { value: { classes: 5, epochs: 4 }, why: 'few classes, short pre-training' },
   negative: { value: { classes: 50, epochs: 24 }, why: 'many classes, six times longer' },
   downstreamIterations: { value: 600, why: 'about 19 epochs of the downstream part at batch 128' },
@@ -55,7 +93,10 @@ const cpu: PresetTable<Fig1Settings> = {
 
 const smoke: PresetTable<Fig1Settings> = {
   ...paper,
-  data: { value: { source: 'test', upstream: 300, downstream: 300, testSplit: null, testLimit: null, trainEvalLimit: null }, why: 'a few hundred images of CIFAR-10’s test file' },
+  data: {
+    value: { source: 'test', upstream: 300, downstream: 300, testSplit: null, testLimit: null, trainEvalLimit: null },
+    why: 'a few hundred images of CIFAR-10’s test file',
+  },
   widths: { value: [8, 8, 8, 8, 16, 16, 16, 16, 16, 16, 16, 16, 16], why: 'the VGG16 layout, very thin' },
   positive: { value: { classes: 5, epochs: 2 }, why: 'few classes, short pre-training' },
   negative: { value: { classes: 50, epochs: 4 }, why: 'many classes, longer' },
@@ -83,18 +124,47 @@ export const fig1Vgg16Transfer: Recipe<Fig1Settings> = {
     const s = scaleSettings(this, scale);
     const plan: RunSpec[] = [];
     for (const seed of seeds) {
-      const common = baseRunConfig({ seed, model: { name: 'vgg16', widths: [...s.widths], batchNorm: s.batchNorm }, lr: s.lr, evalEvery: s.evalEvery, trainEvalLimit: s.data.trainEvalLimit });
+      const common = baseRunConfig({
+        seed,
+        model: { name: 'vgg16', widths: [...s.widths], batchNorm: s.batchNorm },
+        lr: s.lr,
+        evalEvery: s.evalEvery,
+        trainEvalLimit: s.data.trainEvalLimit,
+      });
       const phases = transferPhases({ common, split: cifarTransferSplit(s.data), seed, batchSize: s.batchSize });
       const upstream = Object.fromEntries(
-        SETTINGS.map((setting) => [setting, trainSpec({ condition: `upstream-${setting}`, seed, config: phases.upstream(s[setting].classes, s[setting].epochs) })]),
+        SETTINGS.map((setting) => [
+          setting,
+          trainSpec({
+            condition: `upstream-${setting}`,
+            seed,
+            config: phases.upstream(s[setting].classes, s[setting].epochs),
+          }),
+        ]),
       ) as Record<(typeof SETTINGS)[number], RunSpec>;
       plan.push(upstream.positive, upstream.negative);
       for (const labels of DOWNSTREAM_LABELS) {
         // Downstream random labels use their own stream seed, so they differ from the upstream ones.
-        const downstream = phases.downstream(s.downstreamIterations, labels === 'real' ? REAL_LABELS : randomLabels(s.downstreamRandomClasses, seed + 1_000));
-        plan.push(trainSpec({ condition: `${labels}/scratch`, seed, config: downstream, dependsOn: [upstream.positive.id, upstream.negative.id] }));
+        const downstream = phases.downstream(
+          s.downstreamIterations,
+          labels === 'real' ? REAL_LABELS : randomLabels(s.downstreamRandomClasses, seed + 1_000),
+        );
+        plan.push(
+          trainSpec({
+            condition: `${labels}/scratch`,
+            seed,
+            config: downstream,
+            dependsOn: [upstream.positive.id, upstream.negative.id],
+          }),
+        );
         for (const setting of SETTINGS) {
-          plan.push(trainSpec({ condition: `${labels}/${setting}`, seed, config: fromUpstream(downstream, upstream[setting].id) }));
+          plan.push(
+            trainSpec({
+              condition: `${labels}/${setting}`,
+              seed,
+              config: fromUpstream(downstream, upstream[setting].id),
+            }),
+          );
         }
       }
     }
@@ -106,22 +176,39 @@ export const fig1Vgg16Transfer: Recipe<Fig1Settings> = {
     const figures: Figure[] = [];
     const tables: Table[] = [];
     for (const labels of DOWNSTREAM_LABELS) {
-      const transfer = analyseTransfer(downstreamCurves(context.store, plan.filter((p) => p.condition.startsWith(`${labels}/`))), {
-        baseline: `${labels}/scratch`,
-        fixedIterations: s.fixedIterations,
-        what: `downstream train accuracy (${labels} labels)`,
-        figureId: `downstream-${labels}`,
-        figureTitle: `Downstream training accuracy, ${labels} labels`,
-        caption: `Paper (Fig. 1 ${labels === 'real' ? 'top' : 'bottom'}): pre-trained above scratch in the positive setting, below it in the negative one.`,
-        tableIdPrefix: `${labels}-`,
-      });
+      const transfer = analyseTransfer(
+        downstreamCurves(
+          context.store,
+          plan.filter((p) => p.condition.startsWith(`${labels}/`)),
+        ),
+        {
+          baseline: `${labels}/scratch`,
+          fixedIterations: s.fixedIterations,
+          what: `downstream train accuracy (${labels} labels)`,
+          figureId: `downstream-${labels}`,
+          figureTitle: `Downstream training accuracy, ${labels} labels`,
+          caption: `Paper (Fig. 1 ${labels === 'real' ? 'top' : 'bottom'}): pre-trained above scratch in the positive setting, below it in the negative one.`,
+          tableIdPrefix: `${labels}-`,
+        },
+      );
       measurements.push(...transfer.measurements);
       tables.push(...transfer.tables);
       if (transfer.figure) figures.push(transfer.figure);
     }
     const checks = [
-      scratchLearnsCheck(context.store, plan.filter((p) => p.condition === 'real/scratch'), 10),
-      ...SETTINGS.map((setting) => pretrainingLearnsCheck(context.store, plan.filter((p) => p.condition === `upstream-${setting}`), s[setting].classes, `pre-training on random labels (${setting})`)),
+      scratchLearnsCheck(
+        context.store,
+        plan.filter((p) => p.condition === 'real/scratch'),
+        10,
+      ),
+      ...SETTINGS.map((setting) =>
+        pretrainingLearnsCheck(
+          context.store,
+          plan.filter((p) => p.condition === `upstream-${setting}`),
+          s[setting].classes,
+          `pre-training on random labels (${setting})`,
+        ),
+      ),
     ];
     return { measurements, figures, tables, checks, notes: [] };
   },

@@ -9,7 +9,15 @@ import { mean } from '../../report/stats.js';
 import type { Measurement, Table } from '../../report/types.js';
 import { scaleSettings, type PresetTable, type Recipe, type RunSpec } from '../recipe.js';
 import { isFinished, readCurve, trainSpec, type ProbeFactory } from '../train.js';
-import { baseRunConfig, cifarAvailability, firstLayerInputCovariance, learnsCheck, randomLabels, REAL_LABELS, runData } from './common.js';
+import {
+  baseRunConfig,
+  cifarAvailability,
+  firstLayerInputCovariance,
+  learnsCheck,
+  randomLabels,
+  REAL_LABELS,
+  runData,
+} from './common.js';
 
 export interface Fig2Settings {
   readonly source: 'train' | 'test';
@@ -40,7 +48,10 @@ const paper: PresetTable<Fig2Settings> = {
 
 const cpu: PresetTable<Fig2Settings> = {
   ...paper,
-  limit: { value: 10_000, why: 'a fifth of the training set: both runs × 3 seeds took 8 min of CPU time (7.6 min wall) on 2 cores' },
+  limit: {
+    value: 10_000,
+    why: 'a fifth of the training set: both runs × 3 seeds took 8 min of CPU time (7.6 min wall) on 2 cores',
+  },
   epochs: { value: 6, why: 'M separates within the first epochs; 6 epochs (~470 steps) show the trend' },
   batchSize: { value: 128, why: 'more steps on the smaller set' },
   probeEvery: { value: 20, why: 'M every 20 iterations (~4 per epoch)' },
@@ -52,7 +63,10 @@ const smoke: PresetTable<Fig2Settings> = {
   ...paper,
   source: { value: 'test', why: 'CIFAR-10’s test file loads 5× faster than the training files' },
   limit: { value: 300, why: 'a few hundred images' },
-  widths: { value: [32, 16], why: 'narrow, but still more filters (32) than patch dimensions (27) so Σ_w is invertible' },
+  widths: {
+    value: [32, 16],
+    why: 'narrow, but still more filters (32) than patch dimensions (27) so Σ_w is invertible',
+  },
   epochs: { value: 8, why: 'a few dozen steps' },
   batchSize: { value: 50, why: 'six steps per epoch' },
   lr: { value: 0.02, why: 'a larger step so training visibly progresses' },
@@ -90,11 +104,31 @@ export const fig2Misalignment: Recipe<Fig2Settings> = {
     for (const seed of seeds) {
       for (const labels of LABELS) {
         const config: RunConfigInput = {
-          ...baseRunConfig({ seed, model: { name: 'cnn2', widths: [...s.widths] }, initScale: s.initScale, lr: s.lr, evalEvery: s.evalEvery, trainEvalLimit: s.trainEvalLimit }),
-          data: { dataset: 'cifar10', trainSplit: s.source, limit: s.limit, labels: labels === 'real' ? REAL_LABELS : randomLabels(10, seed), testSplit: null },
+          ...baseRunConfig({
+            seed,
+            model: { name: 'cnn2', widths: [...s.widths] },
+            initScale: s.initScale,
+            lr: s.lr,
+            evalEvery: s.evalEvery,
+            trainEvalLimit: s.trainEvalLimit,
+          }),
+          data: {
+            dataset: 'cifar10',
+            trainSplit: s.source,
+            limit: s.limit,
+            labels: labels === 'real' ? REAL_LABELS : randomLabels(10, seed),
+            testSplit: null,
+          },
           training: { batchSize: s.batchSize, epochs: s.epochs },
         };
-        plan.push(trainSpec({ condition: labels, seed, config, probes: [alignmentProbe(config, s.widths[0], s.probeEvery, seed)] }));
+        plan.push(
+          trainSpec({
+            condition: labels,
+            seed,
+            config,
+            probes: [alignmentProbe(config, s.widths[0], s.probeEvery, seed)],
+          }),
+        );
       }
     }
     return plan;
@@ -110,14 +144,28 @@ export const fig2Misalignment: Recipe<Fig2Settings> = {
       if (data.length === 0 || data.length !== random.length) continue;
       data.forEach((p, i) => {
         points.push({ series: `${spec.condition} labels, data basis`, seed: spec.seed, x: p.iteration, y: p.value });
-        points.push({ series: `${spec.condition} labels, random basis`, seed: spec.seed, x: p.iteration, y: random[i]!.value });
+        points.push({
+          series: `${spec.condition} labels, random basis`,
+          seed: spec.seed,
+          x: p.iteration,
+          y: random[i]!.value,
+        });
       });
       const last = data[data.length - 1]!.iteration;
       const ratios = data.map((p, i) => ({ iteration: p.iteration, ratio: p.value / random[i]!.value }));
       const late = ratios.filter((r) => r.iteration >= last / 2);
       const lateMax = Math.max(...late.map((r) => r.ratio));
       measurements.push({ condition: spec.condition, seed: spec.seed, metric: 'late-max-ratio', value: lateMax });
-      rows.push([spec.condition, spec.seed, data[0]!.value, data[data.length - 1]!.value, random[0]!.value, random[random.length - 1]!.value, lateMax, mean(late.map((r) => r.ratio))]);
+      rows.push([
+        spec.condition,
+        spec.seed,
+        data[0]!.value,
+        data[data.length - 1]!.value,
+        random[0]!.value,
+        random[random.length - 1]!.value,
+        lateMax,
+        mean(late.map((r) => r.ratio)),
+      ]);
     }
     const figures = points.length
       ? [
@@ -125,7 +173,8 @@ export const fig2Misalignment: Recipe<Fig2Settings> = {
             kind: 'chart' as const,
             id: 'misalignment',
             title: 'Misalignment M/d of the first layer during training',
-            caption: 'M/d against the data eigenbasis and against a Haar-random basis, for real and random labels; mean over seeds with 95% band. Paper: M w.r.t. the data basis stays far below M w.r.t. a random basis, for both label settings.',
+            caption:
+              'M/d against the data eigenbasis and against a Haar-random basis, for real and random labels; mean over seeds with 95% band. Paper: M w.r.t. the data basis stays far below M w.r.t. a random basis, for both label settings.',
             spec: bandChart(points, { xTitle: 'iteration', yTitle: 'M / d', logY: true }),
           },
         ]
@@ -134,14 +183,37 @@ export const fig2Misalignment: Recipe<Fig2Settings> = {
       {
         id: 'misalignment',
         title: 'Misalignment per run',
-        caption: 'M/d at the first and last probe for each basis; late-max-ratio: the largest M(data)/M(random) over the second half of training; and the mean of that ratio.',
-        columns: ['labels', 'seed', 'M/d data (start)', 'M/d data (end)', 'M/d random (start)', 'M/d random (end)', 'late-max-ratio', 'late mean ratio'],
+        caption:
+          'M/d at the first and last probe for each basis; late-max-ratio: the largest M(data)/M(random) over the second half of training; and the mean of that ratio.',
+        columns: [
+          'labels',
+          'seed',
+          'M/d data (start)',
+          'M/d data (end)',
+          'M/d random (start)',
+          'M/d random (end)',
+          'late-max-ratio',
+          'late mean ratio',
+        ],
         rows,
       },
     ];
     const checks = [
-      learnsCheck(context.store, plan.filter((s) => s.condition === 'real'), 10, 0.1, 'training on real labels'),
-      learnsCheck(context.store, plan.filter((s) => s.condition === 'random'), 10, 0.02, 'training on random labels', false),
+      learnsCheck(
+        context.store,
+        plan.filter((s) => s.condition === 'real'),
+        10,
+        0.1,
+        'training on real labels',
+      ),
+      learnsCheck(
+        context.store,
+        plan.filter((s) => s.condition === 'random'),
+        10,
+        0.02,
+        'training on random labels',
+        false,
+      ),
     ];
     return { measurements, figures, tables, checks, notes: [] };
   },

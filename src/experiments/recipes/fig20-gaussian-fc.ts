@@ -34,24 +34,42 @@ const LEFT_DIAG = 'diag(1:1.9:0.1)';
 const WIDE_DIAG = 'diag(0.1:3.0:0.1)';
 
 const paper: PresetTable<Fig20Settings> = {
-  left: { value: { diag: LEFT_DIAG, widths: [2048, 256], samples: 10_000 }, why: 'docs/paper.md Fig. 20 left: d=10, Σ_x = diag(1, 1.1, …, 1.9), widths 2048, 256, 10 000 samples' },
-  middle: { value: { diag: WIDE_DIAG, widths: [2048, 256], samples: 10_000 }, why: 'Fig. 20 middle: d=30, Σ_x = diag(0.1, …, 3.0), widths 2048, 256, 10 000 samples' },
-  right: { value: { diag: WIDE_DIAG, widths: [256, 256], samples: 2_000 }, why: 'Fig. 20 right: d=30, widths 256, 256, 2 000 samples' },
+  left: {
+    value: { diag: LEFT_DIAG, widths: [2048, 256], samples: 10_000 },
+    why: 'docs/paper.md Fig. 20 left: d=10, Σ_x = diag(1, 1.1, …, 1.9), widths 2048, 256, 10 000 samples',
+  },
+  middle: {
+    value: { diag: WIDE_DIAG, widths: [2048, 256], samples: 10_000 },
+    why: 'Fig. 20 middle: d=30, Σ_x = diag(0.1, …, 3.0), widths 2048, 256, 10 000 samples',
+  },
+  right: {
+    value: { diag: WIDE_DIAG, widths: [256, 256], samples: 2_000 },
+    why: 'Fig. 20 right: d=30, widths 256, 256, 2 000 samples',
+  },
   classes: { value: 10, why: 'Fig. 20: 10 output classes, labels uniform at random' },
   epochs: { value: 200, why: 'Fig. 20 defaults: 200 epochs' },
   batchSize: { value: 128, why: 'Fig. 20 defaults: batch 128' },
-  lr: { value: 0.01, why: 'Fig. 20 defaults: SGD lr 0.01, momentum 0.9 (init std 1/√fan_in is the mlp default init_scale)' },
+  lr: {
+    value: 0.01,
+    why: 'Fig. 20 defaults: SGD lr 0.01, momentum 0.9 (init std 1/√fan_in is the mlp default init_scale)',
+  },
   evalEvery: { value: 1_000, why: 'training accuracy every 1 000 steps: only the end state is analysed' },
 };
 
 const cpu: PresetTable<Fig20Settings> = {
   ...paper,
-  evalEvery: { value: 2_000, why: 'the paper’s settings (and its 5 seeds) already fit the 2 h budget on 2 cores; training accuracy every 2 000 steps' },
+  evalEvery: {
+    value: 2_000,
+    why: 'the paper’s settings (and its 5 seeds) already fit the 2 h budget on 2 cores; training accuracy every 2 000 steps',
+  },
 };
 
 const smoke: PresetTable<Fig20Settings> = {
   ...paper,
-  left: { value: { diag: LEFT_DIAG, widths: [128, 32], samples: 300 }, why: 'tiny: exercises the pipeline end to end in seconds' },
+  left: {
+    value: { diag: LEFT_DIAG, widths: [128, 32], samples: 300 },
+    why: 'tiny: exercises the pipeline end to end in seconds',
+  },
   middle: { value: { diag: WIDE_DIAG, widths: [128, 32], samples: 300 }, why: 'tiny' },
   right: { value: { diag: WIDE_DIAG, widths: [64, 32], samples: 300 }, why: 'tiny' },
   epochs: { value: 12, why: 'enough steps for the training accuracy on random labels to rise above chance' },
@@ -62,11 +80,24 @@ const smoke: PresetTable<Fig20Settings> = {
 
 const demo: PresetTable<Fig20Settings> = {
   ...paper,
-  evalEvery: { value: 2_000, why: '`npm start` without CIFAR-10: the paper’s three settings with 3 seeds take about 3 minutes; training accuracy every 2 000 steps' },
+  evalEvery: {
+    value: 2_000,
+    why: '`npm start` without CIFAR-10: the paper’s three settings with 3 seeds take about 3 minutes; training accuracy every 2 000 steps',
+  },
 };
 
 function panelConfig(settings: Fig20Settings, panel: Panel, seed: number): RunConfigInput {
-  return gaussianRunConfig({ ...panel, epochs: settings.epochs, batchSize: settings.batchSize, lr: settings.lr, evalEvery: settings.evalEvery, classes: settings.classes }, seed);
+  return gaussianRunConfig(
+    {
+      ...panel,
+      epochs: settings.epochs,
+      batchSize: settings.batchSize,
+      lr: settings.lr,
+      evalEvery: settings.evalEvery,
+      classes: settings.classes,
+    },
+    seed,
+  );
 }
 
 export const fig20GaussianFc: Recipe<Fig20Settings> = {
@@ -105,8 +136,19 @@ export const fig20GaussianFc: Recipe<Fig20Settings> = {
         metrics['misalignment-random'] = record.misalignmentRandomPerDim!;
       }
       measurements.push(...measurementsOf(panel, spec.seed, metrics));
-      record.sigma.forEach((sigma, i) => points.push({ series: panel, seed: spec.seed, x: sigma, y: record.f[i]!, panel }));
-      rows.push([panel, spec.seed, record.f[0]!, Math.max(...record.f), record.f[record.f.length - 1]!, metrics['misalignment-data'] ?? NaN, metrics['misalignment-random'] ?? NaN, metrics['mean-z']!]);
+      record.sigma.forEach((sigma, i) =>
+        points.push({ series: panel, seed: spec.seed, x: sigma, y: record.f[i]!, panel }),
+      );
+      rows.push([
+        panel,
+        spec.seed,
+        record.f[0]!,
+        Math.max(...record.f),
+        record.f[record.f.length - 1]!,
+        metrics['misalignment-data'] ?? NaN,
+        metrics['misalignment-random'] ?? NaN,
+        metrics['mean-z']!,
+      ]);
     }
     const figures: Figure[] = points.length
       ? [
@@ -114,8 +156,14 @@ export const fig20GaussianFc: Recipe<Fig20Settings> = {
             kind: 'chart',
             id: 'f-curves',
             title: 'f(σ) of the first layer after training on random labels',
-            caption: 'One line per seed. σ_i = sqrt of the i-th eigenvalue of the sample Σ_x; f(σ_i) = sqrt(v_iᵀ Σ_w v_i). Paper: left decreasing 0.38 → 0.315; middle rises then falls; right rises then saturates ≈0.25.',
-            spec: seedLinesChart(points, { xTitle: 'σ (sqrt of Σ_x eigenvalue)', yTitle: 'f(σ)', panelTitle: 'setting', width: 240 }),
+            caption:
+              'One line per seed. σ_i = sqrt of the i-th eigenvalue of the sample Σ_x; f(σ_i) = sqrt(v_iᵀ Σ_w v_i). Paper: left decreasing 0.38 → 0.315; middle rises then falls; right rises then saturates ≈0.25.',
+            spec: seedLinesChart(points, {
+              xTitle: 'σ (sqrt of Σ_x eigenvalue)',
+              yTitle: 'f(σ)',
+              panelTitle: 'setting',
+              width: 240,
+            }),
           },
         ]
       : [];
@@ -123,13 +171,22 @@ export const fig20GaussianFc: Recipe<Fig20Settings> = {
       {
         id: 'f-summary',
         title: 'f and alignment per run',
-        caption: 'f at the smallest σ, its maximum, f at the largest σ; misalignment per dimension (M/d) against the data eigenbasis and a Haar-random basis; mean-z ≈ 1 when the weight mean is zero.',
+        caption:
+          'f at the smallest σ, its maximum, f at the largest σ; misalignment per dimension (M/d) against the data eigenbasis and a Haar-random basis; mean-z ≈ 1 when the weight mean is zero.',
         columns: ['setting', 'seed', 'f(σ_min)', 'max f', 'f(σ_max)', 'M/d data', 'M/d random', 'mean-z'],
         rows,
       },
     ];
     const trains = plan.filter((s) => s.kind === 'train');
-    const checks = PANELS.map((panel) => learnsCheck(context.store, trains.filter((s) => s.condition === panel), 10, 0.05, `training on random labels (${panel})`));
+    const checks = PANELS.map((panel) =>
+      learnsCheck(
+        context.store,
+        trains.filter((s) => s.condition === panel),
+        10,
+        0.05,
+        `training on random labels (${panel})`,
+      ),
+    );
     return { measurements, figures, tables, checks, notes: [] };
   },
 };

@@ -14,7 +14,14 @@ import type { Figure, Measurement, Table } from '../../report/types.js';
 import { computeSpec, readResult } from '../compute.js';
 import { scaleSettings, type PresetTable, type Recipe, type RunSpec } from '../recipe.js';
 import { readWeight, trainSpec } from '../train.js';
-import { baseRunConfig, cifarAvailability, firstLayerInputCovariance, learnsCheck, randomLabels, runData } from './common.js';
+import {
+  baseRunConfig,
+  cifarAvailability,
+  firstLayerInputCovariance,
+  learnsCheck,
+  randomLabels,
+  runData,
+} from './common.js';
 
 export interface Fig3Settings {
   readonly source: 'train' | 'test';
@@ -41,7 +48,10 @@ const paper: PresetTable<Fig3Settings> = {
 const cpu: PresetTable<Fig3Settings> = {
   ...paper,
   limit: { value: 5_000, why: 'WRN-28-4 is the most expensive network here; 5k images × 8 epochs per run (320 steps)' },
-  widths: { value: [16, 16, 32, 64], why: 'quarter-width groups (the 16-filter 5×5 stem, the studied layer, is the paper’s), so the 5 pooled runs took 17 min of CPU time (15.4 min wall) on 2 cores' },
+  widths: {
+    value: [16, 16, 32, 64],
+    why: 'quarter-width groups (the 16-filter 5×5 stem, the studied layer, is the paper’s), so the 5 pooled runs took 17 min of CPU time (15.4 min wall) on 2 cores',
+  },
   epochs: { value: 8, why: 'a short training' },
 };
 
@@ -84,7 +94,12 @@ interface PooledRecord {
 
 function dataConfig(s: Fig3Settings, seed: number): RunConfigInput {
   return {
-    ...baseRunConfig({ seed, model: { name: 'wrn-28-4', widths: [...s.widths], firstKernel: s.firstKernel }, lr: s.lr, evalEvery: Math.ceil((s.limit ?? 50_000) / s.batchSize) }),
+    ...baseRunConfig({
+      seed,
+      model: { name: 'wrn-28-4', widths: [...s.widths], firstKernel: s.firstKernel },
+      lr: s.lr,
+      evalEvery: Math.ceil((s.limit ?? 50_000) / s.batchSize),
+    }),
     data: { dataset: 'cifar10', trainSplit: s.source, limit: s.limit, labels: randomLabels(10, seed), testSplit: null },
     training: { batchSize: s.batchSize, epochs: s.epochs },
   };
@@ -117,7 +132,10 @@ export const fig3Eigenimages: Recipe<Fig3Settings> = {
           const stats = weightStatistics([{ data: weight.data, shape: weight.shape }], KEY);
           const input = firstLayerInputCovariance(await runData(config, context), weight.shape);
           const d = stats.dim;
-          return { data: offDiagonalShare(stats.covariance, input.eigen.vectors, d), random: offDiagonalShare(stats.covariance, seededHaarBasis(d, seed), d) };
+          return {
+            data: offDiagonalShare(stats.covariance, input.eigen.vectors, d),
+            random: offDiagonalShare(stats.covariance, seededHaarBasis(d, seed), d),
+          };
         },
       });
       trains.push(train);
@@ -133,19 +151,35 @@ export const fig3Eigenimages: Recipe<Fig3Settings> = {
         async compute(context, dir) {
           const weights = trains.map((t) => readWeight(context.store, t.id, KEY));
           const shape = weights[0]!.shape;
-          const stats = weightStatistics(weights.map((w, i) => ({ data: w.data, shape: w.shape, source: trains[i]!.id })), KEY);
+          const stats = weightStatistics(
+            weights.map((w, i) => ({ data: w.data, shape: w.shape, source: trains[i]!.id })),
+            KEY,
+          );
           const d = stats.dim;
           const sigmaW = symmetricEigen(stats.covariance, d, { what: 'pooled Σ_w' });
           const input = firstLayerInputCovariance(await runData(config, context), shape);
           const patch = { channels: shape[1]!, height: shape[2]!, width: shape[3]! };
           const topW = topEigenvectors(sigmaW, s.images);
           const topX = topEigenvectors(input.eigen, s.images);
-          const panels: Record<string, Float64Array[]> = { filters: firstRows(weights[0]!.data, d, s.images), 'sigma-w': topW, 'sigma-x': topX };
+          const panels: Record<string, Float64Array[]> = {
+            filters: firstRows(weights[0]!.data, d, s.images),
+            'sigma-w': topW,
+            'sigma-x': topX,
+          };
           for (const [name, vectors] of Object.entries(panels)) {
             vectors.forEach((vector, i) => writeFileAtomic(join(dir, `${name}-${i}.png`), [patchPng(vector, patch)]));
           }
-          const cosines = topW.slice(0, 6).map((u) => topX.slice(0, 6).map((v) => Math.abs(u.reduce((sum, x, j) => sum + x * v[j]!, 0))));
-          return { runs: trains.length, vectors: stats.count, d, meanNorm: stats.meanNorm, averageNorm: stats.averageVectorNorm, cosines };
+          const cosines = topW
+            .slice(0, 6)
+            .map((u) => topX.slice(0, 6).map((v) => Math.abs(u.reduce((sum, x, j) => sum + x * v[j]!, 0))));
+          return {
+            runs: trains.length,
+            vectors: stats.count,
+            d,
+            meanNorm: stats.meanNorm,
+            averageNorm: stats.averageVectorNorm,
+            cosines,
+          };
         },
       }),
     );
@@ -158,7 +192,10 @@ export const fig3Eigenimages: Recipe<Fig3Settings> = {
     for (const spec of plan.filter((p) => p.condition === 'random-labels/offdiag')) {
       const result = readResult<{ data: number; random: number }>(context.store, spec.id);
       if (!result) continue;
-      measurements.push({ condition: 'random-labels', seed: spec.seed, metric: 'offdiag-data', value: result.data }, { condition: 'random-labels', seed: spec.seed, metric: 'offdiag-random', value: result.random });
+      measurements.push(
+        { condition: 'random-labels', seed: spec.seed, metric: 'offdiag-data', value: result.data },
+        { condition: 'random-labels', seed: spec.seed, metric: 'offdiag-random', value: result.random },
+      );
       rows.push([spec.seed, result.data, result.random]);
     }
     const figures: Figure[] = [];
@@ -166,7 +203,8 @@ export const fig3Eigenimages: Recipe<Fig3Settings> = {
       {
         id: 'offdiag',
         title: 'How diagonal Σ_w is in each basis (per run)',
-        caption: 'Off-diagonal share of ‖BΣ_wBᵀ‖²_F for B the data eigenbasis and a Haar-random basis (seeded by the run’s seed): 0 when the basis vectors are eigenvectors of Σ_w.',
+        caption:
+          'Off-diagonal share of ‖BΣ_wBᵀ‖²_F for B the data eigenbasis and a Haar-random basis (seeded by the run’s seed): 0 when the basis vectors are eigenvectors of Σ_w.',
         columns: ['seed', 'data basis', 'random basis'],
         rows,
       },
@@ -181,9 +219,28 @@ export const fig3Eigenimages: Recipe<Fig3Settings> = {
           .filter(({ path }) => existsSync(path))
           .map(({ path, label: text }) => ({ label: text, png: new Uint8Array(readFileSync(path)) }));
       figures.push(
-        { kind: 'images', id: 'filters', title: '(a) Sample first-layer filters (seed 0)', caption: 'Each 5×5×3 filter drawn as an RGB image, contrast-normalised on its own range. Paper: they look like noise.', panels: panels('filters', (i) => `filter ${i + 1}`) },
-        { kind: 'images', id: 'sigma-w', title: `(b) Top eigenvectors of Σ_w pooled over ${pooled.runs} runs (${pooled.vectors} filters)`, caption: 'Largest eigenvalue first. Paper: (b) resembles (c).', panels: panels('sigma-w', (i) => `u${i + 1}`) },
-        { kind: 'images', id: 'sigma-x', title: '(c) Top eigenvectors of the 5×5×3 patch covariance Σ_x', caption: 'Largest eigenvalue first.', panels: panels('sigma-x', (i) => `v${i + 1}`) },
+        {
+          kind: 'images',
+          id: 'filters',
+          title: '(a) Sample first-layer filters (seed 0)',
+          caption:
+            'Each 5×5×3 filter drawn as an RGB image, contrast-normalised on its own range. Paper: they look like noise.',
+          panels: panels('filters', (i) => `filter ${i + 1}`),
+        },
+        {
+          kind: 'images',
+          id: 'sigma-w',
+          title: `(b) Top eigenvectors of Σ_w pooled over ${pooled.runs} runs (${pooled.vectors} filters)`,
+          caption: 'Largest eigenvalue first. Paper: (b) resembles (c).',
+          panels: panels('sigma-w', (i) => `u${i + 1}`),
+        },
+        {
+          kind: 'images',
+          id: 'sigma-x',
+          title: '(c) Top eigenvectors of the 5×5×3 patch covariance Σ_x',
+          caption: 'Largest eigenvalue first.',
+          panels: panels('sigma-x', (i) => `v${i + 1}`),
+        },
       );
       tables.push({
         id: 'cosines',
@@ -193,7 +250,15 @@ export const fig3Eigenimages: Recipe<Fig3Settings> = {
         rows: pooled.cosines.map((row, i) => [`u${i + 1}`, ...row]),
       });
     }
-    const checks = [learnsCheck(context.store, plan.filter((p) => p.kind === 'train'), 10, 0.02, 'WRN-28-4 on random labels')];
+    const checks = [
+      learnsCheck(
+        context.store,
+        plan.filter((p) => p.kind === 'train'),
+        10,
+        0.02,
+        'WRN-28-4 on random labels',
+      ),
+    ];
     return { measurements, figures, tables, checks, notes: [] };
   },
 };

@@ -11,11 +11,30 @@ import { readResult } from '../compute.js';
 import { scaleSettings, type PresetTable, type Recipe, type RunSpec } from '../recipe.js';
 import { isFinished, trainSpec, type ProbeFactory } from '../train.js';
 import { alignmentSpec, type AlignmentRecord } from './alignment.js';
-import { baseRunConfig, cifarAvailability, firstLayerInputCovariance, fShapeMetrics, gaussianRunConfig, learnsCheck, measurementsOf, randomLabels, REAL_LABELS, runData, seedDeviation } from './common.js';
+import {
+  baseRunConfig,
+  cifarAvailability,
+  firstLayerInputCovariance,
+  fShapeMetrics,
+  gaussianRunConfig,
+  learnsCheck,
+  measurementsOf,
+  randomLabels,
+  REAL_LABELS,
+  runData,
+  seedDeviation,
+} from './common.js';
 import { firstLayerStdInitializer } from './initializers.js';
 
 export interface Fig4Settings {
-  readonly synthetic: { readonly diag: string; readonly samples: number; readonly widths: readonly number[]; readonly epochs: number; readonly batchSize: number; readonly lr: number };
+  readonly synthetic: {
+    readonly diag: string;
+    readonly samples: number;
+    readonly widths: readonly number[];
+    readonly epochs: number;
+    readonly batchSize: number;
+    readonly lr: number;
+  };
   readonly source: 'train' | 'test';
   readonly limit: number | null;
   readonly widths: readonly [number, number];
@@ -35,7 +54,10 @@ const paper: PresetTable<Fig4Settings> = {
   limit: { value: null, why: 'all 50 000 images' },
   widths: { value: [256, 64], why: 'the 2-layer CNN of Fig. 2' },
   initScale: { value: 0.3, why: 'docs/paper.md §3 Init: 0.3 for cnn2 (FC layers)' },
-  convInitStd: { value: 0.002, why: 'Fig. 4: f is flat ≈0.002 at the smallest and largest σ, so the conv init there is that small' },
+  convInitStd: {
+    value: 0.002,
+    why: 'Fig. 4: f is flat ≈0.002 at the smallest and largest σ, so the conv init there is that small',
+  },
   epochs: { value: [5, 10, 20, 40], why: 'Fig. 4: f after 5, 10, 20, 40 epochs' },
   batchSize: { value: 256, why: 'docs/paper.md §3 Optimiser' },
   lr: { value: 0.01, why: 'Fig. 2 settings' },
@@ -85,7 +107,10 @@ function fProbe(config: RunConfigInput, filters: number, every: number, seed: nu
 }
 
 /** f at each recorded step of a run's alignment probe: step → f[eigen-index]; σ from the first record. */
-function probedF(store: import('../../runs/store.js').RunStore, id: string): { sigma: number[]; byStep: Map<number, number[]> } {
+function probedF(
+  store: import('../../runs/store.js').RunStore,
+  id: string,
+): { sigma: number[]; byStep: Map<number, number[]> } {
   const names = alignmentMetricNames(LAYER);
   const sigma: number[] = [];
   const byStep = new Map<number, number[]>();
@@ -120,14 +145,27 @@ export const fig4FCurves: Recipe<Fig4Settings> = {
     for (const seed of seeds) {
       const synthetic = s.synthetic;
       // Training accuracy about six times per run: only the end state is analysed.
-      const evalEvery = Math.ceil(synthetic.samples / synthetic.batchSize) * Math.max(1, Math.floor(synthetic.epochs / 6));
+      const evalEvery =
+        Math.ceil(synthetic.samples / synthetic.batchSize) * Math.max(1, Math.floor(synthetic.epochs / 6));
       const syntheticConfig = gaussianRunConfig({ ...synthetic, evalEvery, classes: 10 }, seed);
       const train = trainSpec({ condition: 'synthetic', seed, config: syntheticConfig });
       plan.push(train, alignmentSpec({ train, config: syntheticConfig, weightKey: 'fc1.weight' }));
       for (const labels of LABELS) {
         const config: RunConfigInput = {
-          ...baseRunConfig({ seed, model: { name: 'cnn2', widths: [...s.widths] }, initScale: s.initScale, lr: s.lr, evalEvery: perEpoch }),
-          data: { dataset: 'cifar10', trainSplit: s.source, limit: s.limit, labels: labels === 'real' ? REAL_LABELS : randomLabels(10, seed), testSplit: null },
+          ...baseRunConfig({
+            seed,
+            model: { name: 'cnn2', widths: [...s.widths] },
+            initScale: s.initScale,
+            lr: s.lr,
+            evalEvery: perEpoch,
+          }),
+          data: {
+            dataset: 'cifar10',
+            trainSplit: s.source,
+            limit: s.limit,
+            labels: labels === 'real' ? REAL_LABELS : randomLabels(10, seed),
+            testSplit: null,
+          },
           training: { batchSize: s.batchSize, epochs: Math.max(...s.epochs) },
         };
         plan.push(
@@ -156,12 +194,17 @@ export const fig4FCurves: Recipe<Fig4Settings> = {
       if (!record) continue;
       measurements.push(...measurementsOf('synthetic', spec.seed, fShapeMetrics(record.sigma, record.f)));
       syntheticCurves.set(spec.seed, record.f);
-      record.sigma.forEach((sigma, i) => syntheticPoints.push({ series: 'synthetic', seed: spec.seed, x: sigma, y: record.f[i]! }));
+      record.sigma.forEach((sigma, i) =>
+        syntheticPoints.push({ series: 'synthetic', seed: spec.seed, x: sigma, y: record.f[i]! }),
+      );
       rows.push(['synthetic', 'end', spec.seed, record.f[0]!, Math.max(...record.f), record.f[record.f.length - 1]!]);
     }
-    for (const [seed, deviation] of seedDeviation(syntheticCurves)) measurements.push({ condition: 'synthetic', seed, metric: 'f-seed-deviation', value: deviation });
+    for (const [seed, deviation] of seedDeviation(syntheticCurves))
+      measurements.push({ condition: 'synthetic', seed, metric: 'f-seed-deviation', value: deviation });
     const epochs = [...s.epochs].sort((a, b) => a - b);
-    for (const spec of plan.filter((p) => p.kind === 'train' && p.condition !== 'synthetic' && isFinished(context.store, p.id))) {
+    for (const spec of plan.filter(
+      (p) => p.kind === 'train' && p.condition !== 'synthetic' && isFinished(context.store, p.id),
+    )) {
       const { sigma, byStep } = probedF(context.store, spec.id);
       epochs.forEach((epoch, index) => {
         const f = byStep.get(epoch * perEpoch);
@@ -169,8 +212,11 @@ export const fig4FCurves: Recipe<Fig4Settings> = {
         const metrics = fShapeMetrics(sigma, f);
         measurements.push(...measurementsOf(`${spec.condition}/e${epoch}`, spec.seed, metrics));
         if (index === 0) measurements.push(...measurementsOf(`${spec.condition}/first`, spec.seed, metrics));
-        if (index === epochs.length - 1) measurements.push(...measurementsOf(`${spec.condition}/last`, spec.seed, metrics));
-        sigma.forEach((x, i) => cnnPoints.push({ series: `epoch ${epoch}`, seed: spec.seed, x, y: f[i]!, panel: `${spec.condition} labels` }));
+        if (index === epochs.length - 1)
+          measurements.push(...measurementsOf(`${spec.condition}/last`, spec.seed, metrics));
+        sigma.forEach((x, i) =>
+          cnnPoints.push({ series: `epoch ${epoch}`, seed: spec.seed, x, y: f[i]!, panel: `${spec.condition} labels` }),
+        );
         rows.push([`${spec.condition} labels`, `epoch ${epoch}`, spec.seed, f[0]!, Math.max(...f), f[f.length - 1]!]);
       });
     }
@@ -180,7 +226,8 @@ export const fig4FCurves: Recipe<Fig4Settings> = {
         kind: 'chart',
         id: 'f-synthetic',
         title: 'f(σ): fully connected net, Gaussian inputs, random labels',
-        caption: 'One line per seed. Paper (Fig. 4 left): ≈0.184 at 0.1, peak ≈0.207 near 1, ≈0.163 at 3.0; seeds nearly coincide.',
+        caption:
+          'One line per seed. Paper (Fig. 4 left): ≈0.184 at 0.1, peak ≈0.207 near 1, ≈0.163 at 3.0; seeds nearly coincide.',
         spec: seedLinesChart(syntheticPoints, { xTitle: 'σ (sqrt of Σ_x eigenvalue)', yTitle: 'f(σ)' }),
       });
     }
@@ -189,15 +236,48 @@ export const fig4FCurves: Recipe<Fig4Settings> = {
         kind: 'chart',
         id: 'f-cnn',
         title: 'f(σ) of the 2-layer CNN during training',
-        caption: 'One line per seed and epoch; σ on a log axis. Paper (Fig. 4 centre/right): f grows with training; random labels peak ≈0.10 near σ≈0.25–0.3 at epoch 40, real labels ≈0.024 near σ≈1; ≈0.002 at the ends.',
-        spec: seedLinesChart(cnnPoints, { xTitle: 'σ (sqrt of patch-covariance eigenvalue)', yTitle: 'f(σ)', logX: true, logY: true, panelTitle: 'labels' }),
+        caption:
+          'One line per seed and epoch; σ on a log axis. Paper (Fig. 4 centre/right): f grows with training; random labels peak ≈0.10 near σ≈0.25–0.3 at epoch 40, real labels ≈0.024 near σ≈1; ≈0.002 at the ends.',
+        spec: seedLinesChart(cnnPoints, {
+          xTitle: 'σ (sqrt of patch-covariance eigenvalue)',
+          yTitle: 'f(σ)',
+          logX: true,
+          logY: true,
+          panelTitle: 'labels',
+        }),
       });
     }
-    const tables: Table[] = [{ id: 'f-values', title: 'f per run', columns: ['setting', 'when', 'seed', 'f(σ_min)', 'max f', 'f(σ_max)'], rows }];
+    const tables: Table[] = [
+      {
+        id: 'f-values',
+        title: 'f per run',
+        columns: ['setting', 'when', 'seed', 'f(σ_min)', 'max f', 'f(σ_max)'],
+        rows,
+      },
+    ];
     const checks = [
-      learnsCheck(context.store, plan.filter((p) => p.condition === 'real'), 10, 0.1, 'the CNN on real labels'),
-      learnsCheck(context.store, plan.filter((p) => p.condition === 'random'), 10, 0.02, 'the CNN on random labels', false),
-      learnsCheck(context.store, plan.filter((p) => p.condition === 'synthetic' && p.kind === 'train'), 10, 0.05, 'the FC net on random labels'),
+      learnsCheck(
+        context.store,
+        plan.filter((p) => p.condition === 'real'),
+        10,
+        0.1,
+        'the CNN on real labels',
+      ),
+      learnsCheck(
+        context.store,
+        plan.filter((p) => p.condition === 'random'),
+        10,
+        0.02,
+        'the CNN on random labels',
+        false,
+      ),
+      learnsCheck(
+        context.store,
+        plan.filter((p) => p.condition === 'synthetic' && p.kind === 'train'),
+        10,
+        0.05,
+        'the FC net on random labels',
+      ),
     ];
     return { measurements, figures, tables, checks, notes: [] };
   },

@@ -9,7 +9,14 @@ import type { RunConfigInput } from '../../runs/config.js';
 import type { Measurement } from '../../report/types.js';
 import { scaleSettings, type PresetTable, type Recipe, type RunSpec } from '../recipe.js';
 import { trainSpec } from '../train.js';
-import { baseRunConfig, cifarAvailability, cifarTransferSplit, pretrainingLearnsCheck, scratchLearnsCheck, type TransferData } from './common.js';
+import {
+  baseRunConfig,
+  cifarAvailability,
+  cifarTransferSplit,
+  pretrainingLearnsCheck,
+  scratchLearnsCheck,
+  type TransferData,
+} from './common.js';
 import { covarianceInitializer, fFromDataInitializer } from './initializers.js';
 import { analyseAgainstScratch, fromUpstream, transferPhases, type TransferTraining } from './transfer.js';
 
@@ -22,11 +29,25 @@ export interface Fig5Settings extends TransferTraining {
   readonly rescaleSampled: boolean;
 }
 
-export const FIG5_CONDITIONS = ['scratch', 'pretrained', 'no-rescale', 'covariance', 'f-from-data', 'first-layer-only'] as const;
+export const FIG5_CONDITIONS = [
+  'scratch',
+  'pretrained',
+  'no-rescale',
+  'covariance',
+  'f-from-data',
+  'first-layer-only',
+] as const;
 
 const paper: PresetTable<Fig5Settings> = {
   data: {
-    value: { source: 'train', upstream: 20_000, downstream: 25_000, testSplit: 'test', testLimit: null, trainEvalLimit: 5_000 },
+    value: {
+      source: 'train',
+      upstream: 20_000,
+      downstream: 25_000,
+      testSplit: 'test',
+      testLimit: null,
+      trainEvalLimit: 5_000,
+    },
     why: 'docs/paper.md §3 protocol: 20k upstream, 25k downstream of the 50k training images; train accuracy scored on 5k of them',
   },
   widths: { value: [256, 64], why: 'docs/paper.md §3 Fig. 2: conv 256 filters 3×3, FC 64' },
@@ -38,16 +59,29 @@ const paper: PresetTable<Fig5Settings> = {
   lr: { value: 0.01, why: 'docs/paper.md §3 Fig. 2: SGD lr 0.01, momentum 0.9' },
   evalEvery: { value: 100, why: '20 points of the training curve' },
   fixedIterations: { value: [1_000, 2_000], why: 'the iterations Fig. 5 reports' },
-  rescaleSampled: { value: true, why: '[default] sampled first layers are rescaled to the fresh layer’s norm, like the pre-trained net, so scale cannot explain a speed-up' },
+  rescaleSampled: {
+    value: true,
+    why: '[default] sampled first layers are rescaled to the fresh layer’s norm, like the pre-trained net, so scale cannot explain a speed-up',
+  },
 };
 
 const cpu: PresetTable<Fig5Settings> = {
   ...paper,
   data: {
-    value: { source: 'train', upstream: 5_000, downstream: 5_000, testSplit: 'test', testLimit: 2_000, trainEvalLimit: 2_000 },
+    value: {
+      source: 'train',
+      upstream: 5_000,
+      downstream: 5_000,
+      testSplit: 'test',
+      testLimit: 2_000,
+      trainEvalLimit: 2_000,
+    },
     why: 'a quarter of the paper’s upstream and a fifth of its downstream part, so 6 conditions × 3 seeds fit in 2 h on 2 cores',
   },
-  upstreamEpochs: { value: 10, why: 'long enough for the first layer to align (Fig. 2 shows M drop within the first epochs)' },
+  upstreamEpochs: {
+    value: 10,
+    why: 'long enough for the first layer to align (Fig. 2 shows M drop within the first epochs)',
+  },
   downstreamIterations: { value: 400, why: 'about 10 epochs of the downstream part at batch 128' },
   batchSize: { value: 128, why: 'half the paper’s batch: more steps on the smaller parts' },
   evalEvery: { value: 25, why: '16 points of the training curve' },
@@ -72,7 +106,14 @@ const smoke: PresetTable<Fig5Settings> = {
 const demo: PresetTable<Fig5Settings> = {
   ...cpu,
   data: {
-    value: { source: 'train', upstream: 2_000, downstream: 2_000, testSplit: null, testLimit: null, trainEvalLimit: 1_000 },
+    value: {
+      source: 'train',
+      upstream: 2_000,
+      downstream: 2_000,
+      testSplit: null,
+      testLimit: null,
+      trainEvalLimit: 1_000,
+    },
     why: '`npm start`: real CIFAR-10 training images, small enough for the whole demonstration to finish in under 10 minutes on 2 cores',
   },
   widths: { value: [64, 32], why: 'a quarter of the paper’s conv filters and half its FC width' },
@@ -96,21 +137,48 @@ export const fig5Controls: Recipe<Fig5Settings> = {
   plan(scale, seeds) {
     const s = scaleSettings(this, scale);
     const common = (seed: number) =>
-      baseRunConfig({ seed, model: { name: 'cnn2', widths: [...s.widths] }, initScale: s.initScale, lr: s.lr, evalEvery: s.evalEvery, trainEvalLimit: s.data.trainEvalLimit });
+      baseRunConfig({
+        seed,
+        model: { name: 'cnn2', widths: [...s.widths] },
+        initScale: s.initScale,
+        lr: s.lr,
+        evalEvery: s.evalEvery,
+        trainEvalLimit: s.data.trainEvalLimit,
+      });
     const plan: RunSpec[] = [];
     for (const seed of seeds) {
-      const phases = transferPhases({ common: common(seed), split: cifarTransferSplit(s.data), seed, batchSize: s.batchSize });
-      const upstream = trainSpec({ condition: 'upstream', seed, config: phases.upstream(s.upstreamClasses, s.upstreamEpochs) });
+      const phases = transferPhases({
+        common: common(seed),
+        split: cifarTransferSplit(s.data),
+        seed,
+        batchSize: s.batchSize,
+      });
+      const upstream = trainSpec({
+        condition: 'upstream',
+        seed,
+        config: phases.upstream(s.upstreamClasses, s.upstreamEpochs),
+      });
       const downstreamConfig = phases.downstream(s.downstreamIterations);
-      const downstream = (condition: (typeof FIG5_CONDITIONS)[number], config: RunConfigInput, initializer?: ReturnType<typeof covarianceInitializer>) =>
-        trainSpec({ condition, seed, config, dependsOn: [upstream.id], ...(initializer ? { initializer } : {}) });
+      const downstream = (
+        condition: (typeof FIG5_CONDITIONS)[number],
+        config: RunConfigInput,
+        initializer?: ReturnType<typeof covarianceInitializer>,
+      ) => trainSpec({ condition, seed, config, dependsOn: [upstream.id], ...(initializer ? { initializer } : {}) });
       plan.push(
         upstream,
         downstream('scratch', downstreamConfig),
         downstream('pretrained', fromUpstream(downstreamConfig, upstream.id)),
         downstream('no-rescale', fromUpstream(downstreamConfig, upstream.id, { rescale: false })),
-        downstream('covariance', downstreamConfig, covarianceInitializer({ sourceRun: upstream.id, seed, rescale: s.rescaleSampled })),
-        downstream('f-from-data', downstreamConfig, fFromDataInitializer({ sourceRun: upstream.id, seed, rescale: s.rescaleSampled })),
+        downstream(
+          'covariance',
+          downstreamConfig,
+          covarianceInitializer({ sourceRun: upstream.id, seed, rescale: s.rescaleSampled }),
+        ),
+        downstream(
+          'f-from-data',
+          downstreamConfig,
+          fFromDataInitializer({ sourceRun: upstream.id, seed, rescale: s.rescaleSampled }),
+        ),
         downstream('first-layer-only', fromUpstream(downstreamConfig, upstream.id, { include: ['conv1'] })),
       );
     }
@@ -121,13 +189,28 @@ export const fig5Controls: Recipe<Fig5Settings> = {
     const transfer = analyseAgainstScratch(context.store, plan, {
       fixedIterations: s.fixedIterations,
       figureTitle: 'Downstream training accuracy by initialisation',
-      caption: 'Paper (Fig. 5): no-rescale ≈0.80/0.90 > covariance ≈ pre-trained ≈0.76/0.87 > scratch ≈0.68/0.79 at ~1000/~2000 iterations.',
+      caption:
+        'Paper (Fig. 5): no-rescale ≈0.80/0.90 > covariance ≈ pre-trained ≈0.76/0.87 > scratch ≈0.68/0.79 at ~1000/~2000 iterations.',
     });
     const measurements: Measurement[] = transfer.measurements;
     const checks = [
-      scratchLearnsCheck(context.store, plan.filter((spec) => spec.condition === 'scratch'), 10),
-      pretrainingLearnsCheck(context.store, plan.filter((spec) => spec.condition === 'upstream'), s.upstreamClasses),
+      scratchLearnsCheck(
+        context.store,
+        plan.filter((spec) => spec.condition === 'scratch'),
+        10,
+      ),
+      pretrainingLearnsCheck(
+        context.store,
+        plan.filter((spec) => spec.condition === 'upstream'),
+        s.upstreamClasses,
+      ),
     ];
-    return { measurements, figures: transfer.figure ? [transfer.figure] : [], tables: transfer.tables, checks, notes: [] };
+    return {
+      measurements,
+      figures: transfer.figure ? [transfer.figure] : [],
+      tables: transfer.tables,
+      checks,
+      notes: [],
+    };
   },
 };

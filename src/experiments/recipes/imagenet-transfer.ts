@@ -7,7 +7,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { scaleSettings, type PresetTable, type Recipe, type RunSpec } from '../recipe.js';
 import { trainSpec } from '../train.js';
-import { baseRunConfig, imageFolderClasses, pretrainingLearnsCheck, scratchLearnsCheck, type TransferSplit } from './common.js';
+import {
+  baseRunConfig,
+  imageFolderClasses,
+  pretrainingLearnsCheck,
+  scratchLearnsCheck,
+  type TransferSplit,
+} from './common.js';
 import { analyseAgainstScratch, fromUpstream, transferPhases, type TransferTraining } from './transfer.js';
 
 export interface ImagenetSettings extends TransferTraining {
@@ -25,10 +31,16 @@ export interface ImagenetSettings extends TransferTraining {
 }
 
 const paper: PresetTable<ImagenetSettings> = {
-  folder: { value: 'tiny-imagenet', why: 'any ImageFolder dataset; here the Tiny-ImageNet subset (200 classes × 60 train images, 64×64)' },
+  folder: {
+    value: 'tiny-imagenet',
+    why: 'any ImageFolder dataset; here the Tiny-ImageNet subset (200 classes × 60 train images, 64×64)',
+  },
   size: { value: 64, why: 'Tiny-ImageNet’s native size' },
   classes: { value: null, why: 'all 200 classes' },
-  upstream: { value: 6_000, why: 'disjoint halves of the 12 000 training images (docs/paper.md: halves of the train set)' },
+  upstream: {
+    value: 6_000,
+    why: 'disjoint halves of the 12 000 training images (docs/paper.md: halves of the train set)',
+  },
   downstream: { value: 6_000, why: 'the other half' },
   testLimit: { value: null, why: 'all validation images' },
   widths: { value: [64, 128, 256, 512], why: 'ResNet18' },
@@ -44,7 +56,10 @@ const paper: PresetTable<ImagenetSettings> = {
 const cpu: PresetTable<ImagenetSettings> = {
   ...paper,
   size: { value: 64, why: 'Tiny-ImageNet’s native size' },
-  classes: { value: 100, why: 'the first 100 classes (6 000 training images): the recipe took 15.4 min of CPU time (8.2 min wall) on 2 cores' },
+  classes: {
+    value: 100,
+    why: 'the first 100 classes (6 000 training images): the recipe took 15.4 min of CPU time (8.2 min wall) on 2 cores',
+  },
   upstream: { value: 3_000, why: 'halves of the 6 000 images' },
   downstream: { value: 3_000, why: 'the other half' },
   testLimit: { value: 2_000, why: '2 000 validation images' },
@@ -82,7 +97,14 @@ function datasetSpec(s: ImagenetSettings, dataRoot: string): string {
 
 /** Disjoint parts of the folder's train/ images; val/ is held out from both, so it scores the downstream runs. */
 function imageFolderSplit(s: ImagenetSettings, dataRoot: string): TransferSplit {
-  return { dataset: datasetSpec(s, dataRoot), trainSplit: 'train', upstream: s.upstream, downstream: s.downstream, testSplit: 'val', testLimit: s.testLimit };
+  return {
+    dataset: datasetSpec(s, dataRoot),
+    trainSplit: 'train',
+    upstream: s.upstream,
+    downstream: s.downstream,
+    testSplit: 'val',
+    testLimit: s.testLimit,
+  };
 }
 
 export const imagenetTransfer: Recipe<ImagenetSettings> = {
@@ -97,16 +119,28 @@ export const imagenetTransfer: Recipe<ImagenetSettings> = {
   available(dataRoot) {
     const folder = scaleSettings(this, 'smoke').folder;
     if (existsSync(join(dataRoot, folder, 'train'))) return { ok: true };
-    return { ok: false, reason: `no image folder ${join(dataRoot, folder, 'train')} (ImageFolder layout: train/<class>/*.JPEG, val/<class>/…)` };
+    return {
+      ok: false,
+      reason: `no image folder ${join(dataRoot, folder, 'train')} (ImageFolder layout: train/<class>/*.JPEG, val/<class>/…)`,
+    };
   },
   plan(scale, seeds, dataRoot) {
     const s = scaleSettings(this, scale);
     const split = imageFolderSplit(s, dataRoot);
     const plan: RunSpec[] = [];
     for (const seed of seeds) {
-      const common = baseRunConfig({ seed, model: { name: 'resnet18', widths: [...s.widths], variant: 'imagenet' }, lr: s.lr, evalEvery: s.evalEvery });
+      const common = baseRunConfig({
+        seed,
+        model: { name: 'resnet18', widths: [...s.widths], variant: 'imagenet' },
+        lr: s.lr,
+        evalEvery: s.evalEvery,
+      });
       const phases = transferPhases({ common, split, seed, batchSize: s.batchSize });
-      const upstream = trainSpec({ condition: 'upstream', seed, config: phases.upstream(s.upstreamClasses, s.upstreamEpochs) });
+      const upstream = trainSpec({
+        condition: 'upstream',
+        seed,
+        config: phases.upstream(s.upstreamClasses, s.upstreamEpochs),
+      });
       const downstream = phases.downstream(s.downstreamIterations);
       plan.push(
         upstream,
@@ -125,9 +159,23 @@ export const imagenetTransfer: Recipe<ImagenetSettings> = {
     });
     const classes = s.classes ?? imageFolderClasses(context.dataRoot, s.folder).length;
     const checks = [
-      scratchLearnsCheck(context.store, plan.filter((p) => p.condition === 'scratch'), classes),
-      pretrainingLearnsCheck(context.store, plan.filter((p) => p.condition === 'upstream'), s.upstreamClasses),
+      scratchLearnsCheck(
+        context.store,
+        plan.filter((p) => p.condition === 'scratch'),
+        classes,
+      ),
+      pretrainingLearnsCheck(
+        context.store,
+        plan.filter((p) => p.condition === 'upstream'),
+        s.upstreamClasses,
+      ),
     ];
-    return { measurements: transfer.measurements, figures: transfer.figure ? [transfer.figure] : [], tables: transfer.tables, checks, notes: [] };
+    return {
+      measurements: transfer.measurements,
+      figures: transfer.figure ? [transfer.figure] : [],
+      tables: transfer.tables,
+      checks,
+      notes: [],
+    };
   },
 };

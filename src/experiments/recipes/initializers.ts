@@ -38,7 +38,10 @@ export function covarianceInitializer(options: { sourceRun: string; seed: number
       const layer = model.firstLayer;
       const key = `${model.firstLayerPath}.weight`;
       const source = readWeight(runContext.store, options.sourceRun, key);
-      const stats = weightStatistics([{ data: source.data, shape: source.shape, source: `${options.sourceRun}/${key}` }], key);
+      const stats = weightStatistics(
+        [{ data: source.data, shape: source.shape, source: `${options.sourceRun}/${key}` }],
+        key,
+      );
       const freshNorm = norm(layer.weight);
       initialiseFromCovariance(layer.weight, stats.covariance, new Rng(options.seed, 'covariance-init'));
       if (options.rescale) rescaleToNorm(layer.weight, freshNorm);
@@ -52,7 +55,11 @@ export function covarianceInitializer(options: { sourceRun: string; seed: number
  */
 export function fFromDataInitializer(options: { sourceRun: string; seed: number; rescale: boolean }): Initializer {
   return {
-    describe: { method: 'f of pre-trained first layer on data eigenbasis', source: options.sourceRun, rescale: options.rescale },
+    describe: {
+      method: 'f of pre-trained first layer on data eigenbasis',
+      source: options.sourceRun,
+      rescale: options.rescale,
+    },
     apply(model, { runContext, data }) {
       const layer = model.firstLayer;
       const key = `${model.firstLayerPath}.weight`;
@@ -61,7 +68,11 @@ export function fFromDataInitializer(options: { sourceRun: string; seed: number;
       const stats = weightStatistics([{ data: source.data, shape: source.shape }], key);
       const { f } = transferFunction(stats.covariance, input.eigen);
       const freshNorm = norm(layer.weight);
-      initialiseFromCovariance(layer.weight, alignedCovariance(input.eigen, (_sigma, i) => f[i]!), new Rng(options.seed, 'f-init'));
+      initialiseFromCovariance(
+        layer.weight,
+        alignedCovariance(input.eigen, (_sigma, i) => f[i]!),
+        new Rng(options.seed, 'f-init'),
+      );
       if (options.rescale) rescaleToNorm(layer.weight, freshNorm);
     },
   };
@@ -82,7 +93,10 @@ export function firstLayerStdInitializer(options: { std: number; seed: number })
 export function hiddenWeightLayers(model: Classifier): string[] {
   return model
     .namedModules()
-    .filter(([path, module]) => path !== '' && (module instanceof Conv2d || module instanceof Linear) && path !== model.headPath)
+    .filter(
+      ([path, module]) =>
+        path !== '' && (module instanceof Conv2d || module instanceof Linear) && path !== model.headPath,
+    )
     .map(([path]) => path);
 }
 
@@ -105,12 +119,25 @@ export function exampleBatches(data: RunData, count: number): Tensor[] {
  * imposed on layer j is the one the source run's layer j has against its own inputs. With `rescale`,
  * each re-drawn layer is scaled back to its fresh norm.
  */
-export function deepCovarianceInitializer(options: { sourceRun: string; layers: number; examples: number; seed: number; rescale: boolean }): Initializer {
+export function deepCovarianceInitializer(options: {
+  sourceRun: string;
+  layers: number;
+  examples: number;
+  seed: number;
+  rescale: boolean;
+}): Initializer {
   return {
-    describe: { method: 'covariance init of layers 1..k from data', source: options.sourceRun, k: options.layers, examples: options.examples, rescale: options.rescale },
+    describe: {
+      method: 'covariance init of layers 1..k from data',
+      source: options.sourceRun,
+      k: options.layers,
+      examples: options.examples,
+      rescale: options.rescale,
+    },
     apply(model, { runContext, data, config }) {
       const paths = hiddenWeightLayers(model).slice(0, options.layers);
-      if (paths.length < options.layers) throw new Error(`${model.architecture} has ${paths.length} hidden weight layers; k = ${options.layers} asked`);
+      if (paths.length < options.layers)
+        throw new Error(`${model.architecture} has ${paths.length} hidden weight layers; k = ${options.layers} asked`);
       const batches = exampleBatches(data, options.examples);
       // The source network gives each layer's f against its own inputs.
       const source = loadSourceModel(runContext.store, options.sourceRun, data.inputShape, model.headPath);
@@ -122,8 +149,14 @@ export function deepCovarianceInitializer(options: { sourceRun: string; layers: 
         return { layer: path, f: interpolatedTransfer(sigma, f) };
       });
       const freshNorms = paths.map((path) => norm((model.getSubmodule(path) as Conv2d | Linear).weight));
-      initialiseLayersFromData(model, transfers, () => batches, new Rng(options.seed, `deep-covariance-init/${config.seed}`));
-      if (options.rescale) paths.forEach((path, i) => rescaleToNorm((model.getSubmodule(path) as Conv2d | Linear).weight, freshNorms[i]!));
+      initialiseLayersFromData(
+        model,
+        transfers,
+        () => batches,
+        new Rng(options.seed, `deep-covariance-init/${config.seed}`),
+      );
+      if (options.rescale)
+        paths.forEach((path, i) => rescaleToNorm((model.getSubmodule(path) as Conv2d | Linear).weight, freshNorms[i]!));
     },
   };
 }

@@ -11,7 +11,15 @@ import { bandChart } from '../../report/charts.js';
 import type { Figure, Measurement, Table } from '../../report/types.js';
 import { scaleSettings, type PresetTable, type Recipe, type RunSpec } from '../recipe.js';
 import { isFinished, readCurve, trainSpec, type ProbeFactory } from '../train.js';
-import { baseRunConfig, cifarAvailability, cifarTransferSplit, pretrainingLearnsCheck, runData, scratchLearnsCheck, type TransferData } from './common.js';
+import {
+  baseRunConfig,
+  cifarAvailability,
+  cifarTransferSplit,
+  pretrainingLearnsCheck,
+  runData,
+  scratchLearnsCheck,
+  type TransferData,
+} from './common.js';
 import { analyseTransfer, downstreamCurves, fromUpstream, transferPhases, type TransferTraining } from './transfer.js';
 
 export interface SpecialisationSettings extends TransferTraining {
@@ -27,12 +35,25 @@ export interface SpecialisationSettings extends TransferTraining {
 }
 
 const paper: PresetTable<SpecialisationSettings> = {
-  data: { value: { source: 'train', upstream: 20_000, downstream: 25_000, testSplit: 'test', testLimit: null, trainEvalLimit: 5_000 }, why: 'docs/paper.md §3 transfer protocol' },
+  data: {
+    value: {
+      source: 'train',
+      upstream: 20_000,
+      downstream: 25_000,
+      testSplit: 'test',
+      testLimit: null,
+      trainEvalLimit: 5_000,
+    },
+    why: 'docs/paper.md §3 transfer protocol',
+  },
   filters: { value: 256, why: 'the 2-layer CNN of Fig. 2' },
   hidden: { value: 64, why: 'FC 64 of Fig. 2, the later layer that is widened' },
   multipliers: { value: [1, 2, 4], why: 'docs/paper.md: widening the later layers ×2, ×4' },
   initScale: { value: 0.3, why: 'docs/paper.md §3 Init: 0.3 for cnn2' },
-  upstreamClasses: { value: 50, why: 'docs/paper.md Fig. 1 negative setting [default]: 50 upstream random classes, longer training' },
+  upstreamClasses: {
+    value: 50,
+    why: 'docs/paper.md Fig. 1 negative setting [default]: 50 upstream random classes, longer training',
+  },
   upstreamEpochs: { value: 60, why: '[default] long pre-training, so the later layer specialises' },
   downstreamIterations: { value: 2_000, why: 'as Fig. 5' },
   batchSize: { value: 256, why: 'docs/paper.md §3 Optimiser' },
@@ -45,8 +66,21 @@ const paper: PresetTable<SpecialisationSettings> = {
 
 const cpu: PresetTable<SpecialisationSettings> = {
   ...paper,
-  data: { value: { source: 'train', upstream: 2_500, downstream: 5_000, testSplit: null, testLimit: null, trainEvalLimit: 2_000 }, why: 'a small upstream part (50 random classes are memorised faster on fewer images) and a fifth of the paper’s downstream part' },
-  filters: { value: 32, why: 'an eighth of the conv filters keeps the ×4 network affordable (its FC layer is filters × 900 × hidden): the recipe took 10.4 min of CPU time (6.1 min wall) on 2 cores' },
+  data: {
+    value: {
+      source: 'train',
+      upstream: 2_500,
+      downstream: 5_000,
+      testSplit: null,
+      testLimit: null,
+      trainEvalLimit: 2_000,
+    },
+    why: 'a small upstream part (50 random classes are memorised faster on fewer images) and a fifth of the paper’s downstream part',
+  },
+  filters: {
+    value: 32,
+    why: 'an eighth of the conv filters keeps the ×4 network affordable (its FC layer is filters × 900 × hidden): the recipe took 10.4 min of CPU time (6.1 min wall) on 2 cores',
+  },
   upstreamEpochs: { value: 30, why: 'long relative to the downstream run, so the later layer specialises' },
   downstreamIterations: { value: 300, why: 'about 8 epochs of the downstream part at batch 128' },
   batchSize: { value: 128, why: 'more steps on the smaller parts' },
@@ -58,7 +92,10 @@ const cpu: PresetTable<SpecialisationSettings> = {
 
 const smoke: PresetTable<SpecialisationSettings> = {
   ...paper,
-  data: { value: { source: 'test', upstream: 300, downstream: 300, testSplit: null, testLimit: null, trainEvalLimit: null }, why: 'a few hundred images of CIFAR-10’s test file' },
+  data: {
+    value: { source: 'test', upstream: 300, downstream: 300, testSplit: null, testLimit: null, trainEvalLimit: null },
+    why: 'a few hundred images of CIFAR-10’s test file',
+  },
   filters: { value: 16, why: 'narrow' },
   hidden: { value: 16, why: 'narrow; ×4 gives 64' },
   upstreamEpochs: { value: 5, why: 'a short pre-training' },
@@ -81,7 +118,10 @@ function activityProbe(downstreamConfig: RunConfigInput, examples: number, every
     async create(context) {
       const data = await runData(downstreamConfig, context);
       const count = Math.min(examples, data.train.n);
-      const inputs = data.preprocessor.applyToIndices(data.train, Int32Array.from({ length: count }, (_, i) => i));
+      const inputs = data.preprocessor.applyToIndices(
+        data.train,
+        Int32Array.from({ length: count }, (_, i) => i),
+      );
       return createActivityProbe({ inputs, shape: [count, ...data.inputShape], every });
     },
   };
@@ -102,15 +142,38 @@ export const specialisation: Recipe<SpecialisationSettings> = {
     const plan: RunSpec[] = [];
     for (const seed of seeds) {
       for (const m of s.multipliers) {
-        const common = baseRunConfig({ seed, model: { name: 'cnn2', widths: [s.filters, s.hidden * m] }, initScale: s.initScale, lr: s.lr, evalEvery: s.evalEvery, trainEvalLimit: s.data.trainEvalLimit });
+        const common = baseRunConfig({
+          seed,
+          model: { name: 'cnn2', widths: [s.filters, s.hidden * m] },
+          initScale: s.initScale,
+          lr: s.lr,
+          evalEvery: s.evalEvery,
+          trainEvalLimit: s.data.trainEvalLimit,
+        });
         const phases = transferPhases({ common, split: cifarTransferSplit(s.data), seed, batchSize: s.batchSize });
         const downstreamConfig = phases.downstream(s.downstreamIterations);
         const probe = activityProbe(downstreamConfig, s.probeExamples, s.probeEvery);
-        const upstream = trainSpec({ condition: `x${m}/upstream`, seed, config: phases.upstream(s.upstreamClasses, s.upstreamEpochs), probes: [probe] });
+        const upstream = trainSpec({
+          condition: `x${m}/upstream`,
+          seed,
+          config: phases.upstream(s.upstreamClasses, s.upstreamEpochs),
+          probes: [probe],
+        });
         plan.push(
           upstream,
-          trainSpec({ condition: `x${m}/scratch`, seed, config: downstreamConfig, dependsOn: [upstream.id], probes: [probe] }),
-          trainSpec({ condition: `x${m}/pretrained`, seed, config: fromUpstream(downstreamConfig, upstream.id), probes: [probe] }),
+          trainSpec({
+            condition: `x${m}/scratch`,
+            seed,
+            config: downstreamConfig,
+            dependsOn: [upstream.id],
+            probes: [probe],
+          }),
+          trainSpec({
+            condition: `x${m}/pretrained`,
+            seed,
+            config: fromUpstream(downstreamConfig, upstream.id),
+            probes: [probe],
+          }),
         );
       }
     }
@@ -123,22 +186,39 @@ export const specialisation: Recipe<SpecialisationSettings> = {
     const figures: Figure[] = [];
     const tables: Table[] = [];
     for (const m of s.multipliers) {
-      const transfer = analyseTransfer(downstreamCurves(store, plan.filter((p) => p.condition === `x${m}/scratch` || p.condition === `x${m}/pretrained`)), {
-        baseline: `x${m}/scratch`,
-        fixedIterations: s.fixedIterations,
-        what: `downstream train accuracy, hidden width ×${m}`,
-        figureId: `downstream-x${m}`,
-        figureTitle: `Downstream training accuracy, hidden layer ×${m}`,
-        caption: 'Paper: negative transfer at ×1 in this setting; widening the later layers (×2, ×4) removes it.',
-        tableIdPrefix: `x${m}-`,
-      });
+      const transfer = analyseTransfer(
+        downstreamCurves(
+          store,
+          plan.filter((p) => p.condition === `x${m}/scratch` || p.condition === `x${m}/pretrained`),
+        ),
+        {
+          baseline: `x${m}/scratch`,
+          fixedIterations: s.fixedIterations,
+          what: `downstream train accuracy, hidden width ×${m}`,
+          figureId: `downstream-x${m}`,
+          figureTitle: `Downstream training accuracy, hidden layer ×${m}`,
+          caption: 'Paper: negative transfer at ×1 in this setting; widening the later layers (×2, ×4) removes it.',
+          tableIdPrefix: `x${m}-`,
+        },
+      );
       measurements.push(...transfer.measurements);
       tables.push(...transfer.tables);
       if (transfer.figure) figures.push(transfer.figure);
-      const auc = (condition: string) => new Map(transfer.measurements.filter((x) => x.condition === condition && x.metric === 'auc').map((x) => [x.seed, x.value]));
+      const auc = (condition: string) =>
+        new Map(
+          transfer.measurements
+            .filter((x) => x.condition === condition && x.metric === 'auc')
+            .map((x) => [x.seed, x.value]),
+        );
       const pretrained = auc(`x${m}/pretrained`);
       for (const [seed, scratch] of auc(`x${m}/scratch`)) {
-        if (pretrained.has(seed)) measurements.push({ condition: `x${m}`, seed, metric: 'transfer-gain', value: pretrained.get(seed)! - scratch });
+        if (pretrained.has(seed))
+          measurements.push({
+            condition: `x${m}`,
+            seed,
+            metric: 'transfer-gain',
+            value: pretrained.get(seed)! - scratch,
+          });
       }
     }
     // Activity through the switch: the end of pre-training, then the pre-trained network on the downstream task.
@@ -157,14 +237,26 @@ export const specialisation: Recipe<SpecialisationSettings> = {
       const after = downCurves.map((c) => c.find((p) => p.iteration > 0)!.value);
       const afterStep = downCurves[0]!.find((p) => p.iteration > 0)!.iteration;
       measurements.push(
-        { condition: `${width}/pretrained`, seed: up.seed, metric: 'activity-drop-last', value: before[1]! - after[1]! },
-        { condition: `${width}/pretrained`, seed: up.seed, metric: 'activity-change-first', value: Math.abs(before[0]! - after[0]!) },
+        {
+          condition: `${width}/pretrained`,
+          seed: up.seed,
+          metric: 'activity-drop-last',
+          value: before[1]! - after[1]!,
+        },
+        {
+          condition: `${width}/pretrained`,
+          seed: up.seed,
+          metric: 'activity-change-first',
+          value: Math.abs(before[0]! - after[0]!),
+        },
       );
       rows.push([width, up.seed, before[0]!, after[0]!, before[1]!, after[1]!, afterStep]);
       if (width === 'x1') {
         [FIRST, LAST].forEach((layer, i) => {
-          for (const p of upCurves[i]!) points.push({ series: `${layer} (upstream)`, seed: up.seed, x: p.iteration, y: p.value });
-          for (const p of downCurves[i]!) points.push({ series: `${layer} (downstream)`, seed: up.seed, x: switchStep + p.iteration, y: p.value });
+          for (const p of upCurves[i]!)
+            points.push({ series: `${layer} (upstream)`, seed: up.seed, x: p.iteration, y: p.value });
+          for (const p of downCurves[i]!)
+            points.push({ series: `${layer} (downstream)`, seed: up.seed, x: switchStep + p.iteration, y: p.value });
         });
       }
     }
@@ -173,20 +265,42 @@ export const specialisation: Recipe<SpecialisationSettings> = {
         kind: 'chart',
         id: 'activity',
         title: 'Fraction of positive activations per layer through the task switch (×1)',
-        caption: 'On a fixed batch of downstream images; upstream steps, then downstream steps after the switch. Paper: later layers’ activity drops sharply at the switch; early layers barely change.',
-        spec: bandChart(points, { xTitle: 'iteration (upstream, then downstream)', yTitle: 'fraction of positive activations', yDomain: [0, 1] }),
+        caption:
+          'On a fixed batch of downstream images; upstream steps, then downstream steps after the switch. Paper: later layers’ activity drops sharply at the switch; early layers barely change.',
+        spec: bandChart(points, {
+          xTitle: 'iteration (upstream, then downstream)',
+          yTitle: 'fraction of positive activations',
+          yDomain: [0, 1],
+        }),
       });
     }
     tables.push({
       id: 'activity',
       title: 'Activity before and after the switch',
-      caption: 'Fraction of positive post-ReLU activations on the probe batch at the end of pre-training and at the first probe after downstream updates.',
-      columns: ['width', 'seed', `${FIRST} before`, `${FIRST} after`, `${LAST} before`, `${LAST} after`, 'after (downstream step)'],
+      caption:
+        'Fraction of positive post-ReLU activations on the probe batch at the end of pre-training and at the first probe after downstream updates.',
+      columns: [
+        'width',
+        'seed',
+        `${FIRST} before`,
+        `${FIRST} after`,
+        `${LAST} before`,
+        `${LAST} after`,
+        'after (downstream step)',
+      ],
       rows,
     });
     const checks = [
-      scratchLearnsCheck(store, plan.filter((p) => p.condition.endsWith('/scratch')), 10),
-      pretrainingLearnsCheck(store, plan.filter((p) => p.condition.endsWith('/upstream')), s.upstreamClasses),
+      scratchLearnsCheck(
+        store,
+        plan.filter((p) => p.condition.endsWith('/scratch')),
+        10,
+      ),
+      pretrainingLearnsCheck(
+        store,
+        plan.filter((p) => p.condition.endsWith('/upstream')),
+        s.upstreamClasses,
+      ),
     ];
     return { measurements, figures, tables, checks, notes: [] };
   },

@@ -27,7 +27,16 @@ function channelStatistics(x: Float32Array, ch: number, p: BatchNormParams): { m
 }
 
 /** y = (x − mean) · invStd · gamma + beta for channel ch. */
-function normaliseChannel(x: Float32Array, y: Float32Array, ch: number, mean: number, invStd: number, gamma: number, beta: number, p: BatchNormParams): void {
+function normaliseChannel(
+  x: Float32Array,
+  y: Float32Array,
+  ch: number,
+  mean: number,
+  invStd: number,
+  gamma: number,
+  beta: number,
+  p: BatchNormParams,
+): void {
   const { n, c, spatial } = p;
   for (let b = 0; b < n; b++) {
     const base = (b * c + ch) * spatial;

@@ -9,7 +9,13 @@
 import type { Conv2dParams } from '../interface.js';
 
 /** The output positions o in [0, outSize) whose input position o·stride − pad + tap lies in [0, inSize). */
-export function validOutputRange(tap: number, stride: number, pad: number, inSize: number, outSize: number): [number, number] {
+export function validOutputRange(
+  tap: number,
+  stride: number,
+  pad: number,
+  inSize: number,
+  outSize: number,
+): [number, number] {
   // o·stride ≥ pad − tap  and  o·stride ≤ inSize − 1 + pad − tap
   const first = Math.max(0, Math.ceil((pad - tap) / stride));
   const last = Math.min(outSize - 1, Math.floor((inSize - 1 + pad - tap) / stride));
@@ -17,7 +23,13 @@ export function validOutputRange(tap: number, stride: number, pad: number, inSiz
 }
 
 /** y = conv(x, w) + bias. */
-export function conv2dForward(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, p: Conv2dParams): void {
+export function conv2dForward(
+  x: Float32Array,
+  w: Float32Array,
+  bias: Float32Array | null,
+  y: Float32Array,
+  p: Conv2dParams,
+): void {
   const { n, c, h, w: width, outC, kh, kw, strideH, strideW, padH, padW, outH, outW } = p;
   const outPlane = outH * outW;
   const inPlane = h * width;

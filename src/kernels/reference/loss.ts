@@ -1,7 +1,13 @@
 /** Softmax cross-entropy over logits [rows, classes], computed stably in float64. */
 
 /** probs = softmax(logits) row-wise; returns mean over rows of −log softmax(logits)[label]. */
-export function softmaxCrossEntropyForward(logits: Float32Array, labels: Int32Array, probs: Float32Array, rows: number, classes: number): number {
+export function softmaxCrossEntropyForward(
+  logits: Float32Array,
+  labels: Int32Array,
+  probs: Float32Array,
+  rows: number,
+  classes: number,
+): number {
   let totalLoss = 0;
   for (let r = 0; r < rows; r++) {
     const base = r * classes;
@@ -17,7 +23,14 @@ export function softmaxCrossEntropyForward(logits: Float32Array, labels: Int32Ar
 }
 
 /** dlogits = scale · (probs − onehot(labels)). */
-export function softmaxCrossEntropyBackward(probs: Float32Array, labels: Int32Array, dlogits: Float32Array, rows: number, classes: number, scale: number): void {
+export function softmaxCrossEntropyBackward(
+  probs: Float32Array,
+  labels: Int32Array,
+  dlogits: Float32Array,
+  rows: number,
+  classes: number,
+  scale: number,
+): void {
   for (let r = 0; r < rows; r++) {
     const base = r * classes;
     const label = labels[r]!;

@@ -11,7 +11,12 @@ import { gemm } from './gemm.js';
  * buf = momentum · buf + (1 − dampening) · d after; d = nesterov ? d + momentum · buf : buf;
  * param −= lr · d.
  */
-export function sgdUpdate(param: Float32Array, grad: Float32Array, momentumBuffer: Float32Array | null, p: SgdParams): void {
+export function sgdUpdate(
+  param: Float32Array,
+  grad: Float32Array,
+  momentumBuffer: Float32Array | null,
+  p: SgdParams,
+): void {
   const { lr, momentum, dampening, weightDecay, nesterov, firstStep } = p;
   for (let i = 0; i < param.length; i++) {
     let d = grad[i]!;
@@ -27,7 +32,14 @@ export function sgdUpdate(param: Float32Array, grad: Float32Array, momentumBuffe
 }
 
 /** The gradient alpha · op(A) · op(B) computed by gemm, then sgdUpdate: what the fused native kernel must equal. */
-export function gemmSgdUpdate(a: Float32Array, b: Float32Array, param: Float32Array, momentumBuffer: Float32Array | null, p: Omit<GemmParams, 'beta'>, sgd: SgdParams): void {
+export function gemmSgdUpdate(
+  a: Float32Array,
+  b: Float32Array,
+  param: Float32Array,
+  momentumBuffer: Float32Array | null,
+  p: Omit<GemmParams, 'beta'>,
+  sgd: SgdParams,
+): void {
   const grad = new Float32Array(p.m * p.n);
   gemm(a, b, grad, { ...p, beta: 0 });
   sgdUpdate(param, grad, momentumBuffer, sgd);
@@ -38,7 +50,13 @@ export function gemmSgdUpdate(a: Float32Array, b: Float32Array, param: Float32Ar
  * weightDecay · param to the gradient; then m ← lerp(m, g, 1 − β1), v ← β2 · v + (1 − β2) · g²,
  * param −= (lr / (1 − β1^t)) · m / (sqrt(v) / sqrt(1 − β2^t) + eps).
  */
-export function adamUpdate(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, p: AdamParams): void {
+export function adamUpdate(
+  param: Float32Array,
+  grad: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  p: AdamParams,
+): void {
   const { lr, beta1, beta2, eps, weightDecay, decoupled, step } = p;
   const biasCorrection1 = 1 - beta1 ** step;
   const biasCorrection2Sqrt = Math.sqrt(1 - beta2 ** step);

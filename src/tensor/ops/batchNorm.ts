@@ -15,7 +15,8 @@ export interface BatchNormOptions {
 function batchNormParams(x: Tensor, opts: BatchNormOptions): BatchNormParams {
   const momentum = opts.momentum ?? 0.1;
   const eps = opts.eps ?? 1e-5;
-  if (!Number.isFinite(momentum) || momentum < 0 || momentum > 1) throw new Error(`batchNorm: momentum must be in [0, 1], got ${momentum}`);
+  if (!Number.isFinite(momentum) || momentum < 0 || momentum > 1)
+    throw new Error(`batchNorm: momentum must be in [0, 1], got ${momentum}`);
   if (!Number.isFinite(eps) || eps < 0) throw new Error(`batchNorm: eps must be a non-negative number, got ${eps}`);
   const [n, c] = x.shape as [number, number];
   const spatial = x.rank === 4 ? x.shape[2]! * x.shape[3]! : 1;
@@ -43,10 +44,19 @@ export function batchNorm(
   requireVector('batchNorm', beta, p.c, 'beta', context);
   requireVector('batchNorm', runningMean, p.c, 'runningMean', context);
   requireVector('batchNorm', runningVar, p.c, 'runningVar', context);
-  return opts.training ? batchNormTrain(x, gamma, beta, runningMean, runningVar, p) : batchNormEval(x, gamma, beta, runningMean, runningVar, p);
+  return opts.training
+    ? batchNormTrain(x, gamma, beta, runningMean, runningVar, p)
+    : batchNormEval(x, gamma, beta, runningMean, runningVar, p);
 }
 
-function batchNormTrain(x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor, p: BatchNormParams): Tensor {
+function batchNormTrain(
+  x: Tensor,
+  gamma: Tensor,
+  beta: Tensor,
+  runningMean: Tensor,
+  runningVar: Tensor,
+  p: BatchNormParams,
+): Tensor {
   if (p.n * p.spatial < 2) {
     throw new Error(`batchNorm: training needs more than one value per channel, got input ${formatShape(x.shape)}`);
   }
@@ -54,7 +64,17 @@ function batchNormTrain(x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Ten
   const out = empty(x.shape);
   const saveMean = empty([p.c]);
   const saveInvStd = empty([p.c]);
-  kernels.batchNormTrainForward(x.data, gamma.data, beta.data, out.data, saveMean.data, saveInvStd.data, runningMean.data, runningVar.data, p);
+  kernels.batchNormTrainForward(
+    x.data,
+    gamma.data,
+    beta.data,
+    out.data,
+    saveMean.data,
+    saveInvStd.data,
+    runningMean.data,
+    runningVar.data,
+    p,
+  );
   return recordOp('batchNorm', out, [x, gamma, beta], (g) => {
     const dx = gradBuffer(x.size);
     const dgamma = gradDestination(gamma, false).buffer;
@@ -64,7 +84,14 @@ function batchNormTrain(x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Ten
   });
 }
 
-function batchNormEval(x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor, p: BatchNormParams): Tensor {
+function batchNormEval(
+  x: Tensor,
+  gamma: Tensor,
+  beta: Tensor,
+  runningMean: Tensor,
+  runningVar: Tensor,
+  p: BatchNormParams,
+): Tensor {
   const kernels = getKernels();
   const out = empty(x.shape);
   kernels.batchNormEvalForward(x.data, gamma.data, beta.data, runningMean.data, runningVar.data, out.data, p);

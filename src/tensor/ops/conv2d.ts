@@ -1,7 +1,17 @@
 import type { Conv2dParams } from '../../kernels/interface.js';
 import { getKernels } from '../../kernels/index.js';
 import { empty, formatShape, recordOp, type Tensor } from '../tensor.js';
-import { gradBuffer, gradDestination, gradFor, requireFloatRank, requireKernelFits, requireVector, slidingOutputSize, spatialPair, type Pair } from './util.js';
+import {
+  gradBuffer,
+  gradDestination,
+  gradFor,
+  requireFloatRank,
+  requireKernelFits,
+  requireVector,
+  slidingOutputSize,
+  spatialPair,
+  type Pair,
+} from './util.js';
 
 export interface Conv2dOptions {
   /** Default 1. */
@@ -16,13 +26,24 @@ export function conv2dGeometry(x: Tensor, weight: Tensor, opts: Conv2dOptions = 
   requireFloatRank('conv2d', weight, [4], 'weight');
   const [n, c, h, w] = x.shape as [number, number, number, number];
   const [outC, weightC, kh, kw] = weight.shape as [number, number, number, number];
-  if (c !== weightC) throw new Error(`conv2d: input has ${c} channels but weight ${formatShape(weight.shape)} expects ${weightC}`);
+  if (c !== weightC)
+    throw new Error(`conv2d: input has ${c} channels but weight ${formatShape(weight.shape)} expects ${weightC}`);
   const [strideH, strideW] = spatialPair('conv2d', 'stride', opts.stride ?? 1, 1);
   const [padH, padW] = spatialPair('conv2d', 'padding', opts.padding ?? 0, 0);
   if (kh < 1 || kw < 1) throw new Error(`conv2d: weight ${formatShape(weight.shape)} has an empty kernel`);
   requireKernelFits('conv2d', x, [kh, kw], [padH, padW]);
   return {
-    n, c, h, w, outC, kh, kw, strideH, strideW, padH, padW,
+    n,
+    c,
+    h,
+    w,
+    outC,
+    kh,
+    kw,
+    strideH,
+    strideW,
+    padH,
+    padW,
     outH: slidingOutputSize(h, kh, strideH, padH),
     outW: slidingOutputSize(w, kw, strideW, padW),
   };

@@ -6,7 +6,8 @@ import { gradBuffer, requireFloatRank } from './util.js';
 export function globalAvgPool2d(x: Tensor): Tensor {
   requireFloatRank('globalAvgPool2d', x, [4], 'input');
   const [n, c, h, w] = x.shape as [number, number, number, number];
-  if (h * w === 0) throw new Error(`globalAvgPool2d: input ${formatShape(x.shape)} has no spatial positions to average`);
+  if (h * w === 0)
+    throw new Error(`globalAvgPool2d: input ${formatShape(x.shape)} has no spatial positions to average`);
   const kernels = getKernels();
   const out = empty([n, c]);
   kernels.globalAvgPoolForward(x.data, out.data, n * c, h * w);

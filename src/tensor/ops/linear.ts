@@ -13,12 +13,22 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
   const [rows, inFeatures] = x.shape as [number, number];
   const [outFeatures, weightIn] = weight.shape as [number, number];
   if (inFeatures !== weightIn) {
-    throw new Error(`linear: input ${formatShape(x.shape)} has ${inFeatures} features but weight ${formatShape(weight.shape)} expects ${weightIn}`);
+    throw new Error(
+      `linear: input ${formatShape(x.shape)} has ${inFeatures} features but weight ${formatShape(weight.shape)} expects ${weightIn}`,
+    );
   }
   if (bias) requireVector('linear', bias, outFeatures, 'bias', `weight ${formatShape(weight.shape)}`);
   const kernels = getKernels();
   const out = empty([rows, outFeatures]);
-  kernels.gemm(x.data, weight.data, out.data, { m: rows, n: outFeatures, k: inFeatures, transA: false, transB: true, alpha: 1, beta: 0 });
+  kernels.gemm(x.data, weight.data, out.data, {
+    m: rows,
+    n: outFeatures,
+    k: inFeatures,
+    transA: false,
+    transB: true,
+    alpha: 1,
+    beta: 0,
+  });
   if (bias) kernels.addRowVector(out.data, bias.data, rows, outFeatures);
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return recordOp('linear', out, inputs, (g) => {
@@ -27,7 +37,15 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
     let db: Float32Array | null = null;
     if (x.requiresGrad) {
       dx = gradBuffer(x.size);
-      kernels.gemm(g, weight.data, dx, { m: rows, n: inFeatures, k: outFeatures, transA: false, transB: false, alpha: 1, beta: 0 });
+      kernels.gemm(g, weight.data, dx, {
+        m: rows,
+        n: inFeatures,
+        k: outFeatures,
+        transA: false,
+        transB: false,
+        alpha: 1,
+        beta: 0,
+      });
     }
     if (weight.requiresGrad) {
       const weightGradient = { m: outFeatures, n: inFeatures, k: rows, transA: true, transB: false, alpha: 1 } as const;

@@ -17,12 +17,28 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
     let db: Float32Array | null = null;
     if (a.requiresGrad) {
       const target = gradDestination(a, true);
-      kernels.gemm(g, b.data, target.buffer, { m, n: k, k: n, transA: false, transB: true, alpha: 1, beta: target.beta });
+      kernels.gemm(g, b.data, target.buffer, {
+        m,
+        n: k,
+        k: n,
+        transA: false,
+        transB: true,
+        alpha: 1,
+        beta: target.beta,
+      });
       da = target.buffer;
     }
     if (b.requiresGrad) {
       const target = gradDestination(b, true);
-      kernels.gemm(a.data, g, target.buffer, { m: k, n, k: m, transA: true, transB: false, alpha: 1, beta: target.beta });
+      kernels.gemm(a.data, g, target.buffer, {
+        m: k,
+        n,
+        k: m,
+        transA: true,
+        transB: false,
+        alpha: 1,
+        beta: target.beta,
+      });
       db = target.buffer;
     }
     return [da, db];

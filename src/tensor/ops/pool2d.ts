@@ -19,11 +19,22 @@ export function pool2dGeometry(op: string, x: Tensor, opts: Pool2dOptions): Pool
   const [padH, padW] = spatialPair(op, 'padding', opts.padding ?? 0, 0);
   if (2 * padH > kh || 2 * padW > kw) {
     // A window could then lie wholly in the padding and have no input to pool.
-    throw new Error(`${op}: padding [${padH}, ${padW}] must be at most half the kernel size ${kh}×${kw} (input ${formatShape(x.shape)})`);
+    throw new Error(
+      `${op}: padding [${padH}, ${padW}] must be at most half the kernel size ${kh}×${kw} (input ${formatShape(x.shape)})`,
+    );
   }
   requireKernelFits(op, x, [kh, kw], [padH, padW]);
   return {
-    n, c, h, w, kh, kw, strideH, strideW, padH, padW,
+    n,
+    c,
+    h,
+    w,
+    kh,
+    kw,
+    strideH,
+    strideW,
+    padH,
+    padW,
     outH: slidingOutputSize(h, kh, strideH, padH),
     outW: slidingOutputSize(w, kw, strideW, padW),
   };

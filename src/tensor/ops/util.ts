@@ -38,7 +38,8 @@ export function gradFor(input: Tensor | null, buffer: Float32Array | null): Floa
 }
 
 export function requireFloat32(op: string, t: Tensor, role: string): void {
-  if (t.dtype !== 'float32') throw new Error(`${op}: ${role} must be float32, got an int32 tensor ${formatShape(t.shape)}`);
+  if (t.dtype !== 'float32')
+    throw new Error(`${op}: ${role} must be float32, got an int32 tensor ${formatShape(t.shape)}`);
 }
 
 export function requireRank(op: string, t: Tensor, ranks: readonly number[], role: string): void {
@@ -63,7 +64,9 @@ export function requireSameShape(op: string, a: Tensor, b: Tensor): void {
   requireFloat32(op, a, 'first operand');
   requireFloat32(op, b, 'second operand');
   if (!sameShape(a.shape, b.shape)) {
-    throw new Error(`${op}: operands must have identical shapes (no broadcasting), got ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
+    throw new Error(
+      `${op}: operands must have identical shapes (no broadcasting), got ${formatShape(a.shape)} and ${formatShape(b.shape)}`,
+    );
   }
 }
 
@@ -98,7 +101,12 @@ export function slidingOutputSize(size: number, kernel: number, stride: number, 
 }
 
 /** The window must fit in the padded input (PyTorch raises the same error). */
-export function requireKernelFits(op: string, input: Tensor, kernel: [number, number], padding: [number, number]): void {
+export function requireKernelFits(
+  op: string,
+  input: Tensor,
+  kernel: [number, number],
+  padding: [number, number],
+): void {
   const h = input.shape[input.rank - 2]!;
   const w = input.shape[input.rank - 1]!;
   const paddedH = h + 2 * padding[0];
