@@ -19,6 +19,7 @@ import {
   parseSafetensors,
   readCheckpoint,
   readSafetensors,
+  readStateDict,
   saveCheckpoint,
   serializeSafetensors,
   writeFileAtomic,
@@ -418,6 +419,25 @@ describe('checkpoints', () => {
     const statePath = checkpointFiles(path).state;
     writeFileSync(statePath, readFileSync(statePath, 'utf8').replace('"version": 1', '"version": 7'));
     expect(() => readCheckpoint(path)).toThrow(/ckpt\.state\.json: invalid state file: version/);
+  });
+
+  it('carries the run config in the weights file, where a state_dict reader finds it alone', () => {
+    const path = join(dir, 'ckpt');
+    const config = { name: 'r', model: { name: 'mlp', widths: [3] }, schedule: { type: 'constant', lr: 0.01 } };
+    saveCheckpoint(path, { model: smallNet(1), config });
+    const files = checkpointFiles(path);
+    expect(JSON.parse(readSafetensors(files.model).metadata.randlab_run_config!)).toEqual(config);
+    expect(readCheckpoint(path).config).toEqual(config);
+    rmSync(files.state); // the weights file alone still says what produced it
+    expect(readStateDict(files.model).config).toEqual(config);
+  });
+
+  it('reads checkpoints and state_dicts without a run config (older saves, PyTorch) as config null', () => {
+    const path = join(dir, 'ckpt');
+    saveCheckpoint(path, { model: smallNet(1) });
+    expect(readSafetensors(checkpointFiles(path).model).metadata.randlab_run_config).toBeUndefined();
+    expect(readCheckpoint(path).config).toBeNull();
+    expect(readStateDict(join(FIXTURES, 'cnn.weights.safetensors')).config).toBeNull();
   });
 
   it('writes a state_dict alone in PyTorch’s dtypes', () => {

@@ -2,7 +2,9 @@
  * Checkpoints: everything needed to resume a run exactly.
  *
  *   <path>.safetensors        the model's state_dict: PyTorch keys, layouts and dtypes (int buffers
- *                             as I64), so `torch.nn.Module.load_state_dict(strict=True)` accepts it
+ *                             as I64), so `torch.nn.Module.load_state_dict(strict=True)` accepts it;
+ *                             its `__metadata__` holds the run config that produced it (key
+ *                             `randlab_run_config`, JSON), so the file describes itself wherever it goes
  *   <path>.optim.safetensors  optimiser moment buffers, key `<parameter>.<buffer>` (if an optimiser is saved)
  *   <path>.state.json         optimiser settings and step counts, RNG states, caller's extra data
  *
@@ -24,6 +26,8 @@ import { encodeSafetensors, readSafetensors, type SafetensorsEntry } from './saf
 const FORMAT = 'randlab-checkpoint';
 const VERSION = 1;
 const ID_KEY = 'randlab_checkpoint_id';
+/** safetensors metadata values are strings: the config is stored as JSON text. */
+const CONFIG_KEY = 'randlab_run_config';
 
 /** What a checkpoint needs from an optimiser. */
 export interface CheckpointableOptimizer {
@@ -37,6 +41,11 @@ export interface CheckpointInput {
   readonly rngStates?: Readonly<Record<string, RngState>>;
   /** Any JSON-serialisable value (step number, config hash, metrics…). */
   readonly extra?: unknown;
+  /**
+   * The resolved run config that produced the weights (JSON-serialisable). It is stored in the weights
+   * file itself, the one file that travels alone (to PyTorch, to `randlab analyze`, to another machine).
+   */
+  readonly config?: unknown;
 }
 
 export interface CheckpointData {
@@ -45,6 +54,15 @@ export interface CheckpointData {
   readonly optimizerState: OptimizerState | null;
   readonly rngStates: Record<string, RngState>;
   readonly extra: unknown;
+  /** The run config stored with the weights; null when the save had none (older checkpoints too). */
+  readonly config: unknown;
+}
+
+/** A state_dict file: randlab's weights file of a checkpoint, or one written by PyTorch. */
+export interface StateDictFile {
+  readonly state: StateDict;
+  /** The run config stored with the weights; null for files written without one (PyTorch, older randlab). */
+  readonly config: unknown;
 }
 
 export function checkpointFiles(path: string): { model: string; optimizer: string; state: string } {
@@ -99,14 +117,31 @@ export function writeStateDict(path: string, state: StateDict, metadata: Record<
   writeFileAtomic(path, encodeSafetensors(modelEntries(state), { format: 'pt', ...metadata }));
 }
 
+function configMetadata(path: string, config: unknown): Record<string, string> {
+  if (config === undefined) return {};
+  const json = JSON.stringify(config);
+  if (json === undefined) throw new Error(`saveCheckpoint ${path}: the run config is not JSON-serialisable`);
+  return { [CONFIG_KEY]: json };
+}
+
+/** The run config in a weights file's metadata, or null if it has none. */
+function configFromMetadata(file: string, metadata: Record<string, string>): unknown {
+  const json = metadata[CONFIG_KEY];
+  if (json === undefined) return null;
+  try {
+    return JSON.parse(json) as unknown;
+  } catch (error) {
+    throw new Error(`${file}: __metadata__.${CONFIG_KEY} is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
 export function saveCheckpoint(path: string, input: CheckpointInput): void {
   const files = checkpointFiles(path);
   const id = randomUUID();
   const modelState = input.model.stateDict();
   const optimizerState = input.optimizer?.stateDict() ?? null;
-  const pending = [
-    { path: files.model, content: encodeSafetensors(modelEntries(modelState), { format: 'pt', [ID_KEY]: id }) },
-  ];
+  const metadata = { format: 'pt', [ID_KEY]: id, ...configMetadata(path, input.config) };
+  const pending = [{ path: files.model, content: encodeSafetensors(modelEntries(modelState), metadata) }];
   let optimizerSection: StateFile['optimizer'] = null;
   if (optimizerState) {
     const buffers = new Map<string, Tensor>();
@@ -193,7 +228,20 @@ export function readCheckpoint(path: string): CheckpointData {
     const { kind, hyperparameters, stepCount } = state.optimizer;
     optimizerState = { kind, hyperparameters, stepCount, params };
   }
-  return { id: state.id, modelState: model.tensors, optimizerState, rngStates: state.rngStates, extra: state.extra };
+  return {
+    id: state.id,
+    modelState: model.tensors,
+    optimizerState,
+    rngStates: state.rngStates,
+    extra: state.extra,
+    config: configFromMetadata(files.model, model.metadata),
+  };
+}
+
+/** Read a state_dict file alone (a checkpoint's weights, or a PyTorch state_dict) with its run config if it has one. */
+export function readStateDict(path: string): StateDictFile {
+  const file = readSafetensors(path);
+  return { state: file.tensors, config: configFromMetadata(path, file.metadata) };
 }
 
 export interface LoadCheckpointTarget {

@@ -14,12 +14,14 @@ export {
 export {
   saveCheckpoint,
   writeStateDict,
+  readStateDict,
   readCheckpoint,
   loadCheckpoint,
   checkpointExists,
   checkpointFiles,
   type CheckpointInput,
   type CheckpointData,
+  type StateDictFile,
   type CheckpointableOptimizer,
   type LoadCheckpointTarget,
 } from './checkpoint.js';
