@@ -9,7 +9,7 @@ import { checkpointPrefix, latestCheckpoint } from '../src/runs/checkpoints.js';
 import { RunStore } from '../src/runs/store.js';
 import { Rng, tensor, untracked } from '../src/tensor/index.js';
 import { makeTempDir } from './helpers/data-fixtures.js';
-import { makeTinyImageFolder, type TinyData } from './runs-fixtures.js';
+import { gaussianMlpFlags, makeTinyImageFolder, type TinyData } from './runs-fixtures.js';
 
 let temp: ReturnType<typeof makeTempDir>;
 let images: TinyData;
@@ -246,28 +246,7 @@ describe('runs: --runs pooling and analyze activity', () => {
 describe('checkpoints carry their run config', () => {
   /** Trains `id` (an MLP on GAUSSIAN) through the CLI and returns its last weights file. */
   async function trainGaussianRun(storeDir: string, id: string): Promise<string> {
-    await randlab(
-      'train',
-      '--quiet',
-      '--store',
-      storeDir,
-      '--name',
-      id,
-      '--data.dataset',
-      GAUSSIAN,
-      '--data.labels.kind',
-      'random',
-      '--data.labels.k',
-      '2',
-      '--data.labels.seed',
-      '0',
-      '--model.name',
-      'mlp',
-      '--model.widths',
-      '20,8',
-      '--training.iterations',
-      '3',
-    );
+    await randlab('train', '--quiet', '--store', storeDir, '--name', id, ...gaussianMlpFlags(GAUSSIAN, '20,8', 3));
     const store = RunStore.open(storeDir);
     try {
       return latestCheckpoint(store.checkpointDir(id))!.weights;

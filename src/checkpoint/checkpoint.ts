@@ -26,6 +26,8 @@ import { encodeSafetensors, readSafetensors, type SafetensorsEntry } from './saf
 const FORMAT = 'randlab-checkpoint';
 const VERSION = 1;
 const ID_KEY = 'randlab_checkpoint_id';
+/** What write errors call the files of a save. */
+const WHAT = 'checkpoint';
 /** safetensors metadata values are strings: the config is stored as JSON text. */
 const CONFIG_KEY = 'randlab_run_config';
 
@@ -114,7 +116,7 @@ function modelEntries(state: StateDict): Map<string, Tensor | SafetensorsEntry> 
 
 /** Write a state_dict alone, as PyTorch's tools expect it (int counters as I64), atomically. */
 export function writeStateDict(path: string, state: StateDict, metadata: Record<string, string> = {}): void {
-  writeFileAtomic(path, encodeSafetensors(modelEntries(state), { format: 'pt', ...metadata }));
+  writeFileAtomic(path, encodeSafetensors(modelEntries(state), { format: 'pt', ...metadata }), 'state_dict');
 }
 
 function configMetadata(path: string, config: unknown): Record<string, string> {
@@ -141,7 +143,7 @@ export function saveCheckpoint(path: string, input: CheckpointInput): void {
   const modelState = input.model.stateDict();
   const optimizerState = input.optimizer?.stateDict() ?? null;
   const metadata = { format: 'pt', [ID_KEY]: id, ...configMetadata(path, input.config) };
-  const pending = [{ path: files.model, content: encodeSafetensors(modelEntries(modelState), metadata) }];
+  const pending = [{ path: files.model, content: encodeSafetensors(modelEntries(modelState), metadata), what: WHAT }];
   let optimizerSection: StateFile['optimizer'] = null;
   if (optimizerState) {
     const buffers = new Map<string, Tensor>();
@@ -157,7 +159,7 @@ export function saveCheckpoint(path: string, input: CheckpointInput): void {
       stepCount: optimizerState.stepCount,
       params,
     };
-    pending.push({ path: files.optimizer, content: encodeSafetensors(buffers, { [ID_KEY]: id }) });
+    pending.push({ path: files.optimizer, content: encodeSafetensors(buffers, { [ID_KEY]: id }), what: WHAT });
   }
   const stateFile: StateFile = {
     format: FORMAT,
@@ -170,7 +172,7 @@ export function saveCheckpoint(path: string, input: CheckpointInput): void {
   };
   const json = JSON.stringify(stateFile, null, 2);
   if (json === undefined) throw new Error(`saveCheckpoint ${path}: extra data is not JSON-serialisable`);
-  writeFilesAtomic([...pending, { path: files.state, content: `${json}\n` }]);
+  writeFilesAtomic([...pending, { path: files.state, content: `${json}\n`, what: WHAT }]);
 }
 
 function readStateFile(path: string): StateFile {

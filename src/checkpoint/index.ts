@@ -1,4 +1,5 @@
 export { writeFileAtomic, writeFilesAtomic, type FileContent, type PendingFile } from '../io/atomic.js';
+export { FileWriteError } from '../io/write-error.js';
 export {
   encodeSafetensors,
   serializeSafetensors,

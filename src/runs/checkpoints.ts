@@ -75,7 +75,8 @@ export function removeStaleTempFiles(dir: string): void {
 }
 
 export function writeInitNorms(runDir: string, norms: ReadonlyMap<string, number>): void {
-  writeFileAtomic(join(runDir, INIT_NORMS_FILE), `${JSON.stringify(Object.fromEntries(norms), null, 2)}\n`);
+  const json = `${JSON.stringify(Object.fromEntries(norms), null, 2)}\n`;
+  writeFileAtomic(join(runDir, INIT_NORMS_FILE), json, 'initial parameter norms');
 }
 
 export function readInitNorms(runDir: string): Map<string, number> {

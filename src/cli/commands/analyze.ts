@@ -311,7 +311,7 @@ interface OutputContext {
 async function writeAlignmentOutputs(dir: string, result: AlignmentResult, context: OutputContext): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const write = (name: string, content: string | Uint8Array) =>
-    writeFileAtomic(join(dir, name), [typeof content === 'string' ? Buffer.from(content, 'utf8') : content]);
+    writeFileAtomic(join(dir, name), content, 'alignment output');
   write(
     'alignment.json',
     `${JSON.stringify({ ...alignmentJson(result), sources: context.sources.map((s) => s.label), dataset: context.options.dataset, split: context.options.split }, null, 2)}\n`,
