@@ -2,7 +2,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { readCheckpoint, readStateDict, saveCheckpoint, writeSafetensors } from '../src/checkpoint/index.js';
+import {
+  readCheckpoint,
+  readSafetensors,
+  readStateDict,
+  saveCheckpoint,
+  writeSafetensors,
+} from '../src/checkpoint/index.js';
 import { buildProgram } from '../src/cli/main.js';
 import { createModel } from '../src/models/index.js';
 import { checkpointPrefix, latestCheckpoint } from '../src/runs/checkpoints.js';
@@ -243,18 +249,18 @@ describe('runs: --runs pooling and analyze activity', () => {
   });
 });
 
-describe('checkpoints carry their run config', () => {
-  /** Trains `id` (an MLP on GAUSSIAN) through the CLI and returns its last weights file. */
-  async function trainGaussianRun(storeDir: string, id: string): Promise<string> {
-    await randlab('train', '--quiet', '--store', storeDir, '--name', id, ...gaussianMlpFlags(GAUSSIAN, '20,8', 3));
-    const store = RunStore.open(storeDir);
-    try {
-      return latestCheckpoint(store.checkpointDir(id))!.weights;
-    } finally {
-      store.close();
-    }
+/** Trains `id` (an MLP on GAUSSIAN) through the CLI and returns its last weights file. */
+async function trainGaussianRun(storeDir: string, id: string): Promise<string> {
+  await randlab('train', '--quiet', '--store', storeDir, '--name', id, ...gaussianMlpFlags(GAUSSIAN, '20,8', 3));
+  const store = RunStore.open(storeDir);
+  try {
+    return latestCheckpoint(store.checkpointDir(id))!.weights;
+  } finally {
+    store.close();
   }
+}
 
+describe('checkpoints carry their run config', () => {
   it('analyses a run checkpoint without --model, --layer or --dataset; flags still override', async () => {
     const storeDir = join(temp.dir, 'config-store');
     const weights = await trainGaussianRun(storeDir, 'g');
@@ -323,5 +329,37 @@ describe('checkpoints carry their run config', () => {
       ),
     );
     expect(result).toMatchObject({ layer: 'fc1', d: 3, n_vectors: 16 });
+  });
+});
+
+describe('checkpoints holding NaN or ±Inf', () => {
+  it('are refused by analyze, eval, resume and init.from, naming the file and the tensor', async () => {
+    const storeDir = join(temp.dir, 'nan-store');
+    const weights = await trainGaussianRun(storeDir, 'n');
+    const file = readSafetensors(weights); // damage the weights, keeping the save's id so the set stays consistent
+    const fc1 = file.tensors.get('fc1.weight')!.data;
+    fc1[3] = NaN;
+    fc1[40] = NaN;
+    writeSafetensors(weights, file.tensors, file.metadata);
+    const message = `checkpoint ${weights}: tensor 'fc1.weight' holds 2 NaN values (of 60)`;
+    await expect(randlab('analyze', 'alignment', '--checkpoint', weights, '--json')).rejects.toThrow(message);
+    await expect(randlab('eval', '--checkpoint', weights, '--json')).rejects.toThrow(message);
+    const store = RunStore.open(storeDir);
+    store.updateRun('n', { status: 'stopped' });
+    store.close();
+    await expect(randlab('train', '--quiet', '--store', storeDir, '--resume', 'n')).rejects.toThrow(message);
+    await expect(
+      randlab(
+        'train',
+        '--quiet',
+        '--store',
+        storeDir,
+        '--name',
+        'from-nan',
+        ...gaussianMlpFlags(GAUSSIAN, '20,8', 1),
+        '--init.from',
+        `{checkpoint: ${weights}}`,
+      ),
+    ).rejects.toThrow(message);
   });
 });

@@ -11,6 +11,10 @@
  * All files are written to temp files and fsynced before any is renamed into place; state.json is
  * renamed last. Every file carries the save's id, so a set torn by a crash between renames is
  * detected on load instead of resuming from mismatched parts.
+ *
+ * Loading refuses non-finite values (NaN, ±Inf) naming the file and the tensor: a run never saves
+ * them (its last checkpoint before diverging is finite), and loaded they would surface only as a NaN
+ * loss far from their cause.
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -192,6 +196,43 @@ function readStateFile(path: string): StateFile {
   return parsed.data;
 }
 
+/** x·0 is 0 for every finite x and NaN for NaN and ±Inf: one multiply-add per value on the common path. */
+function allFinite(values: Float32Array): boolean {
+  let probe = 0;
+  for (let i = 0; i < values.length; i++) probe += values[i]! * 0;
+  return probe === 0;
+}
+
+function countNonFinite(values: Float32Array): { nan: number; infinite: number } {
+  let nan = 0;
+  let infinite = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (Number.isNaN(v)) nan++;
+    else if (v === Infinity || v === -Infinity) infinite++;
+  }
+  return { nan, infinite };
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun} value${count === 1 ? '' : 's'}`;
+}
+
+/** Throws naming `file` and each tensor that holds NaN or ±Inf, with how many. */
+function requireFinite(file: string, tensors: ReadonlyMap<string, Tensor>): void {
+  const problems: string[] = [];
+  for (const [key, t] of tensors) {
+    if (t.dtype !== 'float32' || allFinite(t.data)) continue;
+    const { nan, infinite } = countNonFinite(t.data);
+    const counts = [nan > 0 ? plural(nan, 'NaN') : null, infinite > 0 ? plural(infinite, 'infinite') : null];
+    problems.push(`tensor '${key}' holds ${counts.filter((c) => c !== null).join(' and ')} (of ${t.size})`);
+  }
+  if (problems.length > 0)
+    throw new Error(
+      `checkpoint ${file}: ${problems.join('; ')}; randlab saves only finite weights, so the file is damaged or was written elsewhere`,
+    );
+}
+
 function checkSameSave(file: string, metadata: Record<string, string>, state: StateFile, statePath: string): void {
   if (metadata[ID_KEY] !== state.id) {
     throw new Error(
@@ -207,6 +248,7 @@ export function readCheckpoint(path: string): CheckpointData {
   const state = readStateFile(files.state);
   const model = readSafetensors(files.model);
   checkSameSave(files.model, model.metadata, state, files.state);
+  requireFinite(files.model, model.tensors);
   const missing = state.model.keys.filter((k) => !model.tensors.has(k));
   if (missing.length > 0)
     throw new Error(`checkpoint ${files.model}: missing tensors ${missing.join(', ')} listed in ${files.state}`);
@@ -214,6 +256,7 @@ export function readCheckpoint(path: string): CheckpointData {
   if (state.optimizer) {
     const optimizerFile = readSafetensors(files.optimizer);
     checkSameSave(files.optimizer, optimizerFile.metadata, state, files.state);
+    requireFinite(files.optimizer, optimizerFile.tensors);
     const params: Record<string, ParameterState> = {};
     for (const [name, entry] of Object.entries(state.optimizer.params)) {
       const buffers: Record<string, Tensor> = {};
@@ -243,6 +286,7 @@ export function readCheckpoint(path: string): CheckpointData {
 /** Read a state_dict file alone (a checkpoint's weights, or a PyTorch state_dict) with its run config if it has one. */
 export function readStateDict(path: string): StateDictFile {
   const file = readSafetensors(path);
+  requireFinite(path, file.tensors);
   return { state: file.tensors, config: configFromMetadata(path, file.metadata) };
 }
 
