@@ -2,14 +2,20 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { saveCheckpoint, writeSafetensors } from '../src/checkpoint/index.js';
+import {
+  readCheckpoint,
+  readSafetensors,
+  readStateDict,
+  saveCheckpoint,
+  writeSafetensors,
+} from '../src/checkpoint/index.js';
 import { buildProgram } from '../src/cli/main.js';
 import { createModel } from '../src/models/index.js';
-import { checkpointPrefix } from '../src/runs/checkpoints.js';
+import { checkpointPrefix, latestCheckpoint } from '../src/runs/checkpoints.js';
 import { RunStore } from '../src/runs/store.js';
 import { Rng, tensor, untracked } from '../src/tensor/index.js';
 import { makeTempDir } from './helpers/data-fixtures.js';
-import { makeTinyImageFolder, type TinyData } from './runs-fixtures.js';
+import { gaussianMlpFlags, makeTinyImageFolder, type TinyData } from './runs-fixtures.js';
 
 let temp: ReturnType<typeof makeTempDir>;
 let images: TinyData;
@@ -240,5 +246,120 @@ describe('runs: --runs pooling and analyze activity', () => {
       /fc1 +0→5 +50\.0% → +25\.0% +0\.0% → +12\.5%/,
     );
     await expect(randlab('analyze', 'activity', 'nope', '--store', storeDir)).rejects.toThrow(/no run 'nope'/);
+  });
+});
+
+/** Trains `id` (an MLP on GAUSSIAN) through the CLI and returns its last weights file. */
+async function trainGaussianRun(storeDir: string, id: string): Promise<string> {
+  await randlab('train', '--quiet', '--store', storeDir, '--name', id, ...gaussianMlpFlags(GAUSSIAN, '20,8', 3));
+  const store = RunStore.open(storeDir);
+  try {
+    return latestCheckpoint(store.checkpointDir(id))!.weights;
+  } finally {
+    store.close();
+  }
+}
+
+describe('checkpoints carry their run config', () => {
+  it('analyses a run checkpoint without --model, --layer or --dataset; flags still override', async () => {
+    const storeDir = join(temp.dir, 'config-store');
+    const weights = await trainGaussianRun(storeDir, 'g');
+    const store = RunStore.open(storeDir);
+    expect(readStateDict(weights).config).toEqual(store.readConfig('g'));
+    store.close();
+    const cacheDir = join(temp.dir, 'cache');
+    const fromConfig = JSON.parse(
+      await randlab('analyze', 'alignment', '--checkpoint', weights, '--cache-dir', cacheDir, '--json'),
+    );
+    expect(fromConfig).toMatchObject({ layer: 'fc1', d: 3, n_vectors: 20 });
+    const explicit = JSON.parse(
+      await randlab(
+        'analyze',
+        'alignment',
+        '--checkpoint',
+        weights,
+        '--model',
+        'mlp',
+        '--layer',
+        'fc1',
+        '--dataset',
+        GAUSSIAN,
+        '--cache-dir',
+        cacheDir,
+        '--json',
+      ),
+    );
+    expect(fromConfig).toEqual(explicit);
+    await expect(randlab('analyze', 'alignment', '--checkpoint', weights, '--model', 'cnn2', '--json')).rejects.toThrow(
+      /cnn2 needs image inputs \[C, H, W\], got input shape \[3\]/,
+    );
+    await expect(randlab('analyze', 'alignment', '--checkpoint', weights, '--layer', 'fc2', '--json')).rejects.toThrow(
+      /fc2\.weight has rows of 20 values but gaussian:.* gives flattened input vectors of 3/,
+    );
+  });
+
+  it('asks for --model or --layer when the weights carry no config, and reads older checkpoints', async () => {
+    const torchLike = weightFile('no-config', 'fc1.weight', [40, 3], 5);
+    await expect(
+      randlab('analyze', 'alignment', '--checkpoint', torchLike, '--dataset', GAUSSIAN, '--json'),
+    ).rejects.toThrow(
+      /no-config\.safetensors carries no run config \(.*\): give --model NAME to analyse its first layer, or --layer NAME \(e\.g\. fc1\)/,
+    );
+    // A checkpoint saved before weights files carried the config: --runs takes it from the run folder.
+    const storeDir = join(temp.dir, 'old-store');
+    const store = RunStore.open(storeDir);
+    const config = { data: { dataset: GAUSSIAN }, model: { name: 'mlp', widths: [16] } };
+    store.createRun({ id: 'old', model: 'mlp', dataset: GAUSSIAN, config });
+    const model = createModel('mlp', { numClasses: 2, inputShape: [3], widths: [16], rng: new Rng(3, 'init') });
+    const prefix = checkpointPrefix(store.checkpointDir('old'), 2);
+    saveCheckpoint(prefix, { model, extra: { step: 2 } });
+    store.close();
+    expect(readCheckpoint(prefix).config).toBeNull();
+    const result = JSON.parse(
+      await randlab(
+        'analyze',
+        'alignment',
+        '--runs',
+        'old',
+        '--store',
+        storeDir,
+        '--cache-dir',
+        join(temp.dir, 'cache'),
+        '--json',
+      ),
+    );
+    expect(result).toMatchObject({ layer: 'fc1', d: 3, n_vectors: 16 });
+  });
+});
+
+describe('checkpoints holding NaN or ±Inf', () => {
+  it('are refused by analyze, eval, resume and init.from, naming the file and the tensor', async () => {
+    const storeDir = join(temp.dir, 'nan-store');
+    const weights = await trainGaussianRun(storeDir, 'n');
+    const file = readSafetensors(weights); // damage the weights, keeping the save's id so the set stays consistent
+    const fc1 = file.tensors.get('fc1.weight')!.data;
+    fc1[3] = NaN;
+    fc1[40] = NaN;
+    writeSafetensors(weights, file.tensors, file.metadata);
+    const message = `checkpoint ${weights}: tensor 'fc1.weight' holds 2 NaN values (of 60)`;
+    await expect(randlab('analyze', 'alignment', '--checkpoint', weights, '--json')).rejects.toThrow(message);
+    await expect(randlab('eval', '--checkpoint', weights, '--json')).rejects.toThrow(message);
+    const store = RunStore.open(storeDir);
+    store.updateRun('n', { status: 'stopped' });
+    store.close();
+    await expect(randlab('train', '--quiet', '--store', storeDir, '--resume', 'n')).rejects.toThrow(message);
+    await expect(
+      randlab(
+        'train',
+        '--quiet',
+        '--store',
+        storeDir,
+        '--name',
+        'from-nan',
+        ...gaussianMlpFlags(GAUSSIAN, '20,8', 1),
+        '--init.from',
+        `{checkpoint: ${weights}}`,
+      ),
+    ).rejects.toThrow(message);
   });
 });

@@ -19,6 +19,7 @@ import {
   parseSafetensors,
   readCheckpoint,
   readSafetensors,
+  readStateDict,
   saveCheckpoint,
   serializeSafetensors,
   writeFileAtomic,
@@ -418,6 +419,53 @@ describe('checkpoints', () => {
     const statePath = checkpointFiles(path).state;
     writeFileSync(statePath, readFileSync(statePath, 'utf8').replace('"version": 1', '"version": 7'));
     expect(() => readCheckpoint(path)).toThrow(/ckpt\.state\.json: invalid state file: version/);
+  });
+
+  it('carries the run config in the weights file, where a state_dict reader finds it alone', () => {
+    const path = join(dir, 'ckpt');
+    const config = { name: 'r', model: { name: 'mlp', widths: [3] }, schedule: { type: 'constant', lr: 0.01 } };
+    saveCheckpoint(path, { model: smallNet(1), config });
+    const files = checkpointFiles(path);
+    expect(JSON.parse(readSafetensors(files.model).metadata.randlab_run_config!)).toEqual(config);
+    expect(readCheckpoint(path).config).toEqual(config);
+    rmSync(files.state); // the weights file alone still says what produced it
+    expect(readStateDict(files.model).config).toEqual(config);
+  });
+
+  it('reads checkpoints and state_dicts without a run config (older saves, PyTorch) as config null', () => {
+    const path = join(dir, 'ckpt');
+    saveCheckpoint(path, { model: smallNet(1) });
+    expect(readSafetensors(checkpointFiles(path).model).metadata.randlab_run_config).toBeUndefined();
+    expect(readCheckpoint(path).config).toBeNull();
+    expect(readStateDict(join(FIXTURES, 'cnn.weights.safetensors')).config).toBeNull();
+  });
+
+  it('refuses NaN and ±Inf weights or moments on load, naming the file, the tensor and how many', () => {
+    const path = join(dir, 'ckpt');
+    const net = smallNet(1);
+    const optimizer = new SGD(net.namedParameters(), { lr: 0.1, momentum: 0.9 });
+    train(net, optimizer, new Rng(1, 'data'), 1);
+    const weight = net.stateDict().get('0.weight')!.data;
+    weight[0] = NaN;
+    weight[5] = NaN;
+    weight[7] = -Infinity;
+    saveCheckpoint(path, { model: net, optimizer });
+    const files = checkpointFiles(path);
+    const message = `checkpoint ${files.model}: tensor '0.weight' holds 2 NaN values and 1 infinite value (of 54); randlab saves only finite weights`;
+    expect(() => readCheckpoint(path)).toThrow(message);
+    expect(() => loadCheckpoint(path, { model: smallNet(2) })).toThrow(message);
+    expect(() => readStateDict(files.model)).toThrow(message);
+
+    const clean = smallNet(3);
+    const moments = new SGD(clean.namedParameters(), { lr: 0.1, momentum: 0.9 });
+    train(clean, moments, new Rng(1, 'data'), 1);
+    saveCheckpoint(path, { model: clean, optimizer: moments });
+    const saved = readSafetensors(files.optimizer);
+    saved.tensors.get('4.bias.momentum_buffer')!.data[1] = Infinity;
+    writeSafetensors(files.optimizer, saved.tensors, saved.metadata);
+    expect(() => readCheckpoint(path)).toThrow(
+      `checkpoint ${files.optimizer}: tensor '4.bias.momentum_buffer' holds 1 infinite value (of 4)`,
+    );
   });
 
   it('writes a state_dict alone in PyTorch’s dtypes', () => {

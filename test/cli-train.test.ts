@@ -164,6 +164,9 @@ describe('randlab train', () => {
     expect(store.metrics('killed', { name: 'test/accuracy' })).toEqual(
       store.metrics('uninterrupted', { name: 'test/accuracy' }),
     );
+    // The resumed process writes the same resolved config into its checkpoints as the first one did.
+    const last = listCheckpoints(store.checkpointDir('killed')).at(-1)!;
+    expect(readCheckpoint(last.prefix).config).toEqual(store.readConfig('killed'));
     store.close();
   });
 
@@ -221,6 +224,10 @@ describe('randlab eval', () => {
     const result = JSON.parse(ours.stdout);
     expect(Object.keys(result)).toEqual(['accuracy', 'loss', 'n']);
     expect(result.n).toBe(16);
+    // The checkpoint's run config names the model, its widths and the dataset.
+    const fromConfig = cli(['eval', '--checkpoint', weights, '--json']);
+    expectSuccess(fromConfig);
+    expect(JSON.parse(fromConfig.stdout)).toEqual(result);
 
     // tiny-cnn2 was written by PyTorch (tools/check_state_dict.py) for 3×8×8 inputs and 4 classes.
     const torchFile = join(FIXTURES, 'tiny-cnn2.weights.safetensors');
@@ -237,8 +244,13 @@ describe('randlab eval', () => {
     expect(torch).toEqual({ accuracy: expected.accuracy, loss: expected.loss, n: 16 });
   });
 
-  it('says when a checkpoint does not fit the model', () => {
+  it('says when a checkpoint does not fit the model, or carries no config to name one', () => {
     const torchFile = join(FIXTURES, 'tiny-cnn2.weights.safetensors');
+    const noModel = cli(['eval', '--checkpoint', torchFile, '--dataset', data.spec, '--json']);
+    expect(noModel.code).toBe(1);
+    expect(noModel.stderr).toMatch(
+      /tiny-cnn2\.weights\.safetensors carries no run config \(.*\): give --model NAME\n$/,
+    );
     const result = cli(['eval', '--model', 'cnn2', '--checkpoint', torchFile, '--dataset', data.spec, '--json']);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(

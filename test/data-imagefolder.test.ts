@@ -1,11 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { loadImageFolder } from '../src/data/imagefolder.js';
 import { datasetSplits, loadDataset } from '../src/data/load.js';
 import type { ImageDataset } from '../src/data/types.js';
 import { classColour, makeTempDir, writeImage, writeImageFolder } from './helpers/data-fixtures.js';
+
+const CLI_ENTRY = join(import.meta.dirname, 'runs-cli-entry.ts');
 
 let root: string;
 let cache: string;
@@ -135,6 +138,22 @@ describe('image folders', () => {
       `Cannot decode image ${bad}`,
     );
     expect(existsSync(join(cache, 'imagefolder')) ? readdirSync(join(cache, 'imagefolder')) : []).toEqual([]);
+  });
+
+  it('truncated JPEG: the CLI prints one line naming the file, without libvips’s repeated log', async () => {
+    await writeImageFolder(root, ['x', 'y'], { train: 2, val: 1 });
+    const bad = join(root, 'train', 'y', 'photo.jpg');
+    await writeImage(bad, 16, 16, [200, 30, 90]);
+    const whole = readFileSync(bad);
+    writeFileSync(bad, whole.subarray(0, Math.floor(whole.length / 2))); // cut inside the header's tables
+    const result = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', CLI_ENTRY, 'data', 'check', `imagefolder:${root},size=8`, '--cache-dir', cache],
+      { encoding: 'utf8' },
+    );
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(new RegExp(`^randlab: .*Cannot decode image ${bad}: [^\\n]*VipsJpeg: [^\\n]+\\n$`));
+    expect(result.stderr.match(/VipsJpeg/g)).toHaveLength(1);
   });
 
   it('empty class folder: names it', async () => {

@@ -1,6 +1,6 @@
 /**
  * Tiny image folders for the run, trainer and CLI tests: random 3×8×8 PNGs in train/ and test/,
- * so a whole training run takes well under a second.
+ * so a whole training run takes well under a second; and the flags of a tiny MLP run on Gaussian data.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -42,4 +42,24 @@ export async function makeTinyImageFolder(
     }
   }
   return { root, spec: `imagefolder:${root},size=${size}`, cleanup };
+}
+
+/** `randlab train` flags for an MLP of these widths on 3-dimensional Gaussian data with 2 random labels. */
+export function gaussianMlpFlags(dataset: string, widths: string, iterations: number): string[] {
+  return [
+    '--data.dataset',
+    dataset,
+    '--data.labels.kind',
+    'random',
+    '--data.labels.k',
+    '2',
+    '--data.labels.seed',
+    '0',
+    '--model.name',
+    'mlp',
+    '--model.widths',
+    widths,
+    '--training.iterations',
+    String(iterations),
+  ];
 }

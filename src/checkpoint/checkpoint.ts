@@ -2,13 +2,19 @@
  * Checkpoints: everything needed to resume a run exactly.
  *
  *   <path>.safetensors        the model's state_dict: PyTorch keys, layouts and dtypes (int buffers
- *                             as I64), so `torch.nn.Module.load_state_dict(strict=True)` accepts it
+ *                             as I64), so `torch.nn.Module.load_state_dict(strict=True)` accepts it;
+ *                             its `__metadata__` holds the run config that produced it (key
+ *                             `randlab_run_config`, JSON), so the file describes itself wherever it goes
  *   <path>.optim.safetensors  optimiser moment buffers, key `<parameter>.<buffer>` (if an optimiser is saved)
  *   <path>.state.json         optimiser settings and step counts, RNG states, caller's extra data
  *
  * All files are written to temp files and fsynced before any is renamed into place; state.json is
  * renamed last. Every file carries the save's id, so a set torn by a crash between renames is
  * detected on load instead of resuming from mismatched parts.
+ *
+ * Loading refuses non-finite values (NaN, ±Inf) naming the file and the tensor: a run never saves
+ * them (its last checkpoint before diverging is finite), and loaded they would surface only as a NaN
+ * loss far from their cause.
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -24,6 +30,10 @@ import { encodeSafetensors, readSafetensors, type SafetensorsEntry } from './saf
 const FORMAT = 'randlab-checkpoint';
 const VERSION = 1;
 const ID_KEY = 'randlab_checkpoint_id';
+/** What write errors call the files of a save. */
+const WHAT = 'checkpoint';
+/** safetensors metadata values are strings: the config is stored as JSON text. */
+const CONFIG_KEY = 'randlab_run_config';
 
 /** What a checkpoint needs from an optimiser. */
 export interface CheckpointableOptimizer {
@@ -37,6 +47,11 @@ export interface CheckpointInput {
   readonly rngStates?: Readonly<Record<string, RngState>>;
   /** Any JSON-serialisable value (step number, config hash, metrics…). */
   readonly extra?: unknown;
+  /**
+   * The resolved run config that produced the weights (JSON-serialisable). It is stored in the weights
+   * file itself, the one file that travels alone (to PyTorch, to `randlab analyze`, to another machine).
+   */
+  readonly config?: unknown;
 }
 
 export interface CheckpointData {
@@ -45,6 +60,15 @@ export interface CheckpointData {
   readonly optimizerState: OptimizerState | null;
   readonly rngStates: Record<string, RngState>;
   readonly extra: unknown;
+  /** The run config stored with the weights; null when the save had none (older checkpoints too). */
+  readonly config: unknown;
+}
+
+/** A state_dict file: randlab's weights file of a checkpoint, or one written by PyTorch. */
+export interface StateDictFile {
+  readonly state: StateDict;
+  /** The run config stored with the weights; null for files written without one (PyTorch, older randlab). */
+  readonly config: unknown;
 }
 
 export function checkpointFiles(path: string): { model: string; optimizer: string; state: string } {
@@ -96,7 +120,25 @@ function modelEntries(state: StateDict): Map<string, Tensor | SafetensorsEntry> 
 
 /** Write a state_dict alone, as PyTorch's tools expect it (int counters as I64), atomically. */
 export function writeStateDict(path: string, state: StateDict, metadata: Record<string, string> = {}): void {
-  writeFileAtomic(path, encodeSafetensors(modelEntries(state), { format: 'pt', ...metadata }));
+  writeFileAtomic(path, encodeSafetensors(modelEntries(state), { format: 'pt', ...metadata }), 'state_dict');
+}
+
+function configMetadata(path: string, config: unknown): Record<string, string> {
+  if (config === undefined) return {};
+  const json = JSON.stringify(config);
+  if (json === undefined) throw new Error(`saveCheckpoint ${path}: the run config is not JSON-serialisable`);
+  return { [CONFIG_KEY]: json };
+}
+
+/** The run config in a weights file's metadata, or null if it has none. */
+function configFromMetadata(file: string, metadata: Record<string, string>): unknown {
+  const json = metadata[CONFIG_KEY];
+  if (json === undefined) return null;
+  try {
+    return JSON.parse(json) as unknown;
+  } catch (error) {
+    throw new Error(`${file}: __metadata__.${CONFIG_KEY} is not valid JSON: ${(error as Error).message}`);
+  }
 }
 
 export function saveCheckpoint(path: string, input: CheckpointInput): void {
@@ -104,9 +146,8 @@ export function saveCheckpoint(path: string, input: CheckpointInput): void {
   const id = randomUUID();
   const modelState = input.model.stateDict();
   const optimizerState = input.optimizer?.stateDict() ?? null;
-  const pending = [
-    { path: files.model, content: encodeSafetensors(modelEntries(modelState), { format: 'pt', [ID_KEY]: id }) },
-  ];
+  const metadata = { format: 'pt', [ID_KEY]: id, ...configMetadata(path, input.config) };
+  const pending = [{ path: files.model, content: encodeSafetensors(modelEntries(modelState), metadata), what: WHAT }];
   let optimizerSection: StateFile['optimizer'] = null;
   if (optimizerState) {
     const buffers = new Map<string, Tensor>();
@@ -122,7 +163,7 @@ export function saveCheckpoint(path: string, input: CheckpointInput): void {
       stepCount: optimizerState.stepCount,
       params,
     };
-    pending.push({ path: files.optimizer, content: encodeSafetensors(buffers, { [ID_KEY]: id }) });
+    pending.push({ path: files.optimizer, content: encodeSafetensors(buffers, { [ID_KEY]: id }), what: WHAT });
   }
   const stateFile: StateFile = {
     format: FORMAT,
@@ -135,7 +176,7 @@ export function saveCheckpoint(path: string, input: CheckpointInput): void {
   };
   const json = JSON.stringify(stateFile, null, 2);
   if (json === undefined) throw new Error(`saveCheckpoint ${path}: extra data is not JSON-serialisable`);
-  writeFilesAtomic([...pending, { path: files.state, content: `${json}\n` }]);
+  writeFilesAtomic([...pending, { path: files.state, content: `${json}\n`, what: WHAT }]);
 }
 
 function readStateFile(path: string): StateFile {
@@ -155,6 +196,43 @@ function readStateFile(path: string): StateFile {
   return parsed.data;
 }
 
+/** x·0 is 0 for every finite x and NaN for NaN and ±Inf: one multiply-add per value on the common path. */
+function allFinite(values: Float32Array): boolean {
+  let probe = 0;
+  for (let i = 0; i < values.length; i++) probe += values[i]! * 0;
+  return probe === 0;
+}
+
+function countNonFinite(values: Float32Array): { nan: number; infinite: number } {
+  let nan = 0;
+  let infinite = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (Number.isNaN(v)) nan++;
+    else if (v === Infinity || v === -Infinity) infinite++;
+  }
+  return { nan, infinite };
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun} value${count === 1 ? '' : 's'}`;
+}
+
+/** Throws naming `file` and each tensor that holds NaN or ±Inf, with how many. */
+function requireFinite(file: string, tensors: ReadonlyMap<string, Tensor>): void {
+  const problems: string[] = [];
+  for (const [key, t] of tensors) {
+    if (t.dtype !== 'float32' || allFinite(t.data)) continue;
+    const { nan, infinite } = countNonFinite(t.data);
+    const counts = [nan > 0 ? plural(nan, 'NaN') : null, infinite > 0 ? plural(infinite, 'infinite') : null];
+    problems.push(`tensor '${key}' holds ${counts.filter((c) => c !== null).join(' and ')} (of ${t.size})`);
+  }
+  if (problems.length > 0)
+    throw new Error(
+      `checkpoint ${file}: ${problems.join('; ')}; randlab saves only finite weights, so the file is damaged or was written elsewhere`,
+    );
+}
+
 function checkSameSave(file: string, metadata: Record<string, string>, state: StateFile, statePath: string): void {
   if (metadata[ID_KEY] !== state.id) {
     throw new Error(
@@ -170,6 +248,7 @@ export function readCheckpoint(path: string): CheckpointData {
   const state = readStateFile(files.state);
   const model = readSafetensors(files.model);
   checkSameSave(files.model, model.metadata, state, files.state);
+  requireFinite(files.model, model.tensors);
   const missing = state.model.keys.filter((k) => !model.tensors.has(k));
   if (missing.length > 0)
     throw new Error(`checkpoint ${files.model}: missing tensors ${missing.join(', ')} listed in ${files.state}`);
@@ -177,6 +256,7 @@ export function readCheckpoint(path: string): CheckpointData {
   if (state.optimizer) {
     const optimizerFile = readSafetensors(files.optimizer);
     checkSameSave(files.optimizer, optimizerFile.metadata, state, files.state);
+    requireFinite(files.optimizer, optimizerFile.tensors);
     const params: Record<string, ParameterState> = {};
     for (const [name, entry] of Object.entries(state.optimizer.params)) {
       const buffers: Record<string, Tensor> = {};
@@ -193,7 +273,21 @@ export function readCheckpoint(path: string): CheckpointData {
     const { kind, hyperparameters, stepCount } = state.optimizer;
     optimizerState = { kind, hyperparameters, stepCount, params };
   }
-  return { id: state.id, modelState: model.tensors, optimizerState, rngStates: state.rngStates, extra: state.extra };
+  return {
+    id: state.id,
+    modelState: model.tensors,
+    optimizerState,
+    rngStates: state.rngStates,
+    extra: state.extra,
+    config: configFromMetadata(files.model, model.metadata),
+  };
+}
+
+/** Read a state_dict file alone (a checkpoint's weights, or a PyTorch state_dict) with its run config if it has one. */
+export function readStateDict(path: string): StateDictFile {
+  const file = readSafetensors(path);
+  requireFinite(path, file.tensors);
+  return { state: file.tensors, config: configFromMetadata(path, file.metadata) };
 }
 
 export interface LoadCheckpointTarget {

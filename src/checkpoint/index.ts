@@ -1,4 +1,5 @@
 export { writeFileAtomic, writeFilesAtomic, type FileContent, type PendingFile } from '../io/atomic.js';
+export { FileWriteError } from '../io/write-error.js';
 export {
   encodeSafetensors,
   serializeSafetensors,
@@ -14,12 +15,14 @@ export {
 export {
   saveCheckpoint,
   writeStateDict,
+  readStateDict,
   readCheckpoint,
   loadCheckpoint,
   checkpointExists,
   checkpointFiles,
   type CheckpointInput,
   type CheckpointData,
+  type StateDictFile,
   type CheckpointableOptimizer,
   type LoadCheckpointTarget,
 } from './checkpoint.js';

@@ -98,7 +98,7 @@ export function serializeSafetensors(tensors: TensorsToWrite, metadata: Record<s
 
 /** Write a safetensors file atomically. */
 export function writeSafetensors(path: string, tensors: TensorsToWrite, metadata: Record<string, string> = {}): void {
-  writeFileAtomic(path, encodeSafetensors(tensors, metadata));
+  writeFileAtomic(path, encodeSafetensors(tensors, metadata), 'safetensors file');
 }
 
 // --- reading -------------------------------------------------------------------------------

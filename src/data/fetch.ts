@@ -26,6 +26,7 @@ import cliProgress from 'cli-progress';
 import { extract } from 'tar';
 import { CIFAR10_LAYOUT, CIFAR100_LAYOUT, findCifarFile } from './cifar.js';
 import type { CifarLayout } from './cifar.js';
+import { FileWriteError } from '../io/write-error.js';
 import { resolveDataRoot } from './paths.js';
 
 export type FetchableDataset = 'cifar10' | 'cifar100';
@@ -155,13 +156,17 @@ async function download(
     body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
   }
   const hash = createHash('md5');
+  const file = createWriteStream(path);
   progress?.start('download', total);
   try {
     await pipeline(
       body,
       tap(progress, (chunk) => hash.update(chunk)),
-      createWriteStream(path),
+      file,
     );
+  } catch (error) {
+    // A full disk says only "ENOSPC: …, write": name the file (a network error passes as it is).
+    throw file.errored ? new FileWriteError('download', path, error) : error;
   } finally {
     progress?.stop();
   }

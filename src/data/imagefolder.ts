@@ -197,7 +197,7 @@ export async function decodeInto(path: string, size: number, out: Uint8Array): P
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
   } catch (error) {
-    throw new Error(`Cannot decode image ${path}: ${(error as Error).message}`);
+    throw new Error(`Cannot decode image ${path}: ${firstLine((error as Error).message)}`, { cause: error });
   }
   const { data, info } = decoded;
   if (info.width !== size || info.height !== size || info.channels !== 3 || data.length !== 3 * size * size) {
@@ -211,6 +211,17 @@ export async function decodeInto(path: string, size: number, out: Uint8Array): P
     out[plane + p] = data[3 * p + 1]!;
     out[2 * plane + p] = data[3 * p + 2]!;
   }
+}
+
+/**
+ * sharp's message carries libvips's whole error log, one entry a line: a JPEG truncated in its header
+ * gives "Input file has corrupt header: VipsJpeg: premature end of JPEG image" followed by four more
+ * `VipsJpeg:` lines repeating libjpeg's complaints. The first line is the cause; the whole log stays in
+ * the error's `cause`. (sharp's `failOn` only chooses what fails and leaves the log as it is; libvips
+ * warnings go to sharp's own log handler, not to stderr.)
+ */
+function firstLine(message: string): string {
+  return message.split('\n', 1)[0]!.trim();
 }
 
 function requireDirectory(path: string, what: string): void {

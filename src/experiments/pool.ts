@@ -13,6 +13,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FileWriteError } from '../io/write-error.js';
 import type { RunStore } from '../runs/store.js';
 import type { RunContext, RunSpec } from './recipe.js';
 
@@ -200,6 +201,11 @@ export function workerLauncher(experimentDir: string, jobs: number): (spec: RunS
       const child = spawn(process.execPath, [...execArgv, script, experimentDir, spec.id], {
         stdio: ['ignore', 'pipe', 'pipe'],
         env,
+      });
+      // Unhandled, a failed log write (a full disk) would crash the whole experiment, naming no file.
+      logFile.on('error', (error) => {
+        child.kill();
+        reject(new FileWriteError('worker log', logPath, error));
       });
       child.stdout.pipe(logFile, { end: false });
       child.stderr.pipe(logFile, { end: false });

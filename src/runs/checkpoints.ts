@@ -1,11 +1,13 @@
 /**
  * A run's checkpoints: `<run>/checkpoints/step-<8 digits>` prefixes in the checkpoint format of
  * src/checkpoint (weights `.safetensors`, optimiser `.optim.safetensors`, `.state.json` written last),
- * plus the step-independent `init-norms.json` that rescaling after pre-training needs.
+ * plus the step-independent `init-norms.json` that rescaling after pre-training needs. Every weights
+ * file carries the run's resolved config (the same as the run folder's config.json).
  */
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkpointExists, checkpointFiles, writeFileAtomic } from '../checkpoint/index.js';
+import { checkpointExists, checkpointFiles, writeFileAtomic, type StateDictFile } from '../checkpoint/index.js';
+import { resolveConfig, type RunConfig } from './config.js';
 
 const PREFIX_PATTERN = /^step-(\d{8,})\.state\.json$/;
 const INIT_NORMS_FILE = 'init-norms.json';
@@ -54,6 +56,11 @@ export function checkpointAt(dir: string, step: number, runId: string): RunCheck
   return found;
 }
 
+/** The run config a weights file carries, validated; null when it carries none (PyTorch's, or older randlab's). */
+export function runConfigOf(file: string, weights: StateDictFile): RunConfig | null {
+  return weights.config === null ? null : resolveConfig(weights.config, `the run config stored in ${file}`);
+}
+
 export function deleteCheckpoint(checkpoint: RunCheckpoint): void {
   const files = checkpointFiles(checkpoint.prefix);
   // The state file goes first: without it the set no longer counts as a checkpoint.
@@ -68,7 +75,8 @@ export function removeStaleTempFiles(dir: string): void {
 }
 
 export function writeInitNorms(runDir: string, norms: ReadonlyMap<string, number>): void {
-  writeFileAtomic(join(runDir, INIT_NORMS_FILE), `${JSON.stringify(Object.fromEntries(norms), null, 2)}\n`);
+  const json = `${JSON.stringify(Object.fromEntries(norms), null, 2)}\n`;
+  writeFileAtomic(join(runDir, INIT_NORMS_FILE), json, 'initial parameter norms');
 }
 
 export function readInitNorms(runDir: string): Map<string, number> {

@@ -8,11 +8,14 @@
  * Several processes may train into one store at once (a sweep, or `runs list` while training):
  * the index runs in WAL mode with a busy timeout, and every write is one short IMMEDIATE
  * transaction, so writers queue instead of failing with SQLITE_BUSY or corrupting the file.
+ * SQLite's own errors name no file: a write that fails (a full disk: SQLITE_FULL) throws a
+ * FileWriteError naming the index.
  */
 import Database from 'better-sqlite3';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { writeFileAtomic } from '../data/paths.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { FileWriteError, writingFile } from '../io/write-error.js';
 
 /**
  * running (or killed while running), finished, stopped (on request, resumable), failed (an error), diverged (NaN/Inf).
@@ -61,6 +64,9 @@ export interface NewRun {
 
 const SCHEMA_VERSION = 1;
 const BUSY_TIMEOUT_MS = 30_000;
+const INDEX_FILE = 'index.sqlite';
+/** What write errors call the index. */
+const INDEX = 'run index';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS runs (
@@ -132,13 +138,18 @@ export class RunStore {
   /** Opens (creating if needed) the store at `root`. */
   static open(root: string): RunStore {
     const dir = resolve(root);
-    mkdirSync(dir, { recursive: true });
-    const db = new Database(join(dir, 'index.sqlite'), { timeout: BUSY_TIMEOUT_MS });
-    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    db.pragma('journal_mode = WAL');
-    db.pragma('foreign_keys = ON');
-    // NORMAL is durable across process crashes in WAL mode; only power loss can drop the last commits.
-    db.pragma('synchronous = NORMAL');
+    const path = join(dir, INDEX_FILE);
+    // Opening creates the index (and its WAL) when missing and migrates it: writes that can fail.
+    const db = writingFile(INDEX, path, () => {
+      mkdirSync(dir, { recursive: true });
+      const db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
+      db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      db.pragma('journal_mode = WAL');
+      db.pragma('foreign_keys = ON');
+      // NORMAL is durable across process crashes in WAL mode; only power loss can drop the last commits.
+      db.pragma('synchronous = NORMAL');
+      return db;
+    });
     migrate(db);
     return new RunStore(dir, db);
   }
@@ -180,7 +191,7 @@ export class RunStore {
         .run(run.id, 'running', run.model, run.dataset, configText, now, now);
     });
     mkdirSync(join(dir, 'checkpoints'), { recursive: true });
-    writeFileAtomic(join(dir, 'config.json'), [Buffer.from(`${configText}\n`, 'utf8')]);
+    writeFileAtomic(join(dir, 'config.json'), `${configText}\n`, 'run config');
     return this.getRun(run.id)!;
   }
 
@@ -311,7 +322,7 @@ export class RunStore {
   }
 
   private immediate(fn: () => void): void {
-    this.db.transaction(fn).immediate();
+    writeTransaction(this.db, fn);
   }
 
   private toRecord(row: RunRow): RunRecord {
@@ -329,8 +340,20 @@ export class RunStore {
   }
 }
 
+/**
+ * fn as one IMMEDIATE transaction. SQLite's errors name no file, so they are rethrown naming the index;
+ * errors of fn's own checks pass as they are.
+ */
+function writeTransaction(db: Database.Database, fn: () => void): void {
+  try {
+    db.transaction(fn).immediate();
+  } catch (error) {
+    throw error instanceof Database.SqliteError ? new FileWriteError(INDEX, db.name, error) : error;
+  }
+}
+
 function migrate(db: Database.Database): void {
-  db.transaction(() => {
+  writeTransaction(db, () => {
     const version = db.pragma('user_version', { simple: true }) as number;
     if (version > SCHEMA_VERSION) {
       throw new Error(
@@ -339,5 +362,5 @@ function migrate(db: Database.Database): void {
     }
     db.exec(SCHEMA);
     if (version < SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
-  }).immediate();
+  });
 }

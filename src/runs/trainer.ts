@@ -15,7 +15,7 @@
  * (e.g. the covariance initialisation) before the first step.
  */
 import { randomBytes } from 'node:crypto';
-import { readCheckpoint, readSafetensors, saveCheckpoint } from '../checkpoint/index.js';
+import { readCheckpoint, readStateDict, saveCheckpoint } from '../checkpoint/index.js';
 import { BatchLoader } from '../data/loader.js';
 import { getKernels } from '../kernels/index.js';
 import { createModel, type Classifier } from '../models/index.js';
@@ -513,6 +513,7 @@ export class Trainer {
       optimizer: this.optimizer,
       rngStates: { dropout: this.dropoutRng.state() },
       extra,
+      config: this.config,
     });
     store.recordArtifact(this.runId, {
       kind: 'checkpoint',
@@ -646,7 +647,7 @@ export function initializeFrom(model: Classifier, config: RunConfig, store: RunS
     referenceNorms = readInitNorms(store.runDir(from.run));
     where = `run '${from.run}' step ${checkpoint.step}`;
   } else {
-    source = readSafetensors(from.checkpoint!).tensors;
+    source = readStateDict(from.checkpoint!).state;
     referenceNorms = ownInitNorms;
     where = from.checkpoint!;
   }

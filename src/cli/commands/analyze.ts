@@ -1,6 +1,7 @@
 /**
  * `randlab analyze alignment`: Σ_x, Σ_w, misalignment M (data and random basis), f(σ) of one layer of
- * one or more checkpoints (docs/paper.md §2), with charts and eigen-images under --out.
+ * one or more checkpoints (docs/paper.md §2), with charts and eigen-images under --out. The model,
+ * dataset and preprocessing default to those of the run config the checkpoint carries.
  * `randlab analyze activity <run>`: the layer-activity metrics a run recorded.
  * See docs/analysis.md.
  */
@@ -29,7 +30,7 @@ import {
   type PatchShape,
   type WeightTensor,
 } from '../../analysis/index.js';
-import { readSafetensors } from '../../checkpoint/index.js';
+import { readStateDict } from '../../checkpoint/index.js';
 import { loadDataset } from '../../data/load.js';
 import { computeChannelStats, type PreprocessConfig, type PreprocessMode } from '../../data/preprocess.js';
 import { writeFileAtomic } from '../../data/paths.js';
@@ -37,8 +38,9 @@ import type { Dataset } from '../../data/types.js';
 import { createModel, MODEL_NAMES } from '../../models/index.js';
 import { seedLinesChart } from '../../report/charts.js';
 import { renderChartSvg, svgToPng } from '../../report/figures.js';
-import { latestCheckpoint } from '../../runs/checkpoints.js';
-import { resolveConfig } from '../../runs/config.js';
+import type { StateDict } from '../../nn/module.js';
+import { latestCheckpoint, runConfigOf } from '../../runs/checkpoints.js';
+import { resolveConfig, type RunConfig } from '../../runs/config.js';
 import { resolveStoreRoot, RunStore, type MetricRow } from '../../runs/store.js';
 
 interface AlignmentCommandOptions {
@@ -47,7 +49,7 @@ interface AlignmentCommandOptions {
   store?: string;
   model?: string;
   layer?: string;
-  dataset: string;
+  dataset?: string;
   split: string;
   preprocessing?: PreprocessMode;
   dataDir?: string;
@@ -56,6 +58,11 @@ interface AlignmentCommandOptions {
   images: string;
   out?: string;
   json?: boolean;
+}
+
+/** The options with the dataset resolved (flag, else the checkpoint's run config, else cifar10). */
+interface AlignmentSettings extends AlignmentCommandOptions {
+  dataset: string;
 }
 
 interface ActivityCommandOptions {
@@ -79,20 +86,21 @@ export function registerAnalyzeCommands(program: Command): void {
     .option('--runs <id,id,…>', 'pool the latest checkpoints of these runs of the store')
     .option('--store <dir>', 'run store for --runs (default $RANDLAB_RUNS, else ./runs)')
     .addOption(
-      new Option('--model <name>', 'architecture (to name its first layer when --layer is not given)').choices([
-        ...MODEL_NAMES,
-      ]),
+      new Option(
+        '--model <name>',
+        "architecture, to name its first layer when --layer is not given (default: the checkpoint's run config)",
+      ).choices([...MODEL_NAMES]),
     )
     .option(
       '--layer <name>',
       "state_dict prefix of the layer, e.g. conv1, fc1, features.0 (default: the model's first layer)",
     )
-    .option('--dataset <spec>', 'dataset spec for Σ_x', 'cifar10')
+    .option('--dataset <spec>', "dataset spec for Σ_x (default: the checkpoint's training dataset, else cifar10)")
     .option('--split <name>', 'split for Σ_x', 'train')
     .addOption(
       new Option(
         '--preprocessing <mode>',
-        "inputs' preprocessing (default: the first run's, else standardize for images, none for vectors)",
+        "inputs' preprocessing (default: the checkpoint's run config, else standardize for images, none for vectors)",
       ).choices([...PREPROCESSING_MODES]),
     )
     .option('--data-dir <dir>', 'data root (default $RANDLAB_DATA, else ./data)')
@@ -101,19 +109,21 @@ export function registerAnalyzeCommands(program: Command): void {
     .option('--images <k>', 'filters and eigenvectors per eigen-image grid', '16')
     .option('--out <dir>', 'write alignment.json, charts (SVG and PNG) and eigen-images (PNG) here')
     .option('--json', 'print the result as JSON')
-    .action(async (options: AlignmentCommandOptions) => {
-      const basisSeed = parseCount('--basis-seed', options.basisSeed, 0);
-      const images = parseCount('--images', options.images, 1);
-      const sources = resolveSources(options);
+    .action(async (flags: AlignmentCommandOptions) => {
+      const basisSeed = parseCount('--basis-seed', flags.basisSeed, 0);
+      const images = parseCount('--images', flags.images, 1);
+      const sources = loadSources(resolveSources(flags));
+      const config = sources.find((source) => source.config)?.config ?? null;
+      const options: AlignmentSettings = { ...flags, dataset: flags.dataset ?? config?.data.dataset ?? 'cifar10' };
       const location = {
         ...(options.dataDir ? { dataDir: options.dataDir } : {}),
         ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
       };
       const dataset = await loadDataset(options.dataset, { ...location, split: options.split });
-      const weightsByKey = sources.map((source) => ({ source, tensors: readSafetensors(source.file).tensors }));
-      const layer = options.layer ?? defaultLayer(options, dataset, weightsByKey[0]!.tensors);
+      const layer = options.layer ?? defaultLayer(options.model ?? config?.model.name, dataset, sources[0]!);
       const key = `${layer}.weight`;
-      const tensors: WeightTensor[] = weightsByKey.map(({ source, tensors: all }) => {
+      const tensors: WeightTensor[] = sources.map((source) => {
+        const all = source.tensors;
         const tensor = all.get(key);
         if (!tensor) {
           const available = [...all.keys()].filter((k) => k.endsWith('.weight'));
@@ -131,7 +141,7 @@ export function registerAnalyzeCommands(program: Command): void {
         );
       }
       requireEnoughWeightVectors(weights.count, weights.dim, layer);
-      const preprocess = await preprocessingFor(dataset, options, sources, location);
+      const preprocess = await preprocessingFor(dataset, options, config, location);
       const input = inputCovariance(dataset, {
         preprocess,
         geometry,
@@ -184,6 +194,13 @@ interface WeightSource {
   readonly file: string;
   readonly label: string;
   readonly run?: string;
+  /** The config in the run's folder, for checkpoints written before weights files carried it. */
+  readonly runConfig?: RunConfig;
+}
+
+interface LoadedSource extends WeightSource {
+  readonly tensors: StateDict;
+  readonly config: RunConfig | null;
 }
 
 /** Checkpoint files named directly (a file or a checkpoint prefix) and the latest checkpoints of --runs. */
@@ -203,7 +220,8 @@ function resolveSources(options: AlignmentCommandOptions): WeightSource[] {
         store.requireRun(id);
         const checkpoint = latestCheckpoint(store.checkpointDir(id));
         if (!checkpoint) throw new Error(`run '${id}' has no checkpoint yet`);
-        sources.push({ file: checkpoint.weights, label: `${id}@${checkpoint.step}`, run: id });
+        const runConfig = resolveConfig(store.readConfig(id), `run '${id}' config`);
+        sources.push({ file: checkpoint.weights, label: `${id}@${checkpoint.step}`, run: id, runConfig });
       }
     } finally {
       store.close();
@@ -213,25 +231,31 @@ function resolveSources(options: AlignmentCommandOptions): WeightSource[] {
   return sources;
 }
 
-function defaultLayer(
-  options: AlignmentCommandOptions,
-  dataset: Dataset,
-  tensors: ReadonlyMap<string, unknown>,
-): string {
-  if (!options.model) {
-    const first = [...tensors.keys()].find((k) => k.endsWith('.weight'));
-    throw new Error(
-      `give --layer (e.g. ${first ? first.slice(0, -'.weight'.length) : 'conv1'}) or --model to use its first layer`,
-    );
-  }
-  return createModel(options.model, { numClasses: 2, inputShape: dataset.shape }).firstLayerPath;
+/** The weights of each source with the run config it carries (else the one its run folder holds). */
+function loadSources(sources: readonly WeightSource[]): LoadedSource[] {
+  return sources.map((source) => {
+    const weights = readStateDict(source.file);
+    return { ...source, tensors: weights.state, config: runConfigOf(source.file, weights) ?? source.runConfig ?? null };
+  });
 }
 
-/** --preprocessing, else the first run's data.preprocessing, else the paper's default for the data kind. */
+/** The first layer of the model (named by --model or the checkpoint's run config), as the paper analyses it. */
+function defaultLayer(model: string | undefined, dataset: Dataset, first: LoadedSource): string {
+  if (!model) {
+    const weight = [...first.tensors.keys()].find((k) => k.endsWith('.weight'));
+    throw new Error(
+      `${first.file} carries no run config (a PyTorch state_dict, or a checkpoint written before randlab stored one): ` +
+        `give --model NAME to analyse its first layer, or --layer NAME (e.g. ${weight ? weight.slice(0, -'.weight'.length) : 'conv1'})`,
+    );
+  }
+  return createModel(model, { numClasses: 2, inputShape: dataset.shape }).firstLayerPath;
+}
+
+/** --preprocessing, else the run config's data.preprocessing, else the paper's default for the data kind. */
 async function preprocessingFor(
   dataset: Dataset,
-  options: AlignmentCommandOptions,
-  sources: readonly WeightSource[],
+  options: AlignmentSettings,
+  config: RunConfig | null,
   location: { dataDir?: string; cacheDir?: string },
 ): Promise<PreprocessConfig> {
   let mode: PreprocessMode | undefined = options.preprocessing;
@@ -240,16 +264,7 @@ async function preprocessingFor(
       throw new Error(`${options.dataset} holds vectors, which take preprocessing 'none', not '${mode}'`);
     return { mode: 'none' };
   }
-  const run = sources.find((s) => s.run)?.run;
-  if (!mode && run) {
-    const store = RunStore.open(resolveStoreRoot(options.store));
-    try {
-      mode = resolveConfig(store.readConfig(run), `run '${run}' config`).data.preprocessing;
-    } finally {
-      store.close();
-    }
-  }
-  mode ??= 'standardize';
+  mode ??= config?.data.preprocessing ?? 'standardize';
   if (mode !== 'standardize') return { mode };
   // Standardisation always uses the training split's statistics, whatever split Σ_x is taken on.
   const train =
@@ -290,13 +305,13 @@ interface OutputContext {
   readonly dataset: Dataset;
   readonly images: number;
   readonly sources: readonly WeightSource[];
-  readonly options: AlignmentCommandOptions;
+  readonly options: AlignmentSettings;
 }
 
 async function writeAlignmentOutputs(dir: string, result: AlignmentResult, context: OutputContext): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const write = (name: string, content: string | Uint8Array) =>
-    writeFileAtomic(join(dir, name), [typeof content === 'string' ? Buffer.from(content, 'utf8') : content]);
+    writeFileAtomic(join(dir, name), content, 'alignment output');
   write(
     'alignment.json',
     `${JSON.stringify({ ...alignmentJson(result), sources: context.sources.map((s) => s.label), dataset: context.options.dataset, split: context.options.split }, null, 2)}\n`,

@@ -1,20 +1,23 @@
 /**
- * `randlab eval --model NAME --checkpoint FILE.safetensors --dataset cifar10 --split test [--json]`:
- * loss and accuracy of any checkpoint (randlab's or PyTorch's state_dict as safetensors) with the
+ * `randlab eval --checkpoint FILE.safetensors [--model NAME] [--dataset cifar10] [--split test] [--json]`:
+ * loss and accuracy of any checkpoint (randlab's or PyTorch's state_dict as safetensors). A randlab
+ * checkpoint carries its run config, which gives the model, its options, the dataset and the
+ * preprocessing; flags override it. Without one (PyTorch) --model is needed, and the inputs get the
  * default preprocessing (per-channel standardisation with the training split's statistics).
  */
 import { Option, type Command } from 'commander';
-import { readSafetensors } from '../../checkpoint/index.js';
+import { readStateDict } from '../../checkpoint/index.js';
 import { loadDataset } from '../../data/load.js';
 import { Preprocessor } from '../../data/preprocess.js';
 import { createModel, MODEL_NAMES, type ModelVariant } from '../../models/index.js';
+import { runConfigOf } from '../../runs/checkpoints.js';
 import { evaluate } from '../../runs/evaluate.js';
 import { checkInputFits } from '../../runs/trainer.js';
 
 interface EvalCommandOptions {
-  model: string;
+  model?: string;
   checkpoint: string;
-  dataset: string;
+  dataset?: string;
   split: string;
   dataDir?: string;
   cacheDir?: string;
@@ -32,67 +35,90 @@ export function registerEvalCommand(program: Command): void {
     .command('eval')
     .description('evaluate a checkpoint (randlab or PyTorch safetensors) on a dataset split: loss, accuracy, n')
     .addOption(
-      new Option('--model <name>', 'architecture of the checkpoint').choices([...MODEL_NAMES]).makeOptionMandatory(),
+      new Option(
+        '--model <name>',
+        "architecture of the checkpoint (default: the checkpoint's run config; needed for PyTorch files)",
+      ).choices([...MODEL_NAMES]),
     )
     .requiredOption('--checkpoint <file>', 'safetensors file with the state_dict')
-    .option('--dataset <spec>', 'dataset spec (cifar10, cifar100, imagefolder:<path>,size=N, gaussian:…)', 'cifar10')
+    .option(
+      '--dataset <spec>',
+      "dataset spec (cifar10, cifar100, imagefolder:<path>,size=N, gaussian:…; default: the checkpoint's, else cifar10)",
+    )
     .option('--split <name>', 'split to evaluate', 'test')
     .option('--data-dir <dir>', 'data root (default $RANDLAB_DATA, else ./data)')
     .option('--cache-dir <dir>', 'cache for decoded images (default $RANDLAB_CACHE, else .cache/randlab)')
     .option('--json', 'print {"accuracy", "loss", "n"} as JSON')
     .option('--batch-size <n>', 'examples per forward pass', '500')
     .option('--limit <n>', 'evaluate the first n examples only')
-    .option('--widths <a,b,…>', 'model widths, if the checkpoint is not the default size')
+    .option('--widths <a,b,…>', "model widths (default: the checkpoint's run config, else the model's default)")
     .option(
       '--batch-norm <true|false>',
-      'VGG: whether the checkpoint has BatchNorm layers (default true)',
+      "VGG: whether the checkpoint has BatchNorm layers (default: the checkpoint's run config, else true)",
       parseBoolean,
     )
     .option('--first-kernel <k>', 'WRN: stem kernel size')
     .addOption(new Option('--variant <variant>', 'ResNet18 stem').choices(['cifar', 'imagenet']))
     .action(async (options: EvalCommandOptions) => {
+      const file = readStateDict(options.checkpoint);
+      const weights = file.state;
+      const config = runConfigOf(options.checkpoint, file);
+      const architecture = options.model ?? config?.model.name;
+      if (!architecture)
+        throw new Error(
+          `${options.checkpoint} carries no run config (a PyTorch state_dict, or a checkpoint written before randlab stored one): give --model NAME`,
+        );
+      const datasetSpec = options.dataset ?? config?.data.dataset ?? 'cifar10';
       const location = {
         ...(options.dataDir ? { dataDir: options.dataDir } : {}),
         ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
       };
-      const dataset = await loadDataset(options.dataset, { ...location, split: options.split });
+      const dataset = await loadDataset(datasetSpec, { ...location, split: options.split });
       const preprocessor =
         dataset.kind === 'image'
           ? Preprocessor.fromTrainingSplit(
-              options.split === 'train' ? dataset : await loadDataset(options.dataset, { ...location, split: 'train' }),
+              options.split === 'train' ? dataset : await loadDataset(datasetSpec, { ...location, split: 'train' }),
+              config?.data.preprocessing,
             )
           : undefined;
-      const weights = readSafetensors(options.checkpoint).tensors;
+      // Options of the config apply only to the architecture it describes (not to one --model replaced it with).
+      const saved = config?.model.name === architecture ? config.model : undefined;
+      const widths = options.widths ? parseIntegers('--widths', options.widths) : saved?.widths;
+      const batchNorm = options.batchNorm ?? saved?.batchNorm;
+      const firstKernel = options.firstKernel
+        ? parseInteger('--first-kernel', options.firstKernel)
+        : saved?.firstKernel;
+      const variant = options.variant ?? saved?.variant;
       const modelOptions = {
         inputShape: dataset.shape,
-        ...(options.widths ? { widths: parseIntegers('--widths', options.widths) } : {}),
-        ...(options.batchNorm !== undefined ? { batchNorm: options.batchNorm } : {}),
-        ...(options.firstKernel ? { firstKernel: parseInteger('--first-kernel', options.firstKernel) } : {}),
-        ...(options.variant ? { variant: options.variant } : {}),
+        ...(widths ? { widths } : {}),
+        ...(batchNorm !== undefined ? { batchNorm } : {}),
+        ...(firstKernel !== undefined ? { firstKernel } : {}),
+        ...(variant ? { variant } : {}),
         initScheme: 'torch_default' as const,
       };
       // The head's output count comes from the checkpoint: a model trained on K random classes evaluates as is.
-      const probe = createModel(options.model, { ...modelOptions, numClasses: Math.max(1, dataset.classes) });
+      const probe = createModel(architecture, { ...modelOptions, numClasses: Math.max(1, dataset.classes) });
       const head = weights.get(`${probe.headPath}.weight`);
       if (!head)
         throw new Error(
-          `${options.checkpoint} has no '${probe.headPath}.weight': it is not a ${options.model} state_dict (keys: ${[...weights.keys()].slice(0, 5).join(', ')}, …)`,
+          `${options.checkpoint} has no '${probe.headPath}.weight': it is not a ${architecture} state_dict (keys: ${[...weights.keys()].slice(0, 5).join(', ')}, …)`,
         );
       const model =
         head.shape[0] === probe.head.outFeatures
           ? probe
-          : createModel(options.model, { ...modelOptions, numClasses: head.shape[0]! });
+          : createModel(architecture, { ...modelOptions, numClasses: head.shape[0]! });
       if (dataset.classes > model.head.outFeatures) {
         throw new Error(
-          `${options.checkpoint} has ${model.head.outFeatures} outputs but ${options.dataset} (${options.split}) has ${dataset.classes} classes`,
+          `${options.checkpoint} has ${model.head.outFeatures} outputs but ${datasetSpec} (${options.split}) has ${dataset.classes} classes`,
         );
       }
-      checkInputFits(model, dataset.shape, options.dataset);
+      checkInputFits(model, dataset.shape, datasetSpec);
       try {
         model.loadStateDict(weights);
       } catch (error) {
         throw new Error(
-          `${options.checkpoint} does not fit ${options.model} on ${options.dataset}: ${(error as Error).message}`,
+          `${options.checkpoint} does not fit ${architecture} on ${datasetSpec}: ${(error as Error).message}`,
         );
       }
       const result = evaluate(model, dataset, {
@@ -104,7 +130,7 @@ export function registerEvalCommand(program: Command): void {
         process.stdout.write(`${JSON.stringify({ accuracy: result.accuracy, loss: result.loss, n: result.n })}\n`);
       else
         process.stdout.write(
-          `${options.model} ${options.checkpoint} on ${options.dataset} (${options.split}): accuracy ${result.accuracy.toFixed(4)}, loss ${result.loss.toFixed(4)}, n ${result.n}\n`,
+          `${architecture} ${options.checkpoint} on ${datasetSpec} (${options.split}): accuracy ${result.accuracy.toFixed(4)}, loss ${result.loss.toFixed(4)}, n ${result.n}\n`,
         );
     });
 }

@@ -3,6 +3,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
+import { writingFile } from '../../io/write-error.js';
 import { resolveStoreRoot, RUN_STATUSES, RunStore, type RunRecord, type RunStatus } from '../../runs/store.js';
 
 interface StoreOptions {
@@ -94,7 +95,9 @@ export function registerRunsCommand(program: Command): void {
           }
         }
         const text = `${lines.join('\n')}\n`;
-        if (options.out) writeFileSync(options.out, text);
+        const out = options.out;
+        // Not atomic: --out may name a device or a pipe (/dev/stdout), which a rename would replace.
+        if (out) writingFile('metrics export', out, () => writeFileSync(out, text));
         else process.stdout.write(text);
       });
     });
