@@ -26,6 +26,36 @@ export function formatShape(shape: Shape): string {
   return `[${shape.join(', ')}]`;
 }
 
+const BYTES_PER_ELEMENT: Readonly<Record<DType, number>> = { float32: 4, int32: 4 };
+const BYTE_UNITS = ['kB', 'MB', 'GB', 'TB', 'PB', 'EB'] as const;
+
+/** A byte count as error messages write it: `40.0 GB` (powers of 1000, one decimal), `12 B`. */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1000) return `${bytes} B`;
+  let unit = -1;
+  let value = bytes;
+  while (value >= 999.95 && unit < BYTE_UNITS.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${value.toFixed(1)} ${BYTE_UNITS[unit]}`;
+}
+
+/**
+ * What a failed allocation throws instead of its `cause` (a RangeError from a typed-array
+ * constructor, the native backend's out-of-memory error): which tensor did not fit, and how big it is.
+ */
+function allocationError(what: string | undefined, dtype: DType, shape: Shape, cause: unknown): Error {
+  const bytes = shapeSize(shape) * BYTES_PER_ELEMENT[dtype];
+  return new Error(
+    `cannot allocate ${what ?? 'a tensor'}, ${dtype} ${formatShape(shape)} = ${formatBytes(bytes)}: out of memory`,
+    { cause },
+  );
+}
+
+/** The buffer of a tensor whose allocation waits for its first use (see persistentTensor). */
+const NOT_ALLOCATED = new Float32Array(0);
+
 function checkShape(shape: Shape, where: string): void {
   for (const dim of shape) {
     if (!Number.isInteger(dim) || dim < 0)
@@ -50,6 +80,8 @@ export class Tensor implements ScopedTensor {
   private disposed = false;
   /** The values are all zero but not written yet (see `zeroLazily`). */
   private zeroPending = false;
+  /** The value of every element while the buffer is NOT_ALLOCATED, else null (see persistentTensor). */
+  private valueBeforeAllocation: number | null = null;
   private gradHooks: GradHook[] = [];
 
   constructor(
@@ -59,7 +91,7 @@ export class Tensor implements ScopedTensor {
   ) {
     checkShape(shape, options.name ?? 'Tensor');
     const size = shapeSize(shape);
-    if (data.length !== size) {
+    if (data !== NOT_ALLOCATED && data.length !== size) {
       throw new Error(
         `${options.name ?? 'Tensor'}: data has ${data.length} elements but shape ${formatShape(shape)} needs ${size}`,
       );
@@ -103,9 +135,17 @@ export class Tensor implements ScopedTensor {
     return buffer;
   }
 
+  /** A float32 tensor of `value` whose buffer is allocated on its first use: persistentTensor's. */
+  static allocatedOnFirstUse(shape: Shape, value: number, name?: string): Tensor {
+    const t = new Tensor(NOT_ALLOCATED, shape, { name });
+    t.valueBeforeAllocation = value;
+    return t;
+  }
+
   /** The buffer, alive and with any pending zero fill done: every read of the values goes through here. */
   private values(): Float32Array | Int32Array {
     this.assertAlive();
+    if (this.valueBeforeAllocation !== null) this.allocate(this.valueBeforeAllocation);
     // Views share their base's buffer, so the base keeps the pending-zero state for all of them.
     const owner = this.base ?? this;
     if (owner.zeroPending) {
@@ -125,6 +165,22 @@ export class Tensor implements ScopedTensor {
     (this.base ?? this).zeroPending = true;
   }
 
+  /**
+   * The buffer of a tensor from `allocatedOnFirstUse`, filled with `value`. (Views are made through
+   * `values()`, so such a tensor has none yet.)
+   */
+  private allocate(value: number): void {
+    let data: Float32Array;
+    try {
+      data = getKernels().allocateFloat32(this.size);
+    } catch (cause) {
+      throw allocationError(this.name, 'float32', this.shape, cause);
+    }
+    if (value !== 0) data.fill(value);
+    this.buffer = data;
+    this.valueBeforeAllocation = null;
+  }
+
   /** Whether a `zeroLazily` fill is still pending (the values read as zero and nothing wrote them since). */
   get isLazilyZero(): boolean {
     return (this.base ?? this).zeroPending;
@@ -135,6 +191,7 @@ export class Tensor implements ScopedTensor {
     const owner = this.base ?? this;
     if (!owner.zeroPending || this.disposed || !(this.buffer instanceof Float32Array)) return null;
     owner.zeroPending = false;
+    if (this.valueBeforeAllocation !== null) this.allocate(0); // every value is overwritten next
     return this.buffer;
   }
 
@@ -208,6 +265,7 @@ export class Tensor implements ScopedTensor {
     this.disposed = true;
     if (this.fromPool && this.base === null) bufferPool.release(this.buffer);
     this.buffer = new Float32Array(0);
+    this.valueBeforeAllocation = null;
     this.gradFn = null;
   }
 
@@ -243,8 +301,12 @@ export function empty(shape: Shape, name?: string, dtype: DType = 'float32'): Te
   const size = shapeSize(shape);
   const inScope = inTidyScope();
   let data: Float32Array | Int32Array;
-  if (dtype === 'int32') data = inScope ? bufferPool.acquireInt32(size) : new Int32Array(size);
-  else data = inScope ? bufferPool.acquire(size) : new Float32Array(size);
+  try {
+    if (dtype === 'int32') data = inScope ? bufferPool.acquireInt32(size) : new Int32Array(size);
+    else data = inScope ? bufferPool.acquire(size) : new Float32Array(size);
+  } catch (cause) {
+    throw allocationError(name, dtype, shape, cause);
+  }
   return new Tensor(data, shape, { fromPool: inScope, name });
 }
 
@@ -254,12 +316,15 @@ export function empty(shape: Shape, name?: string, dtype: DType = 'float32'): Te
  * which natively puts large ones in huge pages (Kernels.allocateFloat32). Not for transient
  * tensors: Node frees such native buffers only when its event loop turns after a collection, so a
  * synchronous loop that keeps allocating them would pile them up.
+ *
+ * The buffer is allocated on first use (initialisation, for a parameter), not here: a layer creates
+ * its parameters before its parent registers it, so only later is the tensor named by its key, and
+ * an allocation that does not fit then says which one (`cannot allocate fc2.weight, float32
+ * [100000, 100000] = 40.0 GB: out of memory`).
  */
 export function persistentTensor(shape: Shape, value = 0, name?: string): Tensor {
   checkShape(shape, name ?? 'persistentTensor');
-  const data = getKernels().allocateFloat32(shapeSize(shape));
-  if (value !== 0) data.fill(value);
-  return untracked(() => new Tensor(data, shape, { name }));
+  return untracked(() => Tensor.allocatedOnFirstUse(shape, value, name));
 }
 
 export function zeros(shape: Shape, name?: string): Tensor {
