@@ -33,7 +33,7 @@ import {
 } from '../src/analysis/index.js';
 import type { ImageDataset, VectorDataset } from '../src/data/types.js';
 import { covarianceOfRows, matmul, seededHaarBasis, symmetricEigen } from '../src/linalg/index.js';
-import { Conv2d, Linear, Module, ReLU, Sequential } from '../src/nn/index.js';
+import { Conv2d, Linear, Module, ReLU, reluOnOutput, Sequential } from '../src/nn/index.js';
 import { conv2d, relu, Rng, tensor, untracked, type Tensor } from '../src/tensor/index.js';
 
 const tempDirs: string[] = [];
@@ -372,11 +372,11 @@ describe('layer activity', () => {
     readonly fc1 = this.registerModule('fc1', new Linear(2, 3));
     readonly block = this.registerModule('block', new Sequential(new Linear(3, 2), new ReLU()));
     forward(x: Tensor): Tensor {
-      return this.block.call(relu(this.fc1.call(x)));
+      return this.block.call(reluOnOutput(this.fc1.call(x), this.fc1));
     }
   }
 
-  it('finds functional and module ReLUs, and counts positive outputs and dead units', () => {
+  it('finds fused and module ReLUs, and counts positive outputs and dead units', () => {
     const net = new Mixed();
     // fc1: unit 0 = x0, unit 1 = −x0 − 10 (dead for these inputs), unit 2 = x1.
     net.fc1.weight.data.set([1, 0, -1, 0, 0, 1]);

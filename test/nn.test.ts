@@ -14,6 +14,7 @@ import {
   ReLU,
   Sequential,
   initializeModule,
+  reluOnOutput,
 } from '../src/nn/index.js';
 import { add, noGrad, relu, Rng, sum, tensor, tidy, type Tensor } from '../src/tensor/index.js';
 
@@ -333,6 +334,26 @@ describe('hooks', () => {
     const w2 = (net.at(2) as Linear).weight.toArray();
     const columnSums = [0, 1, 2, 3].map((j) => w2[j]! + w2[4 + j]!);
     grads.get('1')!.forEach((g, i) => expect(g).toBeCloseTo(columnSums[i % 4]!, 6));
+  });
+
+  it('output-ReLU hooks see relu of the layer’s output, in place or not, and can be removed', () => {
+    const layer = initialized(new Linear(3, 4));
+    const x = randomInput([2, 3]);
+    const expected = relu(layer.call(x)).toArray();
+    const seen: number[][] = [];
+    const remove = layer.registerOutputReluHook((module, activated) => {
+      expect(module).toBe(layer);
+      seen.push(activated.toArray());
+    });
+    const inPlace = reluOnOutput(layer.call(x), layer);
+    const removeForward = layer.registerForwardHook(() => undefined); // the ReLU then gets its own buffer
+    const separate = reluOnOutput(layer.call(x), layer);
+    removeForward();
+    expect(seen).toEqual([expected, expected]);
+    expect([inPlace.toArray(), separate.toArray()]).toEqual([expected, expected]);
+    remove();
+    reluOnOutput(layer.call(x), layer);
+    expect(seen).toHaveLength(2);
   });
 
   it('a removed output gradient hook stays silent, even for a forward that already ran', () => {

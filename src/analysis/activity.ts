@@ -4,13 +4,13 @@
  * its units (channels of a conv output, neurons of a linear one) that are positive for no example
  * and no position ("dead").
  *
- * Models apply ReLU both as modules (VGG, ResNet) and as the functional `relu` op (MLP, CNN2, WRN),
- * so module hooks alone would miss some. The probe therefore observes the `reluForward` kernel during
- * one forward pass, and names each ReLU through forward hooks on every module: after the ReLU module
- * whose output it is, else after the module whose output it rectifies (`fc1` in an MLP: the
- * activity of fc1's units). A ReLU used twice (ResNet blocks) gets `#2` on its second use.
+ * Models apply ReLU both as modules (VGG, ResNet) and fused with the layer before it through
+ * `reluOnOutput` (MLP, CNN2, WRN), so the probe listens to both through hooks during one forward pass:
+ * a forward hook on each ReLU module, named by its path, and an output-ReLU hook on every other
+ * module, named by the path of the layer whose output was rectified (`fc1` in an MLP: the activity
+ * of fc1's units). A ReLU used twice (ResNet blocks) gets `#2` on its second use. A bare `relu(x)` in
+ * a forward, applied by neither, is not seen.
  */
-import { getKernels, setKernels, type Kernels } from '../kernels/index.js';
 import { ReLU } from '../nn/activation.js';
 import type { Module } from '../nn/module.js';
 import { noGrad, tensor, tidy, untracked, type Shape, type Tensor } from '../tensor/index.js';
@@ -20,66 +20,43 @@ export interface LayerActivity {
   readonly layer: string;
   /** Fraction of the ReLU's outputs on the probe batch that are > 0. */
   readonly positiveFraction: number;
-  /** Fraction of units never > 0 on the probe batch (NaN when the ReLU's shape is unknown). */
+  /** Fraction of units never > 0 on the probe batch (NaN when the ReLU's output has no unit axis). */
   readonly deadFraction: number;
   readonly units: number;
 }
 
-interface ModuleOutput {
-  readonly path: string;
-  readonly isRelu: boolean;
-  readonly data: Float32Array;
-  readonly shape: Shape;
-}
-
 /** Runs the model once on `probe` (eval mode, no gradients) and measures every ReLU. */
 export function measureLayerActivity(model: Module, probe: Tensor): LayerActivity[] {
-  const outputs: ModuleOutput[] = [];
-  const removeHooks = model.namedModules().map(([path, module]) =>
-    module.registerForwardHook((_m, _input, output) => {
-      if (output.dtype === 'float32')
-        outputs.push({ path: path || 'model', isRelu: module instanceof ReLU, data: output.data, shape: output.shape });
-    }),
-  );
-  const calls: Array<{ x: Float32Array; y: Float32Array }> = [];
-  const base = getKernels();
-  const observing: Kernels = {
-    ...base,
-    reluForward(x: Float32Array, y: Float32Array): void {
-      base.reluForward(x, y);
-      calls.push({ x, y });
-    },
+  const measured: LayerActivity[] = [];
+  const uses = new Map<string, number>();
+  // Measured as the ReLU runs: its buffer may be written again later in the pass (in-place ops).
+  const measure = (path: string, activated: Tensor): void => {
+    const use = (uses.get(path) ?? 0) + 1;
+    uses.set(path, use);
+    measured.push({ layer: use === 1 ? path : `${path}#${use}`, ...activityOf(activated.data, activated.shape) });
   };
+  const removeHooks = model.namedModules().map(([path, module]) => {
+    const layer = path || 'model';
+    return module instanceof ReLU
+      ? module.registerForwardHook((_m, _input, output) => measure(layer, output))
+      : module.registerOutputReluHook((_m, activated) => measure(layer, activated));
+  });
   const wasTraining = model.training;
   model.eval();
-  setKernels(observing);
   try {
-    // Statistics are taken inside the scope, while the activations' buffers are still alive.
-    return tidy(() => {
-      noGrad(() => model.call(probe));
-      const seen = new Map<string, number>();
-      return calls.map(({ x, y }, index) => {
-        const own = outputs.find((o) => o.isRelu && o.data === y);
-        const rectified = own ?? outputs.find((o) => o.data === x);
-        const baseName = rectified?.path ?? `relu${index + 1}`;
-        const uses = (seen.get(baseName) ?? 0) + 1;
-        seen.set(baseName, uses);
-        const layer = uses === 1 ? baseName : `${baseName}#${uses}`;
-        return { layer, ...activityOf(y, rectified?.shape) };
-      });
-    });
+    tidy(() => noGrad(() => void model.call(probe)));
+    return measured;
   } finally {
-    setKernels(base);
     for (const remove of removeHooks) remove();
     model.train(wasTraining);
   }
 }
 
-function activityOf(values: Float32Array, shape: Shape | undefined): Omit<LayerActivity, 'layer'> {
+function activityOf(values: Float32Array, shape: Shape): Omit<LayerActivity, 'layer'> {
   let positive = 0;
   for (let i = 0; i < values.length; i++) if (values[i]! > 0) positive++;
   const positiveFraction = values.length === 0 ? 0 : positive / values.length;
-  if (!shape || shape.length < 2) return { positiveFraction, deadFraction: NaN, units: 0 };
+  if (shape.length < 2) return { positiveFraction, deadFraction: NaN, units: 0 };
   const [n, units] = shape as [number, number];
   const spatial = values.length / (n * units);
   const alive = new Uint8Array(units);

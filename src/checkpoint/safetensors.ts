@@ -10,7 +10,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { endianness } from 'node:os';
-import { formatShape, shapeSize, Tensor, untracked } from '../tensor/tensor.js';
+import { formatShape, shapeSize, Tensor } from '../tensor/tensor.js';
+import { untracked } from '../tensor/scope.js';
 import { writeFileAtomic } from '../io/atomic.js';
 
 export type WritableDtype = 'F32' | 'I32' | 'I64';

@@ -70,8 +70,10 @@ export class BatchLoader implements AsyncIterable<Batch> {
   private readonly queue: Pending[] = [];
   private orders = new Map<number, Int32Array>();
   private prefetcher: WorkerPrefetcher | null = null;
+  /** Resolves once every worker this loader stopped has exited. */
+  private workersStopped: Promise<void> = Promise.resolve();
   private mode: 'worker' | 'thread';
-  private closed = false;
+  private closing: Promise<void> | null = null;
 
   constructor(options: LoaderOptions) {
     const { dataset, batchSize } = options;
@@ -113,7 +115,7 @@ export class BatchLoader implements AsyncIterable<Batch> {
 
   /** The next batch; after the last batch of an epoch comes the first of the next. */
   async next(): Promise<Batch> {
-    if (this.closed) throw new Error('BatchLoader is closed');
+    if (this.closing) throw new Error('BatchLoader is closed');
     this.fill();
     const pending = this.queue.shift()!;
     this.delivered = this.advance(this.delivered);
@@ -131,11 +133,26 @@ export class BatchLoader implements AsyncIterable<Batch> {
     return this.epoch();
   }
 
-  /** Stops the worker. The loader cannot be used afterwards. */
-  async close(): Promise<void> {
-    this.closed = true;
+  /**
+   * Stops the prefetch worker; resolves once it has exited (never rejects). The one way to shut a
+   * loader down: call it when done, also after an error (in a `finally`). Calling it again returns
+   * the same promise. The loader cannot be used afterwards; batches still owed are rejected.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
     this.queue.length = 0;
-    await this.prefetcher?.close();
+    this.stopWorker();
+    await this.workersStopped;
+  }
+
+  /** Terminates the worker, if one runs; `close` awaits its exit. */
+  private stopWorker(): void {
+    if (!this.prefetcher) return;
+    this.workersStopped = Promise.all([this.workersStopped, this.prefetcher.close()]).then(() => undefined);
     this.prefetcher = null;
   }
 
@@ -189,8 +206,7 @@ export class BatchLoader implements AsyncIterable<Batch> {
     }
     if (this.mode === 'worker') {
       this.mode = 'thread';
-      void this.prefetcher?.close();
-      this.prefetcher = null;
+      this.stopWorker();
     }
     return Promise.resolve().then(() => assembleBatch(this.source, request));
   }
@@ -313,6 +329,7 @@ class WorkerPrefetcher {
     return promise;
   }
 
+  /** Terminates the thread; resolves once it has exited. */
   async close(): Promise<void> {
     this.failure ??= new Error('The loader was closed');
     // The idle worker is unref'd, so while we await its termination nothing would keep the event

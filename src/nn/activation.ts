@@ -18,8 +18,11 @@ export class ReLU extends Module {
  * relu of `output`, a fresh tensor just returned by `producer` (a module, or null for an op such
  * as add) that nothing else reads: computed in its own buffer, as PyTorch's ReLU(inplace=True),
  * unless a forward hook on the producer may have kept it. Only for producers whose backward does
- * not read their output: convolution, linear, batch norm, add.
+ * not read their output: convolution, linear, batch norm, add. The producer's output-ReLU hooks
+ * then see the result (see Module.registerOutputReluHook).
  */
 export function reluOnOutput(output: Tensor, producer: Module | null): Tensor {
-  return producer?.hasForwardHooks ? relu(output) : reluInPlace(output);
+  const activated = producer?.hasForwardHooks ? relu(output) : reluInPlace(output);
+  producer?.runOutputReluHooks(activated);
+  return activated;
 }

@@ -19,6 +19,13 @@ export type StateDict = Map<string, Tensor>;
 /** Called after a module's forward with its input and output. */
 export type ForwardHook = (module: Module, input: Tensor, output: Tensor) => void;
 
+/**
+ * Called with relu(output) when a ReLU is applied to a module's output by `reluOnOutput` (fused with
+ * the layer that way, and often computed in the output's own buffer). `activated`'s buffer is reused
+ * once the enclosing tidy scope ends: copy what you keep.
+ */
+export type OutputReluHook = (module: Module, activated: Tensor) => void;
+
 /** Called during backward with ∂L/∂output of a module. `grad` is the engine's buffer: copy it to keep it. */
 export type OutputGradHook = (grad: Float32Array, module: Module, output: Tensor) => void;
 
@@ -52,6 +59,7 @@ export abstract class Module {
   private parentModule: Module | null = null;
   private nameInParent = '';
   private forwardHooks: ForwardHook[] = [];
+  private outputReluHooks: OutputReluHook[] = [];
 
   abstract forward(x: Tensor): Tensor;
 
@@ -274,6 +282,24 @@ export abstract class Module {
     return () => {
       this.forwardHooks = this.forwardHooks.filter((h) => h !== hook);
     };
+  }
+
+  /**
+   * Run `hook(module, relu(output))` after every ReLU that `reluOnOutput` applies to this module's
+   * output: the ReLUs a forward hook cannot see, since models fuse them with the layer instead of
+   * calling a ReLU module. Returns a function that removes it.
+   */
+  registerOutputReluHook(hook: OutputReluHook): () => void {
+    this.outputReluHooks.push(hook);
+    return () => {
+      this.outputReluHooks = this.outputReluHooks.filter((h) => h !== hook);
+    };
+  }
+
+  /** Called by `reluOnOutput` with the ReLU it applied to this module's output. */
+  runOutputReluHooks(activated: Tensor): void {
+    if (this.outputReluHooks.length === 0) return;
+    for (const hook of [...this.outputReluHooks]) hook(this, activated);
   }
 
   /**

@@ -6,17 +6,10 @@
  * `zeroGrad` zeroes gradients in place (PyTorch's set_to_none=False): a parameter that has never
  * received a gradient is skipped by `step`, as in PyTorch.
  */
-import {
-  backward,
-  formatShape,
-  full,
-  persistentTensor,
-  untracked,
-  type LeafSgdUpdate,
-  type LeafSgdUpdateOffer,
-  type Shape,
-  type Tensor,
-} from '../tensor/tensor.js';
+import { formatShape, full, persistentTensor, type Shape, type Tensor } from '../tensor/tensor.js';
+import { untracked } from '../tensor/scope.js';
+import { backward } from '../tensor/autograd.js';
+import type { LeafSgdUpdate, LeafSgdUpdateOffer } from '../tensor/fusedStep.js';
 
 export type NamedParameters = Iterable<readonly [string, Tensor]>;
 export type Hyperparameters = Record<string, number | boolean>;

@@ -1,5 +1,6 @@
 import { getKernels } from '../kernels/index.js';
-import type { LeafSgdUpdate, Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { LeafSgdUpdate } from '../tensor/fusedStep.js';
 import { checkRange, Optimizer, type MutableParameterState, type NamedParameters } from './optimizer.js';
 
 export interface SgdOptions {

@@ -348,7 +348,7 @@ export class Trainer {
       end(failure instanceof DivergenceError ? 'diverged' : 'failed');
       throw failure;
     } finally {
-      this.closeLoader();
+      await this.loader.close();
       // The pooled activation buffers fit this model only; a next run in this process needs others.
       bufferPool.clear();
       this.lock.release();
@@ -421,15 +421,6 @@ export class Trainer {
     const message = `${error.message}; the last good checkpoint is ${last ? `step ${last.step} (${last.weights})` : 'none (it diverged before the first checkpoint)'}`;
     store.updateRun(this.runId, { status: 'diverged', message });
     return new DivergenceError(error.step, `run '${this.runId}' diverged: ${message}`);
-  }
-
-  /**
-   * Stops the prefetch worker without waiting for it: the loader unrefs its idle worker, so while
-   * `close()` awaits the termination nothing keeps the event loop alive, and a CLI process would
-   * exit in the middle of that await, before reporting the run.
-   */
-  private closeLoader(): void {
-    this.loader.close().catch(() => undefined);
   }
 
   /** One SGD step on a batch; returns the batch's loss and accuracy. */

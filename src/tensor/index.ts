@@ -1,29 +1,26 @@
 /** Tensors, autograd and differentiable ops: the engine's public surface. */
 export {
   Tensor,
-  backward,
   empty,
   formatShape,
   full,
-  isGradEnabled,
   labels,
-  leafGradTarget,
-  leafSgdUpdate,
-  noGrad,
-  recordOp,
   shapeSize,
   tensor,
-  tidy,
-  untracked,
   zeros,
   type DType,
-  type GradFn,
   type GradHook,
+  type Shape,
+} from './tensor.js';
+export { isGradEnabled, noGrad, tidy, untracked } from './scope.js';
+export { backward, recordOp, type GradFn } from './autograd.js';
+export {
+  leafGradTarget,
+  leafSgdUpdate,
   type LeafGradTarget,
   type LeafSgdUpdate,
   type LeafSgdUpdateOffer,
-  type Shape,
-} from './tensor.js';
+} from './fusedStep.js';
 export { BufferPool, bufferPool } from './pool.js';
 export { Rng, philox4x32, type RngState, type StreamName } from './rng.js';
 export * from './ops/index.js';

@@ -10,7 +10,8 @@
  * rounding noise of a difference quotient: relative per element, with absolute floors for noise.
  */
 import { Rng } from '../../src/tensor/rng.js';
-import { formatShape, noGrad, type Tensor } from '../../src/tensor/tensor.js';
+import { noGrad } from '../../src/tensor/scope.js';
+import { formatShape, type Tensor } from '../../src/tensor/tensor.js';
 
 export interface GradcheckOptions {
   /** Finite-difference step (default 1e-2). */

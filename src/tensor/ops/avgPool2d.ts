@@ -1,5 +1,6 @@
 import { getKernels } from '../../kernels/index.js';
-import { empty, recordOp, type Tensor } from '../tensor.js';
+import { empty, type Tensor } from '../tensor.js';
+import { recordOp } from '../autograd.js';
 import { pool2dGeometry, type Pool2dOptions } from './pool2d.js';
 import { gradBuffer } from './util.js';
 

@@ -1,6 +1,7 @@
 import type { Conv2dParams } from '../../kernels/interface.js';
 import { getKernels } from '../../kernels/index.js';
-import { empty, formatShape, recordOp, type Tensor } from '../tensor.js';
+import { empty, formatShape, type Tensor } from '../tensor.js';
+import { recordOp } from '../autograd.js';
 import {
   gradBuffer,
   gradDestination,

@@ -1,6 +1,7 @@
 import { getKernels } from '../../kernels/index.js';
 import type { Rng } from '../rng.js';
-import { empty, recordOp, type Tensor } from '../tensor.js';
+import { empty, type Tensor } from '../tensor.js';
+import { recordOp } from '../autograd.js';
 import { gradBuffer, requireFloat32 } from './util.js';
 
 export interface DropoutOptions {

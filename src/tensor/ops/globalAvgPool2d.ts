@@ -1,5 +1,6 @@
 import { getKernels } from '../../kernels/index.js';
-import { empty, formatShape, recordOp, type Tensor } from '../tensor.js';
+import { empty, formatShape, type Tensor } from '../tensor.js';
+import { recordOp } from '../autograd.js';
 import { gradBuffer, requireFloatRank } from './util.js';
 
 /** Mean over the spatial dimensions: x [N,C,H,W] → [N,C]. */

@@ -1,5 +1,7 @@
 import { getKernels } from '../../kernels/index.js';
-import { empty, formatShape, leafSgdUpdate, recordOp, type Tensor } from '../tensor.js';
+import { empty, formatShape, type Tensor } from '../tensor.js';
+import { recordOp } from '../autograd.js';
+import { leafSgdUpdate } from '../fusedStep.js';
 import { gradBuffer, gradDestination, requireFloatRank, requireVector } from './util.js';
 
 /**

@@ -1,5 +1,6 @@
 import { getKernels } from '../../kernels/index.js';
-import { empty, formatShape, recordOp, type Tensor } from '../tensor.js';
+import { empty, formatShape, type Tensor } from '../tensor.js';
+import { recordOp } from '../autograd.js';
 import { gradDestination, requireFloatRank } from './util.js';
 
 /** a [m,k] · b [k,n] → [m,n]. Backward: da = g · bᵀ, db = aᵀ · g. */

@@ -1,5 +1,6 @@
 import { getKernels } from '../../kernels/index.js';
-import { empty, recordOp, type Tensor } from '../tensor.js';
+import { empty, type Tensor } from '../tensor.js';
+import { recordOp } from '../autograd.js';
 import { gradBuffer, requireSameShape } from './util.js';
 
 /** a ⊙ b for identical shapes (no broadcasting). Backward: da = g ⊙ b, db = g ⊙ a. */

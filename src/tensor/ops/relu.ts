@@ -1,5 +1,6 @@
 import { getKernels } from '../../kernels/index.js';
-import { empty, recordOp, Tensor } from '../tensor.js';
+import { empty, Tensor } from '../tensor.js';
+import { recordOp } from '../autograd.js';
 import { gradBuffer, requireFloat32 } from './util.js';
 
 /** max(x, 0) elementwise; the gradient passes where the output is positive. */

@@ -1,5 +1,6 @@
 import { getKernels } from '../../kernels/index.js';
-import { empty, recordOp, type Tensor } from '../tensor.js';
+import { empty, type Tensor } from '../tensor.js';
+import { recordOp } from '../autograd.js';
 import { gradBuffer, requireFloat32 } from './util.js';
 
 /** alpha · x for a constant alpha. */

@@ -3,7 +3,8 @@
  * and the shapes involved. No numerics here: those go through the kernels.
  */
 import { bufferPool } from '../pool.js';
-import { formatShape, leafGradTarget, type LeafGradTarget, type Tensor } from '../tensor.js';
+import { formatShape, type Tensor } from '../tensor.js';
+import { leafGradTarget, type LeafGradTarget } from '../fusedStep.js';
 
 /**
  * A fresh buffer for a gradient returned by a backward rule. It comes from the pool: the engine
