@@ -40,14 +40,14 @@ import {
   type Scale,
 } from '../src/experiments/recipe.js';
 import { RECIPES } from '../src/experiments/recipes/index.js';
-import { claimsFor, evaluateClaims, type Claim, type ClaimResult } from '../src/report/claims.js';
+import { evaluateClaims, type Claim, type ClaimResult } from '../src/report/claims.js';
 import { MeasurementTable, type Operand } from '../src/report/rules.js';
 import type { Measurement } from '../src/report/types.js';
 
 // The two places that know where a recipe's claims live: change these when that moves.
-const claimsOf = (recipe: Recipe): readonly Claim[] => claimsFor(recipe.name);
+const claimsOf = (recipe: Recipe): readonly Claim[] => recipe.claims;
 const evaluate = (recipe: Recipe, measurements: readonly Measurement[]): ClaimResult[] =>
-  evaluateClaims(recipe.name, measurements);
+  evaluateClaims(recipe.name, recipe.claims, measurements);
 
 function sortKeys(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value;

@@ -1,6 +1,6 @@
 /**
- * Building blocks the recipes share: data availability, the CIFAR-10 transfer split, shape
- * statistics of f, the first layer's Σ_x for a run, and the "training from scratch learns" check.
+ * Building blocks the recipes share: data availability, the CIFAR-10 transfer split, the first
+ * layer's Σ_x for a run, and the "training from scratch learns" check.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +10,6 @@ import { findCifarFile } from '../../data/cifar.js';
 import type { LabelSpec } from '../../data/labels.js';
 import { resolveConfig, type RunConfigInput } from '../../runs/config.js';
 import { prepareRunData, type RunData } from '../../runs/data.js';
-import { linearSlope, mean } from '../../report/stats.js';
 import type { Measurement } from '../../report/types.js';
 import type { RecipeCheck } from '../../report/types.js';
 import { readCurve } from '../train.js';
@@ -168,30 +167,6 @@ export function cifarPartData(
 export const randomLabels = (k: number, seed: number): LabelSpec => ({ kind: 'random', k, seed });
 export const REAL_LABELS: LabelSpec = { kind: 'real' };
 
-/** Shape statistics of f over σ (both in ascending σ order); see src/report/claims.ts for the names. */
-export function fShapeMetrics(sigma: readonly number[], f: readonly number[]): Record<string, number> {
-  if (sigma.length !== f.length || f.length < 3)
-    throw new Error(`f shape needs ≥ 3 matching σ and f values, got ${sigma.length} and ${f.length}`);
-  const order = sigma.map((_, i) => i).sort((a, b) => sigma[a]! - sigma[b]!);
-  const sorted = order.map((i) => f[i]!);
-  const third = Math.floor(sorted.length / 3);
-  const low = mean(sorted.slice(0, third));
-  const mid = mean(sorted.slice(third, sorted.length - third));
-  const high = mean(sorted.slice(sorted.length - third));
-  return {
-    'f-low': low,
-    'f-mid': mid,
-    'f-high': high,
-    'f-mean': mean(sorted),
-    'f-peak': Math.max(...sorted),
-    'f-slope': linearSlope(
-      order.map((i) => sigma[i]!),
-      sorted,
-    ),
-    'f-curvature': mid - (low + high) / 2,
-  };
-}
-
 /** Per-seed measurements from a record of metric → value. */
 export function measurementsOf(
   condition: string,
@@ -201,27 +176,6 @@ export function measurementsOf(
   return Object.entries(values)
     .filter(([, value]) => Number.isFinite(value))
     .map(([metric, value]) => ({ condition, seed, metric, value }));
-}
-
-/**
- * f-seed-deviation per seed: mean over σ-indices of |f_s(i) − f̄(i)| / f̄(i), f̄ the mean of the *other*
- * seeds (leave-one-out, so a seed is not compared with itself). Needs at least two seeds.
- */
-export function seedDeviation(curves: ReadonlyMap<number, readonly number[]>): Map<number, number> {
-  const seeds = [...curves.keys()];
-  const out = new Map<number, number>();
-  if (seeds.length < 2) return out;
-  const length = curves.get(seeds[0]!)!.length;
-  for (const seed of seeds) {
-    const others = seeds.filter((s) => s !== seed);
-    const f = curves.get(seed)!;
-    const deviations = Array.from({ length }, (_, i) => {
-      const reference = mean(others.map((s) => curves.get(s)![i]!));
-      return Math.abs(f[i]! - reference) / reference;
-    });
-    out.set(seed, mean(deviations));
-  }
-  return out;
 }
 
 /** The data of a planned run, rebuilt from its config exactly as the trainer builds it. */

@@ -10,6 +10,7 @@ import type { Figure, Measurement, Table } from '../../report/types.js';
 import { scaleSettings, type PresetTable, type Recipe, type RunSpec } from '../recipe.js';
 import { isFinished, readCurve, trainSpec } from '../train.js';
 import { baseRunConfig, cifarAvailability, learnsCheck, randomLabels, REAL_LABELS } from './common.js';
+import { meanBeyond, operand } from '../../report/rules.js';
 
 export interface CriticalSettings {
   readonly source: 'train' | 'test';
@@ -212,4 +213,14 @@ export const criticalStages: Recipe<CriticalSettings> = {
     ];
     return { measurements, figures, tables, checks, notes: [] };
   },
+  claims: [
+    {
+      id: 'critical.longer-hurts',
+      source: '§3 Critical stages',
+      statement:
+        'Longer random-label phases before switching to real labels hurt final downstream performance more (final-acc-slope: slope of final downstream test accuracy against phase length, per seed).',
+      paperValue: 'negative slope',
+      rule: meanBeyond(operand('all', 'final-acc-slope'), 'below', 0),
+    },
+  ],
 };

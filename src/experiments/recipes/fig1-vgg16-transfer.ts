@@ -18,6 +18,7 @@ import {
   type TransferData,
 } from './common.js';
 import { analyseTransfer, downstreamCurves, fromUpstream, transferPhases, type TransferTraining } from './transfer.js';
+import { fasterThan, slowerThan } from '../../report/transfer.js';
 
 interface UpstreamSetting {
   readonly classes: number;
@@ -212,4 +213,36 @@ export const fig1Vgg16Transfer: Recipe<Fig1Settings> = {
     ];
     return { measurements, figures, tables, checks, notes: [] };
   },
+  claims: [
+    {
+      id: 'fig1.positive-real',
+      source: '§1, §3 Fig. 1 (top left)',
+      statement:
+        'A network pre-trained on random labels can train faster on a disjoint downstream set with real labels than one trained from scratch, even after rescaling its weights.',
+      paperValue: 'positive setting (few upstream classes): pre-trained above scratch',
+      rule: fasterThan('real/positive', 'real/scratch'),
+    },
+    {
+      id: 'fig1.positive-random',
+      source: '§1, §3 Fig. 1 (bottom left)',
+      statement: 'The speed-up also holds when the downstream labels are random.',
+      paperValue: 'positive setting: pre-trained above scratch',
+      rule: fasterThan('random/positive', 'random/scratch'),
+    },
+    {
+      id: 'fig1.negative-real',
+      source: '§1, §3 Fig. 1 (top right)',
+      statement:
+        'Later layers specialise to the upstream task and can hide this benefit, which gives negative transfer.',
+      paperValue: 'negative setting (many upstream classes, longer training): pre-trained below scratch',
+      rule: slowerThan('real/negative', 'real/scratch'),
+    },
+    {
+      id: 'fig1.negative-random',
+      source: '§3 Fig. 1 (bottom right)',
+      statement: 'Negative transfer in the same setting with random downstream labels.',
+      paperValue: 'negative setting: pre-trained below scratch',
+      rule: slowerThan('random/negative', 'random/scratch'),
+    },
+  ],
 };

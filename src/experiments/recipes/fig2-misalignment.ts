@@ -18,6 +18,7 @@ import {
   REAL_LABELS,
   runData,
 } from './common.js';
+import { meanBeyond, operand } from '../../report/rules.js';
 
 export interface Fig2Settings {
   readonly source: 'train' | 'test';
@@ -217,4 +218,12 @@ export const fig2Misalignment: Recipe<Fig2Settings> = {
     ];
     return { measurements, figures, tables, checks, notes: [] };
   },
+  claims: LABELS.map((labels) => ({
+    id: `fig2.aligned-${labels}`,
+    source: '§3 Fig. 2',
+    statement: `M w.r.t. the data basis stays far below M w.r.t. a random basis (${labels} labels).`,
+    paperValue: 'M(data basis) far below M(random basis) throughout training',
+    // late-max-ratio: the largest M(data)/M(random) over the second half of the logged iterations.
+    rule: meanBeyond(operand(labels, 'late-max-ratio'), 'below', 0.5, 1),
+  })),
 };

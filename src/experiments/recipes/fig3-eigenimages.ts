@@ -22,6 +22,7 @@ import {
   randomLabels,
   runData,
 } from './common.js';
+import { operand, pairedDirection } from '../../report/rules.js';
 
 export interface Fig3Settings {
   readonly source: 'train' | 'test';
@@ -261,4 +262,18 @@ export const fig3Eigenimages: Recipe<Fig3Settings> = {
     ];
     return { measurements, figures, tables, checks, notes: [] };
   },
+  claims: [
+    {
+      id: 'fig3.eigenvectors-match',
+      source: '§3 Fig. 3',
+      statement:
+        'Top eigenvectors of Σ_w resemble the top eigenvectors of the patch covariance. Measured as: Σ_w is closer to diagonal in the data eigenbasis than in a Haar-random basis (offdiag = off-diagonal share of ‖VᵀΣ_wV‖²_F).',
+      paperValue: '(b) resembles (c)',
+      rule: pairedDirection(
+        operand('random-labels', 'offdiag-data'),
+        operand('random-labels', 'offdiag-random'),
+        'less',
+      ),
+    },
+  ],
 };

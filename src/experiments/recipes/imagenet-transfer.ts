@@ -15,6 +15,7 @@ import {
   type TransferSplit,
 } from './common.js';
 import { analyseAgainstScratch, fromUpstream, transferPhases, type TransferTraining } from './transfer.js';
+import { fasterThan } from '../../report/transfer.js';
 
 export interface ImagenetSettings extends TransferTraining {
   /** Folder under the data root in ImageFolder layout (train/, val/). */
@@ -178,4 +179,14 @@ export const imagenetTransfer: Recipe<ImagenetSettings> = {
       notes: [],
     };
   },
+  claims: [
+    {
+      id: 'imagenet.pretrained-beats-scratch',
+      source: '§3 ImageNet; §1',
+      statement:
+        'Same protocol on an ImageNet-style image folder (ResNet18, disjoint halves, random upstream classes): pre-training on random labels speeds up downstream training.',
+      paperValue: 'pre-trained above scratch',
+      rule: fasterThan('pretrained', 'scratch'),
+    },
+  ],
 };

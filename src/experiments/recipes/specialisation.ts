@@ -21,6 +21,8 @@ import {
   type TransferData,
 } from './common.js';
 import { analyseTransfer, downstreamCurves, fromUpstream, transferPhases, type TransferTraining } from './transfer.js';
+import { allOf, meanBeyond, operand, pairedDirection } from '../../report/rules.js';
+import { slowerThan } from '../../report/transfer.js';
 
 export interface SpecialisationSettings extends TransferTraining {
   readonly data: TransferData;
@@ -304,4 +306,44 @@ export const specialisation: Recipe<SpecialisationSettings> = {
     ];
     return { measurements, figures, tables, checks, notes: [] };
   },
+  claims: [
+    {
+      id: 'spec.negative-transfer',
+      source: '§3 Specialisation / negative transfer',
+      statement:
+        'In this setting (many upstream random classes, long pre-training) pre-training gives negative transfer at width ×1.',
+      paperValue: 'pre-trained below scratch',
+      rule: slowerThan('x1/pretrained', 'x1/scratch'),
+    },
+    {
+      id: 'spec.later-layers-drop',
+      source: '§3 Specialisation / negative transfer',
+      statement:
+        "Later layers' activity drops sharply when training switches to the downstream task; early layers barely change (activity = fraction of positive post-ReLU activations on a fixed probe batch).",
+      paperValue: 'last hidden layer drops; first layer barely changes',
+      rule: allOf(
+        meanBeyond(operand('x1/pretrained', 'activity-drop-last'), 'above', 0),
+        pairedDirection(
+          operand('x1/pretrained', 'activity-drop-last'),
+          operand('x1/pretrained', 'activity-change-first'),
+          'greater',
+        ),
+      ),
+    },
+    {
+      id: 'spec.widening-helps',
+      source: '§3 Specialisation / negative transfer',
+      statement:
+        'Widening the later layers improves transfer (transfer-gain = AUC pre-trained − AUC scratch, per seed).',
+      paperValue: 'gain at ×4 above gain at ×1',
+      rule: pairedDirection(operand('x4', 'transfer-gain'), operand('x1', 'transfer-gain'), 'greater'),
+    },
+    {
+      id: 'spec.widening-removes',
+      source: '§3 Specialisation / negative transfer',
+      statement: 'Widening the later layers (×4) removes the negative transfer.',
+      paperValue: 'no negative transfer at ×4 (gain ≥ −0.01 AUC)',
+      rule: meanBeyond(operand('x4', 'transfer-gain'), 'above', -0.01),
+    },
+  ],
 };
