@@ -25,7 +25,9 @@ import {
 import { getRecipe, RECIPES } from '../src/experiments/recipes/index.js';
 import { fShapeMetrics, seedDeviation } from '../src/experiments/recipes/f-shape.js';
 import { fig5Controls } from '../src/experiments/recipes/fig5-controls.js';
+import { PAPER } from '../src/experiments/recipes/paper-defaults.js';
 import { evaluateClaims } from '../src/report/claims.js';
+import { resolveConfig } from '../src/runs/config.js';
 import { describePlan, listRecipes } from '../src/cli/commands/experiment.js';
 import { RunStore } from '../src/runs/store.js';
 
@@ -143,6 +145,40 @@ describe('claims declared by the recipes', () => {
       'fig5.first-layer-only-beats-scratch': 'not reproduced',
     });
     expect(results.every((r) => r.experiment === 'fig5-controls')).toBe(true);
+  });
+});
+
+describe('the paper defaults', () => {
+  it('reach every planned training run at every scale through the run config (momentum, weight decay)', () => {
+    for (const recipe of RECIPES) {
+      for (const scale of ['smoke', 'cpu', 'paper'] as const) {
+        for (const spec of recipe.plan(scale, [0], '/work/shared/data').filter((s) => s.kind === 'train')) {
+          const { optimizer } = resolveConfig(spec.config);
+          const where = `${recipe.name} ${scale} ${spec.condition}`;
+          expect(optimizer.name, where).toBe('sgd');
+          expect(optimizer.momentum, where).toBe(PAPER.momentum);
+          expect(optimizer.weightDecay, where).toBe(PAPER.weightDecay);
+        }
+      }
+    }
+  });
+
+  it('are what the paper-scale presets use, as docs/paper.md states them', () => {
+    const paper = (name: string) => presetValues(getRecipe(name).scales.paper) as Record<string, unknown>;
+    // §3 Fig. 2, §3 Init, §3 Optimiser.
+    expect(paper('fig2-misalignment')).toMatchObject({
+      widths: [256, 64],
+      initScale: 0.3,
+      epochs: 40,
+      batchSize: 256,
+      lr: 0.01,
+    });
+    // §3 Protocol for transfer; §3 Fig. 5 reads ~1000 and ~2000 iterations.
+    expect(paper('fig5-controls')).toMatchObject({ batchSize: 256, lr: 0.01, fixedIterations: [1_000, 2_000] });
+    expect(paper('deeper-layers').data).toMatchObject({ upstream: 20_000, downstream: 25_000 });
+    // §3 Fig. 20 defaults; §3 ImageNet.
+    expect(paper('fig20-gaussian-fc')).toMatchObject({ batchSize: 128, epochs: 200, lr: 0.01, classes: 10 });
+    expect(paper('imagenet-transfer')).toMatchObject({ upstreamClasses: 1_000, batchSize: 256 });
   });
 });
 
