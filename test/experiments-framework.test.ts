@@ -23,7 +23,11 @@ import {
   type RunSpec,
 } from '../src/experiments/recipe.js';
 import { getRecipe, RECIPES } from '../src/experiments/recipes/index.js';
-import { fShapeMetrics, seedDeviation } from '../src/experiments/recipes/common.js';
+import { fShapeMetrics, seedDeviation } from '../src/experiments/recipes/f-shape.js';
+import { fig5Controls } from '../src/experiments/recipes/fig5-controls.js';
+import { PAPER } from '../src/experiments/recipes/paper-defaults.js';
+import { evaluateClaims } from '../src/report/claims.js';
+import { resolveConfig } from '../src/runs/config.js';
 import { describePlan, listRecipes } from '../src/cli/commands/experiment.js';
 import { RunStore } from '../src/runs/store.js';
 
@@ -98,6 +102,83 @@ describe('run ids and plans', () => {
       if (recipe.name !== 'fig3-eigenimages') for (const id of seed0) expect(first).toContain(id);
     }
     expect((presetValues(getRecipe('fig5-controls').scales.paper) as { widths: number[] }).widths).toEqual([256, 64]);
+  });
+});
+
+describe('claims declared by the recipes', () => {
+  it('gives every recipe claims with unique ids under its own prefix, a statement, a paper value and a rule', () => {
+    const ids = RECIPES.flatMap((recipe) => recipe.claims.map((claim) => claim.id));
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const recipe of RECIPES) {
+      expect(recipe.claims.length, recipe.name).toBeGreaterThan(0);
+      const prefixes = new Set(recipe.claims.map((claim) => claim.id.split('.')[0]));
+      expect(prefixes.size, `${recipe.name}: ${[...prefixes].join(', ')}`).toBe(1);
+      for (const claim of recipe.claims) {
+        expect(claim.id).toMatch(/^[a-z0-9]+\.[a-z0-9-]+$/);
+        expect(claim.statement.length, claim.id).toBeGreaterThan(20);
+        expect(claim.paperValue.length, claim.id).toBeGreaterThan(0);
+        expect(claim.source, claim.id).toMatch(/§/);
+        expect(claim.rule.text, claim.id).toMatch(/reproduced/);
+      }
+    }
+  });
+
+  it('evaluates the Fig. 5 claims from measurements alone', () => {
+    const auc: Record<string, number[]> = {
+      scratch: [0.6, 0.61, 0.62],
+      pretrained: [0.7, 0.705, 0.72],
+      'no-rescale': [0.8, 0.81, 0.83],
+      covariance: [0.7, 0.706, 0.719],
+      'f-from-data': [0.65, 0.66, 0.675],
+      'first-layer-only': [0.55, 0.56, 0.58],
+    };
+    const data = Object.entries(auc).flatMap(([condition, values]) =>
+      values.map((value, seed) => ({ condition, seed, metric: 'auc', value })),
+    );
+    const results = evaluateClaims(fig5Controls.name, fig5Controls.claims, data);
+    expect(Object.fromEntries(results.map((r) => [r.id, r.verdict]))).toEqual({
+      'fig5.pretrained-beats-scratch': 'reproduced',
+      'fig5.no-rescale-beats-pretrained': 'reproduced',
+      'fig5.covariance-beats-scratch': 'reproduced',
+      'fig5.covariance-matches-pretrained': 'reproduced',
+      'fig5.f-from-data-beats-scratch': 'reproduced',
+      'fig5.first-layer-only-beats-scratch': 'not reproduced',
+    });
+    expect(results.every((r) => r.experiment === 'fig5-controls')).toBe(true);
+  });
+});
+
+describe('the paper defaults', () => {
+  it('reach every planned training run at every scale through the run config (momentum, weight decay)', () => {
+    for (const recipe of RECIPES) {
+      for (const scale of ['smoke', 'cpu', 'paper'] as const) {
+        for (const spec of recipe.plan(scale, [0], '/work/shared/data').filter((s) => s.kind === 'train')) {
+          const { optimizer } = resolveConfig(spec.config);
+          const where = `${recipe.name} ${scale} ${spec.condition}`;
+          expect(optimizer.name, where).toBe('sgd');
+          expect(optimizer.momentum, where).toBe(PAPER.momentum);
+          expect(optimizer.weightDecay, where).toBe(PAPER.weightDecay);
+        }
+      }
+    }
+  });
+
+  it('are what the paper-scale presets use, as docs/paper.md states them', () => {
+    const paper = (name: string) => presetValues(getRecipe(name).scales.paper) as Record<string, unknown>;
+    // §3 Fig. 2, §3 Init, §3 Optimiser.
+    expect(paper('fig2-misalignment')).toMatchObject({
+      widths: [256, 64],
+      initScale: 0.3,
+      epochs: 40,
+      batchSize: 256,
+      lr: 0.01,
+    });
+    // §3 Protocol for transfer; §3 Fig. 5 reads ~1000 and ~2000 iterations.
+    expect(paper('fig5-controls')).toMatchObject({ batchSize: 256, lr: 0.01, fixedIterations: [1_000, 2_000] });
+    expect(paper('deeper-layers').data).toMatchObject({ upstream: 20_000, downstream: 25_000 });
+    // §3 Fig. 20 defaults; §3 ImageNet.
+    expect(paper('fig20-gaussian-fc')).toMatchObject({ batchSize: 128, epochs: 200, lr: 0.01, classes: 10 });
+    expect(paper('imagenet-transfer')).toMatchObject({ upstreamClasses: 1_000, batchSize: 256 });
   });
 });
 

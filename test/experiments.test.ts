@@ -10,7 +10,6 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { resolveDataRoot } from '../src/data/paths.js';
 import { runExperiment } from '../src/experiments/experiment.js';
 import { RECIPES } from '../src/experiments/recipes/index.js';
-import { claimsFor } from '../src/report/claims.js';
 import type { ClaimsFile } from '../src/report/write.js';
 
 const dataRoot = resolveDataRoot();
@@ -35,7 +34,7 @@ describe.each(RECIPES.map((recipe) => [recipe.name, recipe] as const))('recipe %
       expect(result.report.pngs.length).toBeGreaterThan(0);
 
       const file = JSON.parse(readFileSync(result.report.claimsJson, 'utf8')) as ClaimsFile;
-      const expected = claimsFor(name).map((claim) => claim.id);
+      const expected = recipe.claims.map((claim) => claim.id);
       expect(file.claims.map((claim) => claim.id)).toEqual(expected);
       expect(expected.length).toBeGreaterThan(0);
       for (const claim of file.claims) {

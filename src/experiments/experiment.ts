@@ -175,6 +175,7 @@ async function writeExperimentReport(experiment: OpenExperiment): Promise<Writte
     seeds: manifest.seeds,
     settings: presetRows(scalePresets(recipe, manifest.scale)),
     runs,
+    claims: recipe.claims,
     measurements: analysis.measurements,
     figures: analysis.figures,
     tables: analysis.tables,

@@ -1,6 +1,7 @@
 /**
- * What an experiment recipe is: a named plan of independent runs per scale, and an analysis that
- * turns the finished runs into report data (measurements for the claims, figures, tables).
+ * What an experiment recipe is: a named plan of independent runs per scale, an analysis that turns the
+ * finished runs into report data (measurements, figures, tables), and the claims of docs/paper.md that
+ * those measurements decide.
  *
  * A run's id is derived from its settings (condition, seed and a hash of everything that determines
  * its result), so re-running an experiment finds its finished runs in the store and skips them, and an
@@ -10,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import type { RunConfigInput } from '../runs/config.js';
 import type { RunStore } from '../runs/store.js';
+import type { Claim } from '../report/claims.js';
 import type { ReportData, SettingRow } from '../report/types.js';
 
 /**
@@ -107,6 +109,8 @@ export interface Recipe<S = unknown> {
   /** The runs of the experiment. Deterministic: the same scale and seeds give the same ids. */
   plan(scale: Scale, seeds: readonly number[], dataRoot: string): RunSpec[];
   analyze(input: AnalysisInput): Promise<RecipeAnalysis>;
+  /** The claims its measurements decide, in report order; each rule reads conditions and metrics `analyze` produces. */
+  readonly claims: readonly Claim[];
 }
 
 /** The preset table of a recipe at a scale, or an error naming the scales it has. */

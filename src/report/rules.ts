@@ -32,6 +32,9 @@ export interface Operand {
   readonly metric: string;
 }
 
+/** `metric` of `condition`, as a rule reads it. */
+export const operand = (condition: string, metric: string): Operand => ({ condition, metric });
+
 const describeOperand = (operand: Operand): string => `${operand.metric}(${operand.condition})`;
 
 /** Measurements indexed by condition and metric, values keyed by seed. */

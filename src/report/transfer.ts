@@ -2,9 +2,9 @@
  * Training-speed statistics of the transfer protocol (docs/paper.md §3): from each run's
  * training-accuracy curve, the accuracy at fixed iterations, the iterations to reach given accuracies,
  * and the area under the curve; summarised per condition over seeds and compared with a baseline
- * (scratch) seed by seed.
+ * (scratch) seed by seed; and the claim rules that compare training speed by that area.
  */
-import { formatNumber, formatSummary } from './rules.js';
+import { formatNumber, formatSummary, operand, pairedDirection, type Rule } from './rules.js';
 import {
   areaUnderCurve,
   iterationsToThreshold,
@@ -35,6 +35,7 @@ export interface TransferOptions {
 }
 
 export const accuracyMetric = (iteration: number) => `acc@${iteration}`;
+export const AUC_METRIC = 'auc';
 export const thresholdMetric = (threshold: number) => `iters-to-${Math.round(threshold * 100)}%`;
 
 /** The common window of all curves: from the latest first iteration to the earliest last iteration. */
@@ -54,7 +55,7 @@ export function transferMeasurements(curves: readonly SeedCurve[], options: Tran
   const out: Measurement[] = [];
   for (const curve of curves) {
     const base = { condition: curve.condition, seed: curve.seed };
-    out.push({ ...base, metric: 'auc', value: areaUnderCurve(curve.points, window) });
+    out.push({ ...base, metric: AUC_METRIC, value: areaUnderCurve(curve.points, window) });
     for (const iteration of options.fixedIterations) {
       const value = valueAt(curve.points, iteration);
       if (value !== null) out.push({ ...base, metric: accuracyMetric(iteration), value });
@@ -93,7 +94,7 @@ export function transferTables(
   const seedsOf = (condition: string) => curves.filter((c) => c.condition === condition).length;
   const window = commonWindow(curves);
   const metrics = [
-    { metric: 'auc', label: `AUC [${window.start}, ${window.end}]` },
+    { metric: AUC_METRIC, label: `AUC [${window.start}, ${window.end}]` },
     ...options.fixedIterations
       .filter((it) => it <= window.end)
       .map((it) => ({ metric: accuracyMetric(it), label: `acc @ ${it}` })),
@@ -153,4 +154,14 @@ export function transferTables(
     rows: pairedRows,
   };
   return compared.length > 0 && conditions.includes(options.baseline) ? [summary, paired] : [summary];
+}
+
+/** `condition` trains faster than `baseline`: its downstream AUC is higher, paired by seed. */
+export function fasterThan(condition: string, baseline: string): Rule {
+  return pairedDirection(operand(condition, AUC_METRIC), operand(baseline, AUC_METRIC), 'greater');
+}
+
+/** `condition` trains more slowly than `baseline` (negative transfer): its downstream AUC is lower, paired by seed. */
+export function slowerThan(condition: string, baseline: string): Rule {
+  return pairedDirection(operand(condition, AUC_METRIC), operand(baseline, AUC_METRIC), 'less');
 }

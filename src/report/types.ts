@@ -1,9 +1,10 @@
 /**
- * What an experiment hands to the report: measurements per seed, figures, tables and the record of
- * every run. Recipes build it from their runs (`src/experiments`); `src/report` turns it into claims,
- * HTML and PNGs without knowing which recipe produced it.
+ * What an experiment hands to the report: measurements per seed, the claims they are to decide, figures,
+ * tables and the record of every run. Recipes build it from their runs (`src/experiments`); `src/report`
+ * turns it into verdicts, HTML and PNGs without knowing which recipe produced it.
  */
 import type { TopLevelSpec } from 'vega-lite';
+import type { Claim } from './claims.js';
 
 /** One measured number: `metric` of `condition` for one seed. Claims are rules over these. */
 export interface Measurement {
@@ -84,6 +85,8 @@ export interface ReportData {
   readonly seeds: readonly number[];
   readonly settings: readonly SettingRow[];
   readonly runs: readonly RunRecord[];
+  /** The claims of docs/paper.md the experiment tests (its recipe declares them); evaluated on `measurements`. */
+  readonly claims: readonly Claim[];
   readonly measurements: readonly Measurement[];
   readonly figures: readonly Figure[];
   readonly tables: readonly Table[];

@@ -38,7 +38,7 @@ export async function writeReport(data: ReportData, dir: string, now: Date = new
     if (ids.has(figure.id)) throw new Error(`report: figure id '${figure.id}' is used twice`);
     ids.add(figure.id);
   }
-  const claims = evaluateClaims(data.experiment, data.measurements);
+  const claims = evaluateClaims(data.experiment, data.claims, data.measurements);
   const generatedAt = now.toISOString();
   const svgs = new Map<string, string>();
   const pngNames = new Map<string, string>();

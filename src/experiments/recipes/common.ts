@@ -1,6 +1,6 @@
 /**
- * Building blocks the recipes share: data availability, the CIFAR-10 transfer split, shape
- * statistics of f, the first layer's Σ_x for a run, and the "training from scratch learns" check.
+ * Building blocks the recipes share: data availability, the parts of a run config, the planned runs of
+ * a condition, the first layer's Σ_x for a run, and the "training from scratch learns" check.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,11 +10,10 @@ import { findCifarFile } from '../../data/cifar.js';
 import type { LabelSpec } from '../../data/labels.js';
 import { resolveConfig, type RunConfigInput } from '../../runs/config.js';
 import { prepareRunData, type RunData } from '../../runs/data.js';
-import { linearSlope, mean } from '../../report/stats.js';
 import type { Measurement } from '../../report/types.js';
 import type { RecipeCheck } from '../../report/types.js';
 import { readCurve } from '../train.js';
-import type { RunContext } from '../recipe.js';
+import type { RunContext, RunSpec } from '../recipe.js';
 import type { RunStore } from '../../runs/store.js';
 
 export type Availability = { ok: true } | { ok: false; reason: string };
@@ -101,95 +100,30 @@ export function gaussianRunConfig(run: GaussianRun, seed: number): RunConfigInpu
   };
 }
 
-/** Where the examples of a transfer experiment come from, per scale. */
-export interface TransferData {
-  /** Source split of CIFAR-10 cut into parts: `train` (the paper), or `test` at smoke scale (it loads 5× faster). */
-  readonly source: 'train' | 'test';
-  /** Sizes of the disjoint parts (docs/paper.md §3: 20 000 upstream, 25 000 downstream). */
-  readonly upstream: number;
-  readonly downstream: number;
-  /** Split scored as test data (always real labels), or null for none. */
-  readonly testSplit: 'test' | null;
-  readonly testLimit: number | null;
-  /** Evaluate training accuracy on the first n training examples only; null for all. */
-  readonly trainEvalLimit: number | null;
-}
-
-/** A dataset whose training split is cut into the disjoint upstream and downstream parts of the transfer protocol. */
-export interface TransferSplit {
-  readonly dataset: string;
-  readonly trainSplit: string;
-  readonly upstream: number;
-  readonly downstream: number;
-  readonly testSplit: string | null;
-  readonly testLimit: number | null;
-}
-
-export type TransferPart = 'upstream' | 'downstream';
-
-/** The `data` section of a run config for one part of the split, cut by `seed`. */
-export function transferPartData(
-  split: TransferSplit,
-  part: TransferPart,
-  labels: LabelSpec,
-  seed: number,
-): NonNullable<RunConfigInput['data']> {
-  return {
-    dataset: split.dataset,
-    trainSplit: split.trainSplit,
-    split: { seed, parts: { upstream: split.upstream, downstream: split.downstream }, use: part },
-    labels,
-    testSplit: split.testSplit,
-    testLimit: split.testLimit,
-  };
-}
-
-export function cifarTransferSplit(data: TransferData): TransferSplit {
-  return {
-    dataset: 'cifar10',
-    trainSplit: data.source,
-    upstream: data.upstream,
-    downstream: data.downstream,
-    testSplit: data.testSplit,
-    testLimit: data.testLimit,
-  };
-}
-
-/** The `data` section of a run config for one part of the seeded CIFAR-10 transfer split. */
-export function cifarPartData(
-  data: TransferData,
-  part: TransferPart,
-  labels: LabelSpec,
-  seed: number,
-): NonNullable<RunConfigInput['data']> {
-  return transferPartData(cifarTransferSplit(data), part, labels, seed);
-}
-
 export const randomLabels = (k: number, seed: number): LabelSpec => ({ kind: 'random', k, seed });
 export const REAL_LABELS: LabelSpec = { kind: 'real' };
 
-/** Shape statistics of f over σ (both in ascending σ order); see src/report/claims.ts for the names. */
-export function fShapeMetrics(sigma: readonly number[], f: readonly number[]): Record<string, number> {
-  if (sigma.length !== f.length || f.length < 3)
-    throw new Error(`f shape needs ≥ 3 matching σ and f values, got ${sigma.length} and ${f.length}`);
-  const order = sigma.map((_, i) => i).sort((a, b) => sigma[a]! - sigma[b]!);
-  const sorted = order.map((i) => f[i]!);
-  const third = Math.floor(sorted.length / 3);
-  const low = mean(sorted.slice(0, third));
-  const mid = mean(sorted.slice(third, sorted.length - third));
-  const high = mean(sorted.slice(sorted.length - third));
-  return {
-    'f-low': low,
-    'f-mid': mid,
-    'f-high': high,
-    'f-mean': mean(sorted),
-    'f-peak': Math.max(...sorted),
-    'f-slope': linearSlope(
-      order.map((i) => sigma[i]!),
-      sorted,
-    ),
-    'f-curvature': mid - (low + high) / 2,
-  };
+export const CIFAR10_CLASSES = 10;
+/** Images in each CIFAR-10 split. */
+export const CIFAR10_IMAGES = { train: 50_000, test: 10_000 } as const;
+
+/** CIFAR-10's real labels, or random labels over its 10 classes drawn from `seed`. */
+export function cifarLabels(kind: 'real' | 'random', seed: number): LabelSpec {
+  return kind === 'real' ? REAL_LABELS : randomLabels(CIFAR10_CLASSES, seed);
+}
+
+/** The `data` section of a run on the first `limit` images (null: all) of a CIFAR-10 split, scored on no test set. */
+export function cifarData(
+  source: 'train' | 'test',
+  limit: number | null,
+  labels: LabelSpec,
+): NonNullable<RunConfigInput['data']> {
+  return { dataset: 'cifar10', trainSplit: source, limit, labels, testSplit: null };
+}
+
+/** The planned runs of one condition. */
+export function runsOf(plan: readonly RunSpec[], condition: string): RunSpec[] {
+  return plan.filter((spec) => spec.condition === condition);
 }
 
 /** Per-seed measurements from a record of metric → value. */
@@ -201,27 +135,6 @@ export function measurementsOf(
   return Object.entries(values)
     .filter(([, value]) => Number.isFinite(value))
     .map(([metric, value]) => ({ condition, seed, metric, value }));
-}
-
-/**
- * f-seed-deviation per seed: mean over σ-indices of |f_s(i) − f̄(i)| / f̄(i), f̄ the mean of the *other*
- * seeds (leave-one-out, so a seed is not compared with itself). Needs at least two seeds.
- */
-export function seedDeviation(curves: ReadonlyMap<number, readonly number[]>): Map<number, number> {
-  const seeds = [...curves.keys()];
-  const out = new Map<number, number>();
-  if (seeds.length < 2) return out;
-  const length = curves.get(seeds[0]!)!.length;
-  for (const seed of seeds) {
-    const others = seeds.filter((s) => s !== seed);
-    const f = curves.get(seed)!;
-    const deviations = Array.from({ length }, (_, i) => {
-      const reference = mean(others.map((s) => curves.get(s)![i]!));
-      return Math.abs(f[i]! - reference) / reference;
-    });
-    out.set(seed, mean(deviations));
-  }
-  return out;
 }
 
 /** The data of a planned run, rebuilt from its config exactly as the trainer builds it. */

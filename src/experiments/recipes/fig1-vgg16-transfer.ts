@@ -4,28 +4,39 @@
  * with positive transfer (few upstream classes, short pre-training) and one with negative transfer
  * (many upstream classes, longer pre-training).
  */
-import type { Figure, Measurement, Table } from '../../report/types.js';
-import { scaleSettings, type PresetTable, type Recipe, type RunSpec } from '../recipe.js';
+import { fasterThan, slowerThan } from '../../report/transfer.js';
+import { scaleSettings, type PresetTable, type Recipe } from '../recipe.js';
 import { trainSpec } from '../train.js';
 import {
-  baseRunConfig,
   cifarAvailability,
-  cifarTransferSplit,
+  CIFAR10_CLASSES,
   pretrainingLearnsCheck,
   randomLabels,
   REAL_LABELS,
+  runsOf,
   scratchLearnsCheck,
-  type TransferData,
 } from './common.js';
-import { analyseTransfer, downstreamCurves, fromUpstream, transferPhases, type TransferTraining } from './transfer.js';
+import { PAPER } from './paper-defaults.js';
+import {
+  CPU_TRANSFER_BATCH_SIZE,
+  PAPER_TRANSFER_DATA,
+  PAPER_TRANSFER_TRAINING,
+  SMOKE_CIFAR_TRANSFER,
+} from './transfer-presets.js';
+import {
+  analyseTransfer,
+  cifarTransferPhases,
+  combineTransfers,
+  fromUpstream,
+  type CifarTransferSettings,
+} from './transfer.js';
 
 interface UpstreamSetting {
   readonly classes: number;
   readonly epochs: number;
 }
 
-export interface Fig1Settings extends TransferTraining {
-  readonly data: TransferData;
+export interface Fig1Settings extends CifarTransferSettings {
   readonly widths: readonly number[];
   readonly batchNorm: boolean;
   readonly positive: UpstreamSetting;
@@ -33,36 +44,24 @@ export interface Fig1Settings extends TransferTraining {
   readonly downstreamRandomClasses: number;
 }
 
-const VGG16_WIDTHS = [64, 64, 128, 128, 256, 256, 256, 512, 512, 512, 512, 512, 512];
-
 const paper: PresetTable<Fig1Settings> = {
-  data: {
-    value: {
-      source: 'train',
-      upstream: 20_000,
-      downstream: 25_000,
-      testSplit: 'test',
-      testLimit: null,
-      trainEvalLimit: 5_000,
-    },
-    why: 'docs/paper.md §3 transfer protocol',
-  },
-  widths: { value: VGG16_WIDTHS, why: 'docs/paper.md Fig. 1: the VGG16 conv stack' },
+  data: PAPER_TRANSFER_DATA,
+  widths: { value: PAPER.fig1.vgg16Widths, why: 'docs/paper.md Fig. 1: the VGG16 conv stack' },
   batchNorm: { value: true, why: 'VGG16 with BatchNorm trains at He init' },
   positive: {
-    value: { classes: 5, epochs: 10 },
+    value: { classes: PAPER.fig1.positiveClasses, epochs: 10 },
     why: 'docs/paper.md Fig. 1 [default]: positive setting, 5 upstream random classes',
   },
   negative: {
-    value: { classes: 50, epochs: 60 },
+    value: { classes: PAPER.fig1.negativeClasses, epochs: 60 },
     why: 'docs/paper.md Fig. 1 [default]: negative setting, 50 upstream random classes, longer training',
   },
-  downstreamRandomClasses: { value: 10, why: 'downstream random labels over 10 classes (Fig. 1 bottom)' },
+  downstreamRandomClasses: { value: CIFAR10_CLASSES, why: 'downstream random labels over 10 classes (Fig. 1 bottom)' },
   downstreamIterations: { value: 3_000, why: '[default] about 30 epochs of the downstream part' },
-  batchSize: { value: 256, why: 'docs/paper.md §3 Optimiser' },
-  lr: { value: 0.001, why: 'docs/paper.md Fig. 1: learning rate around 1e-3' },
+  batchSize: PAPER_TRANSFER_TRAINING.batchSize,
+  lr: { value: PAPER.fig1.lr, why: 'docs/paper.md Fig. 1: learning rate around 1e-3' },
   evalEvery: { value: 100, why: '30 points of the training curve' },
-  fixedIterations: { value: [1_000, 2_000, 3_000], why: 'as Fig. 5, and the end' },
+  fixedIterations: { value: [...PAPER.fig5.fixedIterations, 3_000], why: 'as Fig. 5, and the end' },
 };
 
 const cpu: PresetTable<Fig1Settings> = {
@@ -79,13 +78,13 @@ const cpu: PresetTable<Fig1Settings> = {
     why: 'VGG16 is expensive on 2 cores: a fifth of the paper’s parts',
   },
   widths: {
-    value: VGG16_WIDTHS.map((w) => w / 8),
+    value: PAPER.fig1.vgg16Widths.map((w) => w / 8),
     why: 'the VGG16 layout at an eighth of the width (64× fewer operations), so the 24 runs took 16 min of CPU time (8.7 min wall) on 2 cores',
   },
   positive: { value: { classes: 5, epochs: 4 }, why: 'few classes, short pre-training' },
   negative: { value: { classes: 50, epochs: 24 }, why: 'many classes, six times longer' },
   downstreamIterations: { value: 600, why: 'about 19 epochs of the downstream part at batch 128' },
-  batchSize: { value: 128, why: 'more steps on the smaller parts' },
+  batchSize: CPU_TRANSFER_BATCH_SIZE,
   lr: { value: 0.01, why: 'the thin network trains too slowly at 1e-3 within a few hundred steps' },
   evalEvery: { value: 50, why: '12 points of the training curve' },
   fixedIterations: { value: [200, 400, 600], why: 'thirds of the downstream run' },
@@ -93,21 +92,15 @@ const cpu: PresetTable<Fig1Settings> = {
 
 const smoke: PresetTable<Fig1Settings> = {
   ...paper,
-  data: {
-    value: { source: 'test', upstream: 300, downstream: 300, testSplit: null, testLimit: null, trainEvalLimit: null },
-    why: 'a few hundred images of CIFAR-10’s test file',
-  },
+  ...SMOKE_CIFAR_TRANSFER,
   widths: { value: [8, 8, 8, 8, 16, 16, 16, 16, 16, 16, 16, 16, 16], why: 'the VGG16 layout, very thin' },
   positive: { value: { classes: 5, epochs: 2 }, why: 'few classes, short pre-training' },
   negative: { value: { classes: 50, epochs: 4 }, why: 'many classes, longer' },
-  downstreamIterations: { value: 48, why: 'enough steps for scratch to learn above chance' },
-  batchSize: { value: 50, why: 'six steps per epoch' },
   lr: { value: 0.05, why: 'a larger step: the thin BatchNorm VGG16 learns within 48 steps' },
-  evalEvery: { value: 8, why: 'six points of the training curve' },
-  fixedIterations: { value: [24, 48], why: 'half-way and end' },
 };
 
 const SETTINGS = ['positive', 'negative'] as const;
+type Setting = (typeof SETTINGS)[number];
 const DOWNSTREAM_LABELS = ['real', 'random'] as const;
 
 export const fig1Vgg16Transfer: Recipe<Fig1Settings> = {
@@ -122,94 +115,95 @@ export const fig1Vgg16Transfer: Recipe<Fig1Settings> = {
   available: cifarAvailability,
   plan(scale, seeds) {
     const s = scaleSettings(this, scale);
-    const plan: RunSpec[] = [];
-    for (const seed of seeds) {
-      const common = baseRunConfig({
-        seed,
-        model: { name: 'vgg16', widths: [...s.widths], batchNorm: s.batchNorm },
-        lr: s.lr,
-        evalEvery: s.evalEvery,
-        trainEvalLimit: s.data.trainEvalLimit,
-      });
-      const phases = transferPhases({ common, split: cifarTransferSplit(s.data), seed, batchSize: s.batchSize });
-      const upstream = Object.fromEntries(
-        SETTINGS.map((setting) => [
-          setting,
-          trainSpec({
-            condition: `upstream-${setting}`,
-            seed,
-            config: phases.upstream(s[setting].classes, s[setting].epochs),
-          }),
-        ]),
-      ) as Record<(typeof SETTINGS)[number], RunSpec>;
-      plan.push(upstream.positive, upstream.negative);
-      for (const labels of DOWNSTREAM_LABELS) {
+    return seeds.flatMap((seed) => {
+      const phases = cifarTransferPhases(s, seed, { name: 'vgg16', widths: [...s.widths], batchNorm: s.batchNorm });
+      const pretrain = (setting: Setting) =>
+        trainSpec({
+          condition: `upstream-${setting}`,
+          seed,
+          config: phases.upstream(s[setting].classes, s[setting].epochs),
+        });
+      const upstream = { positive: pretrain('positive'), negative: pretrain('negative') };
+      const downstream = (labels: (typeof DOWNSTREAM_LABELS)[number]) => {
         // Downstream random labels use their own stream seed, so they differ from the upstream ones.
-        const downstream = phases.downstream(
+        const config = phases.downstream(
           s.downstreamIterations,
           labels === 'real' ? REAL_LABELS : randomLabels(s.downstreamRandomClasses, seed + 1_000),
         );
-        plan.push(
-          trainSpec({
-            condition: `${labels}/scratch`,
-            seed,
-            config: downstream,
-            dependsOn: [upstream.positive.id, upstream.negative.id],
-          }),
-        );
-        for (const setting of SETTINGS) {
-          plan.push(
-            trainSpec({
-              condition: `${labels}/${setting}`,
-              seed,
-              config: fromUpstream(downstream, upstream[setting].id),
-            }),
-          );
-        }
-      }
-    }
-    return plan;
+        const dependsOn = [upstream.positive.id, upstream.negative.id];
+        return [
+          trainSpec({ condition: `${labels}/scratch`, seed, config, dependsOn }),
+          ...SETTINGS.map((setting) =>
+            trainSpec({ condition: `${labels}/${setting}`, seed, config: fromUpstream(config, upstream[setting].id) }),
+          ),
+        ];
+      };
+      return [upstream.positive, upstream.negative, ...DOWNSTREAM_LABELS.flatMap(downstream)];
+    });
   },
   async analyze({ scale, plan, context }) {
     const s = scaleSettings(this, scale);
-    const measurements: Measurement[] = [];
-    const figures: Figure[] = [];
-    const tables: Table[] = [];
-    for (const labels of DOWNSTREAM_LABELS) {
-      const transfer = analyseTransfer(
-        downstreamCurves(
-          context.store,
+    const { store } = context;
+    const transfer = combineTransfers(
+      DOWNSTREAM_LABELS.map((labels) =>
+        analyseTransfer(
+          store,
           plan.filter((p) => p.condition.startsWith(`${labels}/`)),
+          {
+            baseline: `${labels}/scratch`,
+            fixedIterations: s.fixedIterations,
+            what: `downstream train accuracy (${labels} labels)`,
+            figureId: `downstream-${labels}`,
+            figureTitle: `Downstream training accuracy, ${labels} labels`,
+            caption: `Paper (Fig. 1 ${labels === 'real' ? 'top' : 'bottom'}): pre-trained above scratch in the positive setting, below it in the negative one.`,
+            tableIdPrefix: `${labels}-`,
+          },
         ),
-        {
-          baseline: `${labels}/scratch`,
-          fixedIterations: s.fixedIterations,
-          what: `downstream train accuracy (${labels} labels)`,
-          figureId: `downstream-${labels}`,
-          figureTitle: `Downstream training accuracy, ${labels} labels`,
-          caption: `Paper (Fig. 1 ${labels === 'real' ? 'top' : 'bottom'}): pre-trained above scratch in the positive setting, below it in the negative one.`,
-          tableIdPrefix: `${labels}-`,
-        },
-      );
-      measurements.push(...transfer.measurements);
-      tables.push(...transfer.tables);
-      if (transfer.figure) figures.push(transfer.figure);
-    }
-    const checks = [
-      scratchLearnsCheck(
-        context.store,
-        plan.filter((p) => p.condition === 'real/scratch'),
-        10,
       ),
+    );
+    const checks = [
+      scratchLearnsCheck(store, runsOf(plan, 'real/scratch'), CIFAR10_CLASSES),
       ...SETTINGS.map((setting) =>
         pretrainingLearnsCheck(
-          context.store,
-          plan.filter((p) => p.condition === `upstream-${setting}`),
+          store,
+          runsOf(plan, `upstream-${setting}`),
           s[setting].classes,
           `pre-training on random labels (${setting})`,
         ),
       ),
     ];
-    return { measurements, figures, tables, checks, notes: [] };
+    return { ...transfer, checks, notes: [] };
   },
+  claims: [
+    {
+      id: 'fig1.positive-real',
+      source: '§1, §3 Fig. 1 (top left)',
+      statement:
+        'A network pre-trained on random labels can train faster on a disjoint downstream set with real labels than one trained from scratch, even after rescaling its weights.',
+      paperValue: 'positive setting (few upstream classes): pre-trained above scratch',
+      rule: fasterThan('real/positive', 'real/scratch'),
+    },
+    {
+      id: 'fig1.positive-random',
+      source: '§1, §3 Fig. 1 (bottom left)',
+      statement: 'The speed-up also holds when the downstream labels are random.',
+      paperValue: 'positive setting: pre-trained above scratch',
+      rule: fasterThan('random/positive', 'random/scratch'),
+    },
+    {
+      id: 'fig1.negative-real',
+      source: '§1, §3 Fig. 1 (top right)',
+      statement:
+        'Later layers specialise to the upstream task and can hide this benefit, which gives negative transfer.',
+      paperValue: 'negative setting (many upstream classes, longer training): pre-trained below scratch',
+      rule: slowerThan('real/negative', 'real/scratch'),
+    },
+    {
+      id: 'fig1.negative-random',
+      source: '§3 Fig. 1 (bottom right)',
+      statement: 'Negative transfer in the same setting with random downstream labels.',
+      paperValue: 'negative setting: pre-trained below scratch',
+      rule: slowerThan('random/negative', 'random/scratch'),
+    },
+  ],
 };

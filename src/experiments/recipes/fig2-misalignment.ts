@@ -7,17 +7,21 @@ import type { RunConfigInput } from '../../runs/config.js';
 import { bandChart } from '../../report/charts.js';
 import { mean } from '../../report/stats.js';
 import type { Measurement, Table } from '../../report/types.js';
-import { scaleSettings, type PresetTable, type Recipe, type RunSpec } from '../recipe.js';
+import { scaleSettings, type PresetTable, type Recipe } from '../recipe.js';
 import { isFinished, readCurve, trainSpec, type ProbeFactory } from '../train.js';
 import {
   baseRunConfig,
   cifarAvailability,
+  cifarData,
+  cifarLabels,
+  CIFAR10_CLASSES,
   firstLayerInputCovariance,
   learnsCheck,
-  randomLabels,
-  REAL_LABELS,
   runData,
+  runsOf,
 } from './common.js';
+import { PAPER } from './paper-defaults.js';
+import { meanBeyond, operand } from '../../report/rules.js';
 
 export interface Fig2Settings {
   readonly source: 'train' | 'test';
@@ -36,11 +40,11 @@ export interface Fig2Settings {
 const paper: PresetTable<Fig2Settings> = {
   source: { value: 'train', why: 'docs/paper.md Fig. 2: the full CIFAR-10 training set' },
   limit: { value: null, why: 'all 50 000 images' },
-  widths: { value: [256, 64], why: 'Fig. 2: conv 256 filters 3×3 (valid), FC 64' },
-  initScale: { value: 0.3, why: 'docs/paper.md §3 Init: 0.3 for cnn2' },
-  epochs: { value: 40, why: 'Fig. 2: 40 epochs' },
-  batchSize: { value: 256, why: 'Fig. 2: batch 256 (~195 iterations per epoch)' },
-  lr: { value: 0.01, why: 'Fig. 2: lr 0.01' },
+  widths: { value: PAPER.cnn2.widths, why: 'Fig. 2: conv 256 filters 3×3 (valid), FC 64' },
+  initScale: { value: PAPER.cnn2.initScale, why: 'docs/paper.md §3 Init: 0.3 for cnn2' },
+  epochs: { value: PAPER.cnn2.epochs, why: 'Fig. 2: 40 epochs' },
+  batchSize: { value: PAPER.batchSize, why: 'Fig. 2: batch 256 (~195 iterations per epoch)' },
+  lr: { value: PAPER.lr, why: 'Fig. 2: lr 0.01' },
   probeEvery: { value: 195, why: 'M once per epoch' },
   evalEvery: { value: 975, why: 'training accuracy every 5 epochs' },
   trainEvalLimit: { value: 10_000, why: 'training accuracy on 10k of the images (the curve is a check, not a result)' },
@@ -100,9 +104,8 @@ export const fig2Misalignment: Recipe<Fig2Settings> = {
   available: cifarAvailability,
   plan(scale, seeds) {
     const s = scaleSettings(this, scale);
-    const plan: RunSpec[] = [];
-    for (const seed of seeds) {
-      for (const labels of LABELS) {
+    return seeds.flatMap((seed) =>
+      LABELS.map((labels) => {
         const config: RunConfigInput = {
           ...baseRunConfig({
             seed,
@@ -112,26 +115,13 @@ export const fig2Misalignment: Recipe<Fig2Settings> = {
             evalEvery: s.evalEvery,
             trainEvalLimit: s.trainEvalLimit,
           }),
-          data: {
-            dataset: 'cifar10',
-            trainSplit: s.source,
-            limit: s.limit,
-            labels: labels === 'real' ? REAL_LABELS : randomLabels(10, seed),
-            testSplit: null,
-          },
+          data: cifarData(s.source, s.limit, cifarLabels(labels, seed)),
           training: { batchSize: s.batchSize, epochs: s.epochs },
         };
-        plan.push(
-          trainSpec({
-            condition: labels,
-            seed,
-            config,
-            probes: [alignmentProbe(config, s.widths[0], s.probeEvery, seed)],
-          }),
-        );
-      }
-    }
-    return plan;
+        const probe = alignmentProbe(config, s.widths[0], s.probeEvery, seed);
+        return trainSpec({ condition: labels, seed, config, probes: [probe] });
+      }),
+    );
   },
   async analyze({ plan, context }) {
     const names = alignmentMetricNames(LAYER);
@@ -199,22 +189,17 @@ export const fig2Misalignment: Recipe<Fig2Settings> = {
       },
     ];
     const checks = [
-      learnsCheck(
-        context.store,
-        plan.filter((s) => s.condition === 'real'),
-        10,
-        0.1,
-        'training on real labels',
-      ),
-      learnsCheck(
-        context.store,
-        plan.filter((s) => s.condition === 'random'),
-        10,
-        0.02,
-        'training on random labels',
-        false,
-      ),
+      learnsCheck(context.store, runsOf(plan, 'real'), CIFAR10_CLASSES, 0.1, 'training on real labels'),
+      learnsCheck(context.store, runsOf(plan, 'random'), CIFAR10_CLASSES, 0.02, 'training on random labels', false),
     ];
     return { measurements, figures, tables, checks, notes: [] };
   },
+  claims: LABELS.map((labels) => ({
+    id: `fig2.aligned-${labels}`,
+    source: '§3 Fig. 2',
+    statement: `M w.r.t. the data basis stays far below M w.r.t. a random basis (${labels} labels).`,
+    paperValue: 'M(data basis) far below M(random basis) throughout training',
+    // late-max-ratio: the largest M(data)/M(random) over the second half of the logged iterations.
+    rule: meanBeyond(operand(labels, 'late-max-ratio'), 'below', 0.5, 1),
+  })),
 };

@@ -6,10 +6,13 @@ import type { RunConfigInput } from '../../runs/config.js';
 import { seedLinesChart } from '../../report/charts.js';
 import type { Figure, Measurement, Table } from '../../report/types.js';
 import { readResult } from '../compute.js';
-import { scaleSettings, type PresetTable, type Recipe, type RunSpec } from '../recipe.js';
+import { scaleSettings, type PresetTable, type Recipe } from '../recipe.js';
 import { trainSpec } from '../train.js';
 import { alignmentSpec, meanZ, type AlignmentRecord } from './alignment.js';
-import { fShapeMetrics, gaussianRunConfig, learnsCheck, measurementsOf } from './common.js';
+import { gaussianRunConfig, learnsCheck, measurementsOf, runsOf } from './common.js';
+import { allOf, meanBeyond, operand, pairedDirection } from '../../report/rules.js';
+import { fShapeMetrics, risesThenFalls } from './f-shape.js';
+import { PAPER } from './paper-defaults.js';
 
 interface Panel {
   /** Σ_x as a dataset diag(...) (docs/data.md). */
@@ -30,27 +33,25 @@ export interface Fig20Settings {
 }
 
 const PANELS = ['left', 'middle', 'right'] as const;
-const LEFT_DIAG = 'diag(1:1.9:0.1)';
-const WIDE_DIAG = 'diag(0.1:3.0:0.1)';
 
 const paper: PresetTable<Fig20Settings> = {
   left: {
-    value: { diag: LEFT_DIAG, widths: [2048, 256], samples: 10_000 },
+    value: PAPER.fig20.left,
     why: 'docs/paper.md Fig. 20 left: d=10, Σ_x = diag(1, 1.1, …, 1.9), widths 2048, 256, 10 000 samples',
   },
   middle: {
-    value: { diag: WIDE_DIAG, widths: [2048, 256], samples: 10_000 },
+    value: PAPER.fig20.middle,
     why: 'Fig. 20 middle: d=30, Σ_x = diag(0.1, …, 3.0), widths 2048, 256, 10 000 samples',
   },
   right: {
-    value: { diag: WIDE_DIAG, widths: [256, 256], samples: 2_000 },
+    value: PAPER.fig20.right,
     why: 'Fig. 20 right: d=30, widths 256, 256, 2 000 samples',
   },
-  classes: { value: 10, why: 'Fig. 20: 10 output classes, labels uniform at random' },
-  epochs: { value: 200, why: 'Fig. 20 defaults: 200 epochs' },
-  batchSize: { value: 128, why: 'Fig. 20 defaults: batch 128' },
+  classes: { value: PAPER.fig20.classes, why: 'Fig. 20: 10 output classes, labels uniform at random' },
+  epochs: { value: PAPER.fig20.epochs, why: 'Fig. 20 defaults: 200 epochs' },
+  batchSize: { value: PAPER.fig20.batchSize, why: 'Fig. 20 defaults: batch 128' },
   lr: {
-    value: 0.01,
+    value: PAPER.fig20.lr,
     why: 'Fig. 20 defaults: SGD lr 0.01, momentum 0.9 (init std 1/√fan_in is the mlp default init_scale)',
   },
   evalEvery: { value: 1_000, why: 'training accuracy every 1 000 steps: only the end state is analysed' },
@@ -67,11 +68,11 @@ const cpu: PresetTable<Fig20Settings> = {
 const smoke: PresetTable<Fig20Settings> = {
   ...paper,
   left: {
-    value: { diag: LEFT_DIAG, widths: [128, 32], samples: 300 },
+    value: { diag: PAPER.fig20.left.diag, widths: [128, 32], samples: 300 },
     why: 'tiny: exercises the pipeline end to end in seconds',
   },
-  middle: { value: { diag: WIDE_DIAG, widths: [128, 32], samples: 300 }, why: 'tiny' },
-  right: { value: { diag: WIDE_DIAG, widths: [64, 32], samples: 300 }, why: 'tiny' },
+  middle: { value: { diag: PAPER.fig20.middle.diag, widths: [128, 32], samples: 300 }, why: 'tiny' },
+  right: { value: { diag: PAPER.fig20.right.diag, widths: [64, 32], samples: 300 }, why: 'tiny' },
   epochs: { value: 12, why: 'enough steps for the training accuracy on random labels to rise above chance' },
   batchSize: { value: 50, why: 'small batches: more steps on few samples' },
   lr: { value: 0.05, why: 'a larger step so memorisation starts within a few epochs' },
@@ -107,27 +108,26 @@ export const fig20GaussianFc: Recipe<Fig20Settings> = {
   description:
     'Fully connected networks trained on random labels of synthetic Gaussian inputs in the three settings of Fig. 20. ' +
     'After training, the first layer’s f(σ) = sqrt(v_iᵀ Σ_w v_i) is measured against the eigenpairs of the sample Σ_x, with the misalignment against the data and a random basis.',
-  defaultSeeds: { smoke: 2, demo: 3, cpu: 5, paper: 5 },
+  defaultSeeds: { smoke: 2, demo: 3, cpu: PAPER.fig20.seeds, paper: PAPER.fig20.seeds },
   scales: { smoke, demo, cpu, paper },
   available: () => ({ ok: true }),
   plan(scale, seeds) {
     const settings = scaleSettings(this, scale);
-    const plan: RunSpec[] = [];
-    for (const seed of seeds) {
-      for (const name of PANELS) {
+    return seeds.flatMap((seed) =>
+      PANELS.flatMap((name) => {
         const config = panelConfig(settings, settings[name], seed);
         const train = trainSpec({ condition: name, seed, config });
-        plan.push(train, alignmentSpec({ train, config, weightKey: 'fc1.weight' }));
-      }
-    }
-    return plan;
+        return [train, alignmentSpec({ train, config, weightKey: 'fc1.weight' })];
+      }),
+    );
   },
-  async analyze({ plan, context }) {
+  async analyze({ scale, plan, context }) {
+    const { store } = context;
     const measurements: Measurement[] = [];
     const points: { series: string; seed: number; x: number; y: number; panel: string }[] = [];
     const rows: (string | number)[][] = [];
     for (const spec of plan.filter((s) => s.kind === 'compute')) {
-      const record = readResult<AlignmentRecord>(context.store, spec.id);
+      const record = readResult<AlignmentRecord>(store, spec.id);
       if (!record) continue;
       const panel = spec.condition.split('/')[0]!;
       const metrics: Record<string, number> = { ...fShapeMetrics(record.sigma, record.f), 'mean-z': meanZ(record) };
@@ -178,15 +178,57 @@ export const fig20GaussianFc: Recipe<Fig20Settings> = {
       },
     ];
     const trains = plan.filter((s) => s.kind === 'train');
+    const { classes } = scaleSettings(this, scale);
     const checks = PANELS.map((panel) =>
-      learnsCheck(
-        context.store,
-        trains.filter((s) => s.condition === panel),
-        10,
-        0.05,
-        `training on random labels (${panel})`,
-      ),
+      learnsCheck(store, runsOf(trains, panel), classes, 0.05, `training on random labels (${panel})`),
     );
     return { measurements, figures, tables, checks, notes: [] };
   },
+  claims: [
+    {
+      id: 'fig20.left-decreasing',
+      source: '§3 Fig. 20 (left)',
+      statement: 'Input dim 10, Σ_x = diag(1, …, 1.9), widths 2048, 256: f is decreasing.',
+      paperValue: 'decreasing 0.38 → 0.315',
+      rule: meanBeyond(operand('left', 'f-slope'), 'below', 0),
+    },
+    {
+      id: 'fig20.middle-rises-then-falls',
+      source: '§3 Fig. 20 (middle)',
+      statement: 'Input dim 30, Σ_x = diag(0.1, …, 3.0), widths 2048, 256: f rises then falls.',
+      paperValue: 'rises then falls',
+      rule: risesThenFalls('middle'),
+    },
+    {
+      id: 'fig20.right-rises-then-saturates',
+      source: '§3 Fig. 20 (right)',
+      statement:
+        'Input dim 30, widths 256, 256, 2 000 samples: f rises then saturates (rising, and concave: f-curvature > 0).',
+      paperValue: 'rises then saturates ≈0.25',
+      rule: allOf(
+        pairedDirection(operand('right', 'f-high'), operand('right', 'f-low'), 'greater'),
+        meanBeyond(operand('right', 'f-curvature'), 'above', 0),
+      ),
+    },
+    {
+      id: 'fig20.aligned',
+      source: '§2 Proposition; §2 Misalignment score',
+      statement:
+        'With Gaussian inputs and labels independent of x, Σ_w is aligned with Σ_x: the misalignment w.r.t. the data eigenbasis is below that w.r.t. a random basis.',
+      paperValue: 'M(data basis) < M(random basis)',
+      rule: allOf(
+        ...PANELS.map((panel) =>
+          pairedDirection(operand(panel, 'misalignment-data'), operand(panel, 'misalignment-random'), 'less'),
+        ),
+      ),
+    },
+    {
+      id: 'fig20.mean-zero',
+      source: '§2 Weight covariance; Proposition',
+      statement:
+        'The first-layer weights have mean ≈ 0 (mean-z = ‖mean row‖·√rows / rms row norm, ≈1 for zero-mean i.i.d. rows).',
+      paperValue: 'mean ≈ 0',
+      rule: allOf(...PANELS.map((panel) => meanBeyond(operand(panel, 'mean-z'), 'below', 3))),
+    },
+  ],
 };

@@ -8,22 +8,35 @@
 import { createActivityProbe } from '../../analysis/index.js';
 import type { RunConfigInput } from '../../runs/config.js';
 import { bandChart } from '../../report/charts.js';
-import type { Figure, Measurement, Table } from '../../report/types.js';
-import { scaleSettings, type PresetTable, type Recipe, type RunSpec } from '../recipe.js';
-import { isFinished, readCurve, trainSpec, type ProbeFactory } from '../train.js';
+import { allOf, meanBeyond, operand, pairedDirection } from '../../report/rules.js';
+import { AUC_METRIC, slowerThan } from '../../report/transfer.js';
+import type { Measurement } from '../../report/types.js';
+import { scaleSettings, type PresetTable, type Recipe } from '../recipe.js';
+import { isFinished, readCurve, type ProbeFactory } from '../train.js';
 import {
-  baseRunConfig,
   cifarAvailability,
-  cifarTransferSplit,
+  CIFAR10_CLASSES,
+  measurementsOf,
   pretrainingLearnsCheck,
   runData,
   scratchLearnsCheck,
-  type TransferData,
 } from './common.js';
-import { analyseTransfer, downstreamCurves, fromUpstream, transferPhases, type TransferTraining } from './transfer.js';
+import { PAPER } from './paper-defaults.js';
+import {
+  CPU_CIFAR_TRANSFER,
+  PAPER_TRANSFER_DATA,
+  PAPER_TRANSFER_TRAINING,
+  SMOKE_CIFAR_TRANSFER,
+} from './transfer-presets.js';
+import {
+  analyseTransfer,
+  cifarTransferPhases,
+  combineTransfers,
+  transferRuns,
+  type CifarTransferSettings,
+} from './transfer.js';
 
-export interface SpecialisationSettings extends TransferTraining {
-  readonly data: TransferData;
+export interface SpecialisationSettings extends CifarTransferSettings {
   readonly filters: number;
   readonly hidden: number;
   readonly multipliers: readonly number[];
@@ -35,46 +48,30 @@ export interface SpecialisationSettings extends TransferTraining {
 }
 
 const paper: PresetTable<SpecialisationSettings> = {
-  data: {
-    value: {
-      source: 'train',
-      upstream: 20_000,
-      downstream: 25_000,
-      testSplit: 'test',
-      testLimit: null,
-      trainEvalLimit: 5_000,
-    },
-    why: 'docs/paper.md §3 transfer protocol',
-  },
-  filters: { value: 256, why: 'the 2-layer CNN of Fig. 2' },
-  hidden: { value: 64, why: 'FC 64 of Fig. 2, the later layer that is widened' },
-  multipliers: { value: [1, 2, 4], why: 'docs/paper.md: widening the later layers ×2, ×4' },
-  initScale: { value: 0.3, why: 'docs/paper.md §3 Init: 0.3 for cnn2' },
+  data: PAPER_TRANSFER_DATA,
+  filters: { value: PAPER.cnn2.widths[0], why: 'the 2-layer CNN of Fig. 2' },
+  hidden: { value: PAPER.cnn2.widths[1], why: 'FC 64 of Fig. 2, the later layer that is widened' },
+  multipliers: { value: PAPER.specialisation.widthMultipliers, why: 'docs/paper.md: widening the later layers ×2, ×4' },
+  initScale: { value: PAPER.cnn2.initScale, why: 'docs/paper.md §3 Init: 0.3 for cnn2' },
   upstreamClasses: {
-    value: 50,
+    value: PAPER.fig1.negativeClasses,
     why: 'docs/paper.md Fig. 1 negative setting [default]: 50 upstream random classes, longer training',
   },
   upstreamEpochs: { value: 60, why: '[default] long pre-training, so the later layer specialises' },
-  downstreamIterations: { value: 2_000, why: 'as Fig. 5' },
-  batchSize: { value: 256, why: 'docs/paper.md §3 Optimiser' },
-  lr: { value: 0.01, why: 'docs/paper.md §3 Optimiser' },
-  evalEvery: { value: 100, why: '20 points of the training curve' },
+  downstreamIterations: PAPER_TRANSFER_TRAINING.downstreamIterations,
+  batchSize: PAPER_TRANSFER_TRAINING.batchSize,
+  lr: PAPER_TRANSFER_TRAINING.lr,
+  evalEvery: PAPER_TRANSFER_TRAINING.evalEvery,
   probeExamples: { value: 512, why: 'fixed probe batch of downstream images' },
   probeEvery: { value: 50, why: 'activity every 50 steps' },
-  fixedIterations: { value: [1_000, 2_000], why: 'as Fig. 5' },
+  fixedIterations: PAPER_TRANSFER_TRAINING.fixedIterations,
 };
 
 const cpu: PresetTable<SpecialisationSettings> = {
   ...paper,
+  ...CPU_CIFAR_TRANSFER,
   data: {
-    value: {
-      source: 'train',
-      upstream: 2_500,
-      downstream: 5_000,
-      testSplit: null,
-      testLimit: null,
-      trainEvalLimit: 2_000,
-    },
+    value: { ...CPU_CIFAR_TRANSFER.data.value, upstream: 2_500 },
     why: 'a small upstream part (50 random classes are memorised faster on fewer images) and a fifth of the paper’s downstream part',
   },
   filters: {
@@ -82,30 +79,19 @@ const cpu: PresetTable<SpecialisationSettings> = {
     why: 'an eighth of the conv filters keeps the ×4 network affordable (its FC layer is filters × 900 × hidden): the recipe took 10.4 min of CPU time (6.1 min wall) on 2 cores',
   },
   upstreamEpochs: { value: 30, why: 'long relative to the downstream run, so the later layer specialises' },
-  downstreamIterations: { value: 300, why: 'about 8 epochs of the downstream part at batch 128' },
-  batchSize: { value: 128, why: 'more steps on the smaller parts' },
   evalEvery: { value: 20, why: '16 points of the training curve' },
   probeEvery: { value: 20, why: 'activity every 20 steps' },
   probeExamples: { value: 256, why: 'fixed probe batch' },
-  fixedIterations: { value: [150, 300], why: 'half-way and end' },
 };
 
 const smoke: PresetTable<SpecialisationSettings> = {
   ...paper,
-  data: {
-    value: { source: 'test', upstream: 300, downstream: 300, testSplit: null, testLimit: null, trainEvalLimit: null },
-    why: 'a few hundred images of CIFAR-10’s test file',
-  },
+  ...SMOKE_CIFAR_TRANSFER,
   filters: { value: 16, why: 'narrow' },
   hidden: { value: 16, why: 'narrow; ×4 gives 64' },
   upstreamEpochs: { value: 5, why: 'a short pre-training' },
-  downstreamIterations: { value: 48, why: 'enough steps for scratch to learn above chance' },
-  batchSize: { value: 50, why: 'six steps per epoch' },
-  lr: { value: 0.02, why: 'a larger step for the short run' },
-  evalEvery: { value: 8, why: 'six points of the training curve' },
   probeExamples: { value: 64, why: 'a small probe batch' },
   probeEvery: { value: 6, why: 'activity every epoch' },
-  fixedIterations: { value: [24, 48], why: 'half-way and end' },
 };
 
 const FIRST = 'conv1';
@@ -127,6 +113,23 @@ function activityProbe(downstreamConfig: RunConfigInput, examples: number, every
   };
 }
 
+/** transfer-gain per seed at width ×m: AUC of the pre-trained network minus AUC of scratch. */
+function transferGains(measurements: readonly Measurement[], m: number): Measurement[] {
+  const auc = (condition: string) =>
+    new Map(
+      measurements.filter((x) => x.condition === condition && x.metric === AUC_METRIC).map((x) => [x.seed, x.value]),
+    );
+  const pretrained = auc(`x${m}/pretrained`);
+  return [...auc(`x${m}/scratch`)]
+    .filter(([seed]) => pretrained.has(seed))
+    .map(([seed, scratch]) => ({
+      condition: `x${m}`,
+      seed,
+      metric: 'transfer-gain',
+      value: pretrained.get(seed)! - scratch,
+    }));
+}
+
 export const specialisation: Recipe<SpecialisationSettings> = {
   name: 'specialisation',
   title: 'Specialisation and negative transfer: layer activity through the task switch',
@@ -139,92 +142,41 @@ export const specialisation: Recipe<SpecialisationSettings> = {
   available: cifarAvailability,
   plan(scale, seeds) {
     const s = scaleSettings(this, scale);
-    const plan: RunSpec[] = [];
-    for (const seed of seeds) {
-      for (const m of s.multipliers) {
-        const common = baseRunConfig({
-          seed,
-          model: { name: 'cnn2', widths: [s.filters, s.hidden * m] },
-          initScale: s.initScale,
-          lr: s.lr,
-          evalEvery: s.evalEvery,
-          trainEvalLimit: s.data.trainEvalLimit,
-        });
-        const phases = transferPhases({ common, split: cifarTransferSplit(s.data), seed, batchSize: s.batchSize });
-        const downstreamConfig = phases.downstream(s.downstreamIterations);
-        const probe = activityProbe(downstreamConfig, s.probeExamples, s.probeEvery);
-        const upstream = trainSpec({
-          condition: `x${m}/upstream`,
-          seed,
-          config: phases.upstream(s.upstreamClasses, s.upstreamEpochs),
-          probes: [probe],
-        });
-        plan.push(
-          upstream,
-          trainSpec({
-            condition: `x${m}/scratch`,
-            seed,
-            config: downstreamConfig,
-            dependsOn: [upstream.id],
-            probes: [probe],
-          }),
-          trainSpec({
-            condition: `x${m}/pretrained`,
-            seed,
-            config: fromUpstream(downstreamConfig, upstream.id),
-            probes: [probe],
-          }),
-        );
-      }
-    }
-    return plan;
+    return seeds.flatMap((seed) =>
+      s.multipliers.flatMap((m) => {
+        const phases = cifarTransferPhases(s, seed, { name: 'cnn2', widths: [s.filters, s.hidden * m] });
+        const probe = activityProbe(phases.downstream(s.downstreamIterations), s.probeExamples, s.probeEvery);
+        const runs = transferRuns(phases, s, { prefix: `x${m}/`, probes: [probe] });
+        return [runs.upstream, runs.fresh('scratch'), runs.transferred('pretrained')];
+      }),
+    );
   },
   async analyze({ scale, plan, context }) {
     const s = scaleSettings(this, scale);
     const { store } = context;
-    const measurements: Measurement[] = [];
-    const figures: Figure[] = [];
-    const tables: Table[] = [];
-    for (const m of s.multipliers) {
-      const transfer = analyseTransfer(
-        downstreamCurves(
+    const endingIn = (suffix: string) => plan.filter((p) => p.condition.endsWith(suffix));
+    const { measurements, tables, figures } = combineTransfers(
+      s.multipliers.map((m) => {
+        const transfer = analyseTransfer(
           store,
           plan.filter((p) => p.condition === `x${m}/scratch` || p.condition === `x${m}/pretrained`),
-        ),
-        {
-          baseline: `x${m}/scratch`,
-          fixedIterations: s.fixedIterations,
-          what: `downstream train accuracy, hidden width ×${m}`,
-          figureId: `downstream-x${m}`,
-          figureTitle: `Downstream training accuracy, hidden layer ×${m}`,
-          caption: 'Paper: negative transfer at ×1 in this setting; widening the later layers (×2, ×4) removes it.',
-          tableIdPrefix: `x${m}-`,
-        },
-      );
-      measurements.push(...transfer.measurements);
-      tables.push(...transfer.tables);
-      if (transfer.figure) figures.push(transfer.figure);
-      const auc = (condition: string) =>
-        new Map(
-          transfer.measurements
-            .filter((x) => x.condition === condition && x.metric === 'auc')
-            .map((x) => [x.seed, x.value]),
+          {
+            baseline: `x${m}/scratch`,
+            fixedIterations: s.fixedIterations,
+            what: `downstream train accuracy, hidden width ×${m}`,
+            figureId: `downstream-x${m}`,
+            figureTitle: `Downstream training accuracy, hidden layer ×${m}`,
+            caption: 'Paper: negative transfer at ×1 in this setting; widening the later layers (×2, ×4) removes it.',
+            tableIdPrefix: `x${m}-`,
+          },
         );
-      const pretrained = auc(`x${m}/pretrained`);
-      for (const [seed, scratch] of auc(`x${m}/scratch`)) {
-        if (pretrained.has(seed))
-          measurements.push({
-            condition: `x${m}`,
-            seed,
-            metric: 'transfer-gain',
-            value: pretrained.get(seed)! - scratch,
-          });
-      }
-    }
+        return { ...transfer, measurements: [...transfer.measurements, ...transferGains(transfer.measurements, m)] };
+      }),
+    );
     // Activity through the switch: the end of pre-training, then the pre-trained network on the downstream task.
     const points: { series: string; seed: number; x: number; y: number }[] = [];
     const rows: (string | number)[][] = [];
-    for (const up of plan.filter((p) => p.condition.endsWith('/upstream') && isFinished(store, p.id))) {
+    for (const up of endingIn('/upstream').filter((p) => isFinished(store, p.id))) {
       const width = up.condition.split('/')[0]!;
       const down = plan.find((p) => p.condition === `${width}/pretrained` && p.seed === up.seed);
       if (!down || !isFinished(store, down.id)) continue;
@@ -237,18 +189,10 @@ export const specialisation: Recipe<SpecialisationSettings> = {
       const after = downCurves.map((c) => c.find((p) => p.iteration > 0)!.value);
       const afterStep = downCurves[0]!.find((p) => p.iteration > 0)!.iteration;
       measurements.push(
-        {
-          condition: `${width}/pretrained`,
-          seed: up.seed,
-          metric: 'activity-drop-last',
-          value: before[1]! - after[1]!,
-        },
-        {
-          condition: `${width}/pretrained`,
-          seed: up.seed,
-          metric: 'activity-change-first',
-          value: Math.abs(before[0]! - after[0]!),
-        },
+        ...measurementsOf(`${width}/pretrained`, up.seed, {
+          'activity-drop-last': before[1]! - after[1]!,
+          'activity-change-first': Math.abs(before[0]! - after[0]!),
+        }),
       );
       rows.push([width, up.seed, before[0]!, after[0]!, before[1]!, after[1]!, afterStep]);
       if (width === 'x1') {
@@ -291,17 +235,49 @@ export const specialisation: Recipe<SpecialisationSettings> = {
       rows,
     });
     const checks = [
-      scratchLearnsCheck(
-        store,
-        plan.filter((p) => p.condition.endsWith('/scratch')),
-        10,
-      ),
-      pretrainingLearnsCheck(
-        store,
-        plan.filter((p) => p.condition.endsWith('/upstream')),
-        s.upstreamClasses,
-      ),
+      scratchLearnsCheck(store, endingIn('/scratch'), CIFAR10_CLASSES),
+      pretrainingLearnsCheck(store, endingIn('/upstream'), s.upstreamClasses),
     ];
     return { measurements, figures, tables, checks, notes: [] };
   },
+  claims: [
+    {
+      id: 'spec.negative-transfer',
+      source: '§3 Specialisation / negative transfer',
+      statement:
+        'In this setting (many upstream random classes, long pre-training) pre-training gives negative transfer at width ×1.',
+      paperValue: 'pre-trained below scratch',
+      rule: slowerThan('x1/pretrained', 'x1/scratch'),
+    },
+    {
+      id: 'spec.later-layers-drop',
+      source: '§3 Specialisation / negative transfer',
+      statement:
+        "Later layers' activity drops sharply when training switches to the downstream task; early layers barely change (activity = fraction of positive post-ReLU activations on a fixed probe batch).",
+      paperValue: 'last hidden layer drops; first layer barely changes',
+      rule: allOf(
+        meanBeyond(operand('x1/pretrained', 'activity-drop-last'), 'above', 0),
+        pairedDirection(
+          operand('x1/pretrained', 'activity-drop-last'),
+          operand('x1/pretrained', 'activity-change-first'),
+          'greater',
+        ),
+      ),
+    },
+    {
+      id: 'spec.widening-helps',
+      source: '§3 Specialisation / negative transfer',
+      statement:
+        'Widening the later layers improves transfer (transfer-gain = AUC pre-trained − AUC scratch, per seed).',
+      paperValue: 'gain at ×4 above gain at ×1',
+      rule: pairedDirection(operand('x4', 'transfer-gain'), operand('x1', 'transfer-gain'), 'greater'),
+    },
+    {
+      id: 'spec.widening-removes',
+      source: '§3 Specialisation / negative transfer',
+      statement: 'Widening the later layers (×4) removes the negative transfer.',
+      paperValue: 'no negative transfer at ×4 (gain ≥ −0.01 AUC)',
+      rule: meanBeyond(operand('x4', 'transfer-gain'), 'above', -0.01),
+    },
+  ],
 };

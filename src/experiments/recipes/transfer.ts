@@ -1,8 +1,8 @@
 /**
- * The transfer protocol, shared by the recipes that compare downstream training speed (Fig. 1, Fig. 5,
- * deeper layers, specialisation, ImageNet): the configs of the upstream and downstream phases, and the
- * analysis: curves of the finished downstream runs, per-seed speed measurements, the speed tables and
- * the training-curve figure.
+ * The transfer protocol (docs/paper.md §3), shared by the recipes that compare downstream training speed
+ * (Fig. 1, Fig. 5, deeper layers, specialisation, ImageNet): the seeded split into upstream and downstream
+ * parts, the configs and runs of the two phases, and the analysis: curves of the finished downstream runs,
+ * per-seed speed measurements, the speed tables, the training-curve figure and the checks that the runs learn.
  */
 import type { LabelSpec } from '../../data/labels.js';
 import { bandChart } from '../../report/charts.js';
@@ -10,9 +10,72 @@ import { transferMeasurements, transferTables, type SeedCurve } from '../../repo
 import type { Figure, Measurement, Table } from '../../report/types.js';
 import type { RunConfigInput } from '../../runs/config.js';
 import type { RunStore } from '../../runs/store.js';
-import type { RunSpec } from '../recipe.js';
-import { isFinished, readCurve } from '../train.js';
-import { randomLabels, REAL_LABELS, transferPartData, type TransferSplit } from './common.js';
+import type { RecipeAnalysis, RunSpec } from '../recipe.js';
+import { isFinished, readCurve, trainSpec, type Initializer, type ProbeFactory } from '../train.js';
+import {
+  baseRunConfig,
+  CIFAR10_CLASSES,
+  pretrainingLearnsCheck,
+  randomLabels,
+  REAL_LABELS,
+  runsOf,
+  scratchLearnsCheck,
+} from './common.js';
+
+/** Where the examples of a transfer experiment come from, per scale. */
+export interface TransferData {
+  /** Source split of CIFAR-10 cut into parts: `train` (the paper), or `test` at smoke scale (it loads 5× faster). */
+  readonly source: 'train' | 'test';
+  /** Sizes of the disjoint parts (docs/paper.md §3: 20 000 upstream, 25 000 downstream). */
+  readonly upstream: number;
+  readonly downstream: number;
+  /** Split scored as test data (always real labels), or null for none. */
+  readonly testSplit: 'test' | null;
+  readonly testLimit: number | null;
+  /** Evaluate training accuracy on the first n training examples only; null for all. */
+  readonly trainEvalLimit: number | null;
+}
+
+/** A dataset whose training split is cut into the disjoint upstream and downstream parts of the transfer protocol. */
+export interface TransferSplit {
+  readonly dataset: string;
+  readonly trainSplit: string;
+  readonly upstream: number;
+  readonly downstream: number;
+  readonly testSplit: string | null;
+  readonly testLimit: number | null;
+}
+
+type TransferPart = 'upstream' | 'downstream';
+
+/** The `data` section of a run config for one part of the split, cut by `seed`. */
+function transferPartData(
+  split: TransferSplit,
+  part: TransferPart,
+  labels: LabelSpec,
+  seed: number,
+): NonNullable<RunConfigInput['data']> {
+  return {
+    dataset: split.dataset,
+    trainSplit: split.trainSplit,
+    split: { seed, parts: { upstream: split.upstream, downstream: split.downstream }, use: part },
+    labels,
+    testSplit: split.testSplit,
+    testLimit: split.testLimit,
+  };
+}
+
+/** The seeded split of CIFAR-10's `data.source` file(s) into the parts of the protocol. */
+function cifarTransferSplit(data: TransferData): TransferSplit {
+  return {
+    dataset: 'cifar10',
+    trainSplit: data.source,
+    upstream: data.upstream,
+    downstream: data.downstream,
+    testSplit: data.testSplit,
+    testLimit: data.testLimit,
+  };
+}
 
 /** The training settings every transfer recipe has (the length of pre-training is per recipe: Fig. 1 has two). */
 export interface TransferTraining {
@@ -24,8 +87,18 @@ export interface TransferTraining {
   readonly fixedIterations: readonly number[];
 }
 
+/** The settings of a transfer recipe on the seeded CIFAR-10 split. */
+export interface CifarTransferSettings extends TransferTraining {
+  readonly data: TransferData;
+  /** init_scale; absent: the model's default (src/runs/config.ts). */
+  readonly initScale?: number;
+}
+
+type ModelInput = NonNullable<RunConfigInput['model']>;
+
 /** The two phases of one seed of a transfer experiment: alike but for the part, its labels and how long they train. */
 export interface TransferPhases {
+  readonly seed: number;
   /**
    * Pre-training on random labels over `classes` classes drawn from the seed; its length is set in epochs, as in the
    * paper.
@@ -39,13 +112,19 @@ export interface TransferPhases {
 }
 
 export function transferPhases(options: {
-  readonly common: RunConfigInput;
-  readonly split: TransferSplit;
   readonly seed: number;
-  readonly batchSize: number;
+  readonly model: ModelInput;
+  readonly training: TransferTraining;
+  readonly split: TransferSplit;
+  readonly initScale?: number;
+  /** Score training accuracy on the first n training examples only (null or absent: all). */
+  readonly trainEvalLimit?: number | null;
 }): TransferPhases {
-  const { common, split, seed, batchSize } = options;
+  const { seed, model, training, split, initScale, trainEvalLimit } = options;
+  const { lr, evalEvery, batchSize } = training;
+  const common = baseRunConfig({ seed, model, initScale, lr, evalEvery, trainEvalLimit });
   return {
+    seed,
     upstream: (classes, epochs) => ({
       ...common,
       data: transferPartData(split, 'upstream', randomLabels(classes, seed), seed),
@@ -57,6 +136,18 @@ export function transferPhases(options: {
       training: { batchSize, iterations },
     }),
   };
+}
+
+/** The phases of one seed on the CIFAR-10 split of `s.data`. */
+export function cifarTransferPhases(s: CifarTransferSettings, seed: number, model: ModelInput): TransferPhases {
+  return transferPhases({
+    seed,
+    model,
+    training: s,
+    split: cifarTransferSplit(s.data),
+    initScale: s.initScale,
+    trainEvalLimit: s.data.trainEvalLimit,
+  });
 }
 
 type InitFrom = NonNullable<NonNullable<RunConfigInput['init']>['from']>;
@@ -78,27 +169,77 @@ export function fromUpstream(
   };
 }
 
-export interface TransferAnalysis {
-  readonly curves: SeedCurve[];
-  readonly measurements: Measurement[];
-  readonly tables: Table[];
-  readonly figure: Figure | null;
+/** How long each phase of a transfer recipe trains, and over how many random classes it pre-trains. */
+export interface TransferLengths {
+  readonly upstreamClasses: number;
+  readonly upstreamEpochs: number;
+  readonly downstreamIterations: number;
 }
 
-/** Downstream training-accuracy curves of finished runs, keyed by their condition (renamed by `rename`). */
-export function downstreamCurves(
-  store: RunStore,
-  specs: readonly RunSpec[],
-  rename: (condition: string) => string = (c) => c,
-): SeedCurve[] {
+/** The runs of one seed of a transfer recipe: pre-training, then downstream runs that start after it. */
+export interface TransferRuns {
+  /** Pre-training on random labels of the upstream part. */
+  readonly upstream: RunSpec;
+  /** A downstream run from a fresh init (scratch), or with the layers an `initializer` draws. */
+  fresh(condition: string, initializer?: Initializer): RunSpec;
+  /** A downstream run from the upstream weights: rescaled, new head (the paper's transfer) unless `overrides` say. */
+  transferred(condition: string, overrides?: Omit<InitFrom, 'run'>): RunSpec;
+}
+
+/**
+ * The runs of one seed: `upstream` pre-trains for `upstreamEpochs` on `upstreamClasses` random classes,
+ * every downstream run trains `downstreamIterations` steps on the downstream labels. `prefix` starts
+ * every condition name; `probes` watch every run.
+ */
+export function transferRuns(
+  phases: TransferPhases,
+  lengths: TransferLengths,
+  options: { readonly prefix?: string; readonly probes?: readonly ProbeFactory[] } = {},
+): TransferRuns {
+  const { seed } = phases;
+  const { prefix = '', probes = [] } = options;
+  const upstream = trainSpec({
+    condition: `${prefix}upstream`,
+    seed,
+    config: phases.upstream(lengths.upstreamClasses, lengths.upstreamEpochs),
+    probes,
+  });
+  const downstream = phases.downstream(lengths.downstreamIterations);
+  const after = (condition: string, config: RunConfigInput, initializer?: Initializer) =>
+    trainSpec({
+      condition: `${prefix}${condition}`,
+      seed,
+      config,
+      dependsOn: [upstream.id],
+      ...(initializer ? { initializer } : {}),
+      probes,
+    });
+  return {
+    upstream,
+    fresh: (condition, initializer) => after(condition, downstream, initializer),
+    transferred: (condition, overrides) => after(condition, fromUpstream(downstream, upstream.id, overrides)),
+  };
+}
+
+export interface TransferAnalysis {
+  readonly measurements: Measurement[];
+  readonly tables: Table[];
+  /** The training curves, or none when no downstream run has finished. */
+  readonly figures: Figure[];
+}
+
+/** Downstream training-accuracy curves of finished runs, keyed by their condition. */
+function downstreamCurves(store: RunStore, specs: readonly RunSpec[]): SeedCurve[] {
   return specs
     .filter((spec) => isFinished(store, spec.id))
-    .map((spec) => ({ condition: rename(spec.condition), seed: spec.seed, points: readCurve(store, spec.id) }))
+    .map((spec) => ({ condition: spec.condition, seed: spec.seed, points: readCurve(store, spec.id) }))
     .filter((curve) => curve.points.length >= 2);
 }
 
+/** Training speed of the finished downstream runs among `specs`, each condition against `baseline`. */
 export function analyseTransfer(
-  curves: SeedCurve[],
+  store: RunStore,
+  specs: readonly RunSpec[],
   options: {
     baseline: string;
     fixedIterations: readonly number[];
@@ -109,7 +250,8 @@ export function analyseTransfer(
     tableIdPrefix?: string;
   },
 ): TransferAnalysis {
-  if (curves.length === 0) return { curves, measurements: [], tables: [], figure: null };
+  const curves = downstreamCurves(store, specs);
+  if (curves.length === 0) return { measurements: [], tables: [], figures: [] };
   const transferOptions = {
     fixedIterations: options.fixedIterations,
     thresholds: [0.5, 0.8, 0.9],
@@ -129,23 +271,38 @@ export function analyseTransfer(
     caption: `${options.caption} Lines: mean over seeds; bands: 95% t-interval.`,
     spec: bandChart(points, { xTitle: 'iteration', yTitle: 'train accuracy', yDomain: [0, 1] }),
   };
-  return { curves, measurements, tables, figure };
+  return { measurements, tables, figures: [figure] };
+}
+
+/** Several transfer comparisons of one experiment (e.g. one per label setting or width), in the given order. */
+export function combineTransfers(analyses: readonly TransferAnalysis[]): TransferAnalysis {
+  return {
+    measurements: analyses.flatMap((analysis) => analysis.measurements),
+    tables: analyses.flatMap((analysis) => analysis.tables),
+    figures: analyses.flatMap((analysis) => analysis.figures),
+  };
 }
 
 /**
- * Every downstream condition against scratch on real labels: the analysis of the recipes with one
- * baseline (Fig. 5, deeper layers, ImageNet), whose only other condition is `upstream`.
+ * The analysis of the recipes with one baseline (Fig. 5, deeper layers, ImageNet), whose runs are
+ * `upstream`, `scratch` and other downstream conditions: every downstream condition against scratch on
+ * real labels, and the checks that scratch learns its `classes` (default CIFAR-10's) and how far
+ * pre-training fit its `upstreamClasses` random ones.
  */
 export function analyseAgainstScratch(
   store: RunStore,
   plan: readonly RunSpec[],
-  options: { fixedIterations: readonly number[]; figureTitle: string; caption: string },
-): TransferAnalysis {
-  return analyseTransfer(
-    downstreamCurves(
-      store,
-      plan.filter((spec) => spec.condition !== 'upstream'),
-    ),
+  options: {
+    fixedIterations: readonly number[];
+    figureTitle: string;
+    caption: string;
+    upstreamClasses: number;
+    classes?: number;
+  },
+): RecipeAnalysis {
+  const transfer = analyseTransfer(
+    store,
+    plan.filter((spec) => spec.condition !== 'upstream'),
     {
       baseline: 'scratch',
       fixedIterations: options.fixedIterations,
@@ -155,4 +312,9 @@ export function analyseAgainstScratch(
       caption: options.caption,
     },
   );
+  const checks = [
+    scratchLearnsCheck(store, runsOf(plan, 'scratch'), options.classes ?? CIFAR10_CLASSES),
+    pretrainingLearnsCheck(store, runsOf(plan, 'upstream'), options.upstreamClasses),
+  ];
+  return { ...transfer, checks, notes: [] };
 }

@@ -1,0 +1,64 @@
+/**
+ * Presets of the transfer protocol that several transfer recipes share, per scale, each with why it has
+ * its value. A recipe spreads them into its own preset tables and overrides what it chooses differently.
+ */
+import type { Preset, PresetTable } from '../recipe.js';
+import { PAPER } from './paper-defaults.js';
+import type { TransferData, TransferTraining } from './transfer.js';
+
+/** The paper's CIFAR-10 parts (§3 protocol); training accuracy is scored on 5 000 of the training images. */
+export const PAPER_TRANSFER_DATA: Preset<TransferData> = {
+  value: {
+    source: 'train',
+    upstream: PAPER.transfer.upstream,
+    downstream: PAPER.transfer.downstream,
+    testSplit: 'test',
+    testLimit: null,
+    trainEvalLimit: 5_000,
+  },
+  why: 'docs/paper.md §3 transfer protocol',
+};
+
+/** Downstream training at the paper's scale: as long as Fig. 5, with the paper's optimiser. */
+export const PAPER_TRANSFER_TRAINING: PresetTable<TransferTraining> = {
+  downstreamIterations: { value: PAPER.fig5.downstreamIterations, why: 'as Fig. 5' },
+  batchSize: { value: PAPER.batchSize, why: 'docs/paper.md §3 Optimiser' },
+  lr: { value: PAPER.lr, why: 'docs/paper.md §3 Optimiser' },
+  evalEvery: { value: 100, why: '20 points of the training curve' },
+  fixedIterations: { value: PAPER.fig5.fixedIterations, why: 'as Fig. 5' },
+};
+
+/** The smoke scale of a CIFAR-10 transfer recipe: a few hundred images, a few dozen steps. */
+export const SMOKE_CIFAR_TRANSFER: PresetTable<TransferTraining & { data: TransferData }> = {
+  data: {
+    value: { source: 'test', upstream: 300, downstream: 300, testSplit: null, testLimit: null, trainEvalLimit: null },
+    why: 'a few hundred images of CIFAR-10’s test file',
+  },
+  downstreamIterations: { value: 48, why: 'enough steps for scratch to learn above chance' },
+  batchSize: { value: 50, why: 'six steps per epoch' },
+  lr: { value: 0.02, why: 'a larger step for the short run' },
+  evalEvery: { value: 8, why: 'six points of the training curve' },
+  fixedIterations: { value: [24, 48], why: 'half-way and end' },
+};
+
+/** The cpu scale cuts the parts to a few thousand images, so a smaller batch gives more steps. */
+export const CPU_TRANSFER_BATCH_SIZE: Preset<number> = { value: 128, why: 'more steps on the smaller parts' };
+
+/** The cpu scale of a CIFAR-10 transfer recipe: 5 000 + 5 000 images, 300 downstream steps (the recipe's own lr). */
+export const CPU_CIFAR_TRANSFER: PresetTable<Omit<TransferTraining, 'lr'> & { data: TransferData }> = {
+  data: {
+    value: {
+      source: 'train',
+      upstream: 5_000,
+      downstream: 5_000,
+      testSplit: null,
+      testLimit: null,
+      trainEvalLimit: 2_000,
+    },
+    why: 'a quarter / fifth of the paper’s parts, to fit 2 h on 2 cores',
+  },
+  downstreamIterations: { value: 300, why: 'about 8 epochs of the downstream part at batch 128' },
+  batchSize: CPU_TRANSFER_BATCH_SIZE,
+  evalEvery: { value: 25, why: '12 points of the training curve' },
+  fixedIterations: { value: [150, 300], why: 'half-way and end' },
+};
