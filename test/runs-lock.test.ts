@@ -4,7 +4,7 @@
  * processes taking over one stale lock at once, and release on exit and on ending signals.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -67,7 +67,9 @@ describe('a lock file', () => {
     expect(Number.isNaN(Date.parse(owner.since))).toBe(false);
     expect(readdirSync(dir)).toEqual(['x.lock']); // no temporary file left beside it
 
+    const mtime = statSync(dir).mtimeMs;
     const refused = heldError(() => FileLock.acquire(path, purpose)); // this process is alive: held
+    expect(statSync(dir).mtimeMs).toBe(mtime); // a refusal writes nothing there, not even a temporary file
     expect(refused.path).toBe(path);
     expect(refused.owner).toEqual(owner);
     expect(refused.message).toBe(

@@ -60,9 +60,12 @@ export class FileLock {
     const owner: LockOwner = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
     const text = JSON.stringify(owner);
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-      if (createExclusively(path, text)) return new FileLock(path, text);
+      // Read first: a refusal must not touch the folder, not even its mtime with a temporary file.
       const found = readText(path);
-      if (found === null) continue; // released meanwhile
+      if (found === null) {
+        if (createExclusively(path, text)) return new FileLock(path, text);
+        continue; // another process created it meanwhile: judge that one
+      }
       const holder = parseOwner(found);
       if (holder && !isGone(holder)) throw new LockHeldError(heldMessage(purpose, holder, path), path, holder);
       removeIfUnchanged(path, found);
