@@ -1,10 +1,11 @@
 /**
  * The experiment framework: stable run ids, plan checks, the job pool (skipping finished runs,
  * recording failures without hiding other runs, blocking dependants, resuming interrupted runs, child
- * processes) and the report command's reading of an experiment folder.
+ * processes, leaving runs held by another process alone) and the report command's reading of an
+ * experiment folder.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { computeSpec, readResult } from '../src/experiments/compute.js';
@@ -24,8 +25,10 @@ import {
 } from '../src/experiments/recipe.js';
 import { getRecipe, RECIPES } from '../src/experiments/recipes/index.js';
 import { fShapeMetrics, seedDeviation } from '../src/experiments/recipes/common.js';
-import { describePlan, listRecipes } from '../src/cli/commands/experiment.js';
+import { describePlan, listRecipes, summarizeResult } from '../src/cli/commands/experiment.js';
+import { RunLock } from '../src/runs/lock.js';
 import { RunStore } from '../src/runs/store.js';
+import { folderSnapshot } from './helpers/folder-snapshot.js';
 
 const root = mkdtempSync(join(tmpdir(), 'randlab-framework-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -245,5 +248,54 @@ describe('experiments on disk (synthetic Gaussian recipe, no downloaded data)', 
     });
     expect([...result.outcomes.values()].map((o) => o.status)).toEqual(Array(6).fill('finished'));
     expect(existsSync(join(parallel, 'logs'))).toBe(true);
+  }, 120_000);
+});
+
+describe('runs held by another process', () => {
+  const dir = join(root, 'held');
+  const options = {
+    recipe: 'fig20-gaussian-fc',
+    scale: 'smoke' as const,
+    seeds: 1,
+    out: dir,
+    dataRoot: '/nonexistent',
+  };
+
+  it('are reported held, not failed, and their record, files and time are left alone (in this process and in workers)', async () => {
+    await runExperiment(options);
+    // As after a kill: a training run 'running', its dependant not run yet; then another process trains it.
+    const experiment = openExperiment(dir);
+    const train = experiment.plan.find((s) => s.kind === 'train')!;
+    const dependant = experiment.plan.find((s) => s.dependsOn.includes(train.id))!;
+    const { store } = experiment.context;
+    store.updateRun(train.id, { status: 'running' });
+    store.deleteRun(dependant.id);
+    const lock = RunLock.acquire(store.runDir(train.id), train.id);
+    const record = store.getRun(train.id);
+    const seconds = store.metrics(train.id, { name: WALL_SECONDS_METRIC });
+    const files = folderSnapshot(store.runDir(train.id));
+    try {
+      for (const jobs of [1, 2]) {
+        const result = await runExperiment({ ...options, jobs });
+        const held = result.outcomes.get(train.id)!;
+        expect(held.status, `jobs ${jobs}`).toBe('held');
+        expect(held.error).toMatch(
+          new RegExp(
+            `^held by process ${process.pid} on ${hostname()} since \\S+ \\(lock ${store.runDir(train.id)}/train\\.lock\\); not run here`,
+          ),
+        );
+        expect(result.outcomes.get(dependant.id)).toMatchObject({ status: 'blocked' });
+        expect(store.getRun(train.id), `jobs ${jobs}`).toEqual(record);
+        expect(store.metrics(train.id, { name: WALL_SECONDS_METRIC })).toEqual(seconds);
+        expect(folderSnapshot(store.runDir(train.id))).toEqual(files);
+        expect(summarizeResult(result)).toContain(`  held ${train.id}: held by process ${process.pid}`);
+      }
+    } finally {
+      lock.release();
+    }
+    const resumed = await runExperiment(options);
+    expect(resumed.outcomes.get(train.id)!.status).toBe('finished');
+    expect(resumed.outcomes.get(dependant.id)!.status).toBe('finished');
+    experiment.close();
   }, 120_000);
 });
