@@ -215,6 +215,24 @@ describe('experiments on disk (synthetic Gaussian recipe, no downloaded data)', 
     ).rejects.toThrow('holds experiment fig20-gaussian-fc');
   }, 120_000);
 
+  it('starts over a run killed while the store created it (its index row without its config.json)', async () => {
+    const experiment = openExperiment(dir);
+    const { store } = experiment.context;
+    const train = experiment.plan.find((s) => s.kind === 'train')!;
+    store.deleteRun(train.id);
+    store.createRun({ id: train.id, model: 'mlp', dataset: '-', config: {} });
+    rmSync(join(store.runDir(train.id), 'config.json'));
+    experiment.close();
+    const result = await runExperiment({
+      recipe: 'fig20-gaussian-fc',
+      scale: 'smoke',
+      seeds: 2,
+      out: dir,
+      dataRoot: '/nonexistent',
+    });
+    expect(result.outcomes.get(train.id)).toMatchObject({ status: 'finished' });
+  }, 120_000);
+
   it('rewrites the report from the folder alone', async () => {
     const report = await reportExperiment(dir);
     expect(existsSync(report.html)).toBe(true);

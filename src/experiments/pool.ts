@@ -11,12 +11,12 @@
  * files are left to that process.
  */
 import { spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LockHeldError, type LockOwner } from '../runs/lock.js';
-import type { RunStore } from '../runs/store.js';
+import type { RunRecord, RunStore } from '../runs/store.js';
 import type { RunContext, RunSpec } from './recipe.js';
 
 export type OutcomeStatus = 'finished' | 'skipped' | 'failed' | 'blocked' | 'held';
@@ -58,8 +58,7 @@ function addSeconds(store: RunStore, id: string, seconds: number): void {
 export async function executeRun(spec: RunSpec, context: RunContext): Promise<void> {
   const { store } = context;
   const previous = store.getRun(spec.id);
-  // A failed attempt starts over; an interrupted one ('running') is resumed by the trainer.
-  if (previous && (previous.status === 'failed' || previous.status === 'diverged')) store.deleteRun(spec.id);
+  if (previous && startsOver(previous)) store.deleteRun(spec.id);
   const started = performance.now();
   let held = false;
   try {
@@ -77,6 +76,16 @@ export async function executeRun(spec: RunSpec, context: RunContext): Promise<vo
   } finally {
     if (!held) addSeconds(store, spec.id, (performance.now() - started) / 1000);
   }
+}
+
+/**
+ * Whether an earlier attempt is discarded rather than resumed by the trainer: a failed or diverged
+ * one, and one killed while the store created it (its index row exists, its config.json not yet:
+ * it cannot be resumed and holds nothing). An interrupted one ('running', 'stopped') is resumed.
+ */
+function startsOver(previous: RunRecord): boolean {
+  if (previous.status === 'failed' || previous.status === 'diverged') return true;
+  return previous.status !== 'finished' && !existsSync(join(previous.dir, 'config.json'));
 }
 
 function recordFailure(store: RunStore, spec: RunSpec, error: unknown): void {
