@@ -4,7 +4,8 @@
  * processes, leaving runs held by another process alone) and the report command's reading of an
  * experiment folder.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -253,6 +254,37 @@ describe('experiments on disk (synthetic Gaussian recipe, no downloaded data)', 
     expect(plan.split('\n')[0]).toBe('fig20-gaussian-fc at scale smoke: 6 runs');
     expect(plan).toContain('model=mlp widths=128,32');
   });
+
+  it('ends a worker when its parent is gone (its IPC channel closes), before or while it trains', async () => {
+    // A run of minutes (the demo scale), so the worker is surely still training when told.
+    const slow = join(root, 'fig20-demo-worker');
+    mkdirSync(slow, { recursive: true });
+    const manifest = {
+      recipe: 'fig20-gaussian-fc',
+      scale: 'demo',
+      seeds: [0],
+      dataRoot: '/nonexistent',
+      createdAt: '',
+    };
+    writeFileSync(join(slow, 'experiment.json'), JSON.stringify(manifest));
+    const experiment = openExperiment(slow);
+    const train = experiment.plan.find((s) => s.kind === 'train')!;
+    const lock = join(experiment.context.store.runDir(train.id), 'train.lock');
+    for (const when of ['at once', 'while training']) {
+      // Output to /dev/null: only the closed channel, not a broken pipe, can tell it its parent is gone.
+      const worker = spawn(
+        process.execPath,
+        ['--import', 'tsx', join(import.meta.dirname, '..', 'src', 'experiments', 'worker.ts'), slow, train.id],
+        { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] },
+      );
+      const exited = new Promise<number | null>((resolve) => worker.on('exit', (code) => resolve(code)));
+      if (when === 'while training') while (!existsSync(lock)) await new Promise((resolve) => setTimeout(resolve, 5));
+      worker.disconnect();
+      expect(await exited, when).toBe(1);
+      expect(experiment.context.store.getRun(train.id)?.status, when).toBe(when === 'at once' ? undefined : 'running');
+    }
+    experiment.close();
+  }, 60_000);
 
   it('runs several jobs in child processes against one store', async () => {
     const parallel = join(root, 'fig20-jobs');

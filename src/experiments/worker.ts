@@ -3,6 +3,10 @@
  * from its manifest and executes that one run. Success and failure are recorded in the run store;
  * the exit code only tells the parent which happened. A run whose lock another process holds is
  * reported to the parent over the IPC channel (see `workerLauncher`), and nothing is recorded.
+ *
+ * The parent owns the experiment folder (its lock, see experiment.ts) and this process works for it:
+ * when the parent is gone, even killed, the channel closes and this process ends too, so the next
+ * owner of the folder does not find its runs held by orphans (it resumes them from their checkpoints).
  */
 import { LockHeldError } from '../runs/lock.js';
 import { openExperiment } from './experiment.js';
@@ -24,6 +28,9 @@ if (dir === undefined || id === undefined) {
   process.stderr.write('usage: worker <experiment-dir> <run-id>\n');
   process.exit(2);
 }
+// The channel may have closed already while this module loaded, when no listener could hear it.
+process.on('disconnect', () => process.exit(1));
+if (process.send && !process.connected) process.exit(1);
 work(dir, id).then(
   () => process.exit(0),
   (error: unknown) => {

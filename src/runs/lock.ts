@@ -42,7 +42,10 @@ export interface LockPurpose {
 
 /** Attempts before giving up when other processes keep taking and releasing the lock meanwhile. */
 const ATTEMPTS = 5;
-/** Signals that end the process by default; a lock held until exit is released on them too. */
+/**
+ * Signals that end the process by default; a lock held until exit is released on them too. None
+ * arrives ignored: Node resets inherited dispositions at startup (even nohup's ignored SIGHUP).
+ */
 const ENDING_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 export class FileLock {

@@ -2,7 +2,7 @@
  * `randlab experiment <name> --scale smoke|demo|cpu|paper [--seeds N] [--jobs N] [--out DIR]`: runs one
  * recipe of docs/paper.md §3 (skipping finished runs, resuming interrupted ones) and writes its report.
  * `randlab experiment --list` lists the recipes and their scales. It ends non-zero when a run did not
- * finish (failed, blocked, or held by another process).
+ * finish (failed, blocked, or held by another process) or when another process runs the same folder.
  */
 import type { Command } from 'commander';
 import { resolveDataRoot } from '../../data/paths.js';
