@@ -1,10 +1,12 @@
 /**
  * The experiment framework: stable run ids, plan checks, the job pool (skipping finished runs,
  * recording failures without hiding other runs, blocking dependants, resuming interrupted runs, child
- * processes) and the report command's reading of an experiment folder.
+ * processes, leaving runs held by another process alone) and the report command's reading of an
+ * experiment folder.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { computeSpec, readResult } from '../src/experiments/compute.js';
@@ -28,8 +30,10 @@ import { fig5Controls } from '../src/experiments/recipes/fig5-controls.js';
 import { PAPER } from '../src/experiments/recipes/paper-defaults.js';
 import { evaluateClaims } from '../src/report/claims.js';
 import { resolveConfig } from '../src/runs/config.js';
-import { describePlan, listRecipes } from '../src/cli/commands/experiment.js';
+import { describePlan, listRecipes, summarizeResult } from '../src/cli/commands/experiment.js';
+import { RunLock } from '../src/runs/lock.js';
 import { RunStore } from '../src/runs/store.js';
+import { folderSnapshot } from './helpers/folder-snapshot.js';
 
 const root = mkdtempSync(join(tmpdir(), 'randlab-framework-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -293,6 +297,24 @@ describe('experiments on disk (synthetic Gaussian recipe, no downloaded data)', 
     ).rejects.toThrow('holds experiment fig20-gaussian-fc');
   }, 120_000);
 
+  it('starts over a run killed while the store created it (its index row without its config.json)', async () => {
+    const experiment = openExperiment(dir);
+    const { store } = experiment.context;
+    const train = experiment.plan.find((s) => s.kind === 'train')!;
+    store.deleteRun(train.id);
+    store.createRun({ id: train.id, model: 'mlp', dataset: '-', config: {} });
+    rmSync(join(store.runDir(train.id), 'config.json'));
+    experiment.close();
+    const result = await runExperiment({
+      recipe: 'fig20-gaussian-fc',
+      scale: 'smoke',
+      seeds: 2,
+      out: dir,
+      dataRoot: '/nonexistent',
+    });
+    expect(result.outcomes.get(train.id)).toMatchObject({ status: 'finished' });
+  }, 120_000);
+
   it('rewrites the report from the folder alone', async () => {
     const report = await reportExperiment(dir);
     expect(existsSync(report.html)).toBe(true);
@@ -314,6 +336,37 @@ describe('experiments on disk (synthetic Gaussian recipe, no downloaded data)', 
     expect(plan).toContain('model=mlp widths=128,32');
   });
 
+  it('ends a worker when its parent is gone (its IPC channel closes), before or while it trains', async () => {
+    // A run of minutes (the demo scale), so the worker is surely still training when told.
+    const slow = join(root, 'fig20-demo-worker');
+    mkdirSync(slow, { recursive: true });
+    const manifest = {
+      recipe: 'fig20-gaussian-fc',
+      scale: 'demo',
+      seeds: [0],
+      dataRoot: '/nonexistent',
+      createdAt: '',
+    };
+    writeFileSync(join(slow, 'experiment.json'), JSON.stringify(manifest));
+    const experiment = openExperiment(slow);
+    const train = experiment.plan.find((s) => s.kind === 'train')!;
+    const lock = join(experiment.context.store.runDir(train.id), 'train.lock');
+    for (const when of ['at once', 'while training']) {
+      // Output to /dev/null: only the closed channel, not a broken pipe, can tell it its parent is gone.
+      const worker = spawn(
+        process.execPath,
+        ['--import', 'tsx', join(import.meta.dirname, '..', 'src', 'experiments', 'worker.ts'), slow, train.id],
+        { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] },
+      );
+      const exited = new Promise<number | null>((resolve) => worker.on('exit', (code) => resolve(code)));
+      if (when === 'while training') while (!existsSync(lock)) await new Promise((resolve) => setTimeout(resolve, 5));
+      worker.disconnect();
+      expect(await exited, when).toBe(1);
+      expect(experiment.context.store.getRun(train.id)?.status, when).toBe(when === 'at once' ? undefined : 'running');
+    }
+    experiment.close();
+  }, 60_000);
+
   it('runs several jobs in child processes against one store', async () => {
     const parallel = join(root, 'fig20-jobs');
     const result = await runExperiment({
@@ -326,5 +379,54 @@ describe('experiments on disk (synthetic Gaussian recipe, no downloaded data)', 
     });
     expect([...result.outcomes.values()].map((o) => o.status)).toEqual(Array(6).fill('finished'));
     expect(existsSync(join(parallel, 'logs'))).toBe(true);
+  }, 120_000);
+});
+
+describe('runs held by another process', () => {
+  const dir = join(root, 'held');
+  const options = {
+    recipe: 'fig20-gaussian-fc',
+    scale: 'smoke' as const,
+    seeds: 1,
+    out: dir,
+    dataRoot: '/nonexistent',
+  };
+
+  it('are reported held, not failed, and their record, files and time are left alone (in this process and in workers)', async () => {
+    await runExperiment(options);
+    // As after a kill: a training run 'running', its dependant not run yet; then another process trains it.
+    const experiment = openExperiment(dir);
+    const train = experiment.plan.find((s) => s.kind === 'train')!;
+    const dependant = experiment.plan.find((s) => s.dependsOn.includes(train.id))!;
+    const { store } = experiment.context;
+    store.updateRun(train.id, { status: 'running' });
+    store.deleteRun(dependant.id);
+    const lock = RunLock.acquire(store.runDir(train.id), train.id);
+    const record = store.getRun(train.id);
+    const seconds = store.metrics(train.id, { name: WALL_SECONDS_METRIC });
+    const files = folderSnapshot(store.runDir(train.id));
+    try {
+      for (const jobs of [1, 2]) {
+        const result = await runExperiment({ ...options, jobs });
+        const held = result.outcomes.get(train.id)!;
+        expect(held.status, `jobs ${jobs}`).toBe('held');
+        expect(held.error).toMatch(
+          new RegExp(
+            `^held by process ${process.pid} on ${hostname()} since \\S+ \\(lock ${store.runDir(train.id)}/train\\.lock\\); not run here`,
+          ),
+        );
+        expect(result.outcomes.get(dependant.id)).toMatchObject({ status: 'blocked' });
+        expect(store.getRun(train.id), `jobs ${jobs}`).toEqual(record);
+        expect(store.metrics(train.id, { name: WALL_SECONDS_METRIC })).toEqual(seconds);
+        expect(folderSnapshot(store.runDir(train.id))).toEqual(files);
+        expect(summarizeResult(result)).toContain(`  held ${train.id}: held by process ${process.pid}`);
+      }
+    } finally {
+      lock.release();
+    }
+    const resumed = await runExperiment(options);
+    expect(resumed.outcomes.get(train.id)!.status).toBe('finished');
+    expect(resumed.outcomes.get(dependant.id)!.status).toBe('finished');
+    experiment.close();
   }, 120_000);
 });

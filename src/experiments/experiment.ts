@@ -2,15 +2,22 @@
  * An experiment on disk: one folder per (recipe, scale) holding its manifest, run store, logs and report.
  *
  *   <dir>/experiment.json   recipe, scale, seeds, data root (what a worker needs to re-plan)
+ *   <dir>/experiment.lock   while `randlab experiment` runs: the pid, host and start time of its process
  *   <dir>/store/            the run store: index.sqlite and one folder per run
  *   <dir>/logs/             output of runs executed in child processes
  *   <dir>/report/           index.html, claims.json, measurements.csv, figures/*.png
+ *
+ * One process runs an experiment folder at a time (with its workers): it holds the folder's lock from
+ * before it writes anything there until it has written the report, and releases it also on errors,
+ * SIGINT, SIGTERM and SIGHUP. Two processes in one folder would each run the runs the other has not
+ * finished yet, see the other's runs held or half-created, and each write a report from its own part.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { ReportData, RunRecord } from '../report/types.js';
 import { writeReport, type WrittenReport } from '../report/write.js';
+import { FileLock } from '../runs/lock.js';
 import { RunStore } from '../runs/store.js';
 import { runPlan, recordedSeconds, workerLauncher, type RunOutcome } from './pool.js';
 import {
@@ -45,6 +52,7 @@ export interface OpenExperiment {
 }
 
 const MANIFEST = 'experiment.json';
+const LOCK = 'experiment.lock';
 
 export function defaultExperimentDir(recipe: string, scale: Scale): string {
   return resolve('experiments-out', `${recipe}-${scale}`);
@@ -109,16 +117,44 @@ export interface ExperimentResult {
   readonly seconds: number;
 }
 
-/** Plans, runs (skipping finished runs) and reports one experiment. */
+/**
+ * Takes the experiment folder `dir` (created if missing) for this process until the lock is released
+ * or the process ends, or throws LockHeldError naming the process that runs an experiment there.
+ */
+export function lockExperimentFolder(dir: string): FileLock {
+  mkdirSync(dir, { recursive: true });
+  return FileLock.acquire(join(dir, LOCK), {
+    subject: `experiment folder ${dir}`,
+    activity: 'is in use',
+  }).releaseOnExit();
+}
+
+/** Plans, runs (skipping finished runs) and reports one experiment, holding its folder's lock throughout. */
 export async function runExperiment(options: RunExperimentOptions): Promise<ExperimentResult> {
   const began = performance.now();
   const recipe = getRecipe(options.recipe);
-  const log = options.log ?? (() => {});
   scalePresets(recipe, options.scale);
   const availability = recipe.available(options.dataRoot);
   if (!availability.ok) throw new Error(`${recipe.name} cannot run: ${availability.reason}`);
   const dir = resolve(options.out ?? defaultExperimentDir(recipe.name, options.scale));
   const seeds = seedList(options.seeds ?? defaultSeedCount(recipe, options.scale));
+  const lock = lockExperimentFolder(dir);
+  try {
+    const { outcomes, report } = await runInFolder(dir, recipe, seeds, options);
+    return { dir, outcomes, report, seconds: (performance.now() - began) / 1000 };
+  } finally {
+    lock.release();
+  }
+}
+
+/** The manifest, the runs and the report, in a folder this process holds the lock of. */
+async function runInFolder(
+  dir: string,
+  recipe: Recipe,
+  seeds: number[],
+  options: RunExperimentOptions,
+): Promise<Pick<ExperimentResult, 'outcomes' | 'report'>> {
+  const log = options.log ?? (() => {});
   const existing = existsSync(join(dir, MANIFEST)) ? readManifest(dir) : null;
   if (existing && (existing.recipe !== recipe.name || existing.scale !== options.scale)) {
     throw new Error(
@@ -145,7 +181,7 @@ export async function runExperiment(options: RunExperimentOptions): Promise<Expe
       ...(jobs > 1 ? { launch: workerLauncher(dir, jobs) } : {}),
     });
     const report = await writeExperimentReport(experiment);
-    return { dir, outcomes, report, seconds: (performance.now() - began) / 1000 };
+    return { outcomes, report };
   } finally {
     experiment.close();
   }

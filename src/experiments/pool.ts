@@ -6,18 +6,21 @@
  * (which several writers share safely, see src/runs/store.ts).
  *
  * A failed run is recorded in the store with its error and does not stop the others; runs that
- * depend on it are reported as blocked.
+ * depend on it are reported as blocked. A run whose lock another process holds (say, `randlab train
+ * --resume` of it in another terminal) is *held*: not run, not counted as failed, and its record and
+ * files are left to that process.
  */
 import { spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FileWriteError } from '../io/write-error.js';
-import type { RunStore } from '../runs/store.js';
+import { LockHeldError, type LockOwner } from '../runs/lock.js';
+import type { RunRecord, RunStore } from '../runs/store.js';
 import type { RunContext, RunSpec } from './recipe.js';
 
-export type OutcomeStatus = 'finished' | 'skipped' | 'failed' | 'blocked';
+export type OutcomeStatus = 'finished' | 'skipped' | 'failed' | 'blocked' | 'held';
 
 export interface RunOutcome {
   readonly id: string;
@@ -49,14 +52,16 @@ function addSeconds(store: RunStore, id: string, seconds: number): void {
 
 /**
  * Executes one run here, in this process: the run's own `execute`, then its time and, on error, its
- * failure in the store (creating the record when the run failed before the trainer made one).
+ * failure in the store (creating the record when the run failed before the trainer made one). When
+ * another process holds the run's lock, the LockHeldError passes through and nothing is recorded:
+ * the run's record, files and time belong to that process.
  */
 export async function executeRun(spec: RunSpec, context: RunContext): Promise<void> {
   const { store } = context;
   const previous = store.getRun(spec.id);
-  // A failed attempt starts over; an interrupted one ('running') is resumed by the trainer.
-  if (previous && (previous.status === 'failed' || previous.status === 'diverged')) store.deleteRun(spec.id);
+  if (previous && startsOver(previous)) store.deleteRun(spec.id);
   const started = performance.now();
+  let held = false;
   try {
     await spec.execute(context);
     const record = store.getRun(spec.id);
@@ -66,14 +71,35 @@ export async function executeRun(spec: RunSpec, context: RunContext): Promise<vo
       );
     }
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    if (!store.getRun(spec.id))
-      store.createRun({ id: spec.id, model: '-', dataset: '-', config: { settings: spec.settings } });
-    store.updateRun(spec.id, { status: 'failed', message });
+    held = error instanceof LockHeldError;
+    if (!held) recordFailure(store, spec, error);
     throw error;
   } finally {
-    addSeconds(store, spec.id, (performance.now() - started) / 1000);
+    if (!held) addSeconds(store, spec.id, (performance.now() - started) / 1000);
   }
+}
+
+/**
+ * Whether an earlier attempt is discarded rather than resumed by the trainer: a failed or diverged
+ * one, and one killed while the store created it (its index row exists, its config.json not yet:
+ * it cannot be resumed and holds nothing). An interrupted one ('running', 'stopped') is resumed.
+ */
+function startsOver(previous: RunRecord): boolean {
+  if (previous.status === 'failed' || previous.status === 'diverged') return true;
+  return previous.status !== 'finished' && !existsSync(join(previous.dir, 'config.json'));
+}
+
+function recordFailure(store: RunStore, spec: RunSpec, error: unknown): void {
+  const message = error instanceof Error ? error.message : String(error);
+  if (!store.getRun(spec.id))
+    store.createRun({ id: spec.id, model: '-', dataset: '-', config: { settings: spec.settings } });
+  store.updateRun(spec.id, { status: 'failed', message });
+}
+
+/** What a held run's outcome says: who holds it, and that it was left alone. */
+function heldOutcomeMessage(error: LockHeldError): string {
+  const { pid, host, since } = error.owner;
+  return `held by process ${pid} on ${host} since ${since} (lock ${error.path}); not run here, and left to that process`;
 }
 
 /** Runs the plan with up to `jobs` runs at a time; resolves when every run has an outcome. */
@@ -99,7 +125,7 @@ export async function runPlan(plan: readonly RunSpec[], options: PoolOptions): P
   const blockedBy = (spec: RunSpec) =>
     spec.dependsOn.find((dep) => {
       const status = outcomes.get(dep)?.status;
-      return status === 'failed' || status === 'blocked';
+      return status === 'failed' || status === 'blocked' || status === 'held';
     });
 
   const start = (spec: RunSpec) => {
@@ -114,6 +140,12 @@ export async function runPlan(plan: readonly RunSpec[], options: PoolOptions): P
         log(`  done ${spec.id} in ${seconds.toFixed(1)} s`);
       },
       (error: unknown) => {
+        if (error instanceof LockHeldError) {
+          const message = heldOutcomeMessage(error);
+          outcomes.set(spec.id, { id: spec.id, status: 'held', error: message });
+          log(`  HELD ${spec.id}: ${message}`);
+          return;
+        }
         const message = store.getRun(spec.id)?.message ?? (error instanceof Error ? error.message : String(error));
         outcomes.set(spec.id, {
           id: spec.id,
@@ -184,10 +216,25 @@ export function workerEnvironment(
   return { ...env, RANDLAB_THREADS: String(Math.max(1, Math.floor(cores / jobs))) };
 }
 
+/** What a worker sends its parent over the IPC channel when another process holds its run's lock. */
+interface HeldReport {
+  readonly held: { readonly message: string; readonly path: string; readonly owner: LockOwner };
+}
+
+export function heldReport(error: LockHeldError): HeldReport {
+  return { held: { message: error.message, path: error.path, owner: error.owner } };
+}
+
+function heldFromReport(message: unknown): LockHeldError | undefined {
+  const held = (message as Partial<HeldReport> | null)?.held;
+  return held ? new LockHeldError(held.message, held.path, held.owner) : undefined;
+}
+
 /**
  * A launcher that runs each spec in a child process (`worker.ts`), logging its output to
  * `<experimentDir>/logs/<run-id>.log`, with its share of the cores (see `workerEnvironment`). The
- * child records success or failure in the store itself.
+ * child records success or failure in the store itself; a run held by another process comes back
+ * as its LockHeldError, over the IPC channel (whose closing also tells the child this process is gone).
  */
 export function workerLauncher(experimentDir: string, jobs: number): (spec: RunSpec) => Promise<void> {
   const { script, execArgv } = workerEntry();
@@ -199,7 +246,7 @@ export function workerLauncher(experimentDir: string, jobs: number): (spec: RunS
       const logPath = join(logDir, `${spec.id}.log`);
       const logFile = createWriteStream(logPath, { flags: 'a' });
       const child = spawn(process.execPath, [...execArgv, script, experimentDir, spec.id], {
-        stdio: ['ignore', 'pipe', 'pipe'],
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
         env,
       });
       // Unhandled, a failed log write (a full disk) would crash the whole experiment, naming no file.
@@ -207,10 +254,17 @@ export function workerLauncher(experimentDir: string, jobs: number): (spec: RunS
         child.kill();
         reject(new FileWriteError('worker log', logPath, error));
       });
-      child.stdout.pipe(logFile, { end: false });
-      child.stderr.pipe(logFile, { end: false });
+      let held: LockHeldError | undefined;
+      child.on('message', (message) => {
+        held = heldFromReport(message) ?? held;
+      });
+      // Piped, as stdio says (with an IPC channel too, the types no longer know it).
+      const stdout = child.stdout!;
+      const stderr = child.stderr!;
+      stdout.pipe(logFile, { end: false });
+      stderr.pipe(logFile, { end: false });
       let stderrTail = '';
-      child.stderr.on('data', (chunk: Buffer) => {
+      stderr.on('data', (chunk: Buffer) => {
         stderrTail = (stderrTail + chunk.toString('utf8')).slice(-2000);
       });
       child.on('error', (error) => {
@@ -219,7 +273,8 @@ export function workerLauncher(experimentDir: string, jobs: number): (spec: RunS
       });
       child.on('close', (code, signal) => {
         logFile.end();
-        if (code === 0) resolvePromise();
+        if (held) reject(held);
+        else if (code === 0) resolvePromise();
         else
           reject(
             new Error(

@@ -1,68 +1,188 @@
 /**
- * One training process per run: `train.lock` in the run's directory, created exclusively, holds the
- * owner's pid and host. A second `--resume` of the same run (say, in another terminal) would
- * otherwise train alongside it and interleave checkpoints and metrics. A lock whose process is gone
- * (killed, crashed) is taken over; one held on another host cannot be checked and is refused.
+ * One process owns a folder: a lock file in it holds the owner's pid, host and start time. Runs use
+ * it (`<run>/train.lock`: one process trains a run at a time, or a second `--resume` would train
+ * alongside the first and interleave checkpoints and metrics) and so do experiment folders
+ * (`<experiment>/experiment.lock`: one `randlab experiment` at a time, see src/experiments/experiment.ts).
+ *
+ * A lock file appears complete or not at all: its text goes to a temporary file that is hard-linked
+ * to the lock's name, which fails if the name exists. A lock whose process is gone (killed, crashed;
+ * on Linux also a zombie, which has exited but not been reaped) is taken over, and so is one that
+ * cannot be parsed (damaged: never half written). One held on another host cannot be checked and is
+ * refused, and so is one whose pid a new process reuses: the message says to delete the file then.
  */
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { linkSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
-interface LockOwner {
+export interface LockOwner {
   readonly pid: number;
   readonly host: string;
   readonly since: string;
 }
 
-export class RunLock {
+/** The lock is held by a live process (or one on another host): `owner` and `path` say which and where. */
+export class LockHeldError extends Error {
+  override readonly name = 'LockHeldError';
+
+  constructor(
+    message: string,
+    readonly path: string,
+    readonly owner: LockOwner,
+  ) {
+    super(message);
+  }
+}
+
+/** What the lock guards, for its messages: `subject` (say, "run 'x'") `activity` ("is being trained") by process N. */
+export interface LockPurpose {
+  readonly subject: string;
+  readonly activity: string;
+}
+
+/** Attempts before giving up when other processes keep taking and releasing the lock meanwhile. */
+const ATTEMPTS = 5;
+/**
+ * Signals that end the process by default; a lock held until exit is released on them too. None
+ * arrives ignored: Node resets inherited dispositions at startup (even nohup's ignored SIGHUP).
+ */
+const ENDING_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+export class FileLock {
   private released = false;
+  private releasingOnExit = false;
 
-  private constructor(readonly path: string) {}
+  private constructor(
+    readonly path: string,
+    /** The file's text as this process wrote it: release removes the file only while it still holds this. */
+    private readonly text: string,
+  ) {}
 
-  /** Takes the lock of the run in `runDir`, or throws naming the process that holds it. */
-  static acquire(runDir: string, runId: string): RunLock {
-    const path = join(runDir, 'train.lock');
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const fd = openSync(path, 'wx');
-        const owner: LockOwner = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
-        writeSync(fd, JSON.stringify(owner));
-        closeSync(fd);
-        return new RunLock(path);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  /** Takes the lock file at `path`, or throws LockHeldError naming the process that holds it. */
+  static acquire(path: string, purpose: LockPurpose): FileLock {
+    const owner: LockOwner = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
+    const text = JSON.stringify(owner);
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      // Read first: a refusal must not touch the folder, not even its mtime with a temporary file.
+      const found = readText(path);
+      if (found === null) {
+        if (createExclusively(path, text)) return new FileLock(path, text);
+        continue; // another process created it meanwhile: judge that one
       }
-      const owner = readOwner(path);
-      if (owner && !isGone(owner)) {
-        throw new Error(
-          `run '${runId}' is being trained by process ${owner.pid} on ${owner.host} since ${owner.since} (lock ${path}); ` +
-            'wait for it to end, or delete the lock file if that process no longer exists',
-        );
-      }
-      unlinkSync(path); // its owner is gone (or the file is unreadable): take it over
+      const holder = parseOwner(found);
+      if (holder && !isGone(holder)) throw new LockHeldError(heldMessage(purpose, holder, path), path, holder);
+      removeIfUnchanged(path, found);
     }
-    throw new Error(`run '${runId}': could not take the lock ${path} (another process took it meanwhile)`);
+    throw new Error(
+      `${purpose.subject}: could not take the lock ${path} (other processes kept taking it meanwhile); try again`,
+    );
+  }
+
+  /**
+   * Releases the lock also when the process exits without releasing it (process.exit, an uncaught
+   * error) and when SIGINT, SIGTERM or SIGHUP ends it; after releasing on a signal the process ends
+   * by that signal, as it would have without this handler, unless another handler listens for it.
+   */
+  releaseOnExit(): this {
+    if (this.released || this.releasingOnExit) return this;
+    this.releasingOnExit = true;
+    process.on('exit', this.onExit);
+    for (const signal of ENDING_SIGNALS) process.on(signal, this.onSignal);
+    return this;
   }
 
   release(): void {
     if (this.released) return;
     this.released = true;
-    try {
-      unlinkSync(this.path);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    if (this.releasingOnExit) {
+      process.off('exit', this.onExit);
+      for (const signal of ENDING_SIGNALS) process.off(signal, this.onSignal);
     }
+    // Only our own file: if it was deleted by hand and another process took the lock, that lock stays.
+    if (readText(this.path) === this.text) rmSync(this.path, { force: true });
+  }
+
+  private readonly onExit = (): void => this.release();
+
+  private readonly onSignal = (signal: NodeJS.Signals): void => {
+    this.release();
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+  };
+}
+
+/** The lock of one run: `<run>/train.lock`, held while a process trains the run (see trainer.ts). */
+export type RunLock = FileLock;
+export const RunLock = {
+  acquire(runDir: string, runId: string): RunLock {
+    return FileLock.acquire(join(runDir, 'train.lock'), { subject: `run '${runId}'`, activity: 'is being trained' });
+  },
+};
+
+function heldMessage(purpose: LockPurpose, owner: LockOwner, path: string): string {
+  return (
+    `${purpose.subject} ${purpose.activity} by process ${owner.pid} on ${owner.host} since ${owner.since} ` +
+    `(lock ${path}); wait for it to end, or delete the lock file if that process no longer exists`
+  );
+}
+
+/** Creates `path` holding `text` unless it exists; whoever reads it sees all of `text` or no file. */
+function createExclusively(path: string, text: string): boolean {
+  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    writeFileSync(temporary, text, { flag: 'wx' });
+    linkSync(temporary, path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  } finally {
+    rmSync(temporary, { force: true });
   }
 }
 
-function readOwner(path: string): LockOwner | null {
+function readText(path: string): string | null {
   try {
-    const owner = JSON.parse(readFileSync(path, 'utf8')) as Partial<LockOwner>;
-    return typeof owner.pid === 'number' && typeof owner.host === 'string'
-      ? { pid: owner.pid, host: owner.host, since: String(owner.since) }
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+}
+
+/** The owner a lock file names, or null when it cannot be parsed (a damaged file). */
+function parseOwner(text: string): LockOwner | null {
+  try {
+    const owner = JSON.parse(text) as Partial<LockOwner>;
+    // kill(0, …) and kill(-n, …) would ask about process groups: only a positive pid names a process.
+    return Number.isSafeInteger(owner.pid) && owner.pid! > 0 && typeof owner.host === 'string'
+      ? { pid: owner.pid!, host: owner.host, since: String(owner.since) }
       : null;
   } catch {
-    return null; // unreadable: a lock whose writer died mid-write
+    return null;
+  }
+}
+
+/**
+ * Removes the stale lock file at `path` if it still holds `judged`. Another process may have taken
+ * the lock over since we read it: the file is moved aside first (atomic), and put back when it is
+ * not the one we judged, so two processes taking over one stale lock cannot both end up owning it.
+ */
+function removeIfUnchanged(path: string, judged: string): void {
+  const aside = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.stale`);
+  try {
+    renameSync(path, aside);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return; // removed by another process meanwhile
+    throw error;
+  }
+  try {
+    if (readFileSync(aside, 'utf8') !== judged) linkSync(aside, path);
+  } catch (error) {
+    // A third process created the lock in the instant it was aside; the owner of the file we moved
+    // has lost it. Only three processes taking over one stale lock within microseconds get here.
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  } finally {
+    unlinkSync(aside);
   }
 }
 
@@ -71,8 +191,24 @@ function isGone(owner: LockOwner): boolean {
   if (owner.host !== hostname()) return false;
   try {
     process.kill(owner.pid, 0);
-    return false;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+    return (error as NodeJS.ErrnoException).code === 'ESRCH'; // EPERM: alive, another user's
   }
+  return isZombie(owner.pid);
+}
+
+/**
+ * Whether a process has exited but not been reaped by its parent yet: kill(pid, 0) still finds it,
+ * but it runs no code and will never release a lock. Linux (/proc/<pid>/stat, state after the
+ * command name in parentheses: Z zombie, X dead); elsewhere, or if it is gone by now, false.
+ */
+function isZombie(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return false;
+  }
+  const state = stat.charAt(stat.lastIndexOf(')') + 2);
+  return state === 'Z' || state === 'X';
 }

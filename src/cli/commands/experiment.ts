@@ -1,11 +1,13 @@
 /**
  * `randlab experiment <name> --scale smoke|demo|cpu|paper [--seeds N] [--jobs N] [--out DIR]`: runs one
  * recipe of docs/paper.md §3 (skipping finished runs, resuming interrupted ones) and writes its report.
- * `randlab experiment --list` lists the recipes and their scales.
+ * `randlab experiment --list` lists the recipes and their scales. It ends non-zero when a run did not
+ * finish (failed, blocked, or held by another process) or when another process runs the same folder.
  */
 import type { Command } from 'commander';
 import { resolveDataRoot } from '../../data/paths.js';
 import { runExperiment, type ExperimentResult } from '../../experiments/experiment.js';
+import type { OutcomeStatus } from '../../experiments/pool.js';
 import { defaultSeedCount, parseScale, seedList, SCALES, type Scale } from '../../experiments/recipe.js';
 import { getRecipe, RECIPES } from '../../experiments/recipes/index.js';
 
@@ -46,6 +48,8 @@ export function describePlan(name: string, scale: Scale, seeds: number | undefin
   return `${recipe.name} at scale ${scale}: ${plan.length} runs\n${lines.join('\n')}\n`;
 }
 
+const UNFINISHED: ReadonlySet<OutcomeStatus> = new Set(['failed', 'blocked', 'held']);
+
 /** One line per run that did not finish, and the report's path and verdicts. */
 export function summarizeResult(result: ExperimentResult): string {
   const lines: string[] = [];
@@ -53,8 +57,7 @@ export function summarizeResult(result: ExperimentResult): string {
   for (const outcome of result.outcomes.values()) counts.set(outcome.status, (counts.get(outcome.status) ?? 0) + 1);
   lines.push(`runs: ${[...counts].map(([status, n]) => `${n} ${status}`).join(', ')} (${result.seconds.toFixed(1)} s)`);
   for (const outcome of result.outcomes.values()) {
-    if (outcome.status === 'failed' || outcome.status === 'blocked')
-      lines.push(`  ${outcome.status} ${outcome.id}: ${outcome.error ?? ''}`);
+    if (UNFINISHED.has(outcome.status)) lines.push(`  ${outcome.status} ${outcome.id}: ${outcome.error ?? ''}`);
   }
   for (const claim of result.report.claims) lines.push(`  ${claim.verdict.padEnd(15)} ${claim.id}: ${claim.measured}`);
   lines.push(`report: ${result.report.html}`);
@@ -106,9 +109,6 @@ export function registerExperimentCommand(program: Command): void {
         log: options.quiet ? () => {} : (line) => process.stdout.write(`${line}\n`),
       });
       process.stdout.write(summarizeResult(result));
-      const unfinished = [...result.outcomes.values()].filter(
-        (o) => o.status === 'failed' || o.status === 'blocked',
-      ).length;
-      if (unfinished > 0) process.exitCode = 1;
+      if ([...result.outcomes.values()].some((o) => UNFINISHED.has(o.status))) process.exitCode = 1;
     });
 }

@@ -1,0 +1,50 @@
+/**
+ * A child process of the lock tests.
+ *
+ *   hold <lock> <ending>   takes the lock (released on exit), prints "held <pid>", then ends as
+ *                          `ending` says: "wait" (until a signal ends it), "exit" (process.exit)
+ *                          or "throw" (an uncaught error)
+ *   contend <lock> <dir> <name> <names>
+ *                          waits until every contender named in <names> (comma-separated) has
+ *                          written <dir>/ready-<name>, tries to take the lock, prints "won" or
+ *                          "refused <owner pid>", and holds a lock it won until every contender
+ *                          has written <dir>/done-<name>
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FileLock, LockHeldError } from '../src/runs/lock.js';
+
+const purpose = { subject: 'test folder', activity: 'is in use' };
+const [mode, path, ...rest] = process.argv.slice(2);
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
+function waitForAll(dir: string, prefix: string, names: string[]): void {
+  while (!names.every((name) => existsSync(join(dir, `${prefix}-${name}`)))) Atomics.wait(pause, 0, 0, 2);
+}
+
+if (mode === 'hold') {
+  const ending = rest[0];
+  FileLock.acquire(path!, purpose).releaseOnExit();
+  process.stdout.write(`held ${process.pid}\n`);
+  if (ending === 'exit') process.exit(3);
+  if (ending === 'throw') throw new Error('deliberately uncaught');
+  setInterval(() => {}, 60_000);
+} else if (mode === 'contend') {
+  const [dir, name, namesText] = rest as [string, string, string];
+  const names = namesText.split(',');
+  writeFileSync(join(dir, `ready-${name}`), '');
+  waitForAll(dir, 'ready', names);
+  let lock: FileLock | null = null;
+  try {
+    lock = FileLock.acquire(path!, purpose);
+    process.stdout.write('won\n');
+  } catch (error) {
+    if (!(error instanceof LockHeldError)) throw error;
+    process.stdout.write(`refused ${error.owner.pid}\n`);
+  }
+  writeFileSync(join(dir, `done-${name}`), '');
+  waitForAll(dir, 'done', names);
+  lock?.release();
+} else {
+  throw new Error(`unknown mode '${mode}'`);
+}

@@ -1,0 +1,185 @@
+/**
+ * The lock file that gives a folder to one process (src/runs/lock.ts): refusal naming the owner,
+ * takeover of locks whose process is gone (a zombie included) or whose file is damaged, many
+ * processes taking over one stale lock at once, and release on exit and on ending signals.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FileLock, LockHeldError } from '../src/runs/lock.js';
+import { makeTempDir } from './helpers/data-fixtures.js';
+
+const HOLDER = join(import.meta.dirname, 'runs-lock-holder.ts');
+const purpose = { subject: 'test folder', activity: 'is in use' };
+const temp = makeTempDir('lock');
+afterAll(() => temp.cleanup());
+
+let folders = 0;
+function folder(): string {
+  const dir = join(temp.dir, `f${folders++}`);
+  mkdirSync(dir);
+  return dir;
+}
+
+function writeOwner(path: string, owner: { pid: number; host?: string; since?: string }): void {
+  writeFileSync(path, JSON.stringify({ host: hostname(), since: 'earlier', ...owner }));
+}
+
+function deadPid(): number {
+  return spawnSync(process.execPath, ['-e', 'process.exit(0)']).pid;
+}
+
+function heldError(fn: () => unknown): LockHeldError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof LockHeldError) return error;
+    throw error;
+  }
+  throw new Error('expected a LockHeldError');
+}
+
+function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+}
+
+/** The first line the child prints (its stdout as text). */
+function firstLine(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      text += chunk.toString('utf8');
+      if (text.includes('\n')) resolve(text.split('\n')[0]!);
+    });
+    child.on('exit', () => reject(new Error(`the child ended before printing a line (printed '${text}')`)));
+  });
+}
+
+describe('a lock file', () => {
+  it('is taken whole, refused to others with the owner named, and released', () => {
+    const dir = folder();
+    const path = join(dir, 'x.lock');
+    const lock = FileLock.acquire(path, purpose);
+    const owner = JSON.parse(readFileSync(path, 'utf8'));
+    expect(owner).toEqual({ pid: process.pid, host: hostname(), since: expect.any(String) });
+    expect(Number.isNaN(Date.parse(owner.since))).toBe(false);
+    expect(readdirSync(dir)).toEqual(['x.lock']); // no temporary file left beside it
+
+    const mtime = statSync(dir).mtimeMs;
+    const refused = heldError(() => FileLock.acquire(path, purpose)); // this process is alive: held
+    expect(statSync(dir).mtimeMs).toBe(mtime); // a refusal writes nothing there, not even a temporary file
+    expect(refused.path).toBe(path);
+    expect(refused.owner).toEqual(owner);
+    expect(refused.message).toBe(
+      `test folder is in use by process ${process.pid} on ${hostname()} since ${owner.since} (lock ${path}); ` +
+        'wait for it to end, or delete the lock file if that process no longer exists',
+    );
+    lock.release();
+    expect(existsSync(path)).toBe(false);
+    lock.release();
+    FileLock.acquire(path, purpose).release();
+  });
+
+  it('is taken over when its process is gone or its file is damaged', () => {
+    const path = join(folder(), 'x.lock');
+    const takeOver = (text: string) => {
+      writeFileSync(path, text);
+      const lock = FileLock.acquire(path, purpose);
+      expect(JSON.parse(readFileSync(path, 'utf8')).pid).toBe(process.pid);
+      lock.release();
+    };
+    takeOver(JSON.stringify({ pid: deadPid(), host: hostname(), since: 'earlier' }));
+    takeOver('{"pid": 12');
+    takeOver('');
+    // kill(0, 0) and kill(-1, 0) succeed (they ask about process groups): such a pid names no owner.
+    takeOver(JSON.stringify({ pid: 0, host: hostname(), since: 'earlier' }));
+    takeOver(JSON.stringify({ pid: -1, host: hostname(), since: 'earlier' }));
+  });
+
+  it('held on another host is refused: that process cannot be checked from here', () => {
+    const path = join(folder(), 'x.lock');
+    writeOwner(path, { pid: deadPid(), host: 'elsewhere.invalid' });
+    expect(heldError(() => FileLock.acquire(path, purpose)).message).toMatch(
+      /^test folder is in use by process \d+ on elsewhere\.invalid since earlier/,
+    );
+  });
+
+  it('is not removed by a release once another process owns the file', () => {
+    const path = join(folder(), 'x.lock');
+    const lock = FileLock.acquire(path, purpose);
+    rmSync(path); // deleted by hand, then taken by another process
+    writeOwner(path, { pid: process.ppid });
+    lock.release();
+    expect(JSON.parse(readFileSync(path, 'utf8')).pid).toBe(process.ppid);
+  });
+
+  it.runIf(existsSync('/proc/self/stat'))('is taken over from a zombie, which kill(pid, 0) still finds', async () => {
+    // The shell backgrounds a short sleep and execs a long one, which never waits for its children:
+    // when the short sleep ends it stays a zombie until the long one ends.
+    const parent = spawn('sh', ['-c', 'sleep 0.2 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const zombie = Number(await firstLine(parent));
+      const state = () =>
+        readFileSync(`/proc/${zombie}/stat`, 'utf8')
+          .replace(/^.*\) /s, '')
+          .charAt(0);
+      for (let waited = 0; state() !== 'Z'; waited += 10) {
+        if (waited > 10_000) throw new Error(`process ${zombie} did not become a zombie (state ${state()})`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(() => process.kill(zombie, 0)).not.toThrow();
+      const path = join(folder(), 'x.lock');
+      writeOwner(path, { pid: zombie });
+      const lock = FileLock.acquire(path, purpose);
+      expect(JSON.parse(readFileSync(path, 'utf8')).pid).toBe(process.pid);
+      lock.release();
+    } finally {
+      parent.kill('SIGKILL');
+    }
+  });
+
+  it('goes to exactly one of many processes taking over a stale lock at once', async () => {
+    const names = ['a', 'b', 'c', 'd', 'e', 'f'];
+    for (let round = 0; round < 2; round++) {
+      const dir = folder();
+      const path = join(dir, 'x.lock');
+      writeOwner(path, { pid: deadPid() });
+      const children = names.map((name) =>
+        spawn(process.execPath, ['--import', 'tsx', HOLDER, 'contend', path, dir, name, names.join(',')], {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        }),
+      );
+      const lines = await Promise.all(children.map((child) => firstLine(child)));
+      const exits = await Promise.all(children.map((child) => exitOf(child)));
+      expect(exits.every((e) => e.code === 0)).toBe(true);
+      const winners = children.filter((_, i) => lines[i] === 'won');
+      expect(winners).toHaveLength(1);
+      expect(lines.filter((line) => line === `refused ${winners[0]!.pid}`)).toHaveLength(names.length - 1);
+      expect(readdirSync(dir).filter((file) => !/^(ready|done)-/.test(file))).toEqual([]);
+    }
+  });
+
+  it('held until exit is released on SIGINT, SIGTERM and SIGHUP, on process.exit and on an uncaught error', async () => {
+    const endings: Array<[string, NodeJS.Signals | null, number | null]> = [
+      ['SIGINT', 'SIGINT', null],
+      ['SIGTERM', 'SIGTERM', null],
+      ['SIGHUP', 'SIGHUP', null],
+      ['exit', null, 3],
+      ['throw', null, 1],
+    ];
+    for (const [ending, signal, code] of endings) {
+      const path = join(folder(), 'x.lock');
+      const child = spawn(process.execPath, ['--import', 'tsx', HOLDER, 'hold', path, signal ? 'wait' : ending], {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      const exited = exitOf(child);
+      expect(await firstLine(child)).toBe(`held ${child.pid}`);
+      if (signal) child.kill(signal);
+      // The process ends as the signal (or exit code) says, as it would without the lock's handlers.
+      expect(await exited, ending).toEqual({ code, signal });
+      expect(existsSync(path), ending).toBe(false);
+    }
+  });
+});
