@@ -14,7 +14,9 @@
 #include <cstddef>
 #include <vector>
 
-#include "napi_util.h"
+#include "float64_sums.h"
+#include "kernel_args.h"
+#include "parallel_loops.h"
 
 namespace randlab {
 namespace {

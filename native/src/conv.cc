@@ -8,9 +8,11 @@
 
 #include "conv_im2col.h"
 #include "conv_winograd.h"
+#include "float64_sums.h"
 #include "gemm.h"
-#include "napi_util.h"
+#include "kernel_args.h"
 #include "registry.h"
+#include "simd_dispatch.h"
 #include "threadpool.h"
 #include "workspace.h"
 

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "napi_util.h"
+#include "simd_dispatch.h"
 
 namespace randlab {
 namespace {
@@ -91,7 +91,7 @@ void col2imRows(const float* __restrict col, std::int64_t images, const ConvGeom
 
 }  // namespace
 
-// The wrappers compile the loops for the active SIMD level (napi_util.h's simdDispatch).
+// The wrappers compile the loops for the active SIMD level (simd_dispatch.h's simdDispatch).
 void im2col(const float* x, std::int64_t images, const ConvGeometry& g, std::int64_t c0, std::int64_t c1, float* col) {
   simdDispatch([&] { im2colRows(x, images, g, c0, c1, col); });
 }

@@ -14,9 +14,10 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "float64_sums.h"
 #include "gemm.h"
-#include "napi_util.h"
 #include "registry.h"
+#include "simd_dispatch.h"
 #include "threadpool.h"
 #include "workspace.h"
 

@@ -9,7 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "napi_util.h"
+#include "float64_sums.h"
+#include "kernel_args.h"
+#include "parallel_loops.h"
 
 namespace randlab {
 namespace {

@@ -7,7 +7,7 @@
 #include "cpu_features.h"
 #include "gemm_args.h"
 #include "gemm_kernels.h"
-#include "napi_util.h"
+#include "kernel_args.h"
 #include "registry.h"
 #include "threadpool.h"
 #include "workspace.h"

@@ -5,7 +5,7 @@
 #include <cstdint>
 
 #include "gemm.h"
-#include "napi_util.h"
+#include "kernel_args.h"
 
 namespace randlab {
 

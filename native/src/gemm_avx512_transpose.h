@@ -1,10 +1,10 @@
 // A 16×16 in-register transpose for the AVX-512 packers (GEMM operands stored the other way
 // round, conv columns read pixel-major). Include only from files compiled for x86-64.
 #pragma once
+#include "simd_targets.h"
+
 #if defined(__x86_64__)
 #include <immintrin.h>
-
-#define RANDLAB_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
 
 namespace randlab {
 

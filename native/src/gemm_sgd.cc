@@ -7,8 +7,9 @@
 
 #include "gemm.h"
 #include "gemm_args.h"
-#include "napi_util.h"
+#include "kernel_args.h"
 #include "sgd.h"
+#include "simd_dispatch.h"
 
 namespace randlab {
 namespace {

@@ -9,7 +9,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "napi_util.h"
+#include "kernel_args.h"
+#include "parallel_loops.h"
 
 namespace randlab {
 namespace {

@@ -10,7 +10,7 @@
 #include <sys/mman.h>
 #endif
 
-#include "napi_util.h"
+#include "kernel_args.h"
 
 namespace randlab {
 namespace {

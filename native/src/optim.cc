@@ -10,7 +10,8 @@
 #include <cstddef>
 #include <string>
 
-#include "napi_util.h"
+#include "kernel_args.h"
+#include "parallel_loops.h"
 #include "sgd.h"
 
 namespace randlab {

@@ -13,7 +13,9 @@
 #include <type_traits>
 #include <vector>
 
-#include "napi_util.h"
+#include "float64_sums.h"
+#include "kernel_args.h"
+#include "parallel_loops.h"
 
 namespace randlab {
 namespace {

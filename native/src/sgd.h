@@ -7,7 +7,8 @@
 #include <cstddef>
 #include <type_traits>
 
-#include "napi_util.h"
+#include "kernel_args.h"
+#include "simd_dispatch.h"
 
 namespace randlab {
 
