@@ -8,17 +8,12 @@
 #pragma once
 #include <cstdint>
 
+#include "matrix_operand.h"
 #include "threadpool.h"
 
 namespace randlab {
 
-// A row-major matrix operand. If `trans` is set, the operand used is the transpose of the stored
-// matrix, i.e. element (r, c) of op(X) is data[c * ld + r]; otherwise it is data[r * ld + c].
-struct ConstMatrix {
-  const float* data;
-  std::int64_t ld;
-  bool trans;
-};
+using ConstMatrix = MatrixOperand<float>;
 
 // An op(B) that is never stored as a matrix but packs any block of itself on demand, e.g. the
 // im2col columns of an image read straight from the image (conv_im2col.h): the GEMM calls pack()

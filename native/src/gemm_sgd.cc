@@ -50,11 +50,11 @@ class SgdTileUpdate final : public TileConsumer {
 // gemmSgdUpdate(a, b, param, momentumBuffer, p, sgd): param [m, n] takes one SGD step (sgdUpdate's
 // arithmetic) with the gradient alpha · op(A) · op(B) (p: GemmParams without beta).
 RANDLAB_KERNEL(gemmSgdUpdate) {
-  const GemmOperands g = readGemmOperands(args, 0, 1, args.params(4));
+  const GemmOperands<float> g = readGemmOperands<float>(args, 0, 1, args.params(4));
   const auto param = args.f32(2, "param");
   const auto buffer = args.f32OrNull(3, "momentumBuffer");
   const SgdSettings s = readSgdSettings(args.params(5, "sgd"));
-  args.requireLength(param, g.m * g.n, "param", "p.m * p.n");
+  args.requireLength(param, g.m, g.n, "param", "p.m * p.n");
   requireMomentumBuffer(args, s, buffer, param.length);
   withSgdVariant(s.decay, s.momentum, s.firstStep, s.nesterov, [&](auto variant) {
     const SgdTileUpdate<decltype(variant)> update(param.data, buffer.data, g.n, s.coefficients);

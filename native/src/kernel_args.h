@@ -54,6 +54,10 @@ constexpr napi_typedarray_type typedArrayType<float>() {
   return napi_float32_array;
 }
 template <>
+constexpr napi_typedarray_type typedArrayType<double>() {
+  return napi_float64_array;
+}
+template <>
 constexpr napi_typedarray_type typedArrayType<std::int32_t>() {
   return napi_int32_array;
 }
@@ -63,6 +67,10 @@ constexpr const char* typedArrayName();
 template <>
 constexpr const char* typedArrayName<float>() {
   return "a Float32Array";
+}
+template <>
+constexpr const char* typedArrayName<double>() {
+  return "a Float64Array";
 }
 template <>
 constexpr const char* typedArrayName<std::int32_t>() {
@@ -123,12 +131,16 @@ class KernelArgs {
   Napi::Value undefined() const { return info_.Env().Undefined(); }
   Napi::Value result(double value) const { return Napi::Number::New(info_.Env(), value); }
 
-  ArrayArg<float> f32(std::size_t index, const char* name) const { return typedArray<float>(index, name, false); }
+  // The typed array of T (float: Float32Array, double: Float64Array, int32: Int32Array) at index.
+  template <typename T>
+  ArrayArg<T> array(std::size_t index, const char* name) const {
+    return typedArray<T>(index, name, false);
+  }
+  ArrayArg<float> f32(std::size_t index, const char* name) const { return array<float>(index, name); }
+  ArrayArg<double> f64(std::size_t index, const char* name) const { return array<double>(index, name); }
+  ArrayArg<std::int32_t> i32(std::size_t index, const char* name) const { return array<std::int32_t>(index, name); }
   // A Float32Array, or {nullptr, 0} for null / undefined.
   ArrayArg<float> f32OrNull(std::size_t index, const char* name) const { return typedArray<float>(index, name, true); }
-  ArrayArg<std::int32_t> i32(std::size_t index, const char* name) const {
-    return typedArray<std::int32_t>(index, name, false);
-  }
 
   double number(std::size_t index, const char* name) const {
     double value;
@@ -162,6 +174,18 @@ class KernelArgs {
       fail(std::string(name) + " has " + std::to_string(array.length) + " elements, expected " +
            std::to_string(expected) + " (" + expectedWhat + ")");
     }
+  }
+
+  // The same for an expected length rows · cols (a matrix), which must not overflow.
+  template <typename T>
+  void requireLength(const ArrayArg<T>& array, std::int64_t rows, std::int64_t cols, const char* name,
+                     const char* expectedWhat) const {
+    std::int64_t expected;
+    if (__builtin_mul_overflow(rows, cols, &expected)) {
+      fail(std::string(name) + " would need " + std::to_string(rows) + " × " + std::to_string(cols) + " elements (" +
+           expectedWhat + "), more than an array can hold");
+    }
+    requireLength(array, static_cast<std::size_t>(expected), name, expectedWhat);
   }
 
   [[noreturn]] void fail(const std::string& message) const {
