@@ -1,3 +1,5 @@
+// Implements src/kernels/reference/batchnorm.ts (batchNormTrainForward, batchNormEvalForward, batchNormBackward).
+//
 // Batch normalisation over x [n, c, spatial]: training forward (batch statistics, running-stat
 // update), eval forward, and the fused training backward.
 //

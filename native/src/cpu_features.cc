@@ -1,3 +1,5 @@
+// Infrastructure (no TypeScript reference): detecting the CPU's SIMD level and the simdLevel /
+// setSimdLevel exports (see cpu_features.h).
 #include "cpu_features.h"
 
 #include <atomic>

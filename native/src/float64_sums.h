@@ -1,3 +1,5 @@
+// Infrastructure (no TypeScript reference): float64 sums of float32 data for the kernels.
+//
 // Sums of float data accumulated in double. The vectoriser will not reorder a floating-point sum,
 // so these keep explicit vector accumulators: GCC/clang vector types of 8 doubles, which become one
 // zmm, two ymm or four xmm registers depending on the target the caller is compiled for. Each sum

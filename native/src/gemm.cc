@@ -1,3 +1,5 @@
+// Implements src/kernels/reference/gemm.ts (gemm).
+//
 // GEMM driver: cache blocking, packing, the split over threads, and the JavaScript export.
 #include "gemm.h"
 

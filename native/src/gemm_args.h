@@ -1,3 +1,5 @@
+// Implements part of src/kernels/reference/gemm.ts: reading its GemmParams contract.
+//
 // The operands of a GEMM export (Kernels.gemm, the GEMMs with a fused consumer, and the float64
 // gemmF64): a, b and the GemmParams fields m, n, k, transA, transB, alpha, with lengths checked
 // against the shape. T is float for Float32Array operands, double for Float64Array ones.

@@ -1,3 +1,5 @@
+// Implements part of src/kernels/reference/gemm.ts (gemm): a packing helper, also used by conv2d_im2col_avx512.cc.
+//
 // A 16×16 in-register transpose for the AVX-512 packers (GEMM operands stored the other way
 // round, conv columns read pixel-major). Include only from files compiled for x86-64.
 #pragma once

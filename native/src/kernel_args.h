@@ -1,3 +1,5 @@
+// Infrastructure (no TypeScript reference).
+//
 // What a kernel export needs besides its arithmetic: reading typed arrays, numbers and the params
 // object from JavaScript with errors that name the argument.
 //

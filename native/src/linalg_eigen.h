@@ -1,7 +1,7 @@
-// The stages of the symmetric eigendecomposition (src/linalg/eigen.ts), LAPACK's dsytrd + dstedc +
-// dormtr: linalg_eigen_tridiagonal.cc reduces A to a tridiagonal T = Qᵀ A Q, linalg_eigen_divide_conquer.cc
-// solves T (with linalg_eigen_ql.cc's QL iteration for small blocks), and linalg_eigen.cc takes the
-// eigenvectors back to A and exports symmetricEigen.
+// Implements part of src/linalg/eigen.ts (symmetricEigen): the stages of the eigendecomposition,
+// LAPACK's dsytrd + dstedc + dormtr: linalg_eigen_tridiagonal.cc reduces A to a tridiagonal T = Qᵀ A Q,
+// linalg_eigen_divide_conquer.cc solves T (with linalg_eigen_ql.cc's QL iteration for small blocks), and
+// linalg_eigen.cc takes the eigenvectors back to A and exports symmetricEigen.
 #pragma once
 #include <vector>
 

@@ -1,6 +1,6 @@
-// Householder reflectors and their compact-WY blocks (linalg_householder.h), shared by
-// src/linalg/eigen.ts's native form (linalg_eigen*.cc) and src/linalg/orthogonal.ts's
-// (linalg_orthogonal.cc).
+// Infrastructure (no TypeScript reference of its own): Householder reflectors and their compact-WY
+// blocks (linalg_householder.h), shared by the native forms of src/linalg/eigen.ts (linalg_eigen*.cc)
+// and src/linalg/orthogonal.ts (linalg_orthogonal.cc).
 #include "linalg_householder.h"
 
 #include <algorithm>

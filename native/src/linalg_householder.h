@@ -1,6 +1,7 @@
-// Householder reflectors H = I − tau·v·vᵀ (v[0] = 1, LAPACK's dlarfg convention) and their
-// blocked application in compact-WY form, the part that src/linalg/eigen.ts (tridiagonalisation and
-// its back-transformation) and src/linalg/orthogonal.ts (QR) share. The blocked forms make the work
+// Infrastructure (no TypeScript reference of its own): Householder reflectors H = I − tau·v·vᵀ
+// (v[0] = 1, LAPACK's dlarfg convention) and their blocked application in compact-WY form, the part
+// that the native forms of src/linalg/eigen.ts (tridiagonalisation and its back-transformation) and
+// src/linalg/orthogonal.ts (QR) share. The blocked forms make the work
 // GEMM (linalg_matrix.h).
 #pragma once
 #include <vector>

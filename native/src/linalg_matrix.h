@@ -1,4 +1,4 @@
-// The float64 GEMM of the linear algebra (src/linalg/matrix.ts, gemm): exported as gemmF64 and
+// Implements src/linalg/matrix.ts (gemm) in float64: the interface of the GEMM exported as gemmF64 and
 // the building block of the decompositions (linalg_eigen*.cc, linalg_orthogonal.cc), whose work is
 // mostly GEMM. Row-major throughout.
 #pragma once

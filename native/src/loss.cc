@@ -1,3 +1,5 @@
+// Implements src/kernels/reference/loss.ts (softmaxCrossEntropyForward, softmaxCrossEntropyBackward).
+//
 // Softmax cross-entropy over logits [rows, classes]: forward (probabilities and mean loss) and
 // backward (scale · (probs − onehot)).
 //

@@ -1,3 +1,5 @@
+// Infrastructure (no TypeScript reference).
+//
 // A GEMM operand: a row-major matrix, used as stored or transposed. Shared by the float32 GEMM
 // (gemm.h, ConstMatrix) and the float64 one (linalg_matrix.h).
 #pragma once

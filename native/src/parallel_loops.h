@@ -1,3 +1,5 @@
+// Infrastructure (no TypeScript reference).
+//
 // Parallel loops over the thread pool (threadpool.h) whose chunks run compiled for the active SIMD
 // level (simd_dispatch.h): parallelChunks for a range of elements, parallelTasks for a number of
 // independent tasks (channels, planes, rows).

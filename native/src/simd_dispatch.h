@@ -1,3 +1,5 @@
+// Infrastructure (no TypeScript reference).
+//
 // Running plain C++ loops as AVX-512, AVX2 or baseline code, chosen at run time.
 //
 // simdDispatch(fn) calls fn() from a copy of itself compiled for the active SIMD level

@@ -1,3 +1,5 @@
+// Infrastructure (no TypeScript reference).
+//
 // The instruction-set features of each x86 SIMD level, listed once. Every function compiled for a
 // level takes its target attribute from this list (RANDLAB_AVX512, RANDLAB_AVX2, and the dispatch
 // copies in simd_dispatch.h), and cpu_features.cc checks the same list at run time, so code is

@@ -1,6 +1,8 @@
+// Implements part of src/kernels/reference/conv2d.ts (conv2dForward, conv2dBackwardData, conv2dBackwardFilter).
+//
 // im2col / col2im (written column matrices, for the backward passes that need them) and the
 // portable im2col panel packer of the forward pass.
-#include "conv_im2col.h"
+#include "conv2d_im2col.h"
 
 #include <algorithm>
 #include <cstring>

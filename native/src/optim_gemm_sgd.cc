@@ -1,3 +1,5 @@
+// Implements part of src/kernels/reference/optim.ts (gemmSgdUpdate).
+//
 // The SGD update of a weight matrix fused into the GEMM that computes its gradient
 // (Kernels.gemmSgdUpdate): each register tile of the gradient updates its block of weights and
 // momentum buffer as soon as it is computed, so the gradient never goes to memory and back. The
@@ -8,7 +10,7 @@
 #include "gemm.h"
 #include "gemm_args.h"
 #include "kernel_args.h"
-#include "sgd.h"
+#include "optim_sgd.h"
 #include "simd_dispatch.h"
 
 namespace randlab {

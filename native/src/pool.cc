@@ -1,3 +1,5 @@
+// Implements src/kernels/reference/pool.ts.
+//
 // Pooling kernels: max and average 2-d pooling (forward and backward) and global average pooling.
 //
 // Work is split by (n, c) plane: planes are independent in both directions, so backward kernels
