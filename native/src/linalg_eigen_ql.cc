@@ -25,30 +25,38 @@ struct Rotation {
 };
 
 constexpr Index kStrip = 32;  // columns of Z per strip: n × 32 doubles stay in L2 across a batch
+static_assert(kStrip % (4 * 8) == 0, "a strip is whole blocks of rotateColumns at every vector width");
 
-// Applies the rotations in order to columns [j0, j0 + width) of z. Consecutive rotations of a QL
-// sweep act on rows (i, i+1) then (i−1, i): the shared row stays in registers between them, so a
-// rotation loads and stores one row instead of two.
-void rotateFullStrip(double* z, Index n, Index j0, const Rotation* rotations, std::size_t count) {
-  constexpr int kVectors = kStrip / 8;
-  Vec8 carry[kVectors];
+// Applies the rotations in order to the 4·W columns [j0, j0 + 4·W) of z, as four vectors of W
+// doubles (kDoublesPerVector) per row. Consecutive rotations of a QL sweep act on rows (i, i+1) then
+// (i−1, i): the shared row stays in registers between them, so a rotation loads and stores one row
+// instead of two.
+template <int W>
+void rotateColumns(double* z, Index n, Index j0, const Rotation* rotations, std::size_t count) {
+  using Vector = typename DoubleVector<W>::type;
+  constexpr int kVectors = 4;
+  Vector carry[kVectors] = {};
   Index carryRow = -1;  // carry holds the current values of this row, not yet stored
-  auto load = [&](Index row, Vec8* out) { std::memcpy(out, z + row * n + j0, sizeof(Vec8) * kVectors); };
-  auto store = [&](Index row, const Vec8* in) { std::memcpy(z + row * n + j0, in, sizeof(Vec8) * kVectors); };
+  auto load = [&](Index row, Vector* out) {
+    for (int v = 0; v < kVectors; ++v) std::memcpy(&out[v], z + row * n + j0 + v * W, sizeof(Vector));
+  };
+  auto store = [&](Index row, const Vector* in) {
+    for (int v = 0; v < kVectors; ++v) std::memcpy(z + row * n + j0 + v * W, &in[v], sizeof(Vector));
+  };
   for (std::size_t r = 0; r < count; ++r) {
     const Index i = rotations[r].i;
     const double c = rotations[r].c;
     const double s = rotations[r].s;
-    Vec8 lo[kVectors], hi[kVectors];
+    Vector lo[kVectors], hi[kVectors];
     if (carryRow == i + 1) {
-      std::memcpy(hi, carry, sizeof(hi));
+      for (int v = 0; v < kVectors; ++v) hi[v] = carry[v];
     } else {
       if (carryRow >= 0) store(carryRow, carry);
       load(i + 1, hi);
     }
     load(i, lo);
     for (int v = 0; v < kVectors; ++v) {
-      const Vec8 newHi = s * lo[v] + c * hi[v];
+      const Vector newHi = s * lo[v] + c * hi[v];
       carry[v] = c * lo[v] - s * hi[v];
       hi[v] = newHi;
     }
@@ -78,7 +86,12 @@ void applyRotations(double* z, Index n, std::vector<Rotation>& rotations) {
     const Index j0 = strip * kStrip;
     const Index width = std::min<Index>(kStrip, n - j0);
     if (width == kStrip) {
-      simdDispatch([&] { rotateFullStrip(z, n, j0, rotations.data(), rotations.size()); });
+      simdDispatch([&](auto level) {
+        constexpr int kLanes = kDoublesPerVector<decltype(level)::value>;
+        for (Index j = j0; j < j0 + kStrip; j += 4 * kLanes) {
+          rotateColumns<kLanes>(z, n, j, rotations.data(), rotations.size());
+        }
+      });
     } else {
       rotatePartialStrip(z, n, j0, width, rotations.data(), rotations.size());
     }

@@ -21,40 +21,54 @@ namespace {
 
 // One row of the fused pass: apply the previous step's rank-2 update (v, w) to row i's entries in
 // [from, i], and accumulate the next step's product p = A·u (lower triangle used symmetrically).
+// Eight entries per step as 8 / W vectors of W doubles (kDoublesPerVector), so the dot product's
+// eight lanes are summed in the same order at every SIMD level.
+template <int W>
 void fusedRow(double* row, Index from, Index i, const double* v, const double* w, bool update, const double* u,
               double* p) {
+  using Vector = typename DoubleVector<W>::type;
+  constexpr int kVectors = 8 / W;
+  constexpr std::size_t kBytes = sizeof(Vector);
   const double vi = v[i];
   const double wi = w[i];
   const double ui = u[i];
-  Vec8 dot = {};
+  Vector dot[kVectors] = {};
   Index j = from;
   if (update) {
     for (; j + 8 <= i; j += 8) {
-      Vec8 x, vj, wj, uj, pj;
-      std::memcpy(&x, row + j, 64);
-      std::memcpy(&vj, v + j, 64);
-      std::memcpy(&wj, w + j, 64);
-      std::memcpy(&uj, u + j, 64);
-      std::memcpy(&pj, p + j, 64);
-      x -= vi * wj + wi * vj;
-      std::memcpy(row + j, &x, 64);
-      dot += x * uj;
-      pj += x * ui;
-      std::memcpy(p + j, &pj, 64);
+      for (int q = 0; q < kVectors; ++q) {
+        const Index at = j + q * W;
+        Vector x, vj, wj, uj, pj;
+        std::memcpy(&x, row + at, kBytes);
+        std::memcpy(&vj, v + at, kBytes);
+        std::memcpy(&wj, w + at, kBytes);
+        std::memcpy(&uj, u + at, kBytes);
+        std::memcpy(&pj, p + at, kBytes);
+        x -= vi * wj + wi * vj;
+        std::memcpy(row + at, &x, kBytes);
+        dot[q] += x * uj;
+        pj += x * ui;
+        std::memcpy(p + at, &pj, kBytes);
+      }
     }
   } else {
     for (; j + 8 <= i; j += 8) {
-      Vec8 x, uj, pj;
-      std::memcpy(&x, row + j, 64);
-      std::memcpy(&uj, u + j, 64);
-      std::memcpy(&pj, p + j, 64);
-      dot += x * uj;
-      pj += x * ui;
-      std::memcpy(p + j, &pj, 64);
+      for (int q = 0; q < kVectors; ++q) {
+        const Index at = j + q * W;
+        Vector x, uj, pj;
+        std::memcpy(&x, row + at, kBytes);
+        std::memcpy(&uj, u + at, kBytes);
+        std::memcpy(&pj, p + at, kBytes);
+        dot[q] += x * uj;
+        pj += x * ui;
+        std::memcpy(p + at, &pj, kBytes);
+      }
     }
   }
+  double lanes[8];
+  std::memcpy(lanes, dot, sizeof(lanes));
   double sum = 0.0;
-  for (int l = 0; l < 8; ++l) sum += dot[l];
+  for (int l = 0; l < 8; ++l) sum += lanes[l];
   for (; j < i; ++j) {
     double x = row[j];
     if (update) {
@@ -84,8 +98,9 @@ void symmetricProduct(double* a, Index n, Index first, const double* v, const do
     const Index end = first + static_cast<Index>(std::floor(size * std::sqrt(double(part + 1) / parts)));
     double* pt = partial[static_cast<std::size_t>(part)].data();
     std::fill(pt + first, pt + n, 0.0);
-    simdDispatch([&] {
-      for (Index i = begin; i < end; ++i) fusedRow(a + i * n, first, i, v, w, update, u, pt);
+    simdDispatch([&](auto level) {
+      constexpr int kLanes = kDoublesPerVector<decltype(level)::value>;
+      for (Index i = begin; i < end; ++i) fusedRow<kLanes>(a + i * n, first, i, v, w, update, u, pt);
     });
   };
   if (parts > 1) {

@@ -3,7 +3,7 @@
 // covariance matrices and for the decompositions (linalg_matrix.h).
 //
 // BLIS-style, like the float32 GEMM (gemm.cc) but simpler: op(A) is packed into kMr-row panels and
-// op(B) into kNr-column panels, and a kMr × kNr register tile of 6 × 8 doubles (Vec8 accumulators)
+// op(B) into kNr-column panels, and a kMr × kNr register tile of 6 × 8 doubles (vector accumulators)
 // is computed per panel pair. The tile loop runs compiled for the active SIMD level (simdDispatch);
 // the packing stays baseline code, as before the dispatch (dispatched too, 1024³ with both operands
 // transposed measured 32.6–34.3 GFLOP/s per core against 35.0–37.2). The thread pool takes MC × NC
@@ -59,21 +59,32 @@ void packB(const Operand& b, Index p0, Index kc, Index j0, Index nc, double* out
 }
 
 // The kMr × kNr register tile: T = Σ_p A(:,p) B(p,:), then C = alpha·T + beta·C on rows × cols.
+// Each row of the tile is kNr / W vectors of W doubles (kDoublesPerVector), loaded one vector at a
+// time: a copy of the whole row into an array went through the stack on AVX2.
+template <int W>
 void microKernel(Index kc, const double* ap, const double* bp, double* c, Index ldc, Index rows, Index cols,
                  double alpha, double beta) {
-  Vec8 acc[kMr] = {};
+  using Vector = typename DoubleVector<W>::type;
+  constexpr int kVectors = kNr / W;
+  Vector acc[kMr][kVectors] = {};
   for (Index p = 0; p < kc; ++p) {
-    Vec8 b;
-    std::memcpy(&b, bp + p * kNr, sizeof(b));
+    Vector b[kVectors];
+    for (int v = 0; v < kVectors; ++v) std::memcpy(&b[v], bp + p * kNr + v * W, sizeof(Vector));
     const double* a = ap + p * kMr;
-    for (int i = 0; i < kMr; ++i) acc[i] += a[i] * b;
+    for (int i = 0; i < kMr; ++i) {
+      for (int v = 0; v < kVectors; ++v) acc[i][v] += a[i] * b[v];
+    }
   }
+  // Read back through memory only here: indexing acc by the run-time j would keep it in memory
+  // throughout the k loop.
+  double tile[kMr][kNr];
+  std::memcpy(tile, acc, sizeof(tile));
   for (Index i = 0; i < rows; ++i) {
     double* ci = c + i * ldc;
     if (beta == 0.0) {
-      for (Index j = 0; j < cols; ++j) ci[j] = alpha * acc[i][j];
+      for (Index j = 0; j < cols; ++j) ci[j] = alpha * tile[i][j];
     } else {
-      for (Index j = 0; j < cols; ++j) ci[j] = alpha * acc[i][j] + beta * ci[j];
+      for (Index j = 0; j < cols; ++j) ci[j] = alpha * tile[i][j] + beta * ci[j];
     }
   }
 }
@@ -87,11 +98,12 @@ void gemmBlock(const Operand& a, const Operand& b, double* c, Index ldc, Index i
   double* const pb = packedB.data();
   packA(a, i0, mc, p0, kc, pa);
   packB(b, p0, kc, j0, nc, pb);
-  simdDispatch([&] {
+  simdDispatch([&](auto level) {
+    constexpr int kLanes = kDoublesPerVector<decltype(level)::value>;
     for (Index jp = 0; jp < nc; jp += kNr) {
       for (Index ip = 0; ip < mc; ip += kMr) {
-        microKernel(kc, pa + ip * kc, pb + jp * kc, c + (i0 + ip) * ldc + j0 + jp, ldc, std::min<Index>(kMr, mc - ip),
-                    std::min<Index>(kNr, nc - jp), alpha, beta);
+        microKernel<kLanes>(kc, pa + ip * kc, pb + jp * kc, c + (i0 + ip) * ldc + j0 + jp, ldc,
+                            std::min<Index>(kMr, mc - ip), std::min<Index>(kNr, nc - jp), alpha, beta);
       }
     }
   });

@@ -6,14 +6,33 @@
 // (cpu_features.h); `flatten` inlines fn (and what it calls) there, so plain loops in fn are
 // auto-vectorised for AVX-512 or AVX2 without global -m flags. Loops must not call through
 // std::function to stay inlined. The target strings come from simd_targets.h.
+//
+// A body that takes an argument is called with the level it is compiled for, as a type
+// (SimdLevelTag), so that it can choose compile-time parameters per level: the width of explicit
+// vectors, for one. GCC keeps a GCC/Clang vector wider than the target's registers in memory, so
+// that every operation on it goes through the stack.
 #pragma once
+#include <type_traits>
 
 #include "cpu_features.h"
 #include "simd_targets.h"
 
 namespace randlab {
 
+template <SimdLevel L>
+using SimdLevelTag = std::integral_constant<SimdLevel, L>;
+
 namespace detail {
+// fn(SimdLevelTag<L>{}) when fn takes the level, else fn(). Written out in each run* below rather
+// than in a shared helper: the extra inlined call changed the code GCC generated for the float32
+// kernels' loops.
+#define RANDLAB_CALL_AT_LEVEL(fn, level)                                   \
+  if constexpr (std::is_invocable_v<decltype(fn)&, SimdLevelTag<level>>) { \
+    fn(SimdLevelTag<level>{});                                             \
+  } else {                                                                 \
+    fn();                                                                  \
+  }
+
 #ifdef RANDLAB_X86_SIMD
 #if defined(__clang__)
 #define RANDLAB_DISPATCH_AVX512 __attribute__((target(RANDLAB_AVX512_TARGET), flatten))
@@ -23,11 +42,11 @@ namespace detail {
 #endif
 template <class Fn>
 RANDLAB_DISPATCH_AVX512 void runAvx512(Fn& fn) {
-  fn();
+  RANDLAB_CALL_AT_LEVEL(fn, SimdLevel::Avx512)
 }
 template <class Fn>
 __attribute__((target(RANDLAB_AVX2_TARGET), flatten)) void runAvx2(Fn& fn) {
-  fn();
+  RANDLAB_CALL_AT_LEVEL(fn, SimdLevel::Avx2)
 }
 #endif
 template <class Fn>
@@ -35,7 +54,7 @@ template <class Fn>
 __attribute__((flatten))
 #endif
 void runGeneric(Fn& fn) {
-  fn();
+  RANDLAB_CALL_AT_LEVEL(fn, SimdLevel::Generic)
 }
 }  // namespace detail
 
