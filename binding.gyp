@@ -3,11 +3,16 @@
     {
       "target_name": "randlab_native",
       "sources": ["<!@(node -p \"require('fs').readdirSync('native/src').filter(f => f.endsWith('.cc')).map(f => 'native/src/' + f).join(' ')\")"],
-      "include_dirs": ["<!@(node -p \"require('node-addon-api').include\")", "native/src"],
+      "include_dirs": ["native/src"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
-      "cflags!": ["-fno-exceptions", "-O2"],
+      "cflags!": ["-fno-exceptions", "-O2", "-Wno-unused-parameter"],
       "cflags_cc!": ["-fno-exceptions", "-O2"],
-      "cflags": ["-O3", "-fno-math-errno", "-fno-trapping-math"],
+      "cflags": [
+        "-O3", "-fno-math-errno", "-fno-trapping-math",
+        "-Wall", "-Wextra", "-Werror",
+        "-isystem", "<(node_root_dir)/include/node",
+        "-isystem", "<!(node -p \"require('path').dirname(require.resolve('node-addon-api'))\")"
+      ],
       "cflags_cc": ["-std=c++17", "-O3", "-fno-math-errno", "-fno-trapping-math", "-pthread"],
       "ldflags": ["-pthread"],
       "conditions": [

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { nativeAddon } from '../src/kernels/native.js';
 import {
   CovarianceAccumulator,
   frobeniusNorm,
@@ -14,8 +15,32 @@ import {
   type LinalgBackend,
 } from '../src/linalg/index.js';
 import { Rng } from '../src/tensor/rng.js';
+import { simdControl, supportedSimdLevels, useSimdLevel } from './helpers/simd-levels.js';
 
-const backends: LinalgBackend[] = nativeLinalg() ? ['native', 'ts'] : ['ts'];
+interface Variant {
+  readonly label: string;
+  readonly backend: LinalgBackend;
+  /** The SIMD level the native backend is forced to (native/src/cpu_features.h). */
+  readonly simd?: string;
+}
+
+const addon = nativeLinalg() ? nativeAddon() : null;
+const simd = addon ? simdControl(addon) : null;
+/** The native backend at every SIMD level this CPU has, as the native kernels are tested. */
+const nativeVariants: Variant[] = simd
+  ? supportedSimdLevels(simd).map((level) => ({ label: `native at ${level}`, backend: 'native', simd: level }))
+  : [];
+const variants: Variant[] = [...nativeVariants, { label: 'ts', backend: 'ts' }];
+
+/** A describe block per variant, named after it, whose tests run at the variant's SIMD level. */
+function eachVariant(list: readonly Variant[], body: (variant: Variant) => void): void {
+  for (const variant of list) {
+    describe(variant.label, () => {
+      if (simd && variant.simd) useSimdLevel(simd, variant.simd);
+      body(variant);
+    });
+  }
+}
 
 /** An orthogonal matrix built independently of the code under test: a product of reflections. */
 function randomOrthogonal(n: number, rng: Rng): Float64Array {
@@ -81,9 +106,9 @@ const SPECTRA: Record<string, number[]> = {
 };
 
 describe('symmetricEigen', () => {
-  for (const backend of backends) {
+  eachVariant(variants, ({ backend }) => {
     for (const [label, spectrum] of Object.entries(SPECTRA)) {
-      it(`${backend}: recovers a known spectrum (${label})`, () => {
+      it(`recovers a known spectrum (${label})`, () => {
         const n = spectrum.length;
         const a = withSpectrum(spectrum, new Rng(n, 'test'));
         const { values, vectors } = symmetricEigen(a, n, { backend });
@@ -96,7 +121,7 @@ describe('symmetricEigen', () => {
       });
     }
 
-    it(`${backend}: handles n = 0, 1, 2 and diagonal input`, () => {
+    it('handles n = 0, 1, 2 and diagonal input', () => {
       expect(symmetricEigen(new Float64Array(0), 0, { backend }).values.length).toBe(0);
       const one = symmetricEigen(Float64Array.of(-3), 1, { backend });
       expect([...one.values, ...one.vectors]).toEqual([-3, 1]);
@@ -108,11 +133,10 @@ describe('symmetricEigen', () => {
       // Sign convention: the largest-magnitude entry of each eigenvector is positive.
       expect([...diagonal.vectors]).toEqual([0, 1, 0, 0, 0, 1, 1, 0, 0]);
     });
-  }
+  });
 
-  it.runIf(backends.includes('native'))(
-    'native divide and conquer: heavy deflation, decoupled blocks, close pairs, extreme scales',
-    () => {
+  eachVariant(nativeVariants, () => {
+    it('divide and conquer: heavy deflation, decoupled blocks, close pairs, extreme scales', () => {
       const check = (a: Float64Array, n: number, label: string) => {
         const { values, vectors } = symmetricEigen(a, n, { backend: 'native' });
         const { relative, orthogonality } = residuals(a, n, values, vectors);
@@ -151,8 +175,53 @@ describe('symmetricEigen', () => {
         const values = check(scaled, 80, `scale ${scale}`);
         expect(values[79]! / scale).toBeCloseTo(80, 9);
       }
-    },
-  );
+    });
+
+    it('agrees with TypeScript on a random 150×150 matrix', () => {
+      const n = 150;
+      const rng = new Rng(3, 'test');
+      const a = new Float64Array(n * n);
+      for (let i = 0; i < n; i++) {
+        for (let j = 0; j <= i; j++) a[i * n + j] = a[j * n + i] = rng.normal();
+      }
+      const native = symmetricEigen(a, n, { backend: 'native' });
+      const ts = symmetricEigen(a, n, { backend: 'ts' });
+      native.values.forEach((value, i) => expect(Math.abs(value - ts.values[i]!)).toBeLessThan(1e-11));
+      // Distinct eigenvalues and the same sign convention: the same vectors.
+      let maxGap = 0;
+      native.vectors.forEach((value, i) => (maxGap = Math.max(maxGap, Math.abs(value - ts.vectors[i]!))));
+      expect(maxGap).toBeLessThan(1e-8);
+    });
+
+    it('solves a 600×600 covariance-like matrix to 1e-8 residual', () => {
+      const n = 600;
+      const spectrum = Array.from({ length: n }, (_, i) => Math.exp(-i / 40) + (i % 7 === 0 ? 1e-9 : 0));
+      const rng = new Rng(4, 'test');
+      const q = orthogonalFactor(
+        Float64Array.from({ length: n * n }, () => rng.normal()),
+        n,
+        'native',
+      );
+      const scaled = new Float64Array(n * n);
+      for (let i = 0; i < n; i++) for (let k = 0; k < n; k++) scaled[i * n + k] = q[i * n + k]! * spectrum[k]!;
+      const a = matmul(scaled, q, n, n, n, { transB: true });
+      for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) a[i * n + j] = a[j * n + i]!;
+      const { values, vectors } = symmetricEigen(a, n, { backend: 'native' });
+      const av = matmul(vectors, a, n, n, n); // row k = (A v_k)ᵀ
+      let residual = 0;
+      for (let k = 0; k < n; k++)
+        for (let j = 0; j < n; j++) residual += (av[k * n + j]! - values[k]! * vectors[k * n + j]!) ** 2;
+      expect(Math.sqrt(residual) / frobeniusNorm(a)).toBeLessThan(1e-8);
+      const gram = matmul(vectors, vectors, n, n, n, { transB: true });
+      let orthogonality = 0;
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j < n; j++)
+          orthogonality = Math.max(orthogonality, Math.abs(gram[i * n + j]! - (i === j ? 1 : 0)));
+      expect(orthogonality).toBeLessThan(1e-10);
+      const expected = [...spectrum].sort((x, y) => x - y);
+      values.forEach((value, i) => expect(Math.abs(value - expected[i]!)).toBeLessThan(1e-12));
+    });
+  });
 
   it('rejects a non-symmetric or non-finite matrix, naming the entry', () => {
     expect(() => symmetricEigen(Float64Array.of(1, 2, 3, 4), 2, { what: 'Σ_w of fc1' })).toThrow(
@@ -161,56 +230,11 @@ describe('symmetricEigen', () => {
     expect(() => symmetricEigen(Float64Array.of(1, NaN, NaN, 4), 2)).toThrow(/entry \(0, 1\) is NaN/);
     expect(() => symmetricEigen(new Float64Array(5), 2)).toThrow(/expected 2×2 = 4 values, got 5/);
   });
-
-  it.runIf(backends.includes('native'))('native and TypeScript agree on a random 150×150 matrix', () => {
-    const n = 150;
-    const rng = new Rng(3, 'test');
-    const a = new Float64Array(n * n);
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j <= i; j++) a[i * n + j] = a[j * n + i] = rng.normal();
-    }
-    const native = symmetricEigen(a, n, { backend: 'native' });
-    const ts = symmetricEigen(a, n, { backend: 'ts' });
-    native.values.forEach((value, i) => expect(Math.abs(value - ts.values[i]!)).toBeLessThan(1e-11));
-    // Distinct eigenvalues and the same sign convention: the same vectors.
-    let maxGap = 0;
-    native.vectors.forEach((value, i) => (maxGap = Math.max(maxGap, Math.abs(value - ts.vectors[i]!))));
-    expect(maxGap).toBeLessThan(1e-8);
-  });
-
-  it.runIf(backends.includes('native'))('native: a 600×600 covariance-like matrix to 1e-8 residual', () => {
-    const n = 600;
-    const spectrum = Array.from({ length: n }, (_, i) => Math.exp(-i / 40) + (i % 7 === 0 ? 1e-9 : 0));
-    const rng = new Rng(4, 'test');
-    const q = orthogonalFactor(
-      Float64Array.from({ length: n * n }, () => rng.normal()),
-      n,
-      'native',
-    );
-    const scaled = new Float64Array(n * n);
-    for (let i = 0; i < n; i++) for (let k = 0; k < n; k++) scaled[i * n + k] = q[i * n + k]! * spectrum[k]!;
-    const a = matmul(scaled, q, n, n, n, { transB: true });
-    for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) a[i * n + j] = a[j * n + i]!;
-    const { values, vectors } = symmetricEigen(a, n, { backend: 'native' });
-    const av = matmul(vectors, a, n, n, n); // row k = (A v_k)ᵀ
-    let residual = 0;
-    for (let k = 0; k < n; k++)
-      for (let j = 0; j < n; j++) residual += (av[k * n + j]! - values[k]! * vectors[k * n + j]!) ** 2;
-    expect(Math.sqrt(residual) / frobeniusNorm(a)).toBeLessThan(1e-8);
-    const gram = matmul(vectors, vectors, n, n, n, { transB: true });
-    let orthogonality = 0;
-    for (let i = 0; i < n; i++)
-      for (let j = 0; j < n; j++)
-        orthogonality = Math.max(orthogonality, Math.abs(gram[i * n + j]! - (i === j ? 1 : 0)));
-    expect(orthogonality).toBeLessThan(1e-10);
-    const expected = [...spectrum].sort((x, y) => x - y);
-    values.forEach((value, i) => expect(Math.abs(value - expected[i]!)).toBeLessThan(1e-12));
-  });
 });
 
 describe('Haar-random orthonormal basis', () => {
-  for (const backend of backends) {
-    it(`${backend}: is orthonormal, reproducible from its seed, and different for another seed`, () => {
+  eachVariant(variants, ({ backend }) => {
+    it('is orthonormal, reproducible from its seed, and different for another seed', () => {
       const d = 20;
       const basis = haarOrthonormalBasis(d, new Rng(7, 'basis'), backend);
       const gram = matmul(basis, basis, d, d, d, { transB: true, backend: 'ts' });
@@ -218,7 +242,7 @@ describe('Haar-random orthonormal basis', () => {
       expect([...seededHaarBasis(d, 7, backend)]).toEqual([...basis]);
       expect(seededHaarBasis(d, 8, backend)[0]).not.toBe(basis[0]);
     });
-  }
+  });
 
   it('has Haar moments: E[Q_00] = 0 and E[Q_00²] = 1/d (a QR without the sign fix fails the first)', () => {
     const d = 3;
@@ -236,9 +260,8 @@ describe('Haar-random orthonormal basis', () => {
     expect(Math.abs(sumSquares / samples - 1 / d)).toBeLessThan(0.03);
   });
 
-  it.runIf(backends.includes('native'))(
-    'native orthogonalFactor gives Q·R = A with R upper triangular, positive diagonal',
-    () => {
+  eachVariant(nativeVariants, () => {
+    it('orthogonalFactor gives Q·R = A with R upper triangular, positive diagonal', () => {
       const n = 70;
       const rng = new Rng(5, 'test');
       const a = Float64Array.from({ length: n * n }, () => rng.normal());
@@ -250,20 +273,20 @@ describe('Haar-random orthonormal basis', () => {
       }
       const tsQ = orthogonalFactor(a, n, 'ts');
       q.forEach((value, i) => expect(Math.abs(value - tsQ[i]!)).toBeLessThan(1e-10));
-    },
-  );
+    });
+  });
 });
 
 describe('gemm and helpers', () => {
-  it('all transposition cases agree between backends and with a direct sum', () => {
-    const rng = new Rng(9, 'test');
-    const [m, k, n] = [13, 300, 21];
-    const a = Float64Array.from({ length: m * k }, () => rng.normal());
-    const b = Float64Array.from({ length: k * n }, () => rng.normal());
-    const expected = new Float64Array(m * n);
-    for (let i = 0; i < m; i++)
-      for (let j = 0; j < n; j++) for (let p = 0; p < k; p++) expected[i * n + j]! += a[i * k + p]! * b[p * n + j]!;
-    for (const backend of backends) {
+  eachVariant(variants, ({ backend }) => {
+    it('every transposition case agrees with a direct sum', () => {
+      const rng = new Rng(9, 'test');
+      const [m, k, n] = [13, 300, 21];
+      const a = Float64Array.from({ length: m * k }, () => rng.normal());
+      const b = Float64Array.from({ length: k * n }, () => rng.normal());
+      const expected = new Float64Array(m * n);
+      for (let i = 0; i < m; i++)
+        for (let j = 0; j < n; j++) for (let p = 0; p < k; p++) expected[i * n + j]! += a[i * k + p]! * b[p * n + j]!;
       for (const transA of [false, true]) {
         for (const transB of [false, true]) {
           const c = Float64Array.from({ length: m * n }, (_, i) => i);
@@ -285,8 +308,10 @@ describe('gemm and helpers', () => {
           c.forEach((value, i) => expect(value).toBeCloseTo(2 * expected[i]! - i, 10));
         }
       }
-    }
-    expect(() => gemm({ a, b, c: new Float64Array(3), m, n, k })).toThrow(/C has 3 elements, expected 13×21/);
+      expect(() => gemm({ a, b, c: new Float64Array(3), m, n, k }, backend)).toThrow(
+        /C has 3 elements, expected 13×21/,
+      );
+    });
   });
 
   it('quadraticForms gives vᵀSv per row', () => {
@@ -312,17 +337,17 @@ describe('CovarianceAccumulator', () => {
     return { mean, cov };
   }
 
-  it('streams uneven batches, far from the origin, to the two-pass covariance', () => {
-    const d = 5;
-    const rows = 1000;
-    const rng = new Rng(1, 'test');
-    // Offset 1e6 with unit spread: Σxxᵀ/n − μμᵀ would lose every digit here.
-    const values = Float64Array.from(
-      { length: rows * d },
-      (_, i) => 1e6 * (1 + (i % d)) + rng.normal() * (1 + (i % d)),
-    );
-    const { mean, cov } = twoPass(values, rows, d);
-    for (const backend of backends) {
+  eachVariant(variants, ({ backend }) => {
+    it('streams uneven batches, far from the origin, to the two-pass covariance', () => {
+      const d = 5;
+      const rows = 1000;
+      const rng = new Rng(1, 'test');
+      // Offset 1e6 with unit spread: Σxxᵀ/n − μμᵀ would lose every digit here.
+      const values = Float64Array.from(
+        { length: rows * d },
+        (_, i) => 1e6 * (1 + (i % d)) + rng.normal() * (1 + (i % d)),
+      );
+      const { mean, cov } = twoPass(values, rows, d);
       const accumulator = new CovarianceAccumulator(d, { backend });
       let start = 0;
       for (const size of [1, 7, 300, 2, 690]) {
@@ -345,7 +370,7 @@ describe('CovarianceAccumulator', () => {
       merged.merge(rest);
       merged.covariance().forEach((value, i) => expect(Math.abs(value - cov[i]!)).toBeLessThan(1e-8));
       expect(second.covariance()[0]).toBe(0);
-    }
+    });
   });
 
   it('reports bad input clearly', () => {

@@ -17,8 +17,9 @@ import { nativeAddon } from '../src/kernels/native.js';
 import { referenceKernels as ref } from '../src/kernels/reference/index.js';
 import { Rng } from '../src/tensor/rng.js';
 import { randomArray } from './helpers/random.js';
+import { supportedSimdLevels, withSimdLevel, type SimdControl } from './helpers/simd-levels.js';
 
-interface GemmConvAddon {
+interface GemmConvAddon extends SimdControl {
   gemm(a: Float32Array, b: Float32Array, c: Float32Array, p: GemmParams): void;
   sgdUpdate(param: Float32Array, grad: Float32Array, momentumBuffer: Float32Array | null, p: SgdParams): void;
   gemmSgdUpdate(
@@ -38,8 +39,6 @@ interface GemmConvAddon {
     dbias: Float32Array | null,
     p: Conv2dParams,
   ): void;
-  simdLevel(): string;
-  setSimdLevel(level: string): string;
   gemmKernelName(): string;
   threadCount(): number;
 }
@@ -67,30 +66,6 @@ function expectClose(actual: Float32Array, expected: Float32Array, what: string,
     throw new Error(
       `${what}: element ${worstAt} is ${actual[worstAt]}, reference ${expected[worstAt]} (relative error ${worst / scale})`,
     );
-  }
-}
-
-function supportedSimdLevels(a: GemmConvAddon): string[] {
-  const original = a.simdLevel();
-  const levels: string[] = [];
-  for (const level of ['generic', 'avx2', 'avx512']) {
-    try {
-      a.setSimdLevel(level);
-      levels.push(level);
-    } catch {
-      // this CPU lacks the level
-    }
-  }
-  a.setSimdLevel(original);
-  return levels;
-}
-
-function withSimdLevel(a: GemmConvAddon, level: string, body: () => void): void {
-  const previous = a.setSimdLevel(level);
-  try {
-    body();
-  } finally {
-    a.setSimdLevel(previous);
   }
 }
 

@@ -8,7 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type {
   AdamParams,
   BatchNormParams,
@@ -21,6 +21,7 @@ import { loadNativeKernels, nativeAddon, nativeCoverage } from '../src/kernels/n
 import { referenceKernels as ref } from '../src/kernels/reference/index.js';
 import { Rng } from '../src/tensor/rng.js';
 import { randomArray, randomLabelValues } from './helpers/random.js';
+import { simdControl, supportedSimdLevels, useSimdLevel } from './helpers/simd-levels.js';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const addon = loadNativeKernels().addon;
@@ -71,33 +72,9 @@ function withSpecialValues(a: Float32Array): Float32Array {
 // Lengths around the vector widths (4, 8, 16 floats), and one above the threads' split threshold.
 const LENGTHS = [1, 3, 8, 15, 16, 17, 33, 127, 1000, 100_003];
 
-/** SIMD levels this CPU supports; each is tested by forcing it through the addon. */
-function supportedSimdLevels(): string[] {
-  const setLevel = addon?.setSimdLevel as ((level: string) => string) | undefined;
-  if (!setLevel) return ['default'];
-  const original = setLevel('generic');
-  const levels = ['generic'];
-  for (const level of ['avx2', 'avx512']) {
-    try {
-      setLevel(level);
-      levels.push(level);
-    } catch {
-      // not supported by this CPU
-    }
-  }
-  setLevel(original);
-  return levels;
-}
-
 describe.skipIf(addon === null)('native kernels', () => {
-  describe.each(addon ? supportedSimdLevels() : [])('at SIMD level %s', (level) => {
-    let previousLevel = '';
-    beforeAll(() => {
-      if (level !== 'default') previousLevel = (addon!.setSimdLevel as (l: string) => string)(level);
-    });
-    afterAll(() => {
-      if (level !== 'default') (addon!.setSimdLevel as (l: string) => string)(previousLevel);
-    });
+  describe.each(addon ? supportedSimdLevels(simdControl(addon)) : [])('at SIMD level %s', (level) => {
+    useSimdLevel(simdControl(addon!), level);
 
     describe('element-wise', () => {
       it('reluForward and reluBackward match exactly, NaN, ±0 and ±∞ included, also in place', () => {

@@ -1,3 +1,5 @@
+// Infrastructure (no TypeScript reference): the module's entry point, exporting every function
+// registered with RANDLAB_EXPORT (registry.h).
 #include "registry.h"
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {

@@ -1,3 +1,5 @@
+// Implements src/kernels/reference/batchnorm.ts (batchNormTrainForward, batchNormEvalForward, batchNormBackward).
+//
 // Batch normalisation over x [n, c, spatial]: training forward (batch statistics, running-stat
 // update), eval forward, and the fused training backward.
 //
@@ -14,7 +16,9 @@
 #include <cstddef>
 #include <vector>
 
-#include "napi_util.h"
+#include "float64_sums.h"
+#include "kernel_args.h"
+#include "parallel_loops.h"
 
 namespace randlab {
 namespace {

@@ -1,3 +1,5 @@
+// Infrastructure (no TypeScript reference): detecting the CPU's SIMD level and the simdLevel /
+// setSimdLevel exports (see cpu_features.h).
 #include "cpu_features.h"
 
 #include <atomic>
@@ -7,19 +9,17 @@
 #include <string>
 
 #include "registry.h"
+#include "simd_targets.h"
 
 namespace randlab {
 namespace {
 
 SimdLevel detectHardwareLevel() {
-#if defined(__x86_64__) || defined(__i386__)
+#ifdef RANDLAB_X86_SIMD
   __builtin_cpu_init();
-  // The AVX-512 kernels use F (arithmetic), BW/DQ/VL (masked 512-bit loads and stores) and FMA.
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
-      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma")) {
-    return SimdLevel::Avx512;
-  }
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return SimdLevel::Avx2;
+  // Every feature the level's code is compiled for (simd_targets.h).
+  if (RANDLAB_CPU_HAS_AVX512) return SimdLevel::Avx512;
+  if (RANDLAB_CPU_HAS_AVX2) return SimdLevel::Avx2;
 #endif
   return SimdLevel::Generic;
 }

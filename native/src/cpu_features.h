@@ -1,3 +1,5 @@
+// Infrastructure (no TypeScript reference).
+//
 // Which SIMD instruction set the kernels use, chosen once at run time.
 //
 // The addon is compiled without global -m flags so it loads on any x86-64 (and arm64); the

@@ -1,3 +1,5 @@
+// Implements src/kernels/reference/gemm.ts (gemm).
+//
 // GEMM driver: cache blocking, packing, the split over threads, and the JavaScript export.
 #include "gemm.h"
 
@@ -7,7 +9,7 @@
 #include "cpu_features.h"
 #include "gemm_args.h"
 #include "gemm_kernels.h"
-#include "napi_util.h"
+#include "kernel_args.h"
 #include "registry.h"
 #include "threadpool.h"
 #include "workspace.h"
@@ -500,10 +502,10 @@ const char* activeGemmKernelName() { return activeKernel().name; }
 // gemm(a, b, c, p) — the Kernels.gemm method.
 RANDLAB_KERNEL(gemm) {
   const ParamsArg p = args.params(3);
-  const GemmOperands g = readGemmOperands(args, 0, 1, p);
+  const GemmOperands<float> g = readGemmOperands<float>(args, 0, 1, p);
   const auto c = args.f32(2, "c");
   const float beta = static_cast<float>(p.number("beta"));
-  args.requireLength(c, g.m * g.n, "c", "p.m * p.n");
+  args.requireLength(c, g.m, g.n, "c", "p.m * p.n");
   sgemm(g.m, g.n, g.k, g.alpha, g.a, g.b, beta, c.data, g.n);
   return args.undefined();
 }

@@ -1,3 +1,5 @@
+// Implements src/kernels/reference/gemm.ts (gemm): the float32 GEMM's interface, used by the convolutions too.
+//
 // Single-precision GEMM for the native kernels: C = alpha · op(A) · op(B) + beta · C, row-major.
 //
 // BLIS-style: op(B) is packed into KC×NR column panels and op(A) into MC×KC blocks of MR-row
@@ -8,20 +10,15 @@
 #pragma once
 #include <cstdint>
 
+#include "matrix_operand.h"
 #include "threadpool.h"
 
 namespace randlab {
 
-// A row-major matrix operand. If `trans` is set, the operand used is the transpose of the stored
-// matrix, i.e. element (r, c) of op(X) is data[c * ld + r]; otherwise it is data[r * ld + c].
-struct ConstMatrix {
-  const float* data;
-  std::int64_t ld;
-  bool trans;
-};
+using ConstMatrix = MatrixOperand<float>;
 
 // An op(B) that is never stored as a matrix but packs any block of itself on demand, e.g. the
-// im2col columns of an image read straight from the image (conv_im2col.h): the GEMM calls pack()
+// im2col columns of an image read straight from the image (conv2d_im2col.h): the GEMM calls pack()
 // for each KC×NC block it needs, so the block goes from the source to the packed panels once.
 constexpr std::int64_t kPanelSlack = 16;
 

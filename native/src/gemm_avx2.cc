@@ -1,11 +1,12 @@
+// Implements part of src/kernels/reference/gemm.ts (gemm).
+//
 // AVX2 + FMA GEMM micro-kernel (8 floats per register, 16 registers): the classic 6×16 tile,
 // 12 accumulators + 2 B vectors + 1 broadcast A value.
 #include "gemm_kernels.h"
+#include "simd_targets.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
-
-#define RANDLAB_AVX2 __attribute__((target("avx2,fma")))
 
 namespace randlab {
 namespace {

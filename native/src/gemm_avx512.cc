@@ -1,3 +1,5 @@
+// Implements part of src/kernels/reference/gemm.ts (gemm).
+//
 // AVX-512 GEMM micro-kernel (16 floats per register, 32 registers).
 #include "gemm_avx512_transpose.h"
 #include "gemm_kernels.h"

@@ -1,16 +1,20 @@
+// Implements part of src/kernels/reference/gemm.ts (gemm): a packing helper, also used by conv2d_im2col_avx512.cc.
+//
 // A 16×16 in-register transpose for the AVX-512 packers (GEMM operands stored the other way
 // round, conv columns read pixel-major). Include only from files compiled for x86-64.
 #pragma once
+#include "simd_targets.h"
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-// GCC 12 flags the deliberately undefined operand inside _mm512_shuffle_f32x4 (a false positive).
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-
-#define RANDLAB_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
-
 namespace randlab {
 
+// GCC 12 flags the deliberately undefined pass-through operand of _mm512_unpacklo_ps,
+// _mm512_unpackhi_ps and _mm512_shuffle_f32x4 as maybe-uninitialized wherever this function is
+// inlined (a false positive: the operand is ignored under a full mask). Silenced for this function only.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 // Transposes the 16×16 block held in r[0..15] (rows) in place, so r[j] holds column j:
 // 2×2 blocks of floats by unpack, then 4×4 by shuffle, then 8×8 and 16×16 by 128-bit lane moves.
 RANDLAB_AVX512 inline void transpose16x16(__m512 r[16]) {
@@ -38,6 +42,7 @@ RANDLAB_AVX512 inline void transpose16x16(__m512 r[16]) {
     r[i + 12] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0xdd);
   }
 }
+#pragma GCC diagnostic pop
 
 }  // namespace randlab
 

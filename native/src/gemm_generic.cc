@@ -1,3 +1,5 @@
+// Implements part of src/kernels/reference/gemm.ts (gemm).
+//
 // Portable GEMM micro-kernel for CPUs without AVX2 (and for arm64): 4-float vectors through the
 // GCC/Clang vector extension, which compiles to SSE2 on x86-64 and NEON on arm64. The 4×8 tile
 // keeps its 8 accumulators, 2 B vectors and a broadcast within SSE2's 16 registers; plain arrays

@@ -1,3 +1,5 @@
+// Implements part of src/kernels/reference/gemm.ts (gemm).
+//
 // Register-tiled GEMM micro-kernels, one set per instruction set (gemm_avx512.cc, gemm_avx2.cc,
 // gemm_generic.cc), described by a GemmKernel so the driver in gemm.cc stays ISA-independent.
 #pragma once

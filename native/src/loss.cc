@@ -1,3 +1,5 @@
+// Implements src/kernels/reference/loss.ts (softmaxCrossEntropyForward, softmaxCrossEntropyBackward).
+//
 // Softmax cross-entropy over logits [rows, classes]: forward (probabilities and mean loss) and
 // backward (scale · (probs − onehot)).
 //
@@ -9,7 +11,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "napi_util.h"
+#include "kernel_args.h"
+#include "parallel_loops.h"
 
 namespace randlab {
 namespace {

@@ -1,3 +1,5 @@
+// Implements src/kernels/reference/memory.ts (allocateFloat32).
+//
 // allocateLarge and the allocateFloat32 export (Kernels.allocateFloat32): tensors' buffers,
 // large ones in huge pages (see memory.h).
 #include "memory.h"
@@ -10,7 +12,7 @@
 #include <sys/mman.h>
 #endif
 
-#include "napi_util.h"
+#include "kernel_args.h"
 
 namespace randlab {
 namespace {

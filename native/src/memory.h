@@ -1,3 +1,5 @@
+// Implements part of src/kernels/reference/memory.ts (allocateFloat32); the GEMM workspace uses it too.
+//
 // Large buffers in 2 MiB pages.
 //
 // Why: a training step sweeps weight matrices, momentum buffers and activations of tens of MB,

@@ -1,17 +1,20 @@
+// Implements src/kernels/reference/optim.ts (sgdUpdate, adamUpdate).
+//
 // Optimiser updates in place, with torch.optim semantics: SGD (weight decay, momentum with
 // dampening, Nesterov; the buffer starts as the first gradient) and Adam / AdamW (bias
 // correction; L2 decay into the gradient, or decoupled decay of the weights).
 //
 // One pass over the arrays in float32 like PyTorch's own CPU kernels; scalar coefficients are
 // folded in float64 first. The option flags are template parameters so each combination is a
-// branch-free loop the compiler vectorises (the SGD arithmetic is in sgd.h, shared with the update
+// branch-free loop the compiler vectorises (the SGD arithmetic is in optim_sgd.h, shared with the update
 // fused into the weight-gradient GEMM).
 #include <cmath>
 #include <cstddef>
 #include <string>
 
-#include "napi_util.h"
-#include "sgd.h"
+#include "kernel_args.h"
+#include "optim_sgd.h"
+#include "parallel_loops.h"
 
 namespace randlab {
 namespace {

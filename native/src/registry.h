@@ -1,3 +1,5 @@
+// Infrastructure (no TypeScript reference).
+//
 // Self-registration of exported kernels: each .cc file declares its functions with
 // RANDLAB_EXPORT(name, fn) and addon.cc exports everything registered, so adding a kernel
 // file never touches a central list.

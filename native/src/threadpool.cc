@@ -1,3 +1,4 @@
+// Infrastructure (no TypeScript reference): the thread pool (see threadpool.h).
 #include "threadpool.h"
 
 #include <algorithm>

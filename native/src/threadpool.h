@@ -1,3 +1,5 @@
+// Infrastructure (no TypeScript reference).
+//
 // A persistent pool of worker threads shared by all kernels.
 //
 // parallelFor(tasks, fn) runs fn(task) for task in [0, tasks) on the workers and on the calling

@@ -1,3 +1,4 @@
+// Infrastructure (no TypeScript reference): the per-thread scratch memory (see workspace.h).
 #include "workspace.h"
 
 #include <new>

@@ -1,3 +1,5 @@
+// Infrastructure (no TypeScript reference).
+//
 // Per-thread scratch memory that grows and is never freed, so kernels allocate nothing once
 // warmed up (a training step calls the same shapes again and again).
 //

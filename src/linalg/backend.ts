@@ -1,27 +1,21 @@
 /**
- * Which implementation the float64 linear algebra uses: the native addon (`native/src/linalg.cc`)
+ * Which implementation the float64 linear algebra uses: the native addon (`native/src/linalg_*.cc`)
  * when it is built and exports the routines, else TypeScript (ml-matrix for the decompositions).
  * `RANDLAB_KERNELS=ts` forces TypeScript here as it does for the training kernels.
  */
+import type { GemmParams } from '../kernels/interface.js';
 import { nativeAddon } from '../kernels/native.js';
 
 export type LinalgBackend = 'native' | 'ts';
 
-/** The addon's linear-algebra exports (see native/src/linalg.cc for their contracts). */
+/**
+ * The addon's linear-algebra exports: native/src/linalg_eigen.cc, linalg_matrix.cc and
+ * linalg_orthogonal.cc, each the native form of the file of this folder with the same name.
+ */
 export interface NativeLinalg {
   symmetricEigen(a: Float64Array, n: number): { values: Float64Array; vectors: Float64Array };
-  gemmF64(
-    a: Float64Array,
-    b: Float64Array,
-    c: Float64Array,
-    m: number,
-    n: number,
-    k: number,
-    transA: boolean,
-    transB: boolean,
-    alpha: number,
-    beta: number,
-  ): void;
+  /** C = alpha · op(A) · op(B) + beta · C, the float32 `Kernels.gemm` contract in float64. */
+  gemmF64(a: Float64Array, b: Float64Array, c: Float64Array, p: GemmParams): void;
   orthogonalFactor(a: Float64Array, n: number): Float64Array;
 }
 

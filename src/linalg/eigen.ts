@@ -1,8 +1,9 @@
 /**
  * Symmetric eigendecomposition A = V Λ Vᵀ in float64.
  *
- * Native (default when built): Householder tridiagonalisation, explicit Q in compact-WY blocks, and
- * implicit QL with batched rotations (native/src/linalg.cc); d = 3072 takes seconds (docs/analysis.md).
+ * Native (default when built): Householder tridiagonalisation, divide and conquer (implicit QL for
+ * small blocks) and the back-transformation in compact-WY blocks (native/src/linalg_eigen*.cc);
+ * d = 3072 takes seconds (docs/analysis.md).
  * TypeScript fallback: ml-matrix's EigenvalueDecomposition (the same tred2/tql2 algorithm, unblocked;
  * fine up to a few hundred dimensions, minutes at 3072).
  */

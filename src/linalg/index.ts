@@ -1,6 +1,6 @@
 /**
  * Float64 dense linear algebra for the analysis: symmetric eigendecomposition, Haar-random
- * orthonormal bases, streaming covariance and matrix helpers. Native (native/src/linalg.cc) when
+ * orthonormal bases, streaming covariance and matrix helpers. Native (native/src/linalg_*.cc) when
  * built, TypeScript otherwise. See docs/analysis.md.
  */
 export { defaultLinalgBackend, nativeLinalg, type LinalgBackend, type NativeLinalg } from './backend.js';

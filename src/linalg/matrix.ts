@@ -40,7 +40,7 @@ export function gemm(args: GemmArgs, backend?: LinalgBackend): void {
   if (b.length !== k * n) throw new Error(`gemm: B has ${b.length} elements, expected ${k}×${n} = ${k * n}`);
   if (c.length !== m * n) throw new Error(`gemm: C has ${c.length} elements, expected ${m}×${n} = ${m * n}`);
   const native = resolveLinalg(backend);
-  if (native) native.gemmF64(a, b, c, m, n, k, transA, transB, alpha, beta);
+  if (native) native.gemmF64(a, b, c, { m, n, k, transA, transB, alpha, beta });
   else gemmTs({ a, b, c, m, n, k, transA, transB, alpha, beta });
 }
 

@@ -1,11 +1,13 @@
+// Implements part of src/kernels/reference/conv2d.ts (conv2dForward, conv2dBackwardData, conv2dBackwardFilter).
+//
 // im2col / col2im (written column matrices, for the backward passes that need them) and the
 // portable im2col panel packer of the forward pass.
-#include "conv_im2col.h"
+#include "conv2d_im2col.h"
 
 #include <algorithm>
 #include <cstring>
 
-#include "napi_util.h"
+#include "simd_dispatch.h"
 
 namespace randlab {
 namespace {
@@ -91,7 +93,7 @@ void col2imRows(const float* __restrict col, std::int64_t images, const ConvGeom
 
 }  // namespace
 
-// The wrappers compile the loops for the active SIMD level (napi_util.h's simdDispatch).
+// The wrappers compile the loops for the active SIMD level (simd_dispatch.h's simdDispatch).
 void im2col(const float* x, std::int64_t images, const ConvGeometry& g, std::int64_t c0, std::int64_t c1, float* col) {
   simdDispatch([&] { im2colRows(x, images, g, c0, c1, col); });
 }

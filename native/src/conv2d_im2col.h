@@ -1,10 +1,12 @@
-// im2col and its adjoint col2im for a chunk of consecutive images (see conv.h for the layout).
+// Implements part of src/kernels/reference/conv2d.ts: the im2col column matrices of the direct convolution.
+//
+// im2col and its adjoint col2im for a chunk of consecutive images (see conv2d.h for the layout).
 // Both work on the rows of channels [c0, c1) only, so callers can split the work by channel.
 #pragma once
 #include <algorithm>
 #include <cstdint>
 
-#include "conv.h"
+#include "conv2d.h"
 #include "gemm.h"
 
 namespace randlab {
@@ -58,7 +60,7 @@ inline int splitIntoRuns(std::int64_t j0, int cols, const ConvGeometry& g, Pixel
   return count;
 }
 
-// The AVX-512 panel packer (conv_im2col_avx512.cc); false when not compiled for this target.
+// The AVX-512 panel packer (conv2d_im2col_avx512.cc); false when not compiled for this target.
 bool packIm2colPanelsAvx512(const PaddedImages& x, const ConvGeometry& g, std::int64_t p0, std::int64_t kc,
                             std::int64_t j0, std::int64_t nc, int nr, float* out);
 

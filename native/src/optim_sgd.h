@@ -1,5 +1,7 @@
+// Implements part of src/kernels/reference/optim.ts (sgdUpdate, gemmSgdUpdate).
+//
 // SGD arithmetic with torch.optim.SGD semantics, shared by the stand-alone update (optim.cc) and
-// the update fused into the weight-gradient GEMM (gemm_sgd.cc), so the two round identically.
+// the update fused into the weight-gradient GEMM (optim_gemm_sgd.cc), so the two round identically.
 //
 // Scalar coefficients are folded in float64 by the caller and applied in float32; the option
 // flags are template parameters so each combination is a branch-free loop the compiler vectorises.
@@ -7,7 +9,8 @@
 #include <cstddef>
 #include <type_traits>
 
-#include "napi_util.h"
+#include "kernel_args.h"
+#include "simd_dispatch.h"
 
 namespace randlab {
 

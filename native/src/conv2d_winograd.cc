@@ -1,4 +1,6 @@
-// Winograd F(2×2, 3×3) convolution passes (see conv_winograd.h for the method).
+// Implements part of src/kernels/reference/conv2d.ts (conv2dForward, conv2dBackwardData, conv2dBackwardFilter).
+//
+// Winograd F(2×2, 3×3) convolution passes (see conv2d_winograd.h for the method).
 //
 // Layouts. Tiles are numbered p = image · tilesPerImage + tileRow · tilesW + tileCol within a
 // chunk of images. The transformed filters U are [16][outC][c] (backward data: [16][c][outC]),
@@ -7,16 +9,17 @@
 // and every ξ is one row-major GEMM operand. With few output channels M is [16][outC][tiles]
 // instead (channelsFirstProducts). The images go in chunks; each chunk is transformed with the
 // images split over threads, then its 16 GEMMs run one ξ per task.
-#include "conv_winograd.h"
+#include "conv2d_winograd.h"
 
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
 
+#include "float64_sums.h"
 #include "gemm.h"
-#include "napi_util.h"
 #include "registry.h"
+#include "simd_dispatch.h"
 #include "threadpool.h"
 #include "workspace.h"
 

@@ -1,3 +1,5 @@
+// Implements part of src/kernels/reference/optim.ts (gemmSgdUpdate).
+//
 // The SGD update of a weight matrix fused into the GEMM that computes its gradient
 // (Kernels.gemmSgdUpdate): each register tile of the gradient updates its block of weights and
 // momentum buffer as soon as it is computed, so the gradient never goes to memory and back. The
@@ -7,8 +9,9 @@
 
 #include "gemm.h"
 #include "gemm_args.h"
-#include "napi_util.h"
-#include "sgd.h"
+#include "kernel_args.h"
+#include "optim_sgd.h"
+#include "simd_dispatch.h"
 
 namespace randlab {
 namespace {
@@ -49,11 +52,11 @@ class SgdTileUpdate final : public TileConsumer {
 // gemmSgdUpdate(a, b, param, momentumBuffer, p, sgd): param [m, n] takes one SGD step (sgdUpdate's
 // arithmetic) with the gradient alpha · op(A) · op(B) (p: GemmParams without beta).
 RANDLAB_KERNEL(gemmSgdUpdate) {
-  const GemmOperands g = readGemmOperands(args, 0, 1, args.params(4));
+  const GemmOperands<float> g = readGemmOperands<float>(args, 0, 1, args.params(4));
   const auto param = args.f32(2, "param");
   const auto buffer = args.f32OrNull(3, "momentumBuffer");
   const SgdSettings s = readSgdSettings(args.params(5, "sgd"));
-  args.requireLength(param, g.m * g.n, "param", "p.m * p.n");
+  args.requireLength(param, g.m, g.n, "param", "p.m * p.n");
   requireMomentumBuffer(args, s, buffer, param.length);
   withSgdVariant(s.decay, s.momentum, s.firstStep, s.nesterov, [&](auto variant) {
     const SgdTileUpdate<decltype(variant)> update(param.data, buffer.data, g.n, s.coefficients);

@@ -1,3 +1,5 @@
+// Implements part of src/kernels/reference/conv2d.ts: its 3×3 stride-1 pad-1 case by Winograd's method.
+//
 // 3×3, stride-1, pad-1 convolutions by Winograd's minimal filtering F(2×2, 3×3).
 //
 // Each 2×2 block of output pixels is computed from a 4×4 block of input pixels with 16 products
@@ -9,7 +11,7 @@
 // dg = Gᵀ dU G. The transforms only add, subtract and halve, so the rounding stays within a few
 // ulps of the direct method (tested against the reference kernels at 1e-5).
 #pragma once
-#include "conv.h"
+#include "conv2d.h"
 
 namespace randlab {
 

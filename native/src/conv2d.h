@@ -1,3 +1,5 @@
+// Implements src/kernels/reference/conv2d.ts: the shared declarations of the convolution files (conv2d*.cc).
+//
 // 2-d convolution (NCHW images, [outC, inC, kh, kw] filters) as GEMMs over im2col columns.
 //
 // Column matrix of a chunk of images: row r = (c, ki, kj) of the filter window, column

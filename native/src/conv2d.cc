@@ -1,16 +1,20 @@
+// Implements src/kernels/reference/conv2d.ts (conv2dForward, conv2dBackwardData, conv2dBackwardFilter).
+//
 // Convolution passes: planning the image chunks, the three passes, and the JavaScript exports.
-#include "conv.h"
+#include "conv2d.h"
 
 #include <algorithm>
 #include <cstring>
 #include <functional>
 #include <numeric>
 
-#include "conv_im2col.h"
-#include "conv_winograd.h"
+#include "conv2d_im2col.h"
+#include "conv2d_winograd.h"
+#include "float64_sums.h"
 #include "gemm.h"
-#include "napi_util.h"
+#include "kernel_args.h"
 #include "registry.h"
+#include "simd_dispatch.h"
 #include "threadpool.h"
 #include "workspace.h"
 

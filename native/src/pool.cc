@@ -1,3 +1,5 @@
+// Implements src/kernels/reference/pool.ts.
+//
 // Pooling kernels: max and average 2-d pooling (forward and backward) and global average pooling.
 //
 // Work is split by (n, c) plane: planes are independent in both directions, so backward kernels
@@ -13,7 +15,9 @@
 #include <type_traits>
 #include <vector>
 
-#include "napi_util.h"
+#include "float64_sums.h"
+#include "kernel_args.h"
+#include "parallel_loops.h"
 
 namespace randlab {
 namespace {

@@ -1,8 +1,10 @@
+// Implements part of src/kernels/reference/conv2d.ts (conv2dForward, conv2dBackwardData, conv2dBackwardFilter).
+//
 // AVX-512 im2col panel packer. The images are zero-padded beforehand (PaddedImages), so every
 // run is a plain copy with full 16-float loads and stores: a store may spill past its run into
 // the columns the next run (or the next row, packed later) overwrites, and into the GEMM's packing
 // slack after the last panel; a load may read into the padded buffer's slack.
-#include "conv_im2col.h"
+#include "conv2d_im2col.h"
 #include "cpu_features.h"
 #include "gemm_avx512_transpose.h"
 
