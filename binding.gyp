@@ -1,4 +1,7 @@
 {
+  "variables": {
+    "randlab_werror%": "<!(node -p \"process.env.RANDLAB_REQUIRE_NATIVE === '1' ? 1 : 0\")"
+  },
   "targets": [
     {
       "target_name": "randlab_native",
@@ -9,13 +12,14 @@
       "cflags_cc!": ["-fno-exceptions", "-O2"],
       "cflags": [
         "-O3", "-fno-math-errno", "-fno-trapping-math",
-        "-Wall", "-Wextra", "-Werror",
+        "-Wall", "-Wextra",
         "-isystem", "<(node_root_dir)/include/node",
         "-isystem", "<!(node -p \"require('path').dirname(require.resolve('node-addon-api'))\")"
       ],
       "cflags_cc": ["-std=c++17", "-O3", "-fno-math-errno", "-fno-trapping-math", "-pthread"],
       "ldflags": ["-pthread"],
       "conditions": [
+        ["randlab_werror==1", { "cflags": ["-Werror"] }],
         ["OS=='mac'", {
           "xcode_settings": {
             "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
