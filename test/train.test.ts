@@ -1,12 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCheckpoint } from '../src/checkpoint/index.js';
 import { Linear, parameterNorms } from '../src/nn/index.js';
 import { listCheckpoints } from '../src/runs/checkpoints.js';
-import { RunLock } from '../src/runs/lock.js';
+import { LockHeldError, RunLock } from '../src/runs/lock.js';
 import { RunStore } from '../src/runs/store.js';
 import { DivergenceError, METRICS, resumeRun, trainRun, type ProgressEvent } from '../src/runs/trainer.js';
 import { makeTempDir } from './helpers/data-fixtures.js';
@@ -130,6 +130,39 @@ describe('trainRun', () => {
     writeFileSync(lockPath, JSON.stringify({ pid: dead, host: hostname(), since: 'earlier' }));
     await expect(resumeRun('locked', options())).resolves.toMatchObject({ status: 'finished', step: 24 });
     expect(existsSync(lockPath)).toBe(false);
+  });
+
+  it('locks a new run before writing it: a second creator is refused and nothing of the run is written', async () => {
+    const runDir = store.runDir('contested');
+    const held = RunLock.acquire(runDir, 'contested'); // as if another process were creating this run
+    const refused = await trainRun(tinyConfig('contested'), options()).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(LockHeldError);
+    expect(store.getRun('contested')).toBeUndefined();
+    expect(readdirSync(runDir)).toEqual(['train.lock']);
+    held.release();
+    await expect(trainRun(tinyConfig('contested'), options())).resolves.toMatchObject({ status: 'finished' });
+  });
+
+  it('a new run that fails before it is written leaves no folder behind', async () => {
+    const broken = tinyConfig('no-data', { data: { dataset: 'imagefolder:/nonexistent/folder,size=8' } });
+    await expect(trainRun(broken, options())).rejects.toThrow(/nonexistent/);
+    expect(existsSync(store.runDir('no-data'))).toBe(false);
+  });
+
+  it('--force replaces a run while holding its lock, leaving nothing of the old folder', async () => {
+    await trainRun(tinyConfig('replaced'), options());
+    const stale = join(store.runDir('replaced'), 'left-by-the-old-run.txt');
+    writeFileSync(stale, 'old');
+    let lockDuringTraining = false;
+    const onProgress = (event: ProgressEvent) => {
+      if (event.type === 'step') lockDuringTraining ||= existsSync(join(store.runDir('replaced'), 'train.lock'));
+    };
+    await expect(trainRun(tinyConfig('replaced'), { ...options(), force: true, onProgress })).resolves.toMatchObject({
+      status: 'finished',
+    });
+    expect(lockDuringTraining).toBe(true);
+    expect(existsSync(stale)).toBe(false);
+    expect(existsSync(join(store.runDir('replaced'), 'train.lock'))).toBe(false);
   });
 
   it('stops with a clear message on NaN/Inf and keeps the last good checkpoint', async () => {

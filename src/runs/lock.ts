@@ -11,7 +11,7 @@
  * refused, and so is one whose pid a new process reuses: the message says to delete the file then.
  */
 import { randomBytes } from 'node:crypto';
-import { linkSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 
@@ -110,11 +110,27 @@ export class FileLock {
   };
 }
 
-/** The lock of one run: `<run>/train.lock`, held while a process trains the run (see trainer.ts). */
+/** The file name of a run's lock, which the store leaves in place when it clears a run's folder. */
+export const RUN_LOCK_FILE = 'train.lock';
+
+/**
+ * The lock of one run: `<run>/train.lock`, held while a process creates or trains the run (see trainer.ts).
+ * Creates the run's folder when it does not exist yet: a new run is locked before it is written anywhere.
+ */
 export type RunLock = FileLock;
 export const RunLock = {
   acquire(runDir: string, runId: string): RunLock {
-    return FileLock.acquire(join(runDir, 'train.lock'), { subject: `run '${runId}'`, activity: 'is being trained' });
+    const purpose = { subject: `run '${runId}'`, activity: 'is being trained' };
+    mkdirSync(runDir, { recursive: true });
+    try {
+      return FileLock.acquire(join(runDir, RUN_LOCK_FILE), purpose);
+    } catch (error) {
+      // A process whose new run failed before it was written removes the empty folder again (trainer.ts);
+      // if that happened between our mkdir and our lock, make the folder once more.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      mkdirSync(runDir, { recursive: true });
+      return FileLock.acquire(join(runDir, RUN_LOCK_FILE), purpose);
+    }
   },
 };
 

@@ -16,6 +16,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:f
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
 import { FileWriteError, writingFile } from '../io/write-error.js';
+import { RUN_LOCK_FILE } from './lock.js';
 
 /**
  * running (or killed while running), finished, stopped (on request, resumable), failed (an error), diverged (NaN/Inf).
@@ -172,9 +173,9 @@ export class RunStore {
    */
   createRun(run: NewRun, options: { replace?: boolean } = {}): RunRecord {
     const dir = this.runDir(run.id);
-    if (options.replace) this.deleteRun(run.id);
+    if (options.replace) this.deleteRun(run.id, { keep: [RUN_LOCK_FILE] });
     else if (this.getRun(run.id)) throw new Error(`run '${run.id}' already exists in ${this.root}`);
-    else if (existsSync(dir) && readdirSync(dir).length > 0)
+    else if (folderEntries(dir).some((name) => name !== RUN_LOCK_FILE))
       throw new Error(
         `run folder ${dir} exists but run '${run.id}' is not in the index; remove the folder or choose another run id`,
       );
@@ -314,11 +315,21 @@ export class RunStore {
   }
 
   /** Removes a run's row (with its metrics and artifacts) and its folder. */
-  deleteRun(id: string): void {
+  /**
+   * Removes a run from the index and its folder from disk. `keep` names entries of the folder to leave in
+   * place: the trainer replacing a run (--force) keeps the lock it holds on it.
+   */
+  deleteRun(id: string, options: { keep?: readonly string[] } = {}): void {
     this.immediate(() => {
       this.db.prepare('DELETE FROM runs WHERE id = ?').run(id);
     });
-    rmSync(this.runDir(id), { recursive: true, force: true });
+    const dir = this.runDir(id);
+    const keep = options.keep ?? [];
+    if (keep.length === 0) rmSync(dir, { recursive: true, force: true });
+    else
+      for (const name of folderEntries(dir)) {
+        if (!keep.includes(name)) rmSync(join(dir, name), { recursive: true, force: true });
+      }
   }
 
   private immediate(fn: () => void): void {
@@ -363,4 +374,9 @@ function migrate(db: Database.Database): void {
     db.exec(SCHEMA);
     if (version < SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
   });
+}
+
+/** The names in a folder; none when it does not exist. */
+function folderEntries(dir: string): string[] {
+  return existsSync(dir) ? readdirSync(dir) : [];
 }

@@ -15,6 +15,7 @@
  * (e.g. the covariance initialisation) before the first step.
  */
 import { randomBytes } from 'node:crypto';
+import { rmdirSync } from 'node:fs';
 import { readCheckpoint, readStateDict, saveCheckpoint } from '../checkpoint/index.js';
 import { BatchLoader } from '../data/loader.js';
 import { getKernels } from '../kernels/index.js';
@@ -204,21 +205,25 @@ export class Trainer {
     const { store } = options;
     const runId = checkRunId(config.name ?? defaultRunId(config));
     refuseExisting(store, runId, options.force ?? false);
-    // --force replaces the run's folder, lock included: refuse while a live process trains it.
-    if (store.getRun(runId)) RunLock.acquire(store.runDir(runId), runId).release();
-    const data = await prepareRunData(config, dataLocation(options));
-    const model = buildModel(config, data);
-    if (config.init.from) initializeFrom(model, config, options.store);
-    await options.initialize?.(model, { config, data, store });
-    const total = totalSteps(config, data);
-    const resolved = { ...config, name: runId, schedule: completeSchedule(config.schedule, total) };
-    store.createRun(
-      { id: runId, model: config.model.name, dataset: datasetLabel(config), config: resolved },
-      { replace: options.force ?? false },
-    );
-    return withLock(store.runDir(runId), runId, (lock) => {
-      writeInitNorms(store.runDir(runId), parameterNorms(model));
+    // Locked before anything of the run is written: a second process creating or training the same run
+    // (or replacing it with --force) is refused with a LockHeldError, never left half-created.
+    const runDir = store.runDir(runId);
+    return withLock(runDir, runId, async (lock) => {
+      const data = await prepareRunData(config, dataLocation(options));
+      const model = buildModel(config, data);
+      if (config.init.from) initializeFrom(model, config, options.store);
+      await options.initialize?.(model, { config, data, store });
+      const total = totalSteps(config, data);
+      const resolved = { ...config, name: runId, schedule: completeSchedule(config.schedule, total) };
+      store.createRun(
+        { id: runId, model: config.model.name, dataset: datasetLabel(config), config: resolved },
+        { replace: options.force ?? false },
+      );
+      writeInitNorms(runDir, parameterNorms(model));
       return Trainer.assemble(runId, resolved, data, model, null, options, lock);
+    }).catch((error: unknown) => {
+      removeIfEmpty(runDir); // the lock's folder, when the run failed before createRun wrote into it
+      throw error;
     });
   }
 
@@ -682,6 +687,14 @@ function totalSteps(config: RunConfig, data: RunData): number {
   const b = config.training.batchSize;
   const perEpoch = config.training.dropLast ? Math.floor(n / b) : Math.ceil(n / b);
   return config.training.epochs * perEpoch;
+}
+
+function removeIfEmpty(dir: string): void {
+  try {
+    rmdirSync(dir);
+  } catch {
+    // Not empty (the run exists, or another process holds its lock) or already gone: nothing to tidy.
+  }
 }
 
 function refuseExisting(store: RunStore, runId: string, force: boolean): void {
