@@ -1,8 +1,9 @@
 /**
  * The transfer protocol (docs/paper.md §3), shared by the recipes that compare downstream training speed
- * (Fig. 1, Fig. 5, deeper layers, specialisation, ImageNet): the seeded split into upstream and downstream
- * parts, the configs and runs of the two phases, and the analysis: curves of the finished downstream runs,
- * per-seed speed measurements, the speed tables, the training-curve figure and the checks that the runs learn.
+ * (Fig. 1, Fig. 5, deeper layers, specialisation, ImageNet, real vs random labels): the seeded split into
+ * upstream and downstream parts, the configs and runs of the two phases, and the analysis: curves of the
+ * finished downstream runs, per-seed speed measurements, the speed tables, the training-curve figure and the
+ * checks that the runs learn.
  */
 import type { LabelSpec } from '../../data/labels.js';
 import { bandChart } from '../../report/charts.js';
