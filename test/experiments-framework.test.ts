@@ -28,6 +28,7 @@ import { getRecipe, RECIPES } from '../src/experiments/recipes/index.js';
 import { fShapeMetrics, seedDeviation } from '../src/experiments/recipes/f-shape.js';
 import { fig5Controls } from '../src/experiments/recipes/fig5-controls.js';
 import { PAPER } from '../src/experiments/recipes/paper-defaults.js';
+import { realVsRandomPretraining } from '../src/experiments/recipes/real-vs-random-pretraining.js';
 import { evaluateClaims } from '../src/report/claims.js';
 import { resolveConfig } from '../src/runs/config.js';
 import { describePlan, listRecipes, summarizeResult } from '../src/cli/commands/experiment.js';
@@ -91,6 +92,7 @@ describe('run ids and plans', () => {
       'specialisation',
       'critical-stages',
       'imagenet-transfer',
+      'real-vs-random-pretraining',
     ]);
     for (const recipe of RECIPES) {
       for (const scale of ['smoke', 'cpu', 'paper'] as const) {
@@ -149,6 +151,43 @@ describe('claims declared by the recipes', () => {
       'fig5.first-layer-only-beats-scratch': 'not reproduced',
     });
     expect(results.every((r) => r.experiment === 'fig5-controls')).toBe(true);
+  });
+});
+
+describe('transfer runs pre-trained on real or on random labels', () => {
+  const plan = realVsRandomPretraining.plan('smoke', [0], '/work/shared/data');
+  const run = (condition: string) => plan.find((spec) => spec.condition === condition)!;
+
+  it('pre-train on the same upstream images from the same init, differing only in the labels', () => {
+    const real = run('upstream-real-labels').config!;
+    const random = run('upstream-random-labels').config!;
+    expect(real.data?.labels).toEqual({ kind: 'real' });
+    expect(random.data?.labels).toEqual({ kind: 'random', k: 10, seed: 0 });
+    expect(real.data?.split?.use).toBe('upstream');
+    const withoutLabels = (config: typeof real) => ({ ...config, data: { ...config.data, labels: undefined } });
+    expect(withoutLabels(real)).toEqual(withoutLabels(random));
+  });
+
+  it('each transfer (rescaled, new head) to the downstream part with real labels', () => {
+    for (const [condition, upstream] of [
+      ['real-labels', 'upstream-real-labels'],
+      ['random-labels', 'upstream-random-labels'],
+    ] as const) {
+      const config = run(condition).config!;
+      expect(config.init?.from).toEqual({ run: run(upstream).id, rescale: true, reinitHead: true });
+      expect(config.data?.split?.use).toBe('downstream');
+      expect(config.data?.labels).toEqual({ kind: 'real' });
+    }
+  });
+
+  it('are checked, each pre-training against its own labels', async () => {
+    const ctx = context(join(root, 'real-vs-random'));
+    const analysis = await realVsRandomPretraining.analyze({ scale: 'smoke', seeds: [0], plan, context: ctx });
+    expect(analysis.checks.map((check) => [check.name, check.required])).toEqual([
+      ['training from scratch on real labels learns', true],
+      ['pre-training on random labels learns', false],
+      ['pre-training on real labels learns', false],
+    ]);
   });
 });
 

@@ -95,7 +95,6 @@ export const deeperLayers: Recipe<DeeperSettings> = {
       fixedIterations: s.fixedIterations,
       figureTitle: 'Downstream training accuracy with layers 1..k covariance-initialised',
       caption: 'Paper (Sec. 2.5): training speed improves further as k grows.',
-      upstreamClasses: CIFAR10_CLASSES,
     });
     // `k=max` names the largest k of this scale, so the claims read the same at every scale.
     const largest = `k=${s.maxLayers}`;

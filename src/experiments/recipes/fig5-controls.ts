@@ -144,7 +144,6 @@ export const fig5Controls: Recipe<Fig5Settings> = {
       figureTitle: 'Downstream training accuracy by initialisation',
       caption:
         'Paper (Fig. 5): no-rescale ≈0.80/0.90 > covariance ≈ pre-trained ≈0.76/0.87 > scratch ≈0.68/0.79 at ~1000/~2000 iterations.',
-      upstreamClasses: s.upstreamClasses,
     });
   },
   claims: [

@@ -132,7 +132,6 @@ export const imagenetTransfer: Recipe<ImagenetSettings> = {
       figureTitle: 'Downstream training accuracy (ResNet18, image folder)',
       caption: 'Pre-trained on random labels of the other half, rescaled, new head; against scratch.',
       classes: s.classes ?? imageFolderClasses(context.dataRoot, s.folder).length,
-      upstreamClasses: s.upstreamClasses,
     });
   },
   claims: [

@@ -1,5 +1,6 @@
 /**
- * Every experiment recipe, by name: one per item of docs/paper.md §3, in the paper's order.
+ * Every experiment recipe, by name: one per item of docs/paper.md §3, in the paper's order, then randlab's own
+ * experiments on the paper's protocols.
  */
 import type { Recipe } from '../recipe.js';
 import { criticalStages } from './critical-stages.js';
@@ -11,6 +12,7 @@ import { fig3Eigenimages } from './fig3-eigenimages.js';
 import { fig4FCurves } from './fig4-f-curves.js';
 import { fig5Controls } from './fig5-controls.js';
 import { imagenetTransfer } from './imagenet-transfer.js';
+import { realVsRandomPretraining } from './real-vs-random-pretraining.js';
 import { specialisation } from './specialisation.js';
 
 export const RECIPES: readonly Recipe[] = [
@@ -24,6 +26,7 @@ export const RECIPES: readonly Recipe[] = [
   specialisation,
   criticalStages,
   imagenetTransfer,
+  realVsRandomPretraining,
 ];
 
 export function recipeNames(): string[] {

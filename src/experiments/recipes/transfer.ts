@@ -1,13 +1,14 @@
 /**
  * The transfer protocol (docs/paper.md §3), shared by the recipes that compare downstream training speed
- * (Fig. 1, Fig. 5, deeper layers, specialisation, ImageNet): the seeded split into upstream and downstream
- * parts, the configs and runs of the two phases, and the analysis: curves of the finished downstream runs,
- * per-seed speed measurements, the speed tables, the training-curve figure and the checks that the runs learn.
+ * (Fig. 1, Fig. 5, deeper layers, specialisation, ImageNet, real vs random labels): the seeded split into
+ * upstream and downstream parts, the configs and runs of the two phases, and the analysis: curves of the
+ * finished downstream runs, per-seed speed measurements, the speed tables, the training-curve figure and the
+ * checks that the runs learn.
  */
 import type { LabelSpec } from '../../data/labels.js';
 import { bandChart } from '../../report/charts.js';
 import { transferMeasurements, transferTables, type SeedCurve } from '../../report/transfer.js';
-import type { Figure, Measurement, Table } from '../../report/types.js';
+import type { Figure, Measurement, RecipeCheck, Table } from '../../report/types.js';
 import type { RunConfigInput } from '../../runs/config.js';
 import type { RunStore } from '../../runs/store.js';
 import type { RecipeAnalysis, RunSpec } from '../recipe.js';
@@ -96,14 +97,17 @@ export interface CifarTransferSettings extends TransferTraining {
 
 type ModelInput = NonNullable<RunConfigInput['model']>;
 
+/** The labels of pre-training: random ones (the paper's protocol) or the upstream part's real ones. */
+export type UpstreamLabels = 'random' | 'real';
+
 /** The two phases of one seed of a transfer experiment: alike but for the part, its labels and how long they train. */
 export interface TransferPhases {
   readonly seed: number;
   /**
-   * Pre-training on random labels over `classes` classes drawn from the seed; its length is set in epochs, as in the
-   * paper.
+   * Pre-training on random labels over `classes` classes drawn from the seed (or, with `labels` 'real', on the
+   * upstream part's real labels); its length is set in epochs, as in the paper.
    */
-  upstream(classes: number, epochs: number): RunConfigInput;
+  upstream(classes: number, epochs: number, labels?: UpstreamLabels): RunConfigInput;
   /**
    * Training on the downstream part for a fixed number of steps, so that training speed is compared at equal
    * iterations.
@@ -125,9 +129,9 @@ export function transferPhases(options: {
   const common = baseRunConfig({ seed, model, initScale, lr, evalEvery, trainEvalLimit });
   return {
     seed,
-    upstream: (classes, epochs) => ({
+    upstream: (classes, epochs, labels = 'random') => ({
       ...common,
-      data: transferPartData(split, 'upstream', randomLabels(classes, seed), seed),
+      data: transferPartData(split, 'upstream', labels === 'real' ? REAL_LABELS : randomLabels(classes, seed), seed),
       training: { batchSize, epochs },
     }),
     downstream: (iterations, labels = REAL_LABELS) => ({
@@ -169,7 +173,7 @@ export function fromUpstream(
   };
 }
 
-/** How long each phase of a transfer recipe trains, and over how many random classes it pre-trains. */
+/** How long each phase of a transfer recipe trains, and over how many random classes it pre-trains (if it does). */
 export interface TransferLengths {
   readonly upstreamClasses: number;
   readonly upstreamEpochs: number;
@@ -178,7 +182,7 @@ export interface TransferLengths {
 
 /** The runs of one seed of a transfer recipe: pre-training, then downstream runs that start after it. */
 export interface TransferRuns {
-  /** Pre-training on random labels of the upstream part. */
+  /** Pre-training on the upstream part (random labels unless `options.upstream` says real). */
   readonly upstream: RunSpec;
   /** A downstream run from a fresh init (scratch), or with the layers an `initializer` draws. */
   fresh(condition: string, initializer?: Initializer): RunSpec;
@@ -187,21 +191,26 @@ export interface TransferRuns {
 }
 
 /**
- * The runs of one seed: `upstream` pre-trains for `upstreamEpochs` on `upstreamClasses` random classes,
- * every downstream run trains `downstreamIterations` steps on the downstream labels. `prefix` starts
- * every condition name; `probes` watch every run.
+ * The runs of one seed: `upstream` pre-trains for `upstreamEpochs` on `upstreamClasses` random classes
+ * (or on the real labels), every downstream run trains `downstreamIterations` steps on the downstream
+ * labels. `prefix` starts every condition name; `probes` watch every run.
  */
 export function transferRuns(
   phases: TransferPhases,
   lengths: TransferLengths,
-  options: { readonly prefix?: string; readonly probes?: readonly ProbeFactory[] } = {},
+  options: {
+    readonly prefix?: string;
+    readonly probes?: readonly ProbeFactory[];
+    /** The pre-training's labels (default random) and condition (default `upstream`), so one seed can have two. */
+    readonly upstream?: { readonly labels?: UpstreamLabels; readonly condition?: string };
+  } = {},
 ): TransferRuns {
   const { seed } = phases;
   const { prefix = '', probes = [] } = options;
   const upstream = trainSpec({
-    condition: `${prefix}upstream`,
+    condition: `${prefix}${options.upstream?.condition ?? 'upstream'}`,
     seed,
-    config: phases.upstream(lengths.upstreamClasses, lengths.upstreamEpochs),
+    config: phases.upstream(lengths.upstreamClasses, lengths.upstreamEpochs, options.upstream?.labels),
     probes,
   });
   const downstream = phases.downstream(lengths.downstreamIterations);
@@ -283,11 +292,28 @@ export function combineTransfers(analyses: readonly TransferAnalysis[]): Transfe
   };
 }
 
+/** Whether a planned run pre-trains: it trains on the upstream part of the split. */
+function isPretraining(spec: RunSpec): boolean {
+  return spec.config?.data?.split?.use === 'upstream';
+}
+
+/** How far each pre-training condition fit its labels: random ones over their k classes, or the `classes` real ones. */
+function pretrainingChecks(store: RunStore, pretraining: readonly RunSpec[], classes: number): RecipeCheck[] {
+  const conditions = [...new Set(pretraining.map((spec) => spec.condition))];
+  return conditions.map((condition) => {
+    const runs = runsOf(pretraining, condition);
+    const labels = runs[0]?.config?.data?.labels;
+    if (labels?.kind === 'random') return pretrainingLearnsCheck(store, runs, labels.k);
+    if (labels?.kind === 'real') return pretrainingLearnsCheck(store, runs, classes, 'pre-training on real labels');
+    throw new Error(`pre-training condition '${condition}': no learns check for labels ${JSON.stringify(labels)}`);
+  });
+}
+
 /**
- * The analysis of the recipes with one baseline (Fig. 5, deeper layers, ImageNet), whose runs are
- * `upstream`, `scratch` and other downstream conditions: every downstream condition against scratch on
- * real labels, and the checks that scratch learns its `classes` (default CIFAR-10's) and how far
- * pre-training fit its `upstreamClasses` random ones.
+ * The analysis of the recipes with one baseline (Fig. 5, deeper layers, ImageNet, real vs random labels), whose
+ * runs pre-train on the upstream part or train downstream (`scratch` and other conditions): every downstream
+ * condition against scratch on real labels, and the checks that scratch learns its `classes` (default
+ * CIFAR-10's) and how far each pre-training fit its labels.
  */
 export function analyseAgainstScratch(
   store: RunStore,
@@ -296,13 +322,13 @@ export function analyseAgainstScratch(
     fixedIterations: readonly number[];
     figureTitle: string;
     caption: string;
-    upstreamClasses: number;
     classes?: number;
   },
 ): RecipeAnalysis {
+  const classes = options.classes ?? CIFAR10_CLASSES;
   const transfer = analyseTransfer(
     store,
-    plan.filter((spec) => spec.condition !== 'upstream'),
+    plan.filter((spec) => !isPretraining(spec)),
     {
       baseline: 'scratch',
       fixedIterations: options.fixedIterations,
@@ -313,8 +339,8 @@ export function analyseAgainstScratch(
     },
   );
   const checks = [
-    scratchLearnsCheck(store, runsOf(plan, 'scratch'), options.classes ?? CIFAR10_CLASSES),
-    pretrainingLearnsCheck(store, runsOf(plan, 'upstream'), options.upstreamClasses),
+    scratchLearnsCheck(store, runsOf(plan, 'scratch'), classes),
+    ...pretrainingChecks(store, plan.filter(isPretraining), classes),
   ];
   return { ...transfer, checks, notes: [] };
 }
