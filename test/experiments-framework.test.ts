@@ -64,6 +64,8 @@ describe('run ids and plans', () => {
   it('rejects bad scales, seeds and plans with a message', () => {
     expect(() => parseScale('huge')).toThrow("unknown scale 'huge' (expected smoke, demo, cpu, paper)");
     expect(() => seedList(0)).toThrow('--seeds must be a positive integer');
+    expect(seedList(3, 6)).toEqual([6, 7, 8]);
+    expect(() => seedList(3, -1)).toThrow('--first-seed must be a non-negative integer');
     const spec = (id: string, dependsOn: string[] = []): RunSpec => ({
       id,
       condition: 'c',
@@ -141,8 +143,11 @@ describe('claims declared by the recipes', () => {
     const data = Object.entries(auc).flatMap(([condition, values]) =>
       values.map((value, seed) => ({ condition, seed, metric: 'auc', value })),
     );
+    const ratios = [0.2, 0.25, 0.22];
+    data.push(...ratios.map((value, seed) => ({ condition: 'upstream', seed, metric: 'alignment-ratio', value })));
     const results = evaluateClaims(fig5Controls.name, fig5Controls.claims, data);
     expect(Object.fromEntries(results.map((r) => [r.id, r.verdict]))).toEqual({
+      'fig5.upstream-aligned': 'reproduced',
       'fig5.pretrained-beats-scratch': 'reproduced',
       'fig5.no-rescale-beats-pretrained': 'reproduced',
       'fig5.covariance-beats-scratch': 'reproduced',

@@ -101,8 +101,10 @@ export function openExperiment(dir: string, log: (line: string) => void = () => 
 export interface RunExperimentOptions {
   readonly recipe: string;
   readonly scale: Scale;
-  /** Number of seeds (0..n−1); default the recipe's for the scale. */
+  /** Number of seeds (first..first+n−1); default the recipe's for the scale. */
   readonly seeds?: number;
+  /** The first seed (default 0): repetitions of an experiment with other seeds start further on. */
+  readonly firstSeed?: number;
   readonly jobs?: number;
   /** Experiment folder; default experiments-out/<recipe>-<scale>. */
   readonly out?: string;
@@ -137,7 +139,7 @@ export async function runExperiment(options: RunExperimentOptions): Promise<Expe
   const availability = recipe.available(options.dataRoot);
   if (!availability.ok) throw new Error(`${recipe.name} cannot run: ${availability.reason}`);
   const dir = resolve(options.out ?? defaultExperimentDir(recipe.name, options.scale));
-  const seeds = seedList(options.seeds ?? defaultSeedCount(recipe, options.scale));
+  const seeds = seedList(options.seeds ?? defaultSeedCount(recipe, options.scale), options.firstSeed);
   const lock = lockExperimentFolder(dir);
   try {
     const { outcomes, report } = await runInFolder(dir, recipe, seeds, options);

@@ -160,9 +160,12 @@ export function runId(condition: string, seed: number, determinants: unknown): s
 }
 
 /** Seeds 0..n−1. */
-export function seedList(count: number): number[] {
+/** `count` consecutive seeds from `first` (default 0): a repetition of an experiment takes the next ones. */
+export function seedList(count: number, first = 0): number[] {
   if (!Number.isSafeInteger(count) || count < 1) throw new Error(`--seeds must be a positive integer, got ${count}`);
-  return Array.from({ length: count }, (_, i) => i);
+  if (!Number.isSafeInteger(first) || first < 0)
+    throw new Error(`--first-seed must be a non-negative integer, got ${first}`);
+  return Array.from({ length: count }, (_, i) => first + i);
 }
 
 /** Checks that a plan is well formed: unique ids, dependencies inside the plan and listed first. */

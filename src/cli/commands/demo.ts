@@ -13,6 +13,7 @@ interface DemoCommandOptions {
   dataDir?: string;
   out?: string;
   jobs: string;
+  firstSeed: string;
 }
 
 export const DEMO_RECIPE = 'fig5-controls';
@@ -27,6 +28,7 @@ export function registerDemoCommand(program: Command): void {
     .option('--data-dir <dir>', 'data root (default $RANDLAB_DATA, else ./data)')
     .option('--out <dir>', 'experiment folder (default experiments-out/<recipe>-demo)')
     .option('--jobs <n>', 'runs at a time', '1')
+    .option('--first-seed <n>', 'first seed of the demonstration (repeat it with other seeds: 3, 6, …)', '0')
     .action(async (options: DemoCommandOptions) => {
       const dataRoot = resolveDataRoot(options.dataDir);
       const availability = getRecipe(DEMO_RECIPE).available(dataRoot);
@@ -42,10 +44,14 @@ export function registerDemoCommand(program: Command): void {
       const jobs = Number(options.jobs);
       if (!Number.isSafeInteger(jobs) || jobs < 1)
         throw new Error(`--jobs must be a positive integer, got '${options.jobs}'`);
+      const firstSeed = Number(options.firstSeed);
+      if (!Number.isSafeInteger(firstSeed) || firstSeed < 0)
+        throw new Error(`--first-seed must be a non-negative integer, got '${options.firstSeed}'`);
       const result = await runExperiment({
         recipe,
         scale: 'demo',
         jobs,
+        firstSeed,
         ...(options.out !== undefined ? { out: options.out } : {}),
         dataRoot,
         log: (line) => process.stdout.write(`${line}\n`),
