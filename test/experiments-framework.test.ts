@@ -10,7 +10,13 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { computeSpec, readResult } from '../src/experiments/compute.js';
-import { openExperiment, readManifest, reportExperiment, runExperiment } from '../src/experiments/experiment.js';
+import {
+  openExperiment,
+  readManifest,
+  reportExperiment,
+  runExperiment,
+  type ExperimentResult,
+} from '../src/experiments/experiment.js';
 import { runPlan, WALL_SECONDS_METRIC, workerEnvironment } from '../src/experiments/pool.js';
 import {
   canonicalJson,
@@ -30,6 +36,7 @@ import { fig5Controls } from '../src/experiments/recipes/fig5-controls.js';
 import { PAPER } from '../src/experiments/recipes/paper-defaults.js';
 import { realVsRandomPretraining } from '../src/experiments/recipes/real-vs-random-pretraining.js';
 import { evaluateClaims } from '../src/report/claims.js';
+import { findingSentence } from '../src/report/findings.js';
 import { resolveConfig } from '../src/runs/config.js';
 import { describePlan, listRecipes, summarizeResult } from '../src/cli/commands/experiment.js';
 import { RunLock } from '../src/runs/lock.js';
@@ -113,6 +120,26 @@ describe('run ids and plans', () => {
   });
 });
 
+/** Synthetic AUCs of the Fig. 5 conditions over three seeds, as measurements; `replace` swaps some out. */
+function fig5Auc(replace: Record<string, number[]> = {}) {
+  const auc: Record<string, number[]> = {
+    scratch: [0.6, 0.61, 0.62],
+    pretrained: [0.7, 0.705, 0.72],
+    'no-rescale': [0.8, 0.81, 0.83],
+    covariance: [0.7, 0.706, 0.719],
+    'f-from-data': [0.65, 0.66, 0.675],
+    'first-layer-only': [0.55, 0.56, 0.58],
+    ...replace,
+  };
+  const alignmentRatios = [0.2, 0.25, 0.22];
+  return [
+    ...Object.entries(auc).flatMap(([condition, values]) =>
+      values.map((value, seed) => ({ condition, seed, metric: 'auc', value })),
+    ),
+    ...alignmentRatios.map((value, seed) => ({ condition: 'upstream', seed, metric: 'alignment-ratio', value })),
+  ];
+}
+
 describe('claims declared by the recipes', () => {
   it('gives every recipe claims with unique ids under its own prefix, a statement, a paper value and a rule', () => {
     const ids = RECIPES.flatMap((recipe) => recipe.claims.map((claim) => claim.id));
@@ -132,20 +159,7 @@ describe('claims declared by the recipes', () => {
   });
 
   it('evaluates the Fig. 5 claims from measurements alone', () => {
-    const auc: Record<string, number[]> = {
-      scratch: [0.6, 0.61, 0.62],
-      pretrained: [0.7, 0.705, 0.72],
-      'no-rescale': [0.8, 0.81, 0.83],
-      covariance: [0.7, 0.706, 0.719],
-      'f-from-data': [0.65, 0.66, 0.675],
-      'first-layer-only': [0.55, 0.56, 0.58],
-    };
-    const data = Object.entries(auc).flatMap(([condition, values]) =>
-      values.map((value, seed) => ({ condition, seed, metric: 'auc', value })),
-    );
-    const ratios = [0.2, 0.25, 0.22];
-    data.push(...ratios.map((value, seed) => ({ condition: 'upstream', seed, metric: 'alignment-ratio', value })));
-    const results = evaluateClaims(fig5Controls.name, fig5Controls.claims, data);
+    const results = evaluateClaims(fig5Controls.name, fig5Controls.claims, fig5Auc());
     expect(Object.fromEntries(results.map((r) => [r.id, r.verdict]))).toEqual({
       'fig5.upstream-aligned': 'reproduced',
       'fig5.pretrained-beats-scratch': 'reproduced',
@@ -473,4 +487,42 @@ describe('runs held by another process', () => {
     expect(resumed.outcomes.get(dependant.id)!.status).toBe('finished');
     experiment.close();
   }, 120_000);
+});
+
+describe('the experiment summary', () => {
+  it('prints what was found, one sentence per claim, with the seeds that would settle an open one', () => {
+    // f-from-data against scratch: differences +0.01, +0.02, −0.02, an interval around 0.
+    const claims = evaluateClaims(
+      fig5Controls.name,
+      fig5Controls.claims,
+      fig5Auc({ 'f-from-data': [0.61, 0.63, 0.6] }),
+    );
+    const report = {
+      dir: '/x/report',
+      html: '/x/report/index.html',
+      claimsJson: '',
+      measurementsCsv: '',
+      pngs: [],
+      claims,
+    };
+    const result: ExperimentResult = {
+      dir: '/x',
+      outcomes: new Map([['r1', { id: 'r1', status: 'finished' }]]),
+      report,
+      seconds: 2,
+    };
+    const lines = summarizeResult(result).split('\n');
+    expect(lines[0]).toBe('runs: 1 finished (2.0 s)');
+    expect(lines.slice(1, 1 + claims.length)).toEqual(
+      claims.map((claim) => `  ${claim.id}: ${findingSentence(claim)}`),
+    );
+    expect(lines[1]).toMatch(
+      /^ {2}fig5\.pretrained-beats-scratch: Reproduced: Pre-trained on random labels and rescaled \(new head\) trains faster than from scratch \(auc difference \+0\.0983 \[0\.\d+, 0\.\d+\], 3 seeds\)\.$/,
+    );
+    const open = lines.find((line) => line.startsWith('  fig5.f-from-data-beats-scratch: '))!;
+    expect(open).toMatch(
+      /: Inconclusive: .* \(auc difference \+0\.0033 \[-0\.\d+, 0\.\d+\], 3 seeds; about \d+ seeds would settle an effect this size\)\.$/,
+    );
+    expect(lines[1 + claims.length]).toBe('report: /x/report/index.html');
+  });
 });

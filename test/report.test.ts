@@ -5,15 +5,19 @@ import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { evaluateClaims, type Claim } from '../src/report/claims.js';
 import { renderChartSvg, svgForHtml, svgToPng, upscalePng } from '../src/report/figures.js';
+import { findingSentence } from '../src/report/findings.js';
 import {
   allOf,
+  formatNumber,
   meanBeyond,
   MeasurementTable,
   operand,
   pairedDirection,
   pairedEquivalence,
 } from '../src/report/rules.js';
+import { summarize } from '../src/report/stats.js';
 import { fasterThan } from '../src/report/transfer.js';
+import { Rng } from '../src/tensor/rng.js';
 import type { Measurement, ReportData } from '../src/report/types.js';
 import { writeReport } from '../src/report/write.js';
 
@@ -147,6 +151,156 @@ describe('equivalence, threshold and conjunction rules', () => {
   });
 });
 
+describe('the numbers behind a verdict', () => {
+  // Differences of mean 1 and sd 1 (0, 1, 2 against 0): R's power.t.test(delta = 1, sd = 1, type = "paired",
+  // strict = TRUE) needs n = 9.94, so 10 seeds; mean 0.5 and sd 1 needs 33.4, so 34.
+  const zeros = measurements('B', 'auc', [0, 0, 0]);
+
+  it('says how many seeds would settle an inconclusive paired difference', () => {
+    const outcome = pairedDirection(a, b, 'greater').evaluate(table(measurements('A', 'auc', [0, 1, 2]), zeros));
+    expect(outcome.verdict).toBe('inconclusive');
+    expect(outcome.reason).toBe(
+      'the interval contains 0: inconclusive at n = 3; about 10 seeds would settle an effect this size',
+    );
+    expect(outcome.evidence).toMatchObject({
+      quantity: 'auc difference',
+      paired: true,
+      mean: 1,
+      sd: 1,
+      n: 3,
+      effect: 1,
+      effectIs: 'mean difference',
+      seedsNeeded: { seeds: 10 },
+    });
+    expect(outcome.evidence!.low).toBeCloseTo(1 - 4.302652729911275 / Math.sqrt(3), 9);
+    const half = pairedDirection(a, b, 'less').evaluate(table(measurements('A', 'auc', [-0.5, 0.5, 1.5]), zeros));
+    expect(half.reason).toMatch(/; about 34 seeds would settle an effect this size$/);
+  });
+
+  it('says why no number of seeds would settle it', () => {
+    const none = pairedDirection(a, b, 'greater').evaluate(table(measurements('A', 'auc', [-1, 0, 1]), zeros));
+    expect(none.reason).toBe(
+      'the interval contains 0: inconclusive at n = 3; no number of seeds would settle it: no observed effect (the mean difference is 0)',
+    );
+    const tiny = pairedDirection(a, b, 'greater').evaluate(
+      table(measurements('A', 'auc', [-0.999, 0.001, 1.001]), zeros),
+    );
+    expect(tiny.evidence!.seedsNeeded).toEqual({ moreThan: 10_000 });
+    expect(tiny.reason).toMatch(/; more than 10 000 seeds would be needed to settle an effect this size$/);
+  });
+
+  it('gives settled verdicts the same numbers and an unchanged reason', () => {
+    const up = pairedDirection(a, b, 'greater').evaluate(table(measurements('A', 'auc', [4, 5, 6]), zeros));
+    expect(up).toMatchObject({ verdict: 'reproduced', reason: 'the interval lies above 0' });
+    expect(up.evidence).toMatchObject({ mean: 5, sd: 1, n: 3, effect: 5, seedsNeeded: { seeds: 3 } });
+    const flat = pairedDirection(a, b, 'greater').evaluate(table(measurements('A', 'auc', [1, 1, 1]), zeros));
+    expect(flat.verdict).toBe('reproduced');
+    expect(flat.evidence!.seedsNeeded).toEqual({ never: 'the seeds do not vary (sd 0), so no power is defined' });
+  });
+
+  it('sizes an equivalence by the distance from the mean to the nearer margin', () => {
+    const rule = pairedEquivalence(a, b, 2);
+    const inside = rule.evaluate(table(measurements('A', 'auc', [0, 1, 2]), zeros));
+    expect(inside.verdict).toBe('inconclusive');
+    expect(inside.evidence).toMatchObject({
+      effect: 1,
+      effectIs: 'distance from the mean difference to the nearer margin of ±2 (inside)',
+      seedsNeeded: { seeds: 10 },
+    });
+    const outside = rule.evaluate(table(measurements('A', 'auc', [-4, -3, -2]), zeros));
+    expect(outside.verdict).toBe('inconclusive');
+    expect(outside.evidence).toMatchObject({ effect: 1, seedsNeeded: { seeds: 10 } });
+    expect(outside.evidence!.effectIs).toMatch(/\(outside\)$/);
+    const onMargin = rule.evaluate(table(measurements('A', 'auc', [1, 2, 3]), zeros));
+    expect(onMargin.reason).toMatch(/no number of seeds would settle it: the mean difference lies on the margin ±2$/);
+  });
+
+  it('sizes a threshold by the distance from the mean to the boundary it would clear', () => {
+    const s = { condition: 'S', metric: 'ratio' };
+    const ratio = (values: number[]) => table(measurements('S', 'ratio', values));
+    const above = meanBeyond(s, 'above', 1.5).evaluate(ratio([1.5, 2.5, 3.5]));
+    expect(above.verdict).toBe('inconclusive');
+    expect(above.evidence).toMatchObject({ quantity: 'ratio', paired: false, effect: 1, effectIs: 'mean − 1.5' });
+    expect(above.reason).toMatch(/^the interval is not entirely above 1\.5: inconclusive at n = 3; about 10 seeds/);
+    // With a separate fail threshold: past it, the effect is measured from it; between the two, never settled.
+    const belowWithFail = meanBeyond(s, 'below', 0.5, 1);
+    const past = belowWithFail.evaluate(ratio([1, 2, 3]));
+    expect(past.evidence).toMatchObject({
+      effect: 1,
+      effectIs: 'mean − 1 (the fail threshold)',
+      seedsNeeded: { seeds: 10 },
+    });
+    const between = belowWithFail.evaluate(ratio([0.7, 0.75, 0.72]));
+    expect(between.verdict).toBe('inconclusive');
+    expect(between.reason).toMatch(
+      /no number of seeds would settle it: the mean lies between 0\.5 and 1, where no verdict is reached$/,
+    );
+    expect(meanBeyond(s, 'above', 2.5).evaluate(ratio([1.5, 2.5, 3.5])).reason).toMatch(
+      /the mean lies at the threshold 2\.5, where no verdict is reached$/,
+    );
+    // A rule's own minimum number of seeds is a floor on the seeds needed.
+    const atLeast20 = meanBeyond(s, 'above', 1.5, 1.5, 20).evaluate(ratio([1.5, 2.5, 3.5]));
+    expect(atLeast20.reason).toBe(
+      '3 seeds: this rule needs at least 20: inconclusive at n = 3; about 20 seeds would settle an effect this size',
+    );
+  });
+
+  it('reports the parts of a conjunction and no numbers without an interval', () => {
+    const up = meanBeyond({ condition: 'S', metric: 'x' }, 'above', 0);
+    const down = meanBeyond({ condition: 'S', metric: 'y' }, 'below', 0);
+    const both = allOf(up, down).evaluate(
+      table(measurements('S', 'x', [0, 1, 2]), measurements('S', 'y', [-4, -5, -6])),
+    );
+    expect(both.verdict).toBe('inconclusive');
+    expect(both.evidence).toBeUndefined();
+    expect(both.parts!.map((part) => [part.verdict, part.evidence!.seedsNeeded])).toEqual([
+      ['inconclusive', { seeds: 10 }],
+      ['reproduced', { seeds: 3 }],
+    ]);
+    expect(both.reason).toContain(
+      '(1) inconclusive: the interval is not entirely above 0: inconclusive at n = 3; about 10',
+    );
+    const one = pairedDirection(a, b, 'greater').evaluate(
+      table(measurements('A', 'auc', [1]), measurements('B', 'auc', [0])),
+    );
+    expect(one.evidence).toBeUndefined();
+    expect(pairedDirection(a, b, 'greater').evaluate(table(zeros)).evidence).toBeUndefined();
+  });
+
+  it('leaves every verdict to the interval alone', () => {
+    // Seeded random samples through every rule, against the verdict each rule's text states.
+    const rng = new Rng(7, 'verdicts');
+    const s = { condition: 'S', metric: 'x' };
+    let decided = 0;
+    for (let trial = 0; trial < 300; trial++) {
+      const n = 2 + rng.int(6);
+      const centre = 2 * rng.uniform() - 1;
+      const spread = 0.05 + rng.uniform();
+      const values = Array.from({ length: n }, () => centre + spread * rng.normal());
+      const data = table(
+        measurements('A', 'auc', values),
+        measurements('B', 'auc', new Array<number>(n).fill(0)),
+        measurements('S', 'x', values),
+      );
+      const { low, high } = summarize(values).interval!;
+      const direction = low > 0 ? 'reproduced' : high < 0 ? 'not reproduced' : 'inconclusive';
+      expect(pairedDirection(a, b, 'greater').evaluate(data).verdict).toBe(direction);
+      expect(meanBeyond(s, 'above', 0).evaluate(data).verdict).toBe(direction);
+      const margin = 0.5;
+      const equivalence =
+        low >= -margin && high <= margin
+          ? 'reproduced'
+          : low > margin || high < -margin
+            ? 'not reproduced'
+            : 'inconclusive';
+      expect(pairedEquivalence(a, b, margin).evaluate(data).verdict).toBe(equivalence);
+      if (direction !== 'inconclusive') decided++;
+    }
+    // The samples reach every verdict, not only 'inconclusive'.
+    expect(decided).toBeGreaterThan(50);
+  });
+});
+
 describe('claims', () => {
   const claims: Claim[] = [
     {
@@ -190,6 +344,39 @@ describe('claims', () => {
   it('reports a claim whose measurements are missing as inconclusive without data', () => {
     const [result] = evaluateClaims('demo-experiment', claims.slice(0, 1), auc('scratch', [0.6, 0.61]));
     expect(result).toMatchObject({ verdict: 'inconclusive', hasData: false, measured: 'not measured' });
+  });
+
+  it('says what was found in one sentence per claim, with the numbers and the seeds that would settle it', () => {
+    const data = [
+      ...auc('scratch', [0.6, 0.61, 0.62]),
+      ...auc('pretrained', [0.7, 0.705, 0.72]),
+      ...auc('covariance', [0.68, 0.74, 0.7]),
+    ];
+    const [faster, same] = evaluateClaims('demo-experiment', claims, data);
+    const { low, high } = faster!.evidence!;
+    expect(findingSentence(faster!)).toBe(
+      `Reproduced: Pre-training on random labels speeds up training (auc difference +0.0983 [${formatNumber(low)}, ` +
+        `${formatNumber(high)}], 3 seeds).`,
+    );
+    expect(same!.verdict).toBe('inconclusive');
+    const seeds = (same!.evidence!.seedsNeeded as { seeds: number }).seeds;
+    expect(seeds).toBeGreaterThan(3);
+    expect(findingSentence(same!)).toMatch(
+      new RegExp(
+        `^Inconclusive: Covariance initialisation is about as fast as pre-training \\(auc difference -0\\.0017 ` +
+          `\\[-?0\\.\\d+, 0\\.\\d+\\], 3 seeds; about ${seeds} seeds would settle an effect this size\\)\\.$`,
+      ),
+    );
+    const [missing] = evaluateClaims('demo-experiment', claims.slice(0, 1), auc('scratch', [0.6, 0.61]));
+    expect(findingSentence(missing!)).toBe(
+      'Inconclusive: Pre-training on random labels speeds up training (no measurements of auc(pretrained) and ' +
+        'auc(scratch) for a common seed).',
+    );
+    const [single] = evaluateClaims('demo-experiment', claims.slice(0, 1), [
+      ...auc('scratch', [0.6]),
+      ...auc('pretrained', [0.7]),
+    ]);
+    expect(findingSentence(single!)).toMatch(/\(difference \+0\.100, n=1: 1 seed\(s\): an interval needs at least 2/);
   });
 
   it('rejects a claim id declared twice', () => {
@@ -319,6 +506,54 @@ describe('figures and the HTML report', () => {
     expect(readFileSync(written.measurementsCsv, 'utf8')).toBe(
       'condition,seed,metric,value\nscratch,0,auc,0.5\npretrained,0,auc,0.6\n',
     );
+  });
+
+  it('opens with what was found and gives each claim its effect, sd, n and seeds needed', async () => {
+    const three = join(dir, 'three-seeds');
+    const claimsWithMarkup = [
+      { ...data.claims[0]!, statement: 'Pre-trained <b>beats</b> scratch & more.' },
+      data.claims[1]!,
+    ];
+    const written = await writeReport(
+      {
+        ...data,
+        seeds: [0, 1, 2],
+        claims: claimsWithMarkup,
+        measurements: [
+          ...measurements('scratch', 'auc', [0.6, 0.62, 0.61]),
+          ...measurements('pretrained', 'auc', [0.62, 0.6, 0.66]),
+        ],
+      },
+      three,
+      new Date('2024-01-02T03:04:05Z'),
+    );
+    const html = readFileSync(written.html, 'utf8');
+    const found = html.indexOf('<h2>What was found</h2>');
+    expect(found).toBeGreaterThan(html.indexOf('<table class="meta">'));
+    expect(found).toBeLessThan(html.indexOf('<h2>Claims</h2>'));
+    const findings = html.slice(found, html.indexOf('<h2>Claims</h2>'));
+    expect(findings).toContain(
+      'Inconclusive: Pre-trained &lt;b&gt;beats&lt;/b&gt; scratch &amp; more (auc difference +0.0167',
+    );
+    expect(findings).toMatch(/3 seeds; about \d+ seeds would settle an effect this size\)\./);
+    expect(findings).toContain('Reproduced: Scratch reaches an AUC above one half (auc 0.610');
+    expect(html).toContain('<th>Effect</th><th>sd</th><th>n</th><th>Seeds for 80% power</th>');
+    expect(html).toContain('power.t.test');
+    const file = JSON.parse(readFileSync(written.claimsJson, 'utf8'));
+    const [faster, learns] = file.claims;
+    expect(faster.evidence).toMatchObject({
+      quantity: 'auc difference',
+      paired: true,
+      n: 3,
+      effectIs: 'mean difference',
+    });
+    expect(faster.evidence.effect).toBeCloseTo(0.05 / 3, 12);
+    expect(faster.evidence.seedsNeeded.seeds).toBeGreaterThan(3);
+    expect(faster.reason).toContain(
+      `about ${faster.evidence.seedsNeeded.seeds} seeds would settle an effect this size`,
+    );
+    expect(learns).toMatchObject({ verdict: 'reproduced', evidence: { n: 3, effectIs: 'mean − 0.5' } });
+    expect(html).toContain(`<td class="num">${faster.evidence.seedsNeeded.seeds}</td>`);
   });
 
   it('rejects bad figure ids', async () => {

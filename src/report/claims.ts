@@ -5,7 +5,7 @@
  * produces; the report evaluates them. Nothing here is a measured number: verdicts come only from
  * `evaluateClaims` applied to an experiment's measurements.
  */
-import { MeasurementTable, type Rule, type RuleOutcome, type Verdict } from './rules.js';
+import { MeasurementTable, type Rule, type RuleOutcome } from './rules.js';
 import type { Measurement } from './types.js';
 
 export interface Claim {
@@ -19,7 +19,8 @@ export interface Claim {
   readonly rule: Rule;
 }
 
-export interface ClaimResult {
+/** A claim with its rule's outcome: verdict, measured value, reason and the numbers behind them. */
+export interface ClaimResult extends RuleOutcome {
   readonly id: string;
   /** The experiment (recipe) that tested it. */
   readonly experiment: string;
@@ -27,14 +28,9 @@ export interface ClaimResult {
   readonly source: string;
   readonly paperValue: string;
   readonly rule: string;
-  readonly verdict: Verdict;
-  readonly measured: string;
-  readonly reason: string;
-  readonly hasData: boolean;
 }
 
 export function evaluateClaim(experiment: string, claim: Claim, table: MeasurementTable): ClaimResult {
-  const outcome: RuleOutcome = claim.rule.evaluate(table);
   return {
     id: claim.id,
     experiment,
@@ -42,10 +38,7 @@ export function evaluateClaim(experiment: string, claim: Claim, table: Measureme
     source: claim.source,
     paperValue: claim.paperValue,
     rule: claim.rule.text,
-    verdict: outcome.verdict,
-    measured: outcome.measured,
-    reason: outcome.reason,
-    hasData: outcome.hasData,
+    ...claim.rule.evaluate(table),
   };
 }
 

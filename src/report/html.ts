@@ -3,8 +3,10 @@
  * as data URIs, no scripts and no external references, so it opens offline in any browser.
  */
 import type { ClaimResult } from './claims.js';
+import { formatCount, type Evidence } from './evidence.js';
 import { escapeXml, svgForHtml } from './figures.js';
-import { formatNumber, type Verdict } from './rules.js';
+import { findingSentence } from './findings.js';
+import { formatNumber, type RuleOutcome, type Verdict } from './rules.js';
 import type { ReportData, RunRecord, Table } from './types.js';
 
 const VERDICT_CLASS: Record<Verdict, string> = {
@@ -40,6 +42,7 @@ export function renderReportHtml(inputs: HtmlInputs): string {
   const { data } = inputs;
   const sections = [
     header(inputs),
+    findingsSection(inputs.claims),
     claimsSection(inputs.claims),
     checksSection(data),
     figuresSection(inputs),
@@ -79,18 +82,47 @@ function header({ data, claims, generatedAt }: HtmlInputs): string {
   );
 }
 
+function findingsSection(claims: readonly ClaimResult[]): string {
+  if (claims.length === 0) return '';
+  const items = claims.map(
+    (claim) => `<li class="${VERDICT_CLASS[claim.verdict]}">${escape(findingSentence(claim))}</li>`,
+  );
+  return `<h2>What was found</h2><ul class="findings">${items.join('')}</ul>`;
+}
+
+/** One evidence field of an outcome as a table cell's content; a conjunction's parts one per line. */
+function evidenceCell(outcome: RuleOutcome, field: (numbers: Evidence) => string): string {
+  if (outcome.parts) return outcome.parts.map((part, i) => `(${i + 1}) ${evidenceCell(part, field)}`).join('<br>');
+  return outcome.evidence ? field(outcome.evidence) : '—';
+}
+
+const effectField = (numbers: Evidence) =>
+  `${escape(formatNumber(numbers.effect))} <small>${escape(numbers.effectIs)}</small>`;
+
+function seedsField({ seedsNeeded }: Evidence): string {
+  if ('seeds' in seedsNeeded) return escape(formatCount(seedsNeeded.seeds));
+  if ('moreThan' in seedsNeeded) return `&gt; ${escape(formatCount(seedsNeeded.moreThan))}`;
+  return `none <small>(${escape(seedsNeeded.never)})</small>`;
+}
+
 function claimsSection(claims: readonly ClaimResult[]): string {
   if (claims.length === 0) return '<h2>Claims</h2><p>This experiment tests no claim of docs/paper.md directly.</p>';
   const rows = claims.map(
     (claim) =>
       `<tr class="${VERDICT_CLASS[claim.verdict]}"><td><code>${escape(claim.id)}</code><br><small>${escape(claim.source)}</small></td>` +
       `<td>${escape(claim.statement)}</td><td>${escape(claim.paperValue)}</td><td>${escape(claim.measured)}</td>` +
+      `<td>${evidenceCell(claim, effectField)}</td>` +
+      `<td class="num">${evidenceCell(claim, (numbers) => escape(formatNumber(numbers.sd)))}</td>` +
+      `<td class="num">${evidenceCell(claim, (numbers) => String(numbers.n))}</td>` +
+      `<td class="num">${evidenceCell(claim, seedsField)}</td>` +
       `<td class="verdict">${escape(claim.verdict)}</td><td class="rule">${escape(claim.rule)}<br><em>${escape(claim.reason)}</em></td></tr>`,
   );
   return (
     `<h2>Claims</h2><p>Each verdict is computed from the measurements below by the rule in its row; nothing in this table is typed in. ` +
-    `Intervals are 95% Student-t intervals over seeds.</p>` +
-    `<table><tr><th>Claim</th><th>Paper says</th><th>Paper's value</th><th>Measured</th><th>Verdict</th><th>Rule</th></tr>${rows.join('')}</table>`
+    `Intervals are 95% Student-t intervals over seeds. <em>Seeds for 80% power</em>: how many seeds a paired t-test would need ` +
+    `to settle an effect of the observed size and spread (see How verdicts are computed).</p>` +
+    `<table><tr><th>Claim</th><th>Paper says</th><th>Paper's value</th><th>Measured</th><th>Effect</th><th>sd</th><th>n</th>` +
+    `<th>Seeds for 80% power</th><th>Verdict</th><th>Rule</th></tr>${rows.join('')}</table>`
   );
 }
 
@@ -167,6 +199,10 @@ function methodSection(): string {
     `<li>Each seed is one independent replicate (its own split, random labels and initialisation). Conditions that share a seed are compared pairwise (difference per seed).</li>` +
     `<li>An interval is the 95% Student-t interval of the mean: mean ± t<sub>0.975, n−1</sub>·s/√n with the sample standard deviation s. With fewer than two seeds there is no interval and every verdict is inconclusive.</li>` +
     `<li>Directional claims: interval entirely on the paper's side of the threshold → reproduced; entirely on the other side → not reproduced; otherwise inconclusive. Equivalence claims: interval inside the stated margin → reproduced; entirely outside → not reproduced.</li>` +
+    `<li>Seeds for 80% power: the smallest number of seeds at which a two-sided paired t-test at α = 0.05 (an interval that excludes the boundary) would decide with probability 0.8, were the true effect and standard deviation those observed. ` +
+    `The effect is the mean (difference) minus the rule's boundary: 0 for directional claims, the threshold for threshold claims, the nearer margin for equivalence claims. ` +
+    `Power is computed from the exact noncentral t distribution, as R's <code>power.t.test(type = "paired", strict = TRUE)</code> does. ` +
+    `With few seeds the observed effect and spread are themselves uncertain, so the number is a guide, not a promise.</li>` +
     `<li>Training speed: accuracy on the downstream training set against iterations; the area under the curve uses the trapezoid rule with iterations scaled to [0, 1] (the mean accuracy over the run).</li>` +
     `</ul>`
   );

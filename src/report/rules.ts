@@ -4,7 +4,11 @@
  *
  * Every rule decides from a 95% Student-t interval over seeds (see stats.ts). Fewer than two seeds
  * give no interval and so an inconclusive verdict: one run cannot show that a difference is real.
+ * Each outcome also carries the numbers behind it (evidence.ts): the observed effect, its standard
+ * deviation, n, and the seeds a paired t-test would need for 80% power at an effect of this size; an
+ * inconclusive reason ends with them. The verdict itself is decided by the interval alone.
  */
+import { evidence, inconclusiveReason, seedsNeeded, type Evidence } from './evidence.js';
 import type { Measurement } from './types.js';
 import { pairedDifference, summarize, type Summary } from './stats.js';
 
@@ -18,6 +22,10 @@ export interface RuleOutcome {
   readonly reason: string;
   /** False when the measurements the rule needs are absent (a recipe did not produce them). */
   readonly hasData: boolean;
+  /** The numbers behind the verdict; absent without an interval (no data, one seed) and for `allOf`. */
+  readonly evidence?: Evidence;
+  /** `allOf`: the outcome of each part, in order. */
+  readonly parts?: readonly RuleOutcome[];
 }
 
 export interface Rule {
@@ -36,6 +44,13 @@ export interface Operand {
 export const operand = (condition: string, metric: string): Operand => ({ condition, metric });
 
 const describeOperand = (operand: Operand): string => `${operand.metric}(${operand.condition})`;
+
+/** The paired difference a − b as a short name: `auc difference`, `f-mid − f-low`, or both operands in full. */
+function describeDifference(a: Operand, b: Operand): string {
+  if (a.metric === b.metric) return `${a.metric} difference`;
+  if (a.condition === b.condition) return `${a.metric} − ${b.metric}`;
+  return `${describeOperand(a)} − ${describeOperand(b)}`;
+}
 
 /** Measurements indexed by condition and metric, values keyed by seed. */
 export class MeasurementTable {
@@ -99,9 +114,15 @@ function tooFewSeeds(summary: Summary, measured: string): RuleOutcome {
   return {
     verdict: 'inconclusive',
     measured,
-    reason: `${summary.n} seed(s): an interval needs at least 2`,
+    reason: `${summary.n} seed(s): an interval needs at least 2, and one seed shows no spread to size the seeds needed`,
     hasData: true,
   };
+}
+
+/** An outcome decided from an interval; an inconclusive one's reason says whether more seeds would settle it. */
+function decided(verdict: Verdict, measured: string, why: string, numbers: Evidence): RuleOutcome {
+  const reason = verdict === 'inconclusive' ? inconclusiveReason(why, numbers) : why;
+  return { verdict, measured, reason, hasData: true, evidence: numbers };
 }
 
 /**
@@ -137,24 +158,23 @@ function side(summary: Summary, threshold: number): 'above' | 'below' | 'straddl
  */
 export function pairedDirection(a: Operand, b: Operand, expect: 'greater' | 'less'): Rule {
   const relation = expect === 'greater' ? 'exceeds' : 'is below';
+  const quantity = describeDifference(a, b);
   return {
     text:
       `${describeOperand(a)} ${relation} ${describeOperand(b)}: paired by seed, the 95% t-interval of the mean difference ` +
       `lies entirely ${expect === 'greater' ? 'above' : 'below'} 0 → reproduced; entirely on the other side → not reproduced; contains 0 → inconclusive.`,
     evaluate(table) {
       return decideOnPairedDifference(table, a, b, (difference, measured) => {
+        const numbers = evidence(
+          difference,
+          { quantity, paired: true, effect: difference.mean, effectIs: 'mean difference' },
+          seedsNeeded(difference.mean, difference.std, 'no observed effect (the mean difference is 0)'),
+        );
         const where = side(difference, 0);
         const wanted = expect === 'greater' ? 'above' : 'below';
-        if (where === wanted)
-          return { verdict: 'reproduced', measured, reason: `the interval lies ${wanted} 0`, hasData: true };
-        if (where === 'straddles')
-          return { verdict: 'inconclusive', measured, reason: 'the interval contains 0', hasData: true };
-        return {
-          verdict: 'not reproduced',
-          measured,
-          reason: `the interval lies ${where} 0, opposite to the paper`,
-          hasData: true,
-        };
+        if (where === wanted) return decided('reproduced', measured, `the interval lies ${wanted} 0`, numbers);
+        if (where === 'straddles') return decided('inconclusive', measured, 'the interval contains 0', numbers);
+        return decided('not reproduced', measured, `the interval lies ${where} 0, opposite to the paper`, numbers);
       });
     },
   };
@@ -173,12 +193,25 @@ export function pairedEquivalence(a: Operand, b: Operand, margin: number): Rule 
       `[−${margin}, ${margin}] → reproduced; entirely outside it → not reproduced; otherwise inconclusive.`,
     evaluate(table) {
       return decideOnPairedDifference(table, a, b, (difference, measured) => {
+        // The interval settles once it clears the margin nearer the mean, so that distance is the effect.
+        const distance = Math.abs(Math.abs(difference.mean) - margin);
+        const where = Math.abs(difference.mean) < margin ? 'inside' : 'outside';
+        const numbers = evidence(
+          difference,
+          {
+            quantity: describeDifference(a, b),
+            paired: true,
+            effect: distance,
+            effectIs: `distance from the mean difference to the nearer margin of ±${margin} (${where})`,
+          },
+          seedsNeeded(distance, difference.std, `the mean difference lies on the margin ±${margin}`),
+        );
         const { low, high } = difference.interval!;
         if (low >= -margin && high <= margin)
-          return { verdict: 'reproduced', measured, reason: `the interval lies within ±${margin}`, hasData: true };
+          return decided('reproduced', measured, `the interval lies within ±${margin}`, numbers);
         if (low > margin || high < -margin)
-          return { verdict: 'not reproduced', measured, reason: `the interval lies outside ±${margin}`, hasData: true };
-        return { verdict: 'inconclusive', measured, reason: `the interval crosses ±${margin}`, hasData: true };
+          return decided('not reproduced', measured, `the interval lies outside ±${margin}`, numbers);
+        return decided('inconclusive', measured, `the interval crosses ±${margin}`, numbers);
       });
     },
   };
@@ -203,6 +236,22 @@ export function meanBeyond(
     );
   }
   const failText = failThreshold === threshold ? '' : ` ${failThreshold}`;
+  const beyond = (mean: number) => (expect === 'above' ? mean > threshold : mean < threshold);
+  const failing = (mean: number) => (expect === 'above' ? mean < failThreshold : mean > failThreshold);
+  // The boundary a shrinking interval around the mean would clear: the fail threshold when the mean lies
+  // past it, the threshold otherwise.
+  const boundary = (mean: number) =>
+    failThreshold !== threshold && failing(mean)
+      ? { effect: mean - failThreshold, effectIs: `mean − ${failThreshold} (the fail threshold)` }
+      : { effect: mean - threshold, effectIs: `mean − ${threshold}` };
+  const seeds = (summary: Summary) => {
+    if (beyond(summary.mean) || failing(summary.mean))
+      return seedsNeeded(boundary(summary.mean).effect, summary.std, `the mean lies at ${threshold}`, minSeeds);
+    // Between the thresholds (or on the one threshold) an interval around the mean never clears either.
+    const where =
+      failThreshold === threshold ? `at the threshold ${threshold}` : `between ${threshold} and ${failThreshold}`;
+    return { never: `the mean lies ${where}, where no verdict is reached` };
+  };
   return {
     text:
       `The 95% t-interval over seeds of the mean of ${describeOperand(operand)} lies entirely ${expect} ${threshold} → reproduced; ` +
@@ -213,29 +262,18 @@ export function meanBeyond(
       const summary = summarize(values);
       const measured = formatSummary(summary);
       if (!summary.interval) return tooFewSeeds(summary, measured);
+      const numbers = evidence(
+        summary,
+        { quantity: operand.metric, paired: false, ...boundary(summary.mean) },
+        seeds(summary),
+      );
       if (summary.n < minSeeds)
-        return {
-          verdict: 'inconclusive',
-          measured,
-          reason: `${summary.n} seeds: this rule needs at least ${minSeeds}`,
-          hasData: true,
-        };
+        return decided('inconclusive', measured, `${summary.n} seeds: this rule needs at least ${minSeeds}`, numbers);
       if (side(summary, threshold) === expect)
-        return { verdict: 'reproduced', measured, reason: `the interval lies ${expect} ${threshold}`, hasData: true };
-      if (side(summary, failThreshold) === opposite) {
-        return {
-          verdict: 'not reproduced',
-          measured,
-          reason: `the interval lies ${opposite} ${failThreshold}`,
-          hasData: true,
-        };
-      }
-      return {
-        verdict: 'inconclusive',
-        measured,
-        reason: `the interval is not entirely ${expect} ${threshold}`,
-        hasData: true,
-      };
+        return decided('reproduced', measured, `the interval lies ${expect} ${threshold}`, numbers);
+      if (side(summary, failThreshold) === opposite)
+        return decided('not reproduced', measured, `the interval lies ${opposite} ${failThreshold}`, numbers);
+      return decided('inconclusive', measured, `the interval is not entirely ${expect} ${threshold}`, numbers);
     },
   };
 }
@@ -256,7 +294,7 @@ export function allOf(...rules: Rule[]): Rule {
         : outcomes.every((o) => o.verdict === 'reproduced')
           ? 'reproduced'
           : 'inconclusive';
-      return { verdict, measured, reason, hasData };
+      return { verdict, measured, reason, hasData, parts: outcomes };
     },
   };
 }

@@ -10,6 +10,7 @@ import { runExperiment, type ExperimentResult } from '../../experiments/experime
 import type { OutcomeStatus } from '../../experiments/pool.js';
 import { defaultSeedCount, parseScale, seedList, SCALES, type Scale } from '../../experiments/recipe.js';
 import { getRecipe, RECIPES } from '../../experiments/recipes/index.js';
+import { findingSentence } from '../../report/findings.js';
 
 interface ExperimentCommandOptions {
   scale: string;
@@ -50,7 +51,7 @@ export function describePlan(name: string, scale: Scale, seeds: number | undefin
 
 const UNFINISHED: ReadonlySet<OutcomeStatus> = new Set(['failed', 'blocked', 'held']);
 
-/** One line per run that did not finish, and the report's path and verdicts. */
+/** One line per run that did not finish, what was found (one sentence per claim) and the report's path. */
 export function summarizeResult(result: ExperimentResult): string {
   const lines: string[] = [];
   const counts = new Map<string, number>();
@@ -59,7 +60,7 @@ export function summarizeResult(result: ExperimentResult): string {
   for (const outcome of result.outcomes.values()) {
     if (UNFINISHED.has(outcome.status)) lines.push(`  ${outcome.status} ${outcome.id}: ${outcome.error ?? ''}`);
   }
-  for (const claim of result.report.claims) lines.push(`  ${claim.verdict.padEnd(15)} ${claim.id}: ${claim.measured}`);
+  for (const claim of result.report.claims) lines.push(`  ${claim.id}: ${findingSentence(claim)}`);
   lines.push(`report: ${result.report.html}`);
   return `${lines.join('\n')}\n`;
 }
