@@ -9,8 +9,9 @@ import { createModel } from '../src/models/index.js';
 import { evaluate } from '../src/runs/evaluate.js';
 import { listCheckpoints } from '../src/runs/checkpoints.js';
 import { RunStore } from '../src/runs/store.js';
+import { Rng } from '../src/tensor/rng.js';
 import { makeTempDir } from './helpers/data-fixtures.js';
-import { makeTinyImageFolder, type TinyData } from './runs-fixtures.js';
+import { finalWeights, makeTinyImageFolder, type TinyData } from './runs-fixtures.js';
 
 const ENTRY = join(import.meta.dirname, 'runs-cli-entry.ts');
 const FIXTURES = join(import.meta.dirname, 'fixtures', 'models');
@@ -46,16 +47,6 @@ function writeConfig(name: string, text: string): string {
   const path = join(temp.dir, name);
   writeFileSync(path, text);
   return path;
-}
-
-function finalWeights(store: RunStore, runId: string): Map<string, Buffer> {
-  const last = listCheckpoints(store.checkpointDir(runId)).at(-1)!;
-  return new Map(
-    [...readCheckpoint(last.prefix).modelState].map(([key, t]) => [
-      key,
-      Buffer.from(t.dtype === 'int32' ? t.ints.buffer : t.data.buffer),
-    ]),
-  );
 }
 
 describe('randlab train', () => {
@@ -222,12 +213,16 @@ describe('randlab eval', () => {
     ]);
     expectSuccess(ours);
     const result = JSON.parse(ours.stdout);
-    expect(Object.keys(result)).toEqual(['accuracy', 'loss', 'n']);
-    expect(result.n).toBe(16);
+    expect(Object.keys(result)).toEqual(['accuracy', 'loss', 'n', 'labels', 'labelSpec']);
+    expect(result).toMatchObject({ n: 16, labels: 'real', labelSpec: { kind: 'real' } });
     // The checkpoint's run config names the model, its widths and the dataset.
     const fromConfig = cli(['eval', '--checkpoint', weights, '--json']);
     expectSuccess(fromConfig);
     expect(JSON.parse(fromConfig.stdout)).toEqual(result);
+    // The run trained on real labels: as-train test labels are the real ones, and say so.
+    expect(JSON.parse(cli(['eval', '--checkpoint', weights, '--test-labels', 'as-train', '--json']).stdout)).toEqual(
+      result,
+    );
 
     // tiny-cnn2 was written by PyTorch (tools/check_state_dict.py) for 3×8×8 inputs and 4 classes.
     const torchFile = join(FIXTURES, 'tiny-cnn2.weights.safetensors');
@@ -241,7 +236,13 @@ describe('randlab eval', () => {
     const expected = evaluate(model, test, {
       preprocessor: Preprocessor.fromTrainingSplit(await loadDataset(data.spec, { split: 'train', cacheDir: null })),
     });
-    expect(torch).toEqual({ accuracy: expected.accuracy, loss: expected.loss, n: 16 });
+    expect(torch).toEqual({
+      accuracy: expected.accuracy,
+      loss: expected.loss,
+      n: 16,
+      labels: 'real',
+      labelSpec: { kind: 'real' },
+    });
   });
 
   it('says when a checkpoint does not fit the model, or carries no config to name one', () => {
@@ -255,6 +256,64 @@ describe('randlab eval', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(
       /tiny-cnn2\.weights\.safetensors does not fit cnn2 on imagefolder:.*'conv1\.weight': shape \[6, 3, 3, 3\] in the state dict, \[256, 3, 3, 3\] in the model/,
+    );
+  });
+});
+
+describe('test labels drawn like the training labels', () => {
+  // Random labels over 4 classes (seed 3), scored on as-train test labels.
+  const asTrainArgs = (name: string) =>
+    `train --quiet --name ${name} --data.dataset ${data.spec} --model.widths 8,16 --training.batchSize 16 ` +
+    '--training.iterations 8 --eval.every 4 --data.labels.kind random --data.labels.k 4 --data.labels.seed 3 ' +
+    '--data.testLabels as-train';
+
+  it('train --data.testLabels as-train records test_as_train/*; eval --test-labels as-train scores the same labels', async () => {
+    const trained = cli(asTrainArgs('cli-as-train').split(' '));
+    expectSuccess(trained);
+    expect(trained.stdout).toMatch(/test_as_train\/accuracy \d\.\d{4}/);
+    expect(trained.stdout).not.toContain('test/accuracy');
+    const store = RunStore.open(join(temp.dir, 'store'));
+    expect(store.readConfig('cli-as-train')).toMatchObject({ data: { testLabels: 'as-train' } });
+    const recorded = store.latestMetrics('cli-as-train');
+    const weights = listCheckpoints(store.checkpointDir('cli-as-train')).at(-1)!.weights;
+    store.close();
+
+    const asTrain = cli(['eval', '--checkpoint', weights, '--test-labels', 'as-train', '--json']);
+    expectSuccess(asTrain);
+    expect(JSON.parse(asTrain.stdout)).toEqual({
+      accuracy: recorded['test_as_train/accuracy'],
+      loss: recorded['test_as_train/loss'],
+      n: 16,
+      labels: 'as-train',
+      labelSpec: { kind: 'random', k: 4, seed: 3 },
+    });
+    // Exactly the labels of the documented stream: word 4·j of labels/held-out/test of the labels' seed.
+    const model = createModel('cnn2', { numClasses: 4, inputShape: [3, 8, 8], widths: [8, 16] });
+    model.loadStateDict(readSafetensors(weights).tensors);
+    const test = await loadDataset(data.spec, { split: 'test', cacheDir: null });
+    const preprocessor = Preprocessor.fromTrainingSplit(
+      await loadDataset(data.spec, { split: 'train', cacheDir: null }),
+    );
+    const direct = Int32Array.from({ length: 16 }, (_, j) =>
+      Rng.fromState({ seed: 3, stream: 'labels/held-out/test', position: 4 * j }).int(4),
+    );
+    expect(JSON.parse(asTrain.stdout).accuracy).toBe(evaluate(model, test, { labels: direct, preprocessor }).accuracy);
+    expect(cli(['eval', '--checkpoint', weights, '--test-labels', 'as-train']).stdout).toMatch(
+      /^cnn2 .* on imagefolder:.* \(test, as-train labels \(random k=4 seed=3\)\): accuracy \d\.\d{4}, loss \d+\.\d{4}, n 16\n$/,
+    );
+  });
+
+  it('refuses as-train on the split the run trained on, or for a file without a run config', () => {
+    const store = RunStore.open(join(temp.dir, 'store'));
+    const weights = listCheckpoints(store.checkpointDir('cli-as-train')).at(-1)!.weights;
+    store.close();
+    expect(cli(['eval', '--checkpoint', weights, '--test-labels', 'as-train', '--split', 'train']).stderr).toContain(
+      '--test-labels as-train draws fresh labels for a held-out split, but --split train is the split the checkpoint trained on (data.trainSplit)',
+    );
+    const torchFile = join(FIXTURES, 'tiny-cnn2.weights.safetensors');
+    const torch = ['eval', '--model', 'cnn2', '--widths', '6,10', '--checkpoint', torchFile, '--dataset', data.spec];
+    expect(cli([...torch, '--test-labels', 'as-train']).stderr).toMatch(
+      /--test-labels as-train draws labels like the training labels of the checkpoint's run config, but .*tiny-cnn2\.weights\.safetensors carries none/,
     );
   });
 });

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { makeGaussianDataset } from '../src/data/gaussian.js';
-import { labelFingerprint, makeLabels } from '../src/data/labels.js';
+import { labelFingerprint, makeHeldOutLabels, makeLabels } from '../src/data/labels.js';
 import { loadDataset } from '../src/data/load.js';
 import { splitDataset, subsetDataset } from '../src/data/split.js';
-import type { ImageDataset } from '../src/data/types.js';
+import type { Dataset, ImageDataset } from '../src/data/types.js';
+import { Rng } from '../src/tensor/rng.js';
 import { syntheticImages } from './helpers/data-fixtures.js';
 
 describe('synthetic Gaussians', () => {
@@ -184,5 +185,118 @@ describe('labels', () => {
     expect(() => makeLabels(data, { kind: 'noise', p: 0.5, k: 5, seed: 0 })).toThrow(/k ≥ the 10 true classes/);
     expect(() => makeLabels(data, { kind: 'noise', p: 1.5, seed: 0 })).toThrow(/p must be in \[0, 1\]/);
     expect(() => makeLabels(data, { kind: 'random', k: 3, seed: -1 })).toThrow(/Bad label spec/);
+  });
+});
+
+/**
+ * Example j's held-out label as docs/data.md specifies it: drawn from word 4·j of stream
+ * `labels/held-out/<split>` of the seed (random: int(k); noise: uniform() < p ? int(k) : the real label).
+ */
+function heldOutDraw(seed: number, split: string, j: number): Rng {
+  return Rng.fromState({ seed, stream: `labels/held-out/${split}`, position: 4 * j });
+}
+
+function differing(a: Int32Array, b: Int32Array): number {
+  return a.filter((label, i) => label !== b[i]).length;
+}
+
+/** |observed − expected| within 5 binomial standard deviations of n draws at rate `rate`. */
+function expectRate(count: number, n: number, rate: number): void {
+  expect(Math.abs(count / n - rate)).toBeLessThanOrEqual(5 * Math.sqrt((rate * (1 - rate)) / n) + 1e-12);
+}
+
+describe('held-out labels (test labels drawn like the training labels)', () => {
+  const data = syntheticImages(3000, [1, 2, 2], 10);
+
+  it('random: each label is the documented draw for (seed, split, example index), uniform over k', () => {
+    const set = makeHeldOutLabels(data, { kind: 'random', k: 7, seed: 11 }, 'test');
+    expect(set.classes).toBe(7);
+    expect(set.spec).toEqual({ kind: 'random', k: 7, seed: 11 });
+    expect(Array.from(set.labels)).toEqual(Array.from({ length: 3000 }, (_, j) => heldOutDraw(11, 'test', j).int(7)));
+    const counts = new Array<number>(7).fill(0);
+    for (const label of set.labels) counts[label]!++;
+    for (const count of counts) expectRate(count, 3000, 1 / 7);
+    // Deterministic, and other seeds or splits give other labels.
+    expect(makeHeldOutLabels(data, { kind: 'random', k: 7, seed: 11 }, 'test').fingerprint).toBe(set.fingerprint);
+    expect(labelFingerprint(set.labels)).toBe(set.fingerprint);
+    expect(makeHeldOutLabels(data, { kind: 'random', k: 7, seed: 12 }, 'test').fingerprint).not.toBe(set.fingerprint);
+    expect(makeHeldOutLabels(data, { kind: 'random', k: 7, seed: 11 }, 'val').fingerprint).not.toBe(set.fingerprint);
+  });
+
+  it('a subset (a test limit, any index set) keeps each example its label', () => {
+    const spec = { kind: 'noise', p: 0.5, seed: 4 } as const;
+    const whole = makeHeldOutLabels(data, spec, 'test').labels;
+    const picked = Int32Array.from([2999, 5, 17, 0, 1234]);
+    const subset = makeHeldOutLabels(subsetDataset(data, picked, 'test[picked]'), spec, 'test').labels;
+    expect(Array.from(subset)).toEqual(Array.from(picked, (j) => whole[j]!));
+    const prefix = makeHeldOutLabels(
+      subsetDataset(
+        data,
+        Int32Array.from({ length: 100 }, (_, i) => i),
+        'p',
+      ),
+      spec,
+      'test',
+    );
+    expect(prefix.labels).toEqual(whole.subarray(0, 100));
+  });
+
+  it('differ from the real labels at the rate of the training corruption: 1 − 1/k, p(1 − 1/k)', () => {
+    const random = makeHeldOutLabels(data, { kind: 'random', k: 10, seed: 0 }, 'test');
+    expectRate(differing(random.labels, data.labels!), 3000, 0.9);
+    for (const p of [0.2, 0.5]) {
+      const noisy = makeHeldOutLabels(data, { kind: 'noise', p, seed: 3 }, 'test');
+      expect(noisy.spec).toEqual({ kind: 'noise', p, seed: 3, k: 10 });
+      expectRate(differing(noisy.labels, data.labels!), 3000, p * 0.9);
+      const direct = Array.from({ length: 3000 }, (_, j) => {
+        const rng = heldOutDraw(3, 'test', j);
+        return rng.uniform() < p ? rng.int(10) : data.labels![j]!;
+      });
+      expect(Array.from(noisy.labels)).toEqual(direct);
+    }
+    expect(makeHeldOutLabels(data, { kind: 'noise', p: 0, seed: 3 }, 'test').labels).toEqual(data.labels);
+    expectRate(
+      differing(makeHeldOutLabels(data, { kind: 'noise', p: 1, seed: 3 }, 'test').labels, data.labels!),
+      3000,
+      0.9,
+    );
+    expect(makeHeldOutLabels(data, { kind: 'real' }, 'test').labels).toEqual(data.labels);
+  });
+
+  it('are independent of the training labels drawn from the same seed', () => {
+    // Training labels of a larger set, so a held-out draw that reused the training stream at example j
+    // or at word 4·j would show as agreement above chance.
+    const training = makeLabels(syntheticImages(12_000, [1, 2, 2], 10), { kind: 'random', k: 10, seed: 5 }).labels;
+    const heldOut = makeHeldOutLabels(data, { kind: 'random', k: 10, seed: 5 }, 'test').labels;
+    expectRate(heldOut.filter((label, j) => label === training[j]).length, 3000, 0.1);
+    expectRate(heldOut.filter((label, j) => label === training[4 * j]).length, 3000, 0.1);
+    const noisyTraining = makeLabels(data, { kind: 'noise', p: 1, seed: 5 }).labels;
+    const noisyHeldOut = makeHeldOutLabels(data, { kind: 'noise', p: 1, seed: 5 }, 'test').labels;
+    expectRate(noisyHeldOut.filter((label, j) => label === noisyTraining[j]).length, 3000, 0.1);
+  });
+
+  it('reject what the training labels reject, and noise without real labels', () => {
+    const gaussian = makeGaussianDataset({ variances: [1, 2], n: 100, seed: 0, split: 'test' });
+    expect(makeHeldOutLabels(gaussian, { kind: 'random', k: 3, seed: 0 }, 'test').labels.length).toBe(100);
+    expect(() => makeHeldOutLabels(gaussian, { kind: 'noise', p: 0.1, seed: 0 }, 'test')).toThrow(/has no real labels/);
+    expect(() => makeHeldOutLabels(data, { kind: 'random', k: 1, seed: 0 }, 'test')).toThrow(/k ≥ 2 classes/);
+    expect(() => makeHeldOutLabels(data, { kind: 'noise', p: 2, seed: 0 }, 'test')).toThrow(/p must be in \[0, 1\]/);
+  });
+});
+
+const dataRoot = process.env.RANDLAB_DATA;
+
+describe.skipIf(!dataRoot)('held-out labels on the real CIFAR-10 test split ($RANDLAB_DATA)', () => {
+  it('differ from the real labels at 1 − 1/k (random) and p(1 − 1/k) (noise)', async () => {
+    const test: Dataset = await loadDataset('cifar10', { dataDir: dataRoot!, split: 'test' });
+    const random = makeHeldOutLabels(test, { kind: 'random', k: 10, seed: 0 }, 'test');
+    expectRate(differing(random.labels, test.labels!), test.n, 0.9);
+    const noisy = makeHeldOutLabels(test, { kind: 'noise', p: 0.2, seed: 0 }, 'test');
+    expectRate(differing(noisy.labels, test.labels!), test.n, 0.18);
+    // Per class, too: the corruption does not depend on the image or its class.
+    for (let c = 0; c < 10; c++) {
+      const rows = Array.from({ length: test.n }, (_, i) => i).filter((i) => test.labels![i] === c);
+      expectRate(rows.filter((i) => random.labels[i] !== c).length, rows.length, 0.9);
+    }
   });
 });

@@ -40,6 +40,10 @@ describe('run config defaults (docs/paper.md §3)', () => {
       use: 'downstream',
     });
   });
+  it('scores the test split on its real labels unless data.testLabels says as-train', () => {
+    expect(config.data.testLabels).toBe('real');
+    expect(resolveConfig({ data: { testLabels: 'as-train' } }).data.testLabels).toBe('as-train');
+  });
   it('a cosine schedule without totalSteps anneals over the run', () => {
     const cosine = resolveConfig({ schedule: { type: 'cosine', lr: 0.1 } }).schedule;
     expect(cosine).toMatchObject({ type: 'cosine', lr: 0.1, totalSteps: undefined });
@@ -89,6 +93,21 @@ describe('config errors name the field, what is allowed and what was given', () 
       "data.split.use: 'middle' is not one of the parts (upstream, downstream)",
     );
   });
+  it('data.testLabels: an unknown choice, or as-train on the training split itself', () => {
+    expect(fails({ data: { testLabels: 'random' } })).toMatch(
+      /data\.testLabels: Invalid option: expected one of "real"\|"as-train"; got "random"/,
+    );
+    const random = { kind: 'random', k: 10, seed: 0 };
+    expect(fails({ data: { labels: random, testLabels: 'as-train', testSplit: 'train' } })).toContain(
+      "data.testLabels: 'as-train' draws fresh labels for a held-out split, but data.testSplit 'train' is the training split",
+    );
+    // Real training labels make as-train the real labels, which any split may be scored on.
+    expect(resolveConfig({ data: { testLabels: 'as-train', testSplit: 'train' } }).data.testSplit).toBe('train');
+    expect(resolveConfig({ data: { labels: random, testLabels: 'as-train', testSplit: 'test' } }).data).toMatchObject({
+      labels: random,
+      testLabels: 'as-train',
+    });
+  });
   it('both iterations and epochs', () => {
     expect(fails({ training: { iterations: 10, epochs: 2 } })).toContain(
       'training: give iterations or epochs, not both',
@@ -129,6 +148,12 @@ describe('config files and flag overrides', () => {
       path: 'data.labels.kind',
       type: 'string',
       choices: ['real', 'random', 'noise'],
+      nullable: false,
+    });
+    expect(CONFIG_FIELDS.find((f) => f.path === 'data.testLabels')).toEqual({
+      path: 'data.testLabels',
+      type: 'string',
+      choices: ['real', 'as-train'],
       nullable: false,
     });
     expect(CONFIG_FIELDS.find((f) => f.path === 'init.from')).toEqual({

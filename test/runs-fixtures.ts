@@ -1,10 +1,14 @@
 /**
  * Tiny image folders for the run, trainer and CLI tests: random 3×8×8 PNGs in train/ and test/,
- * so a whole training run takes well under a second; and the flags of a tiny MLP run on Gaussian data.
+ * so a whole training run takes well under a second; the config of a tiny cnn2 run on them; the flags
+ * of a tiny MLP run on Gaussian data; and a run's final weights, to compare runs bit for bit.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { readCheckpoint } from '../src/checkpoint/index.js';
+import { listCheckpoints } from '../src/runs/checkpoints.js';
+import type { RunStore } from '../src/runs/store.js';
 import { Rng } from '../src/tensor/rng.js';
 import { makeTempDir } from './helpers/data-fixtures.js';
 
@@ -62,4 +66,35 @@ export function gaussianMlpFlags(dataset: string, widths: string, iterations: nu
     '--training.iterations',
     String(iterations),
   ];
+}
+
+/** cnn2 with 8 filters on a tiny image folder: 4 steps per epoch at batch 16 on its 64 training images. */
+export function tinyRunConfig(
+  dataset: string,
+  name: string,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    name,
+    seed: 5,
+    data: { dataset },
+    model: { name: 'cnn2', widths: [8, 16] },
+    schedule: { type: 'constant', lr: 0.05 },
+    training: { batchSize: 16, iterations: 24 },
+    eval: { every: 8 },
+    log: { every: 4 },
+    checkpoint: { every: 6 },
+    ...extra,
+  };
+}
+
+/** The bytes of every tensor of a run's last checkpoint. */
+export function finalWeights(store: RunStore, runId: string): Map<string, Buffer> {
+  const last = listCheckpoints(store.checkpointDir(runId)).at(-1)!;
+  return new Map(
+    [...readCheckpoint(last.prefix).modelState].map(([key, t]) => [
+      key,
+      Buffer.from(t.dtype === 'int32' ? t.ints.buffer : t.data.buffer),
+    ]),
+  );
 }

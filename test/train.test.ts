@@ -10,7 +10,7 @@ import { LockHeldError, RunLock } from '../src/runs/lock.js';
 import { RunStore } from '../src/runs/store.js';
 import { DivergenceError, METRICS, resumeRun, trainRun, type ProgressEvent } from '../src/runs/trainer.js';
 import { makeTempDir } from './helpers/data-fixtures.js';
-import { makeTinyImageFolder, type TinyData } from './runs-fixtures.js';
+import { finalWeights as finalWeightsOf, makeTinyImageFolder, tinyRunConfig, type TinyData } from './runs-fixtures.js';
 
 let data: TinyData;
 let temp: ReturnType<typeof makeTempDir>;
@@ -28,28 +28,11 @@ afterAll(() => {
 });
 
 /** cnn2 with 8 filters on 64 images of 3×8×8, 4 classes: 4 steps per epoch at batch 16. */
-function tinyConfig(name: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    name,
-    seed: 5,
-    data: { dataset: data.spec },
-    model: { name: 'cnn2', widths: [8, 16] },
-    schedule: { type: 'constant', lr: 0.05 },
-    training: { batchSize: 16, iterations: 24 },
-    eval: { every: 8 },
-    log: { every: 4 },
-    checkpoint: { every: 6 },
-    ...extra,
-  };
-}
+const tinyConfig = (name: string, extra: Record<string, unknown> = {}) => tinyRunConfig(data.spec, name, extra);
 
 const options = () => ({ store, cacheDir: null });
 
-function finalWeights(runId: string): Map<string, Buffer> {
-  const last = listCheckpoints(store.checkpointDir(runId)).at(-1)!;
-  const state = readCheckpoint(last.prefix).modelState;
-  return new Map([...state].map(([key, t]) => [key, Buffer.from(t.dtype === 'int32' ? t.ints.buffer : t.data.buffer)]));
-}
+const finalWeights = (runId: string) => finalWeightsOf(store, runId);
 
 describe('trainRun', () => {
   it('trains, logs metrics at their cadence and checkpoints every N steps and at the end', async () => {
@@ -81,26 +64,41 @@ describe('trainRun', () => {
     expect(finalWeights('det-c')).not.toEqual(finalWeights('det-a'));
   });
 
-  it('stops on request with a checkpoint, and the resumed run ends bit-identical to an uninterrupted one', async () => {
-    const controller = new AbortController();
-    const onProgress = (event: ProgressEvent) => {
-      if (event.type === 'step' && event.step >= 8) controller.abort();
-    };
-    const stopped = await trainRun(tinyConfig('stop', { checkpoint: { every: 100 } }), {
-      ...options(),
-      signal: controller.signal,
-      onProgress,
-    });
-    expect(stopped).toMatchObject({ status: 'stopped', step: 8 });
-    expect(listCheckpoints(store.checkpointDir('stop')).map((c) => c.step)).toEqual([8]);
-    const resumed = await resumeRun('stop', options());
-    expect(resumed).toMatchObject({ status: 'finished', step: 24 });
-    await trainRun(tinyConfig('nonstop', { checkpoint: { every: 100 } }), options());
-    expect(finalWeights('stop')).toEqual(finalWeights('nonstop'));
-    expect(store.metrics('stop', { name: METRICS.trainLoss })).toEqual(
-      store.metrics('nonstop', { name: METRICS.trainLoss }),
-    );
-  });
+  it.each([
+    { id: 'real', labels: 'real test labels', extra: () => ({}), test: METRICS.testAccuracy },
+    {
+      id: 'as-train',
+      labels: 'random training labels, as-train test labels',
+      extra: () => ({
+        data: { dataset: data.spec, labels: { kind: 'random', k: 4, seed: 9 }, testLabels: 'as-train' },
+      }),
+      test: METRICS.testAsTrainAccuracy,
+    },
+  ])(
+    'stops on request with a checkpoint, and the resumed run ends bit-identical to an uninterrupted one ($labels)',
+    async ({ id, extra, test }) => {
+      const controller = new AbortController();
+      const onProgress = (event: ProgressEvent) => {
+        if (event.type === 'step' && event.step >= 8) controller.abort();
+      };
+      const [stop, nonstop] = [`stop-${id}`, `nonstop-${id}`];
+      const stopped = await trainRun(tinyConfig(stop, { checkpoint: { every: 100 }, ...extra() }), {
+        ...options(),
+        signal: controller.signal,
+        onProgress,
+      });
+      expect(stopped).toMatchObject({ status: 'stopped', step: 8 });
+      expect(listCheckpoints(store.checkpointDir(stop)).map((c) => c.step)).toEqual([8]);
+      const resumed = await resumeRun(stop, options());
+      expect(resumed).toMatchObject({ status: 'finished', step: 24 });
+      await trainRun(tinyConfig(nonstop, { checkpoint: { every: 100 }, ...extra() }), options());
+      expect(finalWeights(stop)).toEqual(finalWeights(nonstop));
+      for (const name of [METRICS.trainLoss, test]) {
+        expect(store.metrics(stop, { name }).map((m) => m.step)).toEqual([8, 16, 24]);
+        expect(store.metrics(stop, { name })).toEqual(store.metrics(nonstop, { name }));
+      }
+    },
+  );
 
   it("refuses to resume a run another live process is training, and takes over a dead process's lock", async () => {
     const controller = new AbortController();

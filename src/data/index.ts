@@ -17,7 +17,7 @@ export { makeGaussianDataset } from './gaussian.js';
 export type { SplitOptions, SplitPart } from './split.js';
 export { splitDataset, subsetDataset } from './split.js';
 export type { LabelSet, LabelSpec } from './labels.js';
-export { labelFingerprint, labelSpecSchema, makeLabels } from './labels.js';
+export { labelFingerprint, labelSpecSchema, makeHeldOutLabels, makeLabels } from './labels.js';
 export type { ChannelStats, PreprocessConfig, PreprocessMode } from './preprocess.js';
 export { computeChannelStats, Preprocessor } from './preprocess.js';
 export type { AugmentConfig } from './assemble.js';

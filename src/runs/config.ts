@@ -21,6 +21,10 @@ export const DEFAULT_SCHEDULE = { type: 'constant', lr: 0.01 } as const;
 /** Labels when the config gives none: the dataset's real labels. */
 const DEFAULT_LABELS = { kind: 'real' } as const;
 
+/** What `data.testLabels` may say: the test split's real labels, or labels drawn like the training labels. */
+export const TEST_LABELS = ['real', 'as-train'] as const;
+export type TestLabels = (typeof TEST_LABELS)[number];
+
 const count = z.number().int().positive();
 const seed = z.number().int().nonnegative();
 
@@ -71,12 +75,29 @@ const dataSchema = z
       .object({ cropPad: z.number().int().nonnegative().default(0), flip: z.boolean().default(false) })
       .strict()
       .default({ cropPad: 0, flip: false }),
-    /** Split evaluated as "test"; null for none. Test labels are always the real ones. */
+    /** Split evaluated as "test"; null for none. */
     testSplit: z.string().nullable().default('test'),
     /** Evaluate on the first n test examples only; null for all. */
     testLimit: count.nullable().default(null),
+    /**
+     * Labels the test split is scored on: `real`, or `as-train`: drawn like the training labels (same kind,
+     * k, p and seed, from a stream of their own; src/data/labels.ts `makeHeldOutLabels`), recorded as
+     * `test_as_train/*`. With real training labels `as-train` is `real`.
+     */
+    testLabels: z.enum(TEST_LABELS).default('real'),
   })
-  .strict();
+  .strict()
+  .superRefine((data, ctx) => {
+    if (data.testLabels === 'as-train' && data.labels.kind !== 'real' && data.testSplit === data.trainSplit) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['testLabels'],
+        message:
+          `'as-train' draws fresh labels for a held-out split, but data.testSplit '${data.testSplit}' is the ` +
+          'training split (data.trainSplit), whose trained-on labels train/accuracy scores; choose another testSplit',
+      });
+    }
+  });
 
 const modelSchema = z
   .object({

@@ -9,10 +9,12 @@ export {
   applyOverrides,
   formatConfigError,
   CONFIG_FIELDS,
+  TEST_LABELS,
   DEFAULT_INIT_SCALE,
   DEFAULT_EPOCHS,
   type RunConfig,
   type RunConfigInput,
+  type TestLabels,
 } from './config.js';
 export {
   RunStore,
@@ -24,7 +26,7 @@ export {
   type ArtifactRecord,
 } from './store.js';
 export { listCheckpoints, latestCheckpoint, checkpointAt, readInitNorms, type RunCheckpoint } from './checkpoints.js';
-export { prepareRunData, type RunData, type DataLocation } from './data.js';
+export { prepareRunData, scoredLabels, type RunData, type DataLocation } from './data.js';
 export { evaluate, type EvalResult, type EvalOptions } from './evaluate.js';
 export {
   trainRun,
@@ -36,6 +38,7 @@ export {
   checkInputFits,
   DivergenceError,
   METRICS,
+  testMetricNames,
   type Probe,
   type ProgressEvent,
   type TrainOptions,

@@ -17,6 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import { rmdirSync } from 'node:fs';
 import { readCheckpoint, readStateDict, saveCheckpoint } from '../checkpoint/index.js';
+import type { LabelSpec } from '../data/labels.js';
 import { BatchLoader } from '../data/loader.js';
 import { getKernels } from '../kernels/index.js';
 import { createModel, type Classifier } from '../models/index.js';
@@ -147,12 +148,23 @@ export const METRICS = {
   batchAccuracy: 'train/batch_accuracy',
   trainLoss: 'train/loss',
   trainAccuracy: 'train/accuracy',
+  /** On the test split's real labels. */
   testLoss: 'test/loss',
   testAccuracy: 'test/accuracy',
+  /** On test labels drawn like the training labels (`data.testLabels: as-train` with random or noisy labels). */
+  testAsTrainLoss: 'test_as_train/loss',
+  testAsTrainAccuracy: 'test_as_train/accuracy',
   imagesPerSecond: 'images_per_s',
   lr: 'lr',
   epoch: 'epoch',
 } as const;
+
+/** The names test loss and accuracy are recorded under: they say which labels the test split was scored on. */
+export function testMetricNames(scoredOn: LabelSpec): { readonly loss: string; readonly accuracy: string } {
+  return scoredOn.kind === 'real'
+    ? { loss: METRICS.testLoss, accuracy: METRICS.testAccuracy }
+    : { loss: METRICS.testAsTrainLoss, accuracy: METRICS.testAsTrainAccuracy };
+}
 
 /** fn(lock) with the run's lock held; released again if fn throws (else the Trainer releases it after training). */
 async function withLock<T>(runDir: string, runId: string, fn: (lock: RunLock) => T | Promise<T>): Promise<T> {
@@ -464,13 +476,16 @@ export class Trainer {
       [METRICS.trainLoss]: train.loss,
       [METRICS.trainAccuracy]: train.accuracy,
     };
-    if (this.data.test) {
-      const test = evaluate(this.model, this.data.test, {
+    const { test, testLabels } = this.data;
+    if (test && testLabels) {
+      const result = evaluate(this.model, test, {
+        labels: testLabels.labels,
         preprocessor: this.data.preprocessor,
         batchSize: settings.batchSize,
       });
-      metrics[METRICS.testLoss] = test.loss;
-      metrics[METRICS.testAccuracy] = test.accuracy;
+      const names = testMetricNames(testLabels.spec);
+      metrics[names.loss] = result.loss;
+      metrics[names.accuracy] = result.accuracy;
     }
     this.record(metrics);
     this.lastEvalStep = this.step;

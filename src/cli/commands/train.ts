@@ -147,7 +147,7 @@ function printResult(result: RunResult, json: boolean): void {
     return;
   }
   const metrics = Object.entries(result.metrics)
-    .filter(([name]) => name.startsWith('train/') || name.startsWith('test/'))
+    .filter(([name]) => /^(train|test|test_as_train)\//.test(name))
     .map(([name, value]) => `${name} ${value === null ? 'NaN' : value.toFixed(4)}`)
     .join(', ');
   process.stdout.write(
