@@ -154,7 +154,7 @@ describe('claims', () => {
       statement: 'Pre-training on random labels speeds up training.',
       source: '§1',
       paperValue: 'pre-trained above scratch',
-      rule: fasterThan('pretrained', 'scratch'),
+      rule: fasterThan('pretrained', 'scratch', 'upstream'),
     },
     {
       id: 'demo.same',
@@ -189,7 +189,11 @@ describe('claims', () => {
 
   it('reports a claim whose measurements are missing as inconclusive without data', () => {
     const [result] = evaluateClaims('demo-experiment', claims.slice(0, 1), auc('scratch', [0.6, 0.61]));
-    expect(result).toMatchObject({ verdict: 'inconclusive', hasData: false, measured: 'not measured' });
+    expect(result).toMatchObject({
+      verdict: 'inconclusive',
+      hasData: false,
+      measured: 'not measured; upstream: fit of its labels not measured',
+    });
   });
 
   it('rejects a claim id declared twice', () => {
@@ -227,7 +231,7 @@ describe('figures and the HTML report', () => {
         statement: 'Pre-trained on random labels trains faster than from scratch.',
         source: '§3 Fig. 5',
         paperValue: 'pre-trained above scratch',
-        rule: fasterThan('pretrained', 'scratch'),
+        rule: fasterThan('pretrained', 'scratch', 'upstream'),
       },
       {
         id: 'test.scratch-learns-something',
