@@ -237,7 +237,7 @@ describe('the paper defaults', () => {
     });
     // §3 Protocol for transfer; §3 Fig. 5 reads ~1000 and ~2000 iterations.
     expect(paper('fig5-controls')).toMatchObject({ batchSize: 256, lr: 0.01, fixedIterations: [1_000, 2_000] });
-    expect(paper('deeper-layers').data).toMatchObject({ upstream: 20_000, downstream: 25_000 });
+    expect(paper('deeper-layers')).toMatchObject({ upstreamImages: 20_000, data: { downstream: 25_000 } });
     // §3 Fig. 20 defaults; §3 ImageNet.
     expect(paper('fig20-gaussian-fc')).toMatchObject({ batchSize: 128, epochs: 200, lr: 0.01, classes: 10 });
     expect(paper('imagenet-transfer')).toMatchObject({ upstreamClasses: 1_000, batchSize: 256 });

@@ -1,7 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { bandChart, bandRows, barChart, seedLinesChart } from '../src/report/charts.js';
 import { renderChartSvg } from '../src/report/figures.js';
-import { commonWindow, transferMeasurements, transferTables, type SeedCurve } from '../src/report/transfer.js';
+import { MeasurementTable, operand, pairedDirection, type RuleOutcome } from '../src/report/rules.js';
+import {
+  commonWindow,
+  fasterThan,
+  slowerThan,
+  transferMeasurements,
+  transferTables,
+  upstreamFitTable,
+  withUpstreamFit,
+  type SeedCurve,
+} from '../src/report/transfer.js';
+import type { Measurement } from '../src/report/types.js';
 
 /** A straight line from `start` at iteration 0 to `end` at iteration 100, sampled every 20. */
 function line(condition: string, seed: number, start: number, end: number, last = 100): SeedCurve {
@@ -76,5 +87,81 @@ describe('charts', () => {
       const svg = await renderChartSvg(spec);
       expect(svg).toContain('<path');
     }
+  });
+});
+
+describe('transfer verdicts beside the upstream fit', () => {
+  const auc = (condition: string, values: readonly number[]): Measurement[] =>
+    values.map((value, seed) => ({ condition, seed, metric: 'auc', value }));
+  /** How far `condition` fit its k classes, per seed, and chance 1/k. */
+  const fit = (condition: string, values: readonly number[], k: number): Measurement[] =>
+    values.flatMap((value, seed) => [
+      { condition, seed, metric: 'upstream-fit', value },
+      { condition, seed, metric: 'upstream-chance', value: 1 / k },
+    ]);
+  const faster = [...auc('pretrained', [0.7, 0.71, 0.72]), ...auc('scratch', [0.6, 0.61, 0.62])];
+  const fitted = fit('upstream', [0.23, 0.25, 0.31], 10);
+
+  it('states the upstream fit per seed and chance after the paired difference', () => {
+    const outcome = fasterThan('pretrained', 'scratch', 'upstream').evaluate(
+      new MeasurementTable([...faster, ...fitted]),
+    );
+    expect(outcome.measured).toBe(
+      'difference +0.100 [0.100, 0.100], n=3; upstream fit its 10 classes to 0.230, 0.250, 0.310 (chance 0.100)',
+    );
+    expect(outcome.verdict).toBe('reproduced');
+    expect(fasterThan('pretrained', 'scratch', 'upstream').text).toContain(
+      'Shown beside it: how far upstream fit its own labels',
+    );
+  });
+
+  it('names each upstream of a comparison, and says when a fit was not measured', () => {
+    const table = new MeasurementTable([
+      ...faster,
+      ...fit('upstream-real-labels', [0.85, 0.86], 10),
+      ...fit('x4/upstream', [1, 0.999, 1], 50),
+    ]);
+    expect(slowerThan('pretrained', 'scratch', ['upstream-real-labels', 'x4/upstream']).evaluate(table).measured).toBe(
+      'difference +0.100 [0.100, 0.100], n=3; upstream-real-labels fit its 10 classes to 0.850, 0.860 (chance 0.100); ' +
+        'x4/upstream fit its 50 classes to 1, 0.999, 1 (chance 0.0200)',
+    );
+    expect(fasterThan('pretrained', 'scratch', 'upstream').evaluate(new MeasurementTable(faster)).measured).toBe(
+      'difference +0.100 [0.100, 0.100], n=3; upstream: fit of its labels not measured',
+    );
+    expect(() => withUpstreamFit(fasterThan('a', 'b', 'u'), [])).toThrow('upstream condition(s)');
+  });
+
+  it('leaves the verdict, its reason and whether it had data as the paired rule decides them', () => {
+    const scenarios: Measurement[][] = [
+      [...faster, ...fitted],
+      [...auc('pretrained', [0.5, 0.52, 0.49]), ...auc('scratch', [0.6, 0.61, 0.62]), ...fitted],
+      [...auc('pretrained', [0.6, 0.7, 0.5]), ...auc('scratch', [0.6, 0.61, 0.62]), ...fitted],
+      [...auc('pretrained', [0.7]), ...auc('scratch', [0.6]), ...fitted],
+      fitted,
+    ];
+    const withoutMeasured = ({ measured: _measured, ...rest }: RuleOutcome) => rest;
+    for (const measurements of scenarios) {
+      const table = new MeasurementTable(measurements);
+      for (const expect_ of ['greater', 'less'] as const) {
+        const bare = pairedDirection(operand('pretrained', 'auc'), operand('scratch', 'auc'), expect_).evaluate(table);
+        const rule = expect_ === 'greater' ? fasterThan : slowerThan;
+        const shown = rule('pretrained', 'scratch', 'upstream').evaluate(table);
+        expect(withoutMeasured(shown)).toEqual(withoutMeasured(bare));
+        expect(shown.measured.startsWith(`${bare.measured}; upstream `)).toBe(true);
+      }
+    }
+  });
+
+  it('tabulates each pre-training per seed with its classes, final train accuracy and chance', () => {
+    const table = upstreamFitTable([...faster, ...fit('upstream-negative', [0.8, 0.3], 50), ...fitted]);
+    expect(table!.columns).toEqual(['condition', 'seed', 'k', 'final train accuracy', 'chance']);
+    expect(table!.rows).toEqual([
+      ['upstream-negative', 0, 50, 0.8, 0.02],
+      ['upstream-negative', 1, 50, 0.3, 0.02],
+      ['upstream', 0, 10, 0.23, 0.1],
+      ['upstream', 1, 10, 0.25, 0.1],
+      ['upstream', 2, 10, 0.31, 0.1],
+    ]);
+    expect(upstreamFitTable(faster)).toBeNull();
   });
 });

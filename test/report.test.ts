@@ -308,7 +308,7 @@ describe('claims', () => {
       statement: 'Pre-training on random labels speeds up training.',
       source: '§1',
       paperValue: 'pre-trained above scratch',
-      rule: fasterThan('pretrained', 'scratch'),
+      rule: fasterThan('pretrained', 'scratch', 'upstream'),
     },
     {
       id: 'demo.same',
@@ -343,7 +343,11 @@ describe('claims', () => {
 
   it('reports a claim whose measurements are missing as inconclusive without data', () => {
     const [result] = evaluateClaims('demo-experiment', claims.slice(0, 1), auc('scratch', [0.6, 0.61]));
-    expect(result).toMatchObject({ verdict: 'inconclusive', hasData: false, measured: 'not measured' });
+    expect(result).toMatchObject({
+      verdict: 'inconclusive',
+      hasData: false,
+      measured: 'not measured; upstream: fit of its labels not measured',
+    });
   });
 
   it('says what was found in one sentence per claim, with the numbers and the seeds that would settle it', () => {
@@ -414,7 +418,7 @@ describe('figures and the HTML report', () => {
         statement: 'Pre-trained on random labels trains faster than from scratch.',
         source: '§3 Fig. 5',
         paperValue: 'pre-trained above scratch',
-        rule: fasterThan('pretrained', 'scratch'),
+        rule: fasterThan('pretrained', 'scratch', 'upstream'),
       },
       {
         id: 'test.scratch-learns-something',

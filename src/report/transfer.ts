@@ -2,9 +2,11 @@
  * Training-speed statistics of the transfer protocol (docs/paper.md §3): from each run's
  * training-accuracy curve, the accuracy at fixed iterations, the iterations to reach given accuracies,
  * and the area under the curve; summarised per condition over seeds and compared with a baseline
- * (scratch) seed by seed; and the claim rules that compare training speed by that area.
+ * (scratch) seed by seed; the claim rules that compare training speed by that area; and how far each
+ * pre-training fit its own labels, which every transfer verdict shows beside it (the speed-up after
+ * random labels is only the paper's claim where the upstream memorised them).
  */
-import { formatNumber, formatSummary, operand, pairedDirection, type Rule } from './rules.js';
+import { formatNumber, formatSummary, operand, pairedDirection, type MeasurementTable, type Rule } from './rules.js';
 import {
   areaUnderCurve,
   iterationsToThreshold,
@@ -156,12 +158,94 @@ export function transferTables(
   return compared.length > 0 && conditions.includes(options.baseline) ? [summary, paired] : [summary];
 }
 
-/** `condition` trains faster than `baseline`: its downstream AUC is higher, paired by seed. */
-export function fasterThan(condition: string, baseline: string): Rule {
-  return pairedDirection(operand(condition, AUC_METRIC), operand(baseline, AUC_METRIC), 'greater');
+/** The final training accuracy of a pre-training on its own labels, per seed (measured on its upstream condition). */
+export const UPSTREAM_FIT_METRIC = 'upstream-fit';
+/** Chance accuracy on those labels, 1/k for k classes, beside the fit. */
+export const UPSTREAM_CHANCE_METRIC = 'upstream-chance';
+
+/** The pre-training condition(s) a compared condition started from, whose fit its verdict shows. */
+export type Upstreams = string | readonly string[];
+
+function upstreamList(upstreams: Upstreams): readonly string[] {
+  const list = typeof upstreams === 'string' ? [upstreams] : upstreams;
+  if (list.length === 0) throw new Error('a transfer verdict needs the upstream condition(s) whose fit it shows');
+  return list;
+}
+
+/** Classes of labels whose chance accuracy is `chance`. */
+const classesAt = (chance: number): number => Math.round(1 / chance);
+
+/** `<upstream> fit its 10 classes to 0.23, 0.25, 0.31 (chance 0.100)`: per seed, in seed order. */
+export function describeUpstreamFit(table: MeasurementTable, upstream: string): string {
+  const fit = table.values(operand(upstream, UPSTREAM_FIT_METRIC));
+  if (fit.length === 0) return `${upstream}: fit of its labels not measured`;
+  const chances = [...new Set(table.values(operand(upstream, UPSTREAM_CHANCE_METRIC)))];
+  const fitted = fit.map(formatNumber).join(', ');
+  if (chances.length === 0) return `${upstream} fit its labels to ${fitted} (chance not measured)`;
+  const classes = [...new Set(chances.map(classesAt))].join('/');
+  return `${upstream} fit its ${classes} classes to ${fitted} (chance ${chances.map(formatNumber).join('/')})`;
+}
+
+/**
+ * `rule` with the fit of each of `upstreams` to its own labels appended to its measured text; the verdict,
+ * reason and every other field of the outcome are the rule's own.
+ */
+export function withUpstreamFit(rule: Rule, upstreams: Upstreams): Rule {
+  const list = upstreamList(upstreams);
+  return {
+    text: `${rule.text} Shown beside it: how far ${list.join(' and ')} fit its own labels (final training accuracy per seed, and chance).`,
+    evaluate(table) {
+      const outcome = rule.evaluate(table);
+      const fits = list.map((upstream) => describeUpstreamFit(table, upstream)).join('; ');
+      return { ...outcome, measured: `${outcome.measured}; ${fits}` };
+    },
+  };
+}
+
+/**
+ * `condition` trains faster than `baseline`: its downstream AUC is higher, paired by seed. `upstream` names the
+ * pre-training(s) `condition` (and the baseline, if it has one) started from, whose fit the verdict shows.
+ */
+export function fasterThan(condition: string, baseline: string, upstream: Upstreams): Rule {
+  return withUpstreamFit(
+    pairedDirection(operand(condition, AUC_METRIC), operand(baseline, AUC_METRIC), 'greater'),
+    upstream,
+  );
 }
 
 /** `condition` trains more slowly than `baseline` (negative transfer): its downstream AUC is lower, paired by seed. */
-export function slowerThan(condition: string, baseline: string): Rule {
-  return pairedDirection(operand(condition, AUC_METRIC), operand(baseline, AUC_METRIC), 'less');
+export function slowerThan(condition: string, baseline: string, upstream: Upstreams): Rule {
+  return withUpstreamFit(
+    pairedDirection(operand(condition, AUC_METRIC), operand(baseline, AUC_METRIC), 'less'),
+    upstream,
+  );
+}
+
+/** One row per pre-training and seed: its classes, its final training accuracy on its own labels, and chance. */
+export function upstreamFitTable(measurements: readonly Measurement[]): Table | null {
+  const fits = measurements.filter((m) => m.metric === UPSTREAM_FIT_METRIC);
+  if (fits.length === 0) return null;
+  const chance = (condition: string, seed: number) =>
+    measurements.find((m) => m.metric === UPSTREAM_CHANCE_METRIC && m.condition === condition && m.seed === seed)
+      ?.value;
+  const conditions = [...new Set(fits.map((m) => m.condition))];
+  const rows = conditions.flatMap((condition) =>
+    fits
+      .filter((m) => m.condition === condition)
+      .sort((a, b) => a.seed - b.seed)
+      .map((m) => {
+        const p = chance(condition, m.seed);
+        return [condition, m.seed, p === undefined ? '—' : classesAt(p), m.value, p ?? '—'];
+      }),
+  );
+  return {
+    id: 'upstream-fit',
+    title: 'Upstream fit',
+    caption:
+      'Final training accuracy of each pre-training on its own labels (the random ones, unless the condition names real labels), ' +
+      'scored as the run scores training accuracy; chance = 1/k. The transfer verdicts can only be read beside it: the ' +
+      'paper’s pre-training memorises its random labels, and a pre-training that fit them little is not its regime.',
+    columns: ['condition', 'seed', 'k', 'final train accuracy', 'chance'],
+    rows,
+  };
 }

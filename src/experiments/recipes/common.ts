@@ -12,6 +12,7 @@ import { resolveConfig, type RunConfigInput } from '../../runs/config.js';
 import { prepareRunData, type RunData } from '../../runs/data.js';
 import type { Measurement } from '../../report/types.js';
 import type { RecipeCheck } from '../../report/types.js';
+import type { CurvePoint } from '../../report/stats.js';
 import { readCurve } from '../train.js';
 import type { RunContext, RunSpec } from '../recipe.js';
 import type { RunStore } from '../../runs/store.js';
@@ -150,6 +151,17 @@ export function firstLayerInputCovariance(data: RunData, weightShape: readonly n
   });
 }
 
+/** The first and the last point of each run's training-accuracy curve (on its own labels), for runs that logged one. */
+export function trainAccuracyEnds(
+  store: RunStore,
+  runs: readonly { id: string; seed: number }[],
+): { seed: number; first: CurvePoint; last: CurvePoint }[] {
+  return runs
+    .map((run) => ({ seed: run.seed, curve: readCurve(store, run.id) }))
+    .filter((r) => r.curve.length > 0)
+    .map((r) => ({ seed: r.seed, first: r.curve[0]!, last: r.curve[r.curve.length - 1]! }));
+}
+
 /**
  * "Training from scratch learns" (docs/paper.md §3 Init): the final training accuracy of the given
  * runs beats chance by `margin`, for every seed. Required by default; pass `required = false` for runs
@@ -164,10 +176,7 @@ export function learnsCheck(
   required = true,
 ): RecipeCheck {
   const chance = 1 / classes;
-  const finals = runs
-    .map((run) => ({ seed: run.seed, curve: readCurve(store, run.id) }))
-    .filter((r) => r.curve.length > 0)
-    .map((r) => ({ seed: r.seed, first: r.curve[0]!, last: r.curve[r.curve.length - 1]! }));
+  const finals = trainAccuracyEnds(store, runs);
   if (finals.length === 0)
     return { name: `${what} learns`, passed: false, required, detail: 'no finished run to check' };
   const failing = finals.filter((r) => !(r.last.value > chance + margin));

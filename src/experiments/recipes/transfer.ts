@@ -2,12 +2,19 @@
  * The transfer protocol (docs/paper.md §3), shared by the recipes that compare downstream training speed
  * (Fig. 1, Fig. 5, deeper layers, specialisation, ImageNet, real vs random labels): the seeded split into
  * upstream and downstream parts, the configs and runs of the two phases, and the analysis: curves of the
- * finished downstream runs, per-seed speed measurements, the speed tables, the training-curve figure and the
- * checks that the runs learn.
+ * finished downstream runs, per-seed speed measurements, the speed tables, the training-curve figure, how far
+ * each pre-training fit its own labels (which every transfer verdict shows) and the checks that the runs learn.
  */
 import type { LabelSpec } from '../../data/labels.js';
 import { bandChart } from '../../report/charts.js';
-import { transferMeasurements, transferTables, type SeedCurve } from '../../report/transfer.js';
+import {
+  transferMeasurements,
+  transferTables,
+  upstreamFitTable,
+  UPSTREAM_CHANCE_METRIC,
+  UPSTREAM_FIT_METRIC,
+  type SeedCurve,
+} from '../../report/transfer.js';
 import type { Figure, Measurement, RecipeCheck, Table } from '../../report/types.js';
 import type { RunConfigInput } from '../../runs/config.js';
 import type { RunStore } from '../../runs/store.js';
@@ -21,14 +28,14 @@ import {
   REAL_LABELS,
   runsOf,
   scratchLearnsCheck,
+  trainAccuracyEnds,
 } from './common.js';
 
 /** Where the examples of a transfer experiment come from, per scale. */
 export interface TransferData {
   /** Source split of CIFAR-10 cut into parts: `train` (the paper), or `test` at smoke scale (it loads 5× faster). */
   readonly source: 'train' | 'test';
-  /** Sizes of the disjoint parts (docs/paper.md §3: 20 000 upstream, 25 000 downstream). */
-  readonly upstream: number;
+  /** Size of the downstream part (docs/paper.md §3: 25 000); the upstream part's is `upstreamImages`. */
   readonly downstream: number;
   /** Split scored as test data (always real labels), or null for none. */
   readonly testSplit: 'test' | null;
@@ -67,11 +74,11 @@ function transferPartData(
 }
 
 /** The seeded split of CIFAR-10's `data.source` file(s) into the parts of the protocol. */
-function cifarTransferSplit(data: TransferData): TransferSplit {
+function cifarTransferSplit(data: TransferData, upstreamImages: number): TransferSplit {
   return {
     dataset: 'cifar10',
     trainSplit: data.source,
-    upstream: data.upstream,
+    upstream: upstreamImages,
     downstream: data.downstream,
     testSplit: data.testSplit,
     testLimit: data.testLimit,
@@ -88,8 +95,20 @@ export interface TransferTraining {
   readonly fixedIterations: readonly number[];
 }
 
-/** The settings of a transfer recipe on the seeded CIFAR-10 split. */
-export interface CifarTransferSettings extends TransferTraining {
+/**
+ * The pre-training of a transfer recipe, each a setting with its reason: how many images the upstream part
+ * has, over how many random classes its labels are drawn and how many epochs it trains. How far it fits
+ * those labels decides what a transfer verdict means (docs/experiments.md), so each scale chooses them.
+ */
+export interface UpstreamSettings {
+  /** Images of the upstream part (docs/paper.md §3: 20 000). */
+  readonly upstreamImages: number;
+  readonly upstreamClasses: number;
+  readonly upstreamEpochs: number;
+}
+
+/** The settings of a transfer recipe on the seeded CIFAR-10 split (its pre-training's classes and epochs apart). */
+export interface CifarTransferSettings extends TransferTraining, Pick<UpstreamSettings, 'upstreamImages'> {
   readonly data: TransferData;
   /** init_scale; absent: the model's default (src/runs/config.ts). */
   readonly initScale?: number;
@@ -148,7 +167,7 @@ export function cifarTransferPhases(s: CifarTransferSettings, seed: number, mode
     seed,
     model,
     training: s,
-    split: cifarTransferSplit(s.data),
+    split: cifarTransferSplit(s.data, s.upstreamImages),
     initScale: s.initScale,
     trainEvalLimit: s.data.trainEvalLimit,
   });
@@ -293,8 +312,16 @@ export function combineTransfers(analyses: readonly TransferAnalysis[]): Transfe
 }
 
 /** Whether a planned run pre-trains: it trains on the upstream part of the split. */
-function isPretraining(spec: RunSpec): boolean {
+export function isPretraining(spec: RunSpec): boolean {
   return spec.config?.data?.split?.use === 'upstream';
+}
+
+/** The classes of a pre-training's labels: the k of random labels, or the data's `realClasses` for real ones. */
+function pretrainingClasses(spec: RunSpec, realClasses: number): { labels: UpstreamLabels; classes: number } {
+  const labels = spec.config?.data?.labels;
+  if (labels?.kind === 'random') return { labels: 'random', classes: labels.k };
+  if (labels?.kind === 'real') return { labels: 'real', classes: realClasses };
+  throw new Error(`pre-training '${spec.id}' (${spec.condition}): no classes for labels ${JSON.stringify(labels)}`);
 }
 
 /** How far each pre-training condition fit its labels: random ones over their k classes, or the `classes` real ones. */
@@ -302,18 +329,38 @@ function pretrainingChecks(store: RunStore, pretraining: readonly RunSpec[], cla
   const conditions = [...new Set(pretraining.map((spec) => spec.condition))];
   return conditions.map((condition) => {
     const runs = runsOf(pretraining, condition);
-    const labels = runs[0]?.config?.data?.labels;
-    if (labels?.kind === 'random') return pretrainingLearnsCheck(store, runs, labels.k);
-    if (labels?.kind === 'real') return pretrainingLearnsCheck(store, runs, classes, 'pre-training on real labels');
-    throw new Error(`pre-training condition '${condition}': no learns check for labels ${JSON.stringify(labels)}`);
+    const { labels, classes: k } = pretrainingClasses(runs[0]!, classes);
+    return labels === 'random'
+      ? pretrainingLearnsCheck(store, runs, k)
+      : pretrainingLearnsCheck(store, runs, k, 'pre-training on real labels');
   });
+}
+
+/**
+ * How far each finished pre-training among `pretraining` fit its own labels, per seed: its final training
+ * accuracy (`upstream-fit`) and chance 1/k (`upstream-chance`) as measurements of its condition, and the
+ * "Upstream fit" table. `realClasses`: the classes of real labels (a pre-training on real labels).
+ */
+export function upstreamFit(store: RunStore, pretraining: readonly RunSpec[], realClasses: number): TransferAnalysis {
+  const measurements = pretraining.flatMap((spec): Measurement[] => {
+    const [end] = isFinished(store, spec.id) ? trainAccuracyEnds(store, [spec]) : [];
+    if (!end) return [];
+    const base = { condition: spec.condition, seed: spec.seed };
+    const chance = 1 / pretrainingClasses(spec, realClasses).classes;
+    return [
+      { ...base, metric: UPSTREAM_FIT_METRIC, value: end.last.value },
+      { ...base, metric: UPSTREAM_CHANCE_METRIC, value: chance },
+    ];
+  });
+  const table = upstreamFitTable(measurements);
+  return { measurements, tables: table ? [table] : [], figures: [] };
 }
 
 /**
  * The analysis of the recipes with one baseline (Fig. 5, deeper layers, ImageNet, real vs random labels), whose
  * runs pre-train on the upstream part or train downstream (`scratch` and other conditions): every downstream
- * condition against scratch on real labels, and the checks that scratch learns its `classes` (default
- * CIFAR-10's) and how far each pre-training fit its labels.
+ * condition against scratch on real labels, how far each pre-training fit its labels (measured and tabled),
+ * and the checks that scratch learns its `classes` (default CIFAR-10's) and that each pre-training learns.
  */
 export function analyseAgainstScratch(
   store: RunStore,
@@ -338,9 +385,10 @@ export function analyseAgainstScratch(
       caption: options.caption,
     },
   );
+  const pretraining = plan.filter(isPretraining);
   const checks = [
     scratchLearnsCheck(store, runsOf(plan, 'scratch'), classes),
-    ...pretrainingChecks(store, plan.filter(isPretraining), classes),
+    ...pretrainingChecks(store, pretraining, classes),
   ];
-  return { ...transfer, checks, notes: [] };
+  return { ...combineTransfers([transfer, upstreamFit(store, pretraining, classes)]), checks, notes: [] };
 }
