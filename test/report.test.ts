@@ -380,7 +380,9 @@ describe('claims', () => {
       ...auc('scratch', [0.6]),
       ...auc('pretrained', [0.7]),
     ]);
-    expect(findingSentence(single!)).toMatch(/\(difference \+0\.100, n=1: 1 seed\(s\): an interval needs at least 2/);
+    expect(findingSentence(single!)).toMatch(
+      /\(difference \+0\.100, n=1; upstream: fit of its labels not measured: 1 seed\(s\): an interval needs at least 2/,
+    );
   });
 
   it('rejects a claim id declared twice', () => {
