@@ -71,6 +71,9 @@ function intervalLayers(
     axis: { tickMinStep: 1 },
   };
   const series = { field: 'series', type: 'nominal', title: options.seriesTitle, sort: null };
+  // A fixed y range cuts wide intervals (two seeds) at the frame rather than drawing across the axis; the
+  // means lie inside it, and a point on the frame's edge (the smallest x) must not be cut in half.
+  const clip = y.domain !== undefined;
   return [
     {
       mark: { type: 'line', color: '#555', strokeWidth: 1.2 },
@@ -86,7 +89,7 @@ function intervalLayers(
       },
     },
     {
-      mark: { type: 'rule', strokeWidth: 2 },
+      mark: { type: 'rule', strokeWidth: 2, clip },
       encoding: { x, y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' }, ...colour },
     },
     {
