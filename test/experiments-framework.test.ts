@@ -102,6 +102,7 @@ describe('run ids and plans', () => {
       'critical-stages',
       'imagenet-transfer',
       'real-vs-random-pretraining',
+      'transfer-map',
     ]);
     for (const recipe of RECIPES) {
       for (const scale of ['smoke', 'cpu', 'paper'] as const) {

@@ -68,7 +68,7 @@ export function bandRows(points: readonly SeriesPoint[]): BandRow[] {
 }
 
 /** Shared look: the report's font, light frames, legend symbols at full opacity (bands are pale). */
-const CHART_CONFIG = { font: 'DejaVu Sans', view: { stroke: '#ddd' }, legend: { symbolOpacity: 1 } };
+export const CHART_CONFIG = { font: 'DejaVu Sans', view: { stroke: '#ddd' }, legend: { symbolOpacity: 1 } };
 
 function scale(log: boolean | undefined, domain?: readonly [number, number]) {
   // A log scale never includes zero; Vega-Lite warns if told not to.

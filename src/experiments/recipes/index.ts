@@ -14,6 +14,7 @@ import { fig5Controls } from './fig5-controls.js';
 import { imagenetTransfer } from './imagenet-transfer.js';
 import { realVsRandomPretraining } from './real-vs-random-pretraining.js';
 import { specialisation } from './specialisation.js';
+import { transferMap } from './transfer-map.js';
 
 export const RECIPES: readonly Recipe[] = [
   fig1Vgg16Transfer,
@@ -27,6 +28,7 @@ export const RECIPES: readonly Recipe[] = [
   criticalStages,
   imagenetTransfer,
   realVsRandomPretraining,
+  transferMap,
 ];
 
 export function recipeNames(): string[] {
