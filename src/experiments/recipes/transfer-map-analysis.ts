@@ -14,7 +14,7 @@ import type { RunStore } from '../../runs/store.js';
 import type { RecipeAnalysis, RunSpec } from '../recipe.js';
 import { isFinished } from '../train.js';
 import { CIFAR10_CLASSES, pretrainingLearnsCheck, runsOf, scratchLearnsCheck, trainAccuracyEnds } from './common.js';
-import { analyseTransfer } from './transfer.js';
+import { analyseTransfer, isPretraining, upstreamFit as sharedUpstreamFit } from './transfer.js';
 
 /** One setting of the pre-training: its length in epochs and its number K of random classes. */
 export interface GridPoint {
@@ -351,9 +351,11 @@ export function analyseTransferMap(
     },
   );
   const map = transferMapOf(grid, fitMeasurements(store, plan, grid), transfer.measurements);
+  // Every transfer recipe's per-run fit measurements and "Upstream fit" table, as the other recipes report them.
+  const fits = sharedUpstreamFit(store, plan.filter(isPretraining), CIFAR10_CLASSES);
   return {
-    measurements: [...transfer.measurements, ...map.measurements],
-    tables: [map.table, ...transfer.tables],
+    measurements: [...transfer.measurements, ...map.measurements, ...fits.measurements],
+    tables: [map.table, ...fits.tables, ...transfer.tables],
     figures: map.figure ? [map.figure] : [],
     checks: mapChecks(store, plan, grid),
     notes: [map.note],
