@@ -1,7 +1,7 @@
 /**
  * `randlab demo` (what `npm start` runs): the Fig. 5 controls on real CIFAR-10 at the demo scale,
- * in about 3 minutes on 2 cores, ending with what it found and the report's path. Without CIFAR-10 it says how to get it
- * and runs the synthetic Gaussian recipe (Fig. 20), which needs no data, instead.
+ * in about 3 minutes on 2 cores, ending with what it found and the report's path. Without CIFAR-10 it
+ * says how to get it and runs the synthetic Gaussian recipe (Fig. 20), which needs no data, instead.
  */
 import type { Command } from 'commander';
 import { resolveDataRoot } from '../../data/paths.js';
