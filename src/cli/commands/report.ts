@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { reportExperiment } from '../../experiments/experiment.js';
+import { findingSentence } from '../../report/findings.js';
 
 export function registerReportCommand(program: Command): void {
   program
@@ -12,8 +13,8 @@ export function registerReportCommand(program: Command): void {
     .argument('<experiment-dir>', 'folder made by `randlab experiment`')
     .action(async (dir: string) => {
       const report = await reportExperiment(dir);
-      for (const claim of report.claims)
-        process.stdout.write(`${claim.verdict.padEnd(15)} ${claim.id}: ${claim.measured}\n`);
+      // The same one sentence a claim as the report's "What was found" and `randlab experiment`'s summary.
+      for (const claim of report.claims) process.stdout.write(`${claim.id}: ${findingSentence(claim)}\n`);
       process.stdout.write(`report: ${report.html}\n`);
     });
 }
