@@ -8,13 +8,12 @@
 import { formatNumber, formatSummary, MeasurementTable, operand } from '../../report/rules.js';
 import { intervalSign, signMapChart, type MapPoint } from '../../report/sign-map.js';
 import { mean, pairedDifference, summarize, type Summary } from '../../report/stats.js';
-import { AUC_METRIC } from '../../report/transfer.js';
+import { AUC_METRIC, UPSTREAM_FIT_METRIC } from '../../report/transfer.js';
 import type { Figure, Measurement, RecipeCheck, Table } from '../../report/types.js';
 import type { RunStore } from '../../runs/store.js';
 import type { RecipeAnalysis, RunSpec } from '../recipe.js';
-import { isFinished } from '../train.js';
-import { CIFAR10_CLASSES, pretrainingLearnsCheck, runsOf, scratchLearnsCheck, trainAccuracyEnds } from './common.js';
-import { analyseTransfer, isPretraining, upstreamFit as sharedUpstreamFit } from './transfer.js';
+import { CIFAR10_CLASSES, pretrainingLearnsCheck, runsOf, scratchLearnsCheck } from './common.js';
+import { analyseTransfer, isPretraining, upstreamFit } from './transfer.js';
 
 /** One setting of the pre-training: its length in epochs and its number K of random classes. */
 export interface GridPoint {
@@ -71,16 +70,6 @@ export const POOLED = {
   /** The most classes with the longest pre-training: the paper's negative setting (Fig. 1, 50 classes, longer). */
   fig1Negative: 'fig1-negative',
 } as const;
-
-/**
- * How far a finished pre-training fit its random labels: the last point of its training-accuracy curve
- * (scored on its own random labels), as every transfer recipe measures it; null before it has one.
- */
-export function upstreamFit(store: RunStore, spec: RunSpec): number | null {
-  if (!isFinished(store, spec.id)) return null;
-  const [end] = trainAccuracyEnds(store, [spec]);
-  return end ? end.last.value : null;
-}
 
 /** A condition's AUC minus scratch's, paired by seed: the summary, and the difference of each seed. */
 type PairedGain = Summary & { readonly differences: readonly number[]; readonly seeds: readonly number[] };
@@ -253,8 +242,11 @@ function regionNote(results: readonly PointResult[]): string {
 }
 
 /** Whether every seed of a pre-training memorised its random labels (final training accuracy ≥ MEMORISED_FIT). */
-function memorisesCheck(store: RunStore, runs: readonly RunSpec[], point: GridPoint): RecipeCheck {
-  const fits = runs.map((spec) => ({ seed: spec.seed, fit: upstreamFit(store, spec) }));
+function memorisesCheck(fitTable: MeasurementTable, runs: readonly RunSpec[], point: GridPoint): RecipeCheck {
+  const fits = runs.map((spec) => ({
+    seed: spec.seed,
+    fit: fitTable.bySeed(operand(spec.condition, UPSTREAM_FIT_METRIC)).get(spec.seed) ?? null,
+  }));
   const measured = fits.filter((f) => f.fit !== null);
   const missing = runs.length - measured.length;
   return {
@@ -271,7 +263,12 @@ function memorisesCheck(store: RunStore, runs: readonly RunSpec[], point: GridPo
  * Sanity checks: scratch learns (required); each pre-training fit its random labels above chance, and
  * the longest ones memorised them (informative: the map is read whatever they reached).
  */
-function mapChecks(store: RunStore, plan: readonly RunSpec[], grid: readonly GridPoint[]): RecipeCheck[] {
+function mapChecks(
+  store: RunStore,
+  plan: readonly RunSpec[],
+  grid: readonly GridPoint[],
+  fitTable: MeasurementTable,
+): RecipeCheck[] {
   const longest = Math.max(...grid.map((p) => p.epochs));
   const upstreamRuns = (point: GridPoint) => runsOf(plan, CONDITIONS.upstream(point));
   return [
@@ -286,7 +283,7 @@ function mapChecks(store: RunStore, plan: readonly RunSpec[], grid: readonly Gri
     ),
     ...grid
       .filter((point) => point.epochs === longest)
-      .map((point) => memorisesCheck(store, upstreamRuns(point), point)),
+      .map((point) => memorisesCheck(fitTable, upstreamRuns(point), point)),
   ];
 }
 
@@ -319,13 +316,13 @@ export function transferMapOf(
   };
 }
 
-/** The fit of every finished pre-training of the grid, as measurements of its point. */
-function fitMeasurements(store: RunStore, plan: readonly RunSpec[], grid: readonly GridPoint[]): Measurement[] {
+/** The fit of every finished pre-training of the grid (the shared upstream-fit measurements), as measurements
+ *  of its point. */
+function fitsByPoint(fits: readonly Measurement[], grid: readonly GridPoint[]): Measurement[] {
   return grid.flatMap((point) =>
-    runsOf(plan, CONDITIONS.upstream(point)).flatMap((spec) => {
-      const value = upstreamFit(store, spec);
-      return value === null ? [] : [{ condition: pointName(point), seed: spec.seed, metric: MAP_METRICS.fit, value }];
-    }),
+    fits
+      .filter((m) => m.metric === UPSTREAM_FIT_METRIC && m.condition === CONDITIONS.upstream(point))
+      .map((m) => ({ ...m, condition: pointName(point), metric: MAP_METRICS.fit })),
   );
 }
 
@@ -350,14 +347,15 @@ export function analyseTransferMap(
       caption: 'Every downstream condition of the grid.',
     },
   );
-  const map = transferMapOf(grid, fitMeasurements(store, plan, grid), transfer.measurements);
-  // Every transfer recipe's per-run fit measurements and "Upstream fit" table, as the other recipes report them.
-  const fits = sharedUpstreamFit(store, plan.filter(isPretraining), CIFAR10_CLASSES);
+  // Every transfer recipe's per-run fit measurements and "Upstream fit" table, read once; the map's per-point
+  // fits and its memorisation checks are taken from them.
+  const fits = upstreamFit(store, plan.filter(isPretraining), CIFAR10_CLASSES);
+  const map = transferMapOf(grid, fitsByPoint(fits.measurements, grid), transfer.measurements);
   return {
     measurements: [...transfer.measurements, ...map.measurements, ...fits.measurements],
     tables: [map.table, ...fits.tables, ...transfer.tables],
     figures: map.figure ? [map.figure] : [],
-    checks: mapChecks(store, plan, grid),
+    checks: mapChecks(store, plan, grid, new MeasurementTable(fits.measurements)),
     notes: [map.note],
   };
 }

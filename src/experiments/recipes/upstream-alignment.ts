@@ -7,6 +7,7 @@
  */
 import { meanBeyond, operand, type Rule } from '../../report/rules.js';
 import type { Measurement, Table } from '../../report/types.js';
+import type { RunStore } from '../../runs/store.js';
 import { readResult } from '../compute.js';
 import type { RunSpec } from '../recipe.js';
 import { alignmentSpec, type AlignmentRecord } from './alignment.js';
@@ -26,7 +27,7 @@ export function upstreamAlignmentSpec(upstream: RunSpec, weightKey = 'conv1.weig
 
 /** Per-seed ratios of the finished alignment runs of `condition`'s pre-trainings, and their table. */
 export function upstreamAlignmentAnalysis(
-  store: Parameters<typeof readResult>[0],
+  store: RunStore,
   plan: readonly RunSpec[],
   condition: string,
 ): { measurements: Measurement[]; tables: Table[] } {
