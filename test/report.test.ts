@@ -541,7 +541,9 @@ describe('figures and the HTML report', () => {
     expect(findings).toContain(
       'Inconclusive: Pre-trained &lt;b&gt;beats&lt;/b&gt; scratch &amp; more (auc difference +0.0167',
     );
-    expect(findings).toMatch(/3 seeds; about \d+ seeds would settle an effect this size\)\./);
+    expect(findings).toMatch(
+      /3 seeds; about (\d+) seeds would settle an effect this size; at the 1 s of run time a seed took here, \1 seeds take about \d+ s\)\./,
+    );
     expect(findings).toContain('Reproduced: Scratch reaches an AUC above one half (auc 0.610');
     expect(html).toContain('<th>Effect</th><th>sd</th><th>n</th><th>Seeds for 80% power</th>');
     expect(html).toContain('power.t.test');

@@ -15,7 +15,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
-import type { ReportData, RunRecord } from '../report/types.js';
+import type { ReportData, RunRecord, SettingRow } from '../report/types.js';
 import { writeReport, type WrittenReport } from '../report/write.js';
 import { FileLock } from '../runs/lock.js';
 import { RunStore } from '../runs/store.js';
@@ -25,6 +25,7 @@ import {
   defaultSeedCount,
   parseScale,
   presetRows,
+  SCALE_BUDGET_SECONDS,
   scalePresets,
   seedList,
   type Recipe,
@@ -211,7 +212,11 @@ async function writeExperimentReport(experiment: OpenExperiment): Promise<Writte
     description: recipe.description,
     scale: manifest.scale,
     seeds: manifest.seeds,
-    settings: presetRows(scalePresets(recipe, manifest.scale)),
+    ...scaleBudget(manifest.scale),
+    settings: [
+      seedsRow(recipe, manifest.scale, manifest.seeds.length),
+      ...presetRows(scalePresets(recipe, manifest.scale)),
+    ],
     runs,
     claims: recipe.claims,
     measurements: analysis.measurements,
@@ -226,6 +231,20 @@ async function writeExperimentReport(experiment: OpenExperiment): Promise<Writte
     ],
   };
   return writeReport(data, join(experiment.dir, 'report'));
+}
+
+function scaleBudget(scale: Scale): Pick<ReportData, 'budget'> {
+  const seconds = SCALE_BUDGET_SECONDS[scale];
+  return seconds === undefined ? {} : { budget: { scale, seconds } };
+}
+
+/** The number of seeds as a setting, with the recipe's reason when it is the scale's default. */
+function seedsRow(recipe: Recipe, scale: Scale, count: number): SettingRow {
+  const isDefault = count === defaultSeedCount(recipe, scale);
+  const why = isDefault
+    ? (recipe.seedsWhy?.[scale] ?? `the recipe's default at the ${scale} scale`)
+    : `chosen with --seeds (the ${scale} scale's default is ${defaultSeedCount(recipe, scale)})`;
+  return { name: 'seeds', value: String(count), why };
 }
 
 function runRecord(spec: RunSpec, store: RunStore): RunRecord {

@@ -24,6 +24,13 @@ export type Scale = (typeof SCALES)[number];
 /** The scales every recipe has. */
 export type CoreScale = Exclude<Scale, 'demo'>;
 
+/**
+ * The time each scale's recipes are sized to, one recipe on 2 cores: the demo's 4 minutes (`npm start`) and
+ * the cpu scale's 2 hours. Smoke runs check the pipeline and the paper scale is sized by the paper, so they
+ * have none. A report costs the seeds an inconclusive claim needs against its scale's budget.
+ */
+export const SCALE_BUDGET_SECONDS: Readonly<Partial<Record<Scale, number>>> = { demo: 4 * 60, cpu: 2 * 3600 };
+
 export function parseScale(text: string): Scale {
   if ((SCALES as readonly string[]).includes(text)) return text as Scale;
   throw new Error(`unknown scale '${text}' (expected ${SCALES.join(', ')})`);
@@ -102,6 +109,8 @@ export interface Recipe<S = unknown> {
   readonly description: string;
   /** Seeds used when `--seeds` is not given, per scale. */
   readonly defaultSeeds: Readonly<Record<CoreScale, number>> & { readonly demo?: number };
+  /** Why a scale has its default number of seeds (the report's `seeds` setting), where the recipe says. */
+  readonly seedsWhy?: Readonly<Partial<Record<Scale, string>>>;
   /** The commented settings of each scale (demo only where `npm start` uses the recipe). */
   readonly scales: Readonly<Record<CoreScale, PresetTable<S>>> & { readonly demo?: PresetTable<S> };
   /** Whether the recipe can run here; a reason when it cannot (e.g. CIFAR-10 missing). */

@@ -6,6 +6,7 @@
  * `evaluateClaims` applied to an experiment's measurements.
  */
 import { MeasurementTable, type Rule, type RuleOutcome } from './rules.js';
+import type { SeedCost } from './seed-cost.js';
 import type { Measurement } from './types.js';
 
 export interface Claim {
@@ -28,6 +29,8 @@ export interface ClaimResult extends RuleOutcome {
   readonly source: string;
   readonly paperValue: string;
   readonly rule: string;
+  /** For an inconclusive claim: the seeds that would settle it and their run time (seed-cost.ts), when known. */
+  readonly cost?: SeedCost;
 }
 
 export function evaluateClaim(experiment: string, claim: Claim, table: MeasurementTable): ClaimResult {

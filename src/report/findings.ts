@@ -6,6 +6,7 @@
  */
 import type { ClaimResult } from './claims.js';
 import { settleSentence } from './evidence.js';
+import { seedCostSentence } from './seed-cost.js';
 import { formatNumber, type RuleOutcome } from './rules.js';
 
 const signed = (value: number) => (value > 0 ? `+${formatNumber(value)}` : formatNumber(value));
@@ -23,9 +24,10 @@ export function outcomeNumbers(outcome: RuleOutcome): string {
   return outcome.verdict === 'inconclusive' ? `${text}; ${settleSentence(numbers.seedsNeeded)}` : text;
 }
 
-/** `Reproduced: <statement> (<numbers>).` */
+/** `Reproduced: <statement> (<numbers>).`; an inconclusive claim adds what settling it would cost. */
 export function findingSentence(claim: ClaimResult): string {
   const verdict = claim.verdict.charAt(0).toUpperCase() + claim.verdict.slice(1);
   const statement = claim.statement.trim().replace(/\.$/, '');
-  return `${verdict}: ${statement} (${outcomeNumbers(claim)}).`;
+  const cost = claim.cost ? `; ${seedCostSentence(claim.cost)}` : '';
+  return `${verdict}: ${statement} (${outcomeNumbers(claim)}${cost}).`;
 }

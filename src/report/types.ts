@@ -74,6 +74,12 @@ export interface SettingRow {
   readonly why: string;
 }
 
+/** A scale's time budget for one recipe: e.g. the cpu scale's 2 hours on 2 cores. */
+export interface SeedBudget {
+  readonly scale: string;
+  readonly seconds: number;
+}
+
 export interface ReportData {
   /** Recipe name, e.g. `fig5-controls`. */
   readonly experiment: string;
@@ -83,6 +89,8 @@ export interface ReportData {
   readonly description: string;
   readonly scale: string;
   readonly seeds: readonly number[];
+  /** The scale's time budget, against which the seeds an inconclusive claim needs are costed. */
+  readonly budget?: SeedBudget;
   readonly settings: readonly SettingRow[];
   readonly runs: readonly RunRecord[];
   /** The claims of docs/paper.md the experiment tests (its recipe declares them); evaluated on `measurements`. */

@@ -7,6 +7,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { evaluateClaims, type ClaimResult } from './claims.js';
 import { figureSvg, svgToPng } from './figures.js';
 import { renderReportHtml } from './html.js';
+import { seedCost, secondsPerSeed } from './seed-cost.js';
 import type { ReportData } from './types.js';
 
 export interface WrittenReport {
@@ -38,7 +39,11 @@ export async function writeReport(data: ReportData, dir: string, now: Date = new
     if (ids.has(figure.id)) throw new Error(`report: figure id '${figure.id}' is used twice`);
     ids.add(figure.id);
   }
-  const claims = evaluateClaims(data.experiment, data.claims, data.measurements);
+  const perSeed = secondsPerSeed(data.runs, data.seeds.length);
+  const claims = evaluateClaims(data.experiment, data.claims, data.measurements).map((claim) => {
+    const cost = seedCost(claim, perSeed, data.budget);
+    return cost ? { ...claim, cost } : claim;
+  });
   const generatedAt = now.toISOString();
   const svgs = new Map<string, string>();
   const pngNames = new Map<string, string>();

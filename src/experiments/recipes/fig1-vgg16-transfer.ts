@@ -116,7 +116,10 @@ export const fig1Vgg16Transfer: Recipe<Fig1Settings> = {
   description:
     'VGG16 (conv stack and one linear classifier) pre-trained on random labels of the upstream part in a positive setting (few classes, short) and a negative one (many classes, long); ' +
     'then rescaled to its initial norms with a new head and trained on the downstream part with real or random labels, against training from scratch.',
-  defaultSeeds: { smoke: 2, cpu: 3, paper: 3 },
+  defaultSeeds: { smoke: 2, cpu: 5, paper: 3 },
+  seedsWhy: {
+    cpu: 'sized from the last cpu run (3 seeds, with the shorter 4- and 24-epoch pre-trainings; docs/experiments.md): the negative setting’s differences (+0.098, sd 0.057; +0.216, sd 0.101) need 5 and 4 seeds for 80% power, about 40 min at ≈ 8 min a seed (estimated with the current pre-trainings); the positive setting’s (+0.011, sd 0.041; +0.047, sd 0.073) need 116 and 22, beyond the 2 h budget',
+  },
   scales: { smoke, cpu, paper },
   available: cifarAvailability,
   plan(scale, seeds) {

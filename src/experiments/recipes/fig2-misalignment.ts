@@ -100,6 +100,9 @@ export const fig2Misalignment: Recipe<Fig2Settings> = {
   description:
     'The 2-layer CNN trained on CIFAR-10 with real and with random labels; during training the misalignment M of Σ_w of the first layer is measured against the eigenbasis of the 3×3×3 patch covariance Σ_x and against a Haar-random basis (seeded).',
   defaultSeeds: { smoke: 2, cpu: 3, paper: 3 },
+  seedsWhy: {
+    cpu: 'the real-label claim was decided at 3 seeds; the random-label one was inconclusive because 474 steps do not start fitting random labels (ratio 0.985, no effect to size), which more seeds cannot mend',
+  },
   scales: { smoke, cpu, paper },
   available: cifarAvailability,
   plan(scale, seeds) {

@@ -109,6 +109,7 @@ export const fig20GaussianFc: Recipe<Fig20Settings> = {
     'Fully connected networks trained on random labels of synthetic Gaussian inputs in the three settings of Fig. 20. ' +
     'After training, the first layer’s f(σ) = sqrt(v_iᵀ Σ_w v_i) is measured against the eigenpairs of the sample Σ_x, with the misalignment against the data and a random basis.',
   defaultSeeds: { smoke: 2, demo: 3, cpu: PAPER.fig20.seeds, paper: PAPER.fig20.seeds },
+  seedsWhy: { cpu: 'docs/paper.md §3 Fig. 20: 5 seeds each', paper: 'docs/paper.md §3 Fig. 20: 5 seeds each' },
   scales: { smoke, demo, cpu, paper },
   available: () => ({ ok: true }),
   plan(scale, seeds) {

@@ -114,6 +114,9 @@ export const imagenetTransfer: Recipe<ImagenetSettings> = {
     'The transfer protocol on an ImageFolder dataset (Tiny-ImageNet here): ResNet18 (ImageNet stem) pre-trained on random labels of one half of the training images, ' +
     'then rescaled with a new head and trained on the other half with real labels, against training from scratch.',
   defaultSeeds: { smoke: 2, cpu: 3, paper: 3 },
+  seedsWhy: {
+    cpu: 'its claim was decided at 3 seeds in the last cpu run',
+  },
   scales: { smoke, cpu, paper },
   available(dataRoot) {
     const train = join(dataRoot, scaleSettings(this, 'smoke').folder, 'train');

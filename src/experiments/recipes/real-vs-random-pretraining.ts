@@ -68,7 +68,10 @@ export const realVsRandomPretraining: Recipe<RealVsRandomSettings> = {
   description:
     'The 2-layer CNN is pre-trained on the upstream part twice from the same init, with its real labels and with random labels; ' +
     'each is rescaled to its initial norms with a new head and trained on the downstream part with real labels, against scratch.',
-  defaultSeeds: { smoke: 2, cpu: 3, paper: 5 },
+  defaultSeeds: { smoke: 2, cpu: 6, paper: 5 },
+  seedsWhy: {
+    cpu: 'sized from the last cpu run (3 seeds, 10-epoch pre-training): random-label pre-training − scratch, −0.23 with sd 0.15, needs 6 seeds for 80% power: about 15 min at ≈ 2.5 min a seed (the current 40-epoch pre-training, estimated)',
+  },
   scales: { smoke, cpu, paper },
   available: cifarAvailability,
   plan(scale, seeds) {

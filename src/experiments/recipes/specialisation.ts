@@ -149,6 +149,9 @@ export const specialisation: Recipe<SpecialisationSettings> = {
     'The 2-layer CNN is pre-trained long on many random classes (upstream), then trained on the downstream part with real labels, from scratch or pre-trained (rescaled, new head). ' +
     'A fixed probe batch of downstream images measures, per ReLU layer, the fraction of positive activations and of dead units, before and after the switch. The hidden FC layer is widened ×1, ×2, ×4.',
   defaultSeeds: { smoke: 2, cpu: 3, paper: 5 },
+  seedsWhy: {
+    cpu: 'every claim was decided at 3 seeds in the last cpu run',
+  },
   scales: { smoke, cpu, paper },
   available: cifarAvailability,
   plan(scale, seeds) {

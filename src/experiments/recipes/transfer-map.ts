@@ -102,7 +102,10 @@ export const transferMap: Recipe<TransferMapSettings> = {
     'from each pre-training, one downstream run is pre-trained and rescaled to the initial norms with a new head, and one has its first layer sampled from N(0, Σ_w) of the pre-trained first layer (other layers fresh). ' +
     'One scratch run per seed, shared by all grid points, is the baseline: each grid point’s AUC of the downstream training-accuracy curve minus scratch’s, paired by seed, ' +
     'next to how far the pre-training fit its random labels (its final training accuracy, chance 1/K).',
-  defaultSeeds: { smoke: 2, cpu: 3, paper: 5 },
+  defaultSeeds: { smoke: 2, cpu: 4, paper: 5 },
+  seedsWhy: {
+    cpu: 'sized from the cpu run of 2026-12-06 (3 seeds, ≈ 70 min of CPU): the pooled claim that memorising pre-trainings train slower than scratch (−0.046) needs 4 seeds for 80% power, about 95 min of CPU; the other pooled claims were decided at 3',
+  },
   scales: { smoke, cpu, paper },
   available: cifarAvailability,
   plan(scale, seeds) {
