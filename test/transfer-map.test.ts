@@ -226,6 +226,29 @@ describe('transfer-map claims', () => {
     });
   });
 
+  it('show beside each verdict how far the pre-trainings they pool fit their random labels', () => {
+    const results = evaluateClaims(transferMap.name, transferMap.claims, transferMapOf(grid, fits, aucs).measurements);
+    const measured = Object.fromEntries(results.map((r) => [r.id, r.measured]));
+    // Memorised pools e20-k5 (0.97 + 0.01·seed) and e20-k50 (0.92 + 0.01·seed): per seed 0.945, 0.955, 0.965.
+    expect(measured['map.memorised-pretrained-faster']).toMatch(
+      /; memorised pools 2 grid points, whose pre-trainings fit their random labels to 0\.945, 0\.955, 0\.965 \(mean per seed\)$/,
+    );
+    expect(measured['map.covariance-escapes-specialisation']).toMatch(/; fits-little pools 2 grid points, .* 0\.175, /);
+    expect(measured['map.fig1-knob']).toMatch(
+      /; fig1-positive pools 1 grid point, whose .* to 0\.300, 0\.310, 0\.320 .*; fig1-negative pools 1 grid point, .* 0\.920, 0\.930, 0\.940/,
+    );
+    const none = evaluateClaims(
+      transferMap.name,
+      transferMap.claims.slice(0, 1),
+      transferMapOf(
+        grid,
+        fits.map((m) => ({ ...m, value: 0.7 })),
+        aucs,
+      ).measurements,
+    );
+    expect(none[0]!.measured).toMatch(/; memorised: no grid point with a measured fit$/);
+  });
+
   it('are not reproduced when the signs are the other way round', () => {
     const flipped = synthetic((gain) => -gain).aucs;
     expect(verdicts(transferMapOf(grid, fits, flipped).measurements)).toEqual({

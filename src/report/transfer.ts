@@ -192,12 +192,23 @@ export function describeUpstreamFit(table: MeasurementTable, upstream: string): 
  */
 export function withUpstreamFit(rule: Rule, upstreams: Upstreams): Rule {
   const list = upstreamList(upstreams);
+  return withShownBeside(
+    rule,
+    `how far ${list.join(' and ')} fit its own labels (final training accuracy per seed, and chance)`,
+    (table) => list.map((upstream) => describeUpstreamFit(table, upstream)).join('; '),
+  );
+}
+
+/**
+ * `rule` with `describe(table)` appended to its measured text and `what` to its text: context a reader needs
+ * beside the verdict (how far a pre-training fit); the verdict, reason and evidence are the rule's own.
+ */
+export function withShownBeside(rule: Rule, what: string, describe: (table: MeasurementTable) => string): Rule {
   return {
-    text: `${rule.text} Shown beside it: how far ${list.join(' and ')} fit its own labels (final training accuracy per seed, and chance).`,
+    text: `${rule.text} Shown beside it: ${what}.`,
     evaluate(table) {
       const outcome = rule.evaluate(table);
-      const fits = list.map((upstream) => describeUpstreamFit(table, upstream)).join('; ');
-      return { ...outcome, measured: `${outcome.measured}; ${fits}` };
+      return { ...outcome, measured: `${outcome.measured}; ${describe(table)}` };
     },
   };
 }

@@ -5,10 +5,10 @@
  * then the grid points pooled by how far their pre-training fit (memorised / fits little), which is what
  * the claims decide on.
  */
-import { formatNumber, formatSummary, MeasurementTable, operand } from '../../report/rules.js';
+import { formatNumber, formatSummary, MeasurementTable, operand, type Rule } from '../../report/rules.js';
 import { intervalSign, signMapChart, type MapPoint } from '../../report/sign-map.js';
 import { mean, pairedDifference, summarize, type Summary } from '../../report/stats.js';
-import { AUC_METRIC, UPSTREAM_FIT_METRIC } from '../../report/transfer.js';
+import { AUC_METRIC, UPSTREAM_FIT_METRIC, withShownBeside } from '../../report/transfer.js';
 import type { Figure, Measurement, RecipeCheck, Table } from '../../report/types.js';
 import type { RunStore } from '../../runs/store.js';
 import type { RecipeAnalysis, RunSpec } from '../recipe.js';
@@ -44,6 +44,8 @@ export const MAP_METRICS = {
   gainPretrained: 'gain-pretrained',
   /** AUC(covariance) − AUC(scratch), per seed. */
   gainCovariance: 'gain-covariance',
+  /** How many grid points a pooled condition averages over (the same for every seed). */
+  pooledPoints: 'pooled-points',
 } as const;
 
 /**
@@ -122,13 +124,38 @@ function pointMeasurements(result: PointResult): Measurement[] {
  */
 function pooledGains(perPoint: MeasurementTable, points: readonly GridPoint[], condition: string): Measurement[] {
   if (points.length === 0) return [];
-  return [MAP_METRICS.gainPretrained, MAP_METRICS.gainCovariance].flatMap((metric) => {
+  const averaged = [MAP_METRICS.gainPretrained, MAP_METRICS.gainCovariance, MAP_METRICS.fit].flatMap((metric) => {
     const bySeed = points.map((point) => perPoint.bySeed(operand(pointName(point), metric)));
     const seeds = [...bySeed[0]!.keys()].filter((seed) => bySeed.every((values) => values.has(seed)));
     return seeds
       .sort((a, b) => a - b)
       .map((seed) => ({ condition, seed, metric, value: mean(bySeed.map((values) => values.get(seed)!)) }));
   });
+  const seeds = [...new Set(averaged.map((m) => m.seed))];
+  return [
+    ...averaged,
+    ...seeds.map((seed) => ({ condition, seed, metric: MAP_METRICS.pooledPoints, value: points.length })),
+  ];
+}
+
+/**
+ * `rule` with the fit of the pre-trainings each pooled condition averages over shown beside its verdict:
+ * `memorised pools 6 grid points, whose pre-trainings fit their random labels to 0.97, 0.99, 0.98 (mean per seed)`.
+ */
+export function withPooledFit(rule: Rule, pooled: readonly string[]): Rule {
+  const names = pooled.map((name) => `'${name}'`).join(' and ');
+  return withShownBeside(rule, `how far the pre-trainings that ${names} pool fit their labels`, (table) =>
+    pooled.map((name) => describePooledFit(table, name)).join('; '),
+  );
+}
+
+function describePooledFit(table: MeasurementTable, pooled: string): string {
+  const fits = table.values(operand(pooled, MAP_METRICS.fit));
+  const [points] = table.values(operand(pooled, MAP_METRICS.pooledPoints));
+  if (fits.length === 0 || points === undefined) return `${pooled}: no grid point with a measured fit`;
+  const count = points === 1 ? '1 grid point' : `${points} grid points`;
+  const fitted = fits.map(formatNumber).join(', ');
+  return `${pooled} pools ${count}, whose pre-trainings fit their random labels to ${fitted} (mean per seed)`;
 }
 
 /** The pooled measurements: the fit regions (by mean fit) and the Fig. 1 corners of the grid. */

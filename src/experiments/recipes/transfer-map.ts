@@ -31,6 +31,7 @@ import {
   pointName,
   POOLED,
   transferGrid,
+  withPooledFit,
 } from './transfer-map-analysis.js';
 
 export interface TransferMapSettings extends CifarTransferSettings {
@@ -148,7 +149,9 @@ export const transferMap: Recipe<TransferMapSettings> = {
         `pre-trained and rescaled (new head) trains faster than scratch: per seed, the mean over those grid points of ` +
         `AUC(pretrained) − AUC(scratch) (condition '${POOLED.memorised}').`,
       paperValue: 'positive transfer (Fig. 5: pre-trained ≈0.76/0.87 > scratch ≈0.68/0.79 at ~1000/~2000 iterations)',
-      rule: meanBeyond(operand(POOLED.memorised, MAP_METRICS.gainPretrained), 'above', 0),
+      rule: withPooledFit(meanBeyond(operand(POOLED.memorised, MAP_METRICS.gainPretrained), 'above', 0), [
+        POOLED.memorised,
+      ]),
     },
     {
       id: 'map.little-fit-pretrained-slower',
@@ -158,7 +161,9 @@ export const transferMap: Recipe<TransferMapSettings> = {
         `pre-trained and rescaled trains more slowly than scratch: per seed, the mean over those grid points of ` +
         `AUC(pretrained) − AUC(scratch) (condition '${POOLED.fitsLittle}').`,
       paperValue: 'negative transfer exists (Fig. 1 right); the paper does not tie it to the fit of pre-training',
-      rule: meanBeyond(operand(POOLED.fitsLittle, MAP_METRICS.gainPretrained), 'below', 0),
+      rule: withPooledFit(meanBeyond(operand(POOLED.fitsLittle, MAP_METRICS.gainPretrained), 'below', 0), [
+        POOLED.fitsLittle,
+      ]),
     },
     {
       id: 'map.memorised-covariance-faster',
@@ -168,7 +173,9 @@ export const transferMap: Recipe<TransferMapSettings> = {
         `first layer (other layers fresh) trains faster than scratch: the mean over those grid points of ` +
         `AUC(covariance) − AUC(scratch), per seed.`,
       paperValue: 'covariance ≈0.76/0.87 > scratch ≈0.68/0.79 (Fig. 5)',
-      rule: meanBeyond(operand(POOLED.memorised, MAP_METRICS.gainCovariance), 'above', 0),
+      rule: withPooledFit(meanBeyond(operand(POOLED.memorised, MAP_METRICS.gainCovariance), 'above', 0), [
+        POOLED.memorised,
+      ]),
     },
     {
       id: 'map.covariance-escapes-specialisation',
@@ -178,10 +185,13 @@ export const transferMap: Recipe<TransferMapSettings> = {
         'gains more over scratch than the whole pre-trained network: per seed, the mean over those grid points of ' +
         'AUC(covariance) − AUC(scratch) exceeds that of AUC(pretrained) − AUC(scratch).',
       paperValue: 'direction implied by §1: only the later layers carry the specialisation',
-      rule: pairedDirection(
-        operand(POOLED.fitsLittle, MAP_METRICS.gainCovariance),
-        operand(POOLED.fitsLittle, MAP_METRICS.gainPretrained),
-        'greater',
+      rule: withPooledFit(
+        pairedDirection(
+          operand(POOLED.fitsLittle, MAP_METRICS.gainCovariance),
+          operand(POOLED.fitsLittle, MAP_METRICS.gainPretrained),
+          'greater',
+        ),
+        [POOLED.fitsLittle],
       ),
     },
     {
@@ -192,9 +202,12 @@ export const transferMap: Recipe<TransferMapSettings> = {
         `negative transfer: AUC(pretrained) − AUC(scratch) at the grid point with the fewest classes and the shortest ` +
         `pre-training ('${POOLED.fig1Positive}') and at the one with the most classes and the longest ('${POOLED.fig1Negative}').`,
       paperValue: 'positive at 5 classes, negative at 50 classes with longer training (Fig. 1 left / right)',
-      rule: allOf(
-        meanBeyond(operand(POOLED.fig1Positive, MAP_METRICS.gainPretrained), 'above', 0),
-        meanBeyond(operand(POOLED.fig1Negative, MAP_METRICS.gainPretrained), 'below', 0),
+      rule: withPooledFit(
+        allOf(
+          meanBeyond(operand(POOLED.fig1Positive, MAP_METRICS.gainPretrained), 'above', 0),
+          meanBeyond(operand(POOLED.fig1Negative, MAP_METRICS.gainPretrained), 'below', 0),
+        ),
+        [POOLED.fig1Positive, POOLED.fig1Negative],
       ),
     },
   ],
