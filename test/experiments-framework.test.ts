@@ -215,11 +215,15 @@ describe('the paper defaults', () => {
   it('reach every planned training run at every scale through the run config (momentum, weight decay)', () => {
     for (const recipe of RECIPES) {
       for (const scale of ['smoke', 'cpu', 'paper'] as const) {
+        // A transfer preset may set the downstream runs' momentum (Fig. 5's paper scale, calibrated); it says so.
+        const { downstreamMomentum } = presetValues(recipe.scales[scale]) as { downstreamMomentum?: number };
         for (const spec of recipe.plan(scale, [0], '/work/shared/data').filter((s) => s.kind === 'train')) {
-          const { optimizer } = resolveConfig(spec.config);
+          const { optimizer, data } = resolveConfig(spec.config);
           const where = `${recipe.name} ${scale} ${spec.condition}`;
+          const downstream = data.split?.use === 'downstream' && downstreamMomentum !== undefined;
           expect(optimizer.name, where).toBe('sgd');
-          expect(optimizer.momentum, where).toBe(PAPER.momentum);
+          expect(optimizer.momentum, where).toBe(downstream ? downstreamMomentum : PAPER.momentum);
+          if (downstream) expect(spec.settings.momentum, where).toBe(downstreamMomentum);
           expect(optimizer.weightDecay, where).toBe(PAPER.weightDecay);
         }
       }

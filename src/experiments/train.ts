@@ -66,6 +66,7 @@ function configSettings(config: RunConfigInput): Record<string, SettingValue> {
     out.from = `${config.init.from.run ?? config.init.from.checkpoint}${config.init.from.include ? ` [${config.init.from.include.join(',')}]` : ''} rescale=${config.init.from.rescale ?? true}`;
   const schedule = config.schedule as { lr?: number } | undefined;
   if (schedule?.lr !== undefined) out.lr = schedule.lr;
+  if (config.optimizer?.momentum !== undefined) out.momentum = config.optimizer.momentum;
   if (config.training?.batchSize !== undefined) out.batch = config.training.batchSize;
   if (config.training?.epochs !== undefined) out.epochs = config.training.epochs;
   if (config.training?.iterations !== undefined) out.iterations = config.training.iterations;

@@ -29,7 +29,10 @@ export const PAPER_UPSTREAM_IMAGES: Preset<number> = {
 export const PAPER_CNN2_UPSTREAM: PresetTable<UpstreamSettings> = {
   upstreamImages: PAPER_UPSTREAM_IMAGES,
   upstreamClasses: { value: CIFAR10_CLASSES, why: 'random labels over as many classes as CIFAR-10 has' },
-  upstreamEpochs: { value: PAPER.cnn2.epochs, why: 'docs/paper.md §3 Fig. 2: the 2-layer CNN trains 40 epochs' },
+  upstreamEpochs: {
+    value: 100,
+    why: 'chosen to memorise the 20 000 random labels, as the paper’s pre-training does (docs/paper.md gives no length for it): Fig. 2’s 40 epochs fit them only to 0.37 and 0.12 (seeds 0 and 1, measured); the fit 100 epochs reach is recorded in docs/experiments.md',
+  },
 };
 
 /** Downstream training at the paper's scale: as long as Fig. 5, with the paper's optimiser. */

@@ -93,6 +93,11 @@ export interface TransferTraining {
   readonly evalEvery: number;
   /** Iterations at which downstream training accuracy is compared across conditions. */
   readonly fixedIterations: readonly number[];
+  /**
+   * SGD momentum of the downstream runs; absent: the paper's default (PAPER.momentum) as every run has. The
+   * paper scale of Fig. 5 sets it so that training from scratch follows the paper's scratch curve.
+   */
+  readonly downstreamMomentum?: number;
 }
 
 /**
@@ -144,8 +149,9 @@ export function transferPhases(options: {
   readonly trainEvalLimit?: number | null;
 }): TransferPhases {
   const { seed, model, training, split, initScale, trainEvalLimit } = options;
-  const { lr, evalEvery, batchSize } = training;
+  const { lr, evalEvery, batchSize, downstreamMomentum } = training;
   const common = baseRunConfig({ seed, model, initScale, lr, evalEvery, trainEvalLimit });
+  const downstreamOptimizer = downstreamMomentum === undefined ? {} : { optimizer: { momentum: downstreamMomentum } };
   return {
     seed,
     upstream: (classes, epochs, labels = 'random') => ({
@@ -155,6 +161,7 @@ export function transferPhases(options: {
     }),
     downstream: (iterations, labels = REAL_LABELS) => ({
       ...common,
+      ...downstreamOptimizer,
       data: transferPartData(split, 'downstream', labels, seed),
       training: { batchSize, iterations },
     }),
