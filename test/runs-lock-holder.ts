@@ -4,6 +4,13 @@
  *   hold <lock> <ending>   takes the lock (released on exit), prints "held <pid>", then ends as
  *                          `ending` says: "wait" (until a signal ends it), "exit" (process.exit)
  *                          or "throw" (an uncaught error)
+ *   stop <lock> <order> <ms>
+ *                          stops gracefully on SIGINT and SIGTERM, as `randlab train` does: a
+ *                          `process.once` listener registered before the lock is taken (order
+ *                          "before", as the CLI does) or after it ("after"); on the signal it prints
+ *                          "stopping", works for <ms> milliseconds (a checkpoint), prints whether
+ *                          the lock file is still there ("lock held" or "lock gone"), releases the
+ *                          lock and ends normally
  *   contend <lock> <dir> <name> <names>
  *                          waits until every contender named in <names> (comma-separated) has
  *                          written <dir>/ready-<name>, tries to take the lock, prints "won" or
@@ -29,6 +36,25 @@ if (mode === 'hold') {
   if (ending === 'exit') process.exit(3);
   if (ending === 'throw') throw new Error('deliberately uncaught');
   setInterval(() => {}, 60_000);
+} else if (mode === 'stop') {
+  const [order, ms] = rest as [string, string];
+  let lock: FileLock | null = null;
+  const stop = (): void => {
+    process.stdout.write('stopping\n');
+    setTimeout(() => {
+      process.stdout.write(`lock ${existsSync(path!) ? 'held' : 'gone'}\n`);
+      lock!.release();
+      clearInterval(working);
+    }, Number(ms));
+  };
+  const listen = (): void => {
+    for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, stop);
+  };
+  if (order === 'before') listen();
+  lock = FileLock.acquire(path!, purpose).releaseOnExit();
+  if (order === 'after') listen();
+  const working = setInterval(() => {}, 60_000);
+  process.stdout.write(`held ${process.pid}\n`);
 } else if (mode === 'contend') {
   const [dir, name, namesText] = rest as [string, string, string];
   const names = namesText.split(',');

@@ -57,6 +57,35 @@ function firstLine(child: ChildProcess): Promise<string> {
   });
 }
 
+/** The child's stdout lines as they come: `next()` resolves with the next one, or rejects once the child has ended. */
+function lineReader(child: ChildProcess): { next: () => Promise<string> } {
+  const lines: string[] = [];
+  const waiting: Array<{ resolve: (line: string) => void; reject: (error: Error) => void }> = [];
+  let text = '';
+  let ended = false;
+  const endedError = () => new Error(`the child ended without printing another line (unfinished: '${text}')`);
+  child.stdout!.on('data', (chunk: Buffer) => {
+    text += chunk.toString('utf8');
+    for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n')) {
+      lines.push(text.slice(0, end));
+      text = text.slice(end + 1);
+    }
+    while (lines.length > 0 && waiting.length > 0) waiting.shift()!.resolve(lines.shift()!);
+  });
+  child.stdout!.on('end', () => {
+    ended = true;
+    for (const waiter of waiting.splice(0)) waiter.reject(endedError());
+  });
+  return {
+    next: () =>
+      lines.length > 0
+        ? Promise.resolve(lines.shift()!)
+        : ended
+          ? Promise.reject(endedError())
+          : new Promise((resolve, reject) => waiting.push({ resolve, reject })),
+  };
+}
+
 describe('a lock file', () => {
   it('is taken whole, refused to others with the owner named, and released', () => {
     const dir = folder();
@@ -181,5 +210,40 @@ describe('a lock file', () => {
       expect(await exited, ending).toEqual({ code, signal });
       expect(existsSync(path), ending).toBe(false);
     }
+  });
+
+  it('held until exit stays held while the process stops on a signal it handles; a second signal ends it', async () => {
+    const stopper = (path: string, order: string, ms: number) =>
+      spawn(process.execPath, ['--import', 'tsx', HOLDER, 'stop', path, order, String(ms)], {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+    // The process's own listener, registered before the lock's (as `randlab train` does) or after it.
+    for (const [order, signal] of [
+      ['before', 'SIGTERM'],
+      ['after', 'SIGINT'],
+    ] as const) {
+      const path = join(folder(), 'x.lock');
+      const child = stopper(path, order, 200);
+      const exited = exitOf(child);
+      const lines = lineReader(child);
+      expect(await lines.next()).toBe(`held ${child.pid}`);
+      child.kill(signal);
+      expect(await lines.next(), order).toBe('stopping');
+      expect(existsSync(path), order).toBe(true);
+      expect(await lines.next(), order).toBe('lock held');
+      expect(await exited, order).toEqual({ code: 0, signal: null });
+      expect(existsSync(path), order).toBe(false);
+    }
+    // A second signal while it stops: no listener of its own is left, so the lock is released and the signal ends it.
+    const path = join(folder(), 'x.lock');
+    const child = stopper(path, 'before', 30_000);
+    const exited = exitOf(child);
+    const lines = lineReader(child);
+    expect(await lines.next()).toBe(`held ${child.pid}`);
+    child.kill('SIGTERM');
+    expect(await lines.next()).toBe('stopping');
+    child.kill('SIGTERM');
+    expect(await exited).toEqual({ code: null, signal: 'SIGTERM' });
+    expect(existsSync(path)).toBe(false);
   });
 });

@@ -50,7 +50,6 @@ const ENDING_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'
 
 export class FileLock {
   private released = false;
-  private releasingOnExit = false;
 
   private constructor(
     readonly path: string,
@@ -79,35 +78,57 @@ export class FileLock {
   }
 
   /**
-   * Releases the lock also when the process exits without releasing it (process.exit, an uncaught
-   * error) and when SIGINT, SIGTERM or SIGHUP ends it; after releasing on a signal the process ends
-   * by that signal, as it would have without this handler, unless another handler listens for it.
+   * Releases the lock also when the process ends without releasing it: on process.exit, an uncaught
+   * error, and a SIGINT, SIGTERM or SIGHUP that ends it (which it then does, by that signal, as it
+   * would have without this). A signal the process handles itself (another listener for it, such as
+   * `randlab train`'s: stop after the step, checkpoint) does not end it, so the lock stays held until
+   * its owner releases it: another process must not take a run that is still writing its checkpoint.
+   * A second such signal, once that handler is gone (`process.once`), ends the process and releases it.
    */
   releaseOnExit(): this {
-    if (this.released || this.releasingOnExit) return this;
-    this.releasingOnExit = true;
-    process.on('exit', this.onExit);
-    for (const signal of ENDING_SIGNALS) process.on(signal, this.onSignal);
+    if (!this.released) holdUntilExit(this);
     return this;
   }
 
   release(): void {
     if (this.released) return;
     this.released = true;
-    if (this.releasingOnExit) {
-      process.off('exit', this.onExit);
-      for (const signal of ENDING_SIGNALS) process.off(signal, this.onSignal);
-    }
+    stopHoldingUntilExit(this);
     // Only our own file: if it was deleted by hand and another process took the lock, that lock stays.
     if (readText(this.path) === this.text) rmSync(this.path, { force: true });
   }
+}
 
-  private readonly onExit = (): void => this.release();
+/**
+ * The locks held until exit. One 'exit' listener and one listener per ending signal release them all,
+ * registered while there are any (an experiment with one job holds its folder's lock and a run's).
+ */
+const heldUntilExit = new Set<FileLock>();
 
-  private readonly onSignal = (signal: NodeJS.Signals): void => {
-    this.release();
-    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-  };
+function holdUntilExit(lock: FileLock): void {
+  if (heldUntilExit.size === 0) {
+    process.on('exit', releaseAll);
+    // First in line, so it sees every listener this emission calls: a `process.once` listener is removed
+    // before it is called, and once it had run the signal would look unhandled.
+    for (const signal of ENDING_SIGNALS) process.prependListener(signal, onEndingSignal);
+  }
+  heldUntilExit.add(lock);
+}
+
+function stopHoldingUntilExit(lock: FileLock): void {
+  if (!heldUntilExit.delete(lock) || heldUntilExit.size > 0) return;
+  process.off('exit', releaseAll);
+  for (const signal of ENDING_SIGNALS) process.off(signal, onEndingSignal);
+}
+
+function releaseAll(): void {
+  for (const lock of [...heldUntilExit]) lock.release();
+}
+
+function onEndingSignal(signal: NodeJS.Signals): void {
+  if (process.listenerCount(signal) > 1) return; // the process handles it and goes on; the locks' owners release them
+  releaseAll(); // which removes this listener: the signal below takes its default action and ends the process
+  process.kill(process.pid, signal);
 }
 
 /** The file name of a run's lock, which the store leaves in place when it clears a run's folder. */

@@ -16,6 +16,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { rmdirSync } from 'node:fs';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { readCheckpoint, readStateDict, saveCheckpoint } from '../checkpoint/index.js';
 import type { LabelSpec } from '../data/labels.js';
 import { BatchLoader } from '../data/loader.js';
@@ -166,9 +167,13 @@ export function testMetricNames(scoredOn: LabelSpec): { readonly loss: string; r
     : { loss: METRICS.testAsTrainLoss, accuracy: METRICS.testAsTrainAccuracy };
 }
 
-/** fn(lock) with the run's lock held; released again if fn throws (else the Trainer releases it after training). */
+/**
+ * fn(lock) with the run's lock held; released again if fn throws (else the Trainer releases it after training).
+ * Also released when the process ends meanwhile (process.exit, a signal that ends it); a signal the process
+ * handles (the CLI's SIGINT/SIGTERM: stop, checkpoint) leaves it held until the Trainer releases it.
+ */
 async function withLock<T>(runDir: string, runId: string, fn: (lock: RunLock) => T | Promise<T>): Promise<T> {
-  const lock = RunLock.acquire(runDir, runId);
+  const lock = RunLock.acquire(runDir, runId).releaseOnExit();
   try {
     return await fn(lock);
   } catch (error) {
@@ -387,6 +392,11 @@ export class Trainer {
     const timer = new StepTimer();
     if (!this.resumed) await this.runProbes(0, true);
     while (this.step < this.totalSteps) {
+      // Awaiting a batch is not enough to let the event loop run: the worker's batches arrive as messages,
+      // and Node delivers up to 1000 queued messages in one go, each followed by its microtasks (our whole
+      // next step), so signals, timers and the IPC channel went unheard for up to 1000 steps (a SIGTERM
+      // ignored for minutes on CIFAR-10). One turn of the event loop per step lets them in.
+      await yieldToEventLoop();
       if (this.options.signal?.aborted) return 'stopped';
       timer.begin();
       const batch = await this.loader.next();

@@ -4,6 +4,7 @@
  * Every config field is also a flag named by its dotted path (`--schedule.lr 0.05`,
  * `--data.labels.kind random`); flags override the file. The resolved config is saved in the run.
  */
+import { constants } from 'node:os';
 import { Option, type Command } from 'commander';
 import { listModels } from '../../models/index.js';
 import {
@@ -71,10 +72,16 @@ export function registerTrainCommand(program: Command): void {
     }
     const store = RunStore.open(resolveStoreRoot(options.store));
     const reporter = createProgressReporter(progressMode({ quiet: options.quiet ?? false }));
+    // The first SIGINT/SIGTERM stops the run after its step, with a checkpoint; `once`: a second one ends the process.
     const stopRequested = new AbortController();
-    const onSignal = (): void => stopRequested.abort();
+    let stoppedBy: NodeJS.Signals | null = null;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      stoppedBy ??= signal;
+      stopRequested.abort();
+    };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
+    let result: RunResult;
     try {
       const common = {
         store,
@@ -83,7 +90,7 @@ export function registerTrainCommand(program: Command): void {
         ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
         ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
       };
-      const result =
+      result =
         options.resume !== undefined
           ? await resumeRun(options.resume, common)
           : await trainRun(loadConfig(options.config, overrides), { ...common, force: options.force ?? false });
@@ -94,7 +101,20 @@ export function registerTrainCommand(program: Command): void {
       process.off('SIGTERM', onSignal);
       store.close();
     }
+    if (result.status === 'stopped' && stoppedBy !== null) endBySignal(stoppedBy);
   });
+}
+
+/**
+ * Ends the process by `signal` after a run stopped on it, so that whoever started it sees the signal
+ * (exit status 128 + n in a shell: 130 for Ctrl-C, 143 for SIGTERM) rather than success: a script's
+ * `randlab train … && next` must not go on with a run that did not finish, and a shell running a
+ * script ends it on a child that ended by SIGINT. No listener is left, so the default action ends it;
+ * the exit code says the same should the signal come late.
+ */
+function endBySignal(signal: NodeJS.Signals): void {
+  process.exitCode = 128 + constants.signals[signal];
+  process.kill(process.pid, signal);
 }
 
 function fieldOption(field: ConfigField): Option {
