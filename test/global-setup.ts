@@ -2,9 +2,11 @@
  * What the suite needs from the machine, checked once before any test runs. A developer without a C++
  * compiler or without the data sets gets skipped suites; CI sets RANDLAB_REQUIRE_NATIVE=1 and RANDLAB_DATA,
  * and then a missing addon or data set stops the run at once with the reason, instead of letting the
- * native and real-data suites skip themselves into a green run.
+ * native and real-data suites skip themselves into a green run. Likewise RANDLAB_REQUIRE_WEBGPU=1 (CI,
+ * with SwiftShader installed) turns a missing WebGPU adapter into a failure instead of skipped suites.
  */
 import { loadNativeKernels } from '../src/kernels/native.js';
+import { probeWebGpu } from '../src/kernels/webgpu/index.js';
 import { RECIPES } from '../src/experiments/recipes/index.js';
 
 /** Why the required native addon or data sets are unusable; empty when all is there. */
@@ -24,9 +26,18 @@ export function missingRequirements(env: NodeJS.ProcessEnv): string[] {
   return [...problems];
 }
 
-export default function checkRequirements(): void {
+/** Why the required WebGPU adapter is unusable; null when it is usable or not required. */
+export async function missingWebGpu(env: NodeJS.ProcessEnv): Promise<string | null> {
+  if (env.RANDLAB_REQUIRE_WEBGPU !== '1') return null;
+  const probe = await probeWebGpu();
+  return probe.ok ? null : probe.reason;
+}
+
+export default async function checkRequirements(): Promise<void> {
   const problems = missingRequirements(process.env);
   if (problems.length > 0) {
     throw new Error(`RANDLAB_REQUIRE_NATIVE=1, but the suite cannot run in full:\n- ${problems.join('\n- ')}`);
   }
+  const webgpu = await missingWebGpu(process.env);
+  if (webgpu !== null) throw new Error(`RANDLAB_REQUIRE_WEBGPU=1, but the WebGPU suites cannot run: ${webgpu}`);
 }

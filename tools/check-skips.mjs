@@ -5,17 +5,22 @@
  *
  *   node tools/check-skips.mjs vitest-report.json
  *
- * The only skips allowed are those in ALLOWED_SKIPS, each with the reason CI cannot run it.
+ * The only skips allowed are those in ALLOWED_SKIPS, each with the reason CI cannot run it. An entry
+ * with `unlessEnv` is allowed only while that variable is not 1: the WebGPU suites may skip on a
+ * machine without an adapter, but .ci/run sets RANDLAB_REQUIRE_WEBGPU=1, and there they must run
+ * (test/global-setup.ts already stops the run when the adapter is missing; this is the second lock).
  */
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 
 /**
- * @typedef {{ file: string, describe: string, reason: string }} AllowedSkip
+ * @typedef {{ file: string, describe: string, reason: string, unlessEnv?: string }} AllowedSkip
  * @typedef {{ ancestorTitles: string[], title: string, status: string }} AssertionResult
  * @typedef {{ name: string, status: string, message: string, assertionResults: AssertionResult[] }} FileResult
  * @typedef {{ numTotalTests: number, testResults: FileResult[] }} VitestReport
  */
+
+const NO_WEBGPU = 'no WebGPU adapter on this machine (docs/webgpu.md); CI installs SwiftShader and requires one';
 
 /** @type {AllowedSkip[]} */
 const ALLOWED_SKIPS = [
@@ -29,11 +34,28 @@ const ALLOWED_SKIPS = [
     describe: 'on a full disk (1 MiB tmpfs)',
     reason: 'needs a mount namespace (unshare -m or -rm); the file-size-limit variant tests the same paths anywhere',
   },
+  {
+    file: 'test/webgpu-kernels.test.ts',
+    describe: 'WebGPU kernels against the reference',
+    reason: NO_WEBGPU,
+    unlessEnv: 'RANDLAB_REQUIRE_WEBGPU',
+  },
+  {
+    file: 'test/webgpu-runtime.test.ts',
+    describe: 'WebGPU runtime',
+    reason: NO_WEBGPU,
+    unlessEnv: 'RANDLAB_REQUIRE_WEBGPU',
+  },
 ];
 
 /** @param {string} file @param {AssertionResult} test */
 function isAllowed(file, test) {
-  return ALLOWED_SKIPS.some((allowed) => allowed.file === file && test.ancestorTitles[0] === allowed.describe);
+  return ALLOWED_SKIPS.some(
+    (allowed) =>
+      allowed.file === file &&
+      test.ancestorTitles[0] === allowed.describe &&
+      (allowed.unlessEnv === undefined || process.env[allowed.unlessEnv] !== '1'),
+  );
 }
 
 /** @param {VitestReport} report @returns {string[]} one line per test skipped without leave */

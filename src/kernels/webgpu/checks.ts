@@ -1,0 +1,26 @@
+/**
+ * Host-side checks of a kernel's arrays against its shape parameters. A GPU clamps or drops
+ * out-of-bounds accesses instead of failing, so a wrong length would silently give wrong numbers:
+ * each kernel checks its arrays before recording a dispatch, and says which kernel, array and shape.
+ */
+import type { DeviceArray, ElementType } from './runtime.js';
+
+export function requireLength(kernel: string, name: string, array: DeviceArray, length: number, shape: string): void {
+  if (array.length !== length)
+    throw new Error(
+      `webgpu ${kernel}: ${name} (${array.label}) has ${array.length} elements; ${shape} needs ${length}`,
+    );
+}
+
+export function requireType(kernel: string, name: string, array: DeviceArray, type: ElementType): void {
+  if (array.type !== type)
+    throw new Error(`webgpu ${kernel}: ${name} (${array.label}) holds ${array.type}, expected ${type}`);
+}
+
+/** Sizes must be non-negative integers that fit the shaders' u32 indices. */
+export function requireSizes(kernel: string, sizes: Readonly<Record<string, number>>): void {
+  for (const [name, value] of Object.entries(sizes)) {
+    if (!Number.isSafeInteger(value) || value < 0 || value > 0xffffffff)
+      throw new Error(`webgpu ${kernel}: ${name} must be a non-negative integer below 2^32, got ${value}`);
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * GEMM and the row/column helper of linear layers on the device (src/kernels/reference/gemm.ts is
+ * the specification): C[m,n] = alpha · op(A) · op(B) + beta · C, with beta = 0 ignoring C.
+ *
+ * Tiled in workgroup memory: a 16×16 workgroup computes a 64×64 block of C, each thread a 4×4
+ * micro-tile whose rows and columns are 16 apart, so that neighbouring threads write neighbouring
+ * columns. Every step stages a 64×16 slice of op(A) and a 16×64 slice of op(B), reading A and B
+ * along their contiguous dimension whatever the transposition; out-of-range elements load as 0,
+ * which handles sizes that are not multiples of the tile. The transpositions are WGSL override
+ * constants, so each of the four layouts is its own pipeline, without a branch per load.
+ * Accumulation is float32 (the reference's is float64): the error is bounded by k·2⁻²⁴·(|A||B|)ᵢⱼ.
+ */
+import type { GemmParams } from '../interface.js';
+import { requireLength, requireSizes } from './checks.js';
+import { defineShader, read, readWrite, type DeviceArray, type WebGpu } from './runtime.js';
+
+const TILE = 64;
+const TILE_K = 16;
+const THREADS_PER_SIDE = 16;
+const PER_THREAD = TILE / THREADS_PER_SIDE;
+
+const GEMM = defineShader(
+  'gemm',
+  [
+    ['m', 'u32'],
+    ['n', 'u32'],
+    ['k', 'u32'],
+    ['alpha', 'f32'],
+    ['beta', 'f32'],
+  ],
+  [read('a'), read('b'), readWrite('c')],
+  /* wgsl */ `
+override TRANS_A: bool = false;
+override TRANS_B: bool = false;
+const TS: u32 = ${TILE}u;
+const TK: u32 = ${TILE_K}u;
+const SIDE: u32 = ${THREADS_PER_SIDE}u;
+const PT: u32 = ${PER_THREAD}u;
+var<workgroup> tileA: array<f32, ${TILE * TILE_K}>; // [TK][TS]: op(A)[row0 + i, k0 + l] at l·TS + i
+var<workgroup> tileB: array<f32, ${TILE * TILE_K}>; // [TK][TS]: op(B)[k0 + l, col0 + j] at l·TS + j
+
+fn loadA(i: u32, l: u32) -> f32 {
+  if (i >= p.m || l >= p.k) { return 0.0; }
+  if (TRANS_A) { return a[l * p.m + i]; }
+  return a[i * p.k + l];
+}
+
+fn loadB(l: u32, j: u32) -> f32 {
+  if (l >= p.k || j >= p.n) { return 0.0; }
+  if (TRANS_B) { return b[j * p.k + l]; }
+  return b[l * p.n + j];
+}
+
+@compute @workgroup_size(${THREADS_PER_SIDE}, ${THREADS_PER_SIDE})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let thread = lid.y * SIDE + lid.x;
+  let row0 = wid.y * TS;
+  let col0 = wid.x * TS;
+  var acc: array<f32, ${PER_THREAD * PER_THREAD}>;
+  let steps = (p.k + TK - 1u) / TK;
+  for (var step = 0u; step < steps; step = step + 1u) {
+    let k0 = step * TK;
+    for (var e = 0u; e < ${(TILE * TILE_K) / (THREADS_PER_SIDE * THREADS_PER_SIDE)}u; e = e + 1u) {
+      let slot = thread + e * SIDE * SIDE;
+      // Consecutive threads read consecutive addresses: along k when A is [m,k], along m when it is [k,m].
+      var i: u32;
+      var l: u32;
+      if (TRANS_A) { i = slot % TS; l = slot / TS; } else { l = slot % TK; i = slot / TK; }
+      tileA[l * TS + i] = loadA(row0 + i, k0 + l);
+      var lb: u32;
+      var j: u32;
+      if (TRANS_B) { lb = slot % TK; j = slot / TK; } else { j = slot % TS; lb = slot / TS; }
+      tileB[lb * TS + j] = loadB(k0 + lb, col0 + j);
+    }
+    workgroupBarrier();
+    for (var l = 0u; l < TK; l = l + 1u) {
+      var av: array<f32, ${PER_THREAD}>;
+      var bv: array<f32, ${PER_THREAD}>;
+      for (var r = 0u; r < PT; r = r + 1u) {
+        av[r] = tileA[l * TS + lid.y + r * SIDE];
+        bv[r] = tileB[l * TS + lid.x + r * SIDE];
+      }
+      for (var r = 0u; r < PT; r = r + 1u) {
+        for (var q = 0u; q < PT; q = q + 1u) {
+          acc[r * PT + q] = acc[r * PT + q] + av[r] * bv[q];
+        }
+      }
+    }
+    workgroupBarrier();
+  }
+  for (var r = 0u; r < PT; r = r + 1u) {
+    let i = row0 + lid.y + r * SIDE;
+    for (var q = 0u; q < PT; q = q + 1u) {
+      let j = col0 + lid.x + q * SIDE;
+      if (i < p.m && j < p.n) {
+        let index = i * p.n + j;
+        let product = p.alpha * acc[r * PT + q];
+        // beta = 0 must not read C: it may hold NaN or garbage.
+        if (p.beta == 0.0) { c[index] = product; } else { c[index] = product + p.beta * c[index]; }
+      }
+    }
+  }
+}`,
+);
+
+const SUM_ROWS = defineShader(
+  'sumRows',
+  [
+    ['rows', 'u32'],
+    ['cols', 'u32'],
+    ['accumulate', 'u32'],
+  ],
+  [read('x'), readWrite('out')],
+  /* wgsl */ `
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let j = gid.x;
+  if (j >= p.cols) { return; }
+  var total = 0.0;
+  for (var r = 0u; r < p.rows; r = r + 1u) { total = total + x[r * p.cols + j]; }
+  if (p.accumulate != 0u) { out[j] = out[j] + total; } else { out[j] = total; }
+}`,
+);
+
+/** C[m,n] = alpha · op(A) · op(B) + beta · C (see GemmParams). */
+export function gemm(gpu: WebGpu, a: DeviceArray, b: DeviceArray, c: DeviceArray, params: GemmParams): void {
+  const { m, n, k, transA, transB, alpha, beta } = params;
+  requireSizes('gemm', { m, n, k });
+  const shape = `m=${m} n=${n} k=${k}${transA ? ' transA' : ''}${transB ? ' transB' : ''}`;
+  requireLength('gemm', 'A', a, m * k, shape);
+  requireLength('gemm', 'B', b, k * n, shape);
+  requireLength('gemm', 'C', c, m * n, shape);
+  if (m === 0 || n === 0) return;
+  gpu.dispatch({
+    shader: GEMM,
+    arrays: { a, b, c },
+    params: { m, n, k, alpha, beta },
+    groups: [Math.ceil(n / TILE), Math.ceil(m / TILE)],
+    constants: { TRANS_A: transA, TRANS_B: transB },
+  });
+}
+
+/** out[j] = Σ_r x[r, j] (beta = 0) or out[j] += Σ_r x[r, j] (beta = 1); one thread per column, float32. */
+export function sumRows(gpu: WebGpu, x: DeviceArray, out: DeviceArray, rows: number, cols: number, beta: 0 | 1): void {
+  requireSizes('sumRows', { rows, cols });
+  requireLength('sumRows', 'x', x, rows * cols, `[${rows}, ${cols}]`);
+  requireLength('sumRows', 'out', out, cols, `[${rows}, ${cols}]`);
+  if (cols === 0) return;
+  gpu.dispatch({
+    shader: SUM_ROWS,
+    arrays: { x, out },
+    params: { rows, cols, accumulate: beta },
+    groups: [Math.ceil(cols / 256)],
+  });
+}

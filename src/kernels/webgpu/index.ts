@@ -1,0 +1,26 @@
+/**
+ * The WebGPU kernels: the reference kernels' semantics (src/kernels/interface.ts) on arrays that
+ * live in device memory. Each takes the runtime first and records its dispatches into the
+ * runtime's current batch; results are read with `gpu.download` (which submits and waits).
+ * Kernels whose reference returns a number (sum, sumSquares, the cross-entropy's mean loss) write
+ * it into a one-element device array instead, so that nothing leaves the device unless asked.
+ */
+export { acquireWebGpu, probeWebGpu, releaseWebGpu, SWIFTSHADER_ICD } from './device.js';
+export type { AdapterDescription, WebGpuLimits, WebGpuProbe } from './device.js';
+export { DeviceArray, WebGpu } from './runtime.js';
+export type { ElementType, HostArray } from './runtime.js';
+export {
+  add,
+  addRowVector,
+  axpy,
+  fill,
+  mul,
+  reluBackward,
+  reluForward,
+  scale,
+  sum,
+  sumSquares,
+} from './elementwise.js';
+export { gemm, sumRows } from './gemm.js';
+export { softmaxCrossEntropyBackward, softmaxCrossEntropyForward } from './loss.js';
+export { sgdUpdate } from './optim.js';
