@@ -12,6 +12,7 @@ import { registerAnalyzeCommands } from './commands/analyze.js';
 import { registerExperimentCommand } from './commands/experiment.js';
 import { registerReportCommand } from './commands/report.js';
 import { registerDemoCommand } from './commands/demo.js';
+import { registerDevicesCommand } from './commands/devices.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerExperimentCommand(program);
   registerReportCommand(program);
   registerDemoCommand(program);
+  registerDevicesCommand(program);
   return program;
 }
 
