@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acquireWebGpu, axpy, fill, gemm, releaseWebGpu, scale, WebGpu } from '../src/kernels/webgpu/index.js';
-import { defineShader, readWrite } from '../src/kernels/webgpu/runtime.js';
+import { defineShader, readWrite } from '../src/kernels/webgpu/shader.js';
 import { expectExact, webgpuMissing, webgpuProbe } from './helpers/webgpu.js';
 
 describe.skipIf(webgpuMissing)('WebGPU runtime', () => {

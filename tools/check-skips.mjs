@@ -41,6 +41,12 @@ const ALLOWED_SKIPS = [
     unlessEnv: 'RANDLAB_REQUIRE_WEBGPU',
   },
   {
+    file: 'test/webgpu-layers.test.ts',
+    describe: 'WebGPU layer kernels against the reference',
+    reason: NO_WEBGPU,
+    unlessEnv: 'RANDLAB_REQUIRE_WEBGPU',
+  },
+  {
     file: 'test/webgpu-runtime.test.ts',
     describe: 'WebGPU runtime',
     reason: NO_WEBGPU,

@@ -24,3 +24,29 @@ export function requireSizes(kernel: string, sizes: Readonly<Record<string, numb
       throw new Error(`webgpu ${kernel}: ${name} must be a non-negative integer below 2^32, got ${value}`);
   }
 }
+
+/** The geometry convolution and pooling share: an image, a window, strides, padding, the output size. */
+export interface WindowGeometry {
+  readonly h: number;
+  readonly w: number;
+  readonly kh: number;
+  readonly kw: number;
+  readonly strideH: number;
+  readonly strideW: number;
+  readonly padH: number;
+  readonly padW: number;
+  readonly outH: number;
+  readonly outW: number;
+}
+
+/** Windows and strides of at least 1, and outH/outW = floor((size + 2·pad − window) / stride) + 1. */
+export function requireWindowGeometry(kernel: string, g: WindowGeometry, shape: string): void {
+  if (g.strideH < 1 || g.strideW < 1 || g.kh < 1 || g.kw < 1)
+    throw new Error(`webgpu ${kernel}: windows and strides must be at least 1 (${shape})`);
+  const expectH = Math.floor((g.h + 2 * g.padH - g.kh) / g.strideH) + 1;
+  const expectW = Math.floor((g.w + 2 * g.padW - g.kw) / g.strideW) + 1;
+  if (g.outH !== expectH || g.outW !== expectW)
+    throw new Error(
+      `webgpu ${kernel}: output ${g.outH}×${g.outW} does not match ${shape}, which gives ${expectH}×${expectW}`,
+    );
+}

@@ -1,51 +1,32 @@
 /**
  * Elementwise maps and whole-array reductions on the device (src/kernels/reference/elementwise.ts
  * and addRowVector of gemm.ts are the specification). One thread per element; arrays longer than
- * 65535 workgroups of 256 use a second grid dimension (runtime.ts, LINEAR_INDEX).
+ * 65535 workgroups of 256 use a second grid dimension (shader.ts, LINEAR_INDEX).
  */
 import { requireLength, requireSizes } from './checks.js';
 import { reduceInto } from './reduce.js';
-import { defineShader, LINEAR_INDEX, read, readWrite, type DeviceArray, type Shader, type WebGpu } from './runtime.js';
+import type { DeviceArray, WebGpu } from './runtime.js';
+import { elementShader, IS_NAN, read, readWrite, type Shader } from './shader.js';
 
-/** A one-thread-per-element shader over `p.count` elements running `statement` for index `i`. */
-function mapShader(name: string, params: Shader['params'], storage: Shader['storage'], statement: string): Shader {
-  return defineShader(
-    name,
-    [['count', 'u32'], ...params],
-    storage,
-    /* wgsl */ `${LINEAR_INDEX}
-fn isNan(v: f32) -> bool {
-  // WGSL lets a compiler assume no NaNs, so v != v may fold to false: test the bits.
-  return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
-}
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
-        @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = linearIndex(wid, groups, lid);
-  if (i >= p.count) { return; }
-  ${statement}
-}`,
-  );
-}
-
-const RELU_FORWARD = mapShader(
+const RELU_FORWARD = elementShader(
   'reluForward',
   [],
   [read('x'), readWrite('y')],
   'let v = x[i]; y[i] = select(0.0, v, v > 0.0 || isNan(v));',
+  IS_NAN,
 );
-const RELU_BACKWARD = mapShader(
+const RELU_BACKWARD = elementShader(
   'reluBackward',
   [],
   [read('y'), read('dy'), readWrite('dx')],
   'dx[i] = select(0.0, dy[i], y[i] > 0.0);',
 );
-const ADD = mapShader('add', [], [read('a'), read('b'), readWrite('out')], 'out[i] = a[i] + b[i];');
-const MUL = mapShader('mul', [], [read('a'), read('b'), readWrite('out')], 'out[i] = a[i] * b[i];');
-const AXPY = mapShader('axpy', [['alpha', 'f32']], [read('x'), readWrite('y')], 'y[i] = y[i] + p.alpha * x[i];');
-const SCALE = mapShader('scale', [['alpha', 'f32']], [read('x'), readWrite('out')], 'out[i] = p.alpha * x[i];');
-const FILL = mapShader('fill', [['value', 'f32']], [readWrite('x')], 'x[i] = p.value;');
-const ADD_ROW_VECTOR = mapShader(
+const ADD = elementShader('add', [], [read('a'), read('b'), readWrite('out')], 'out[i] = a[i] + b[i];');
+const MUL = elementShader('mul', [], [read('a'), read('b'), readWrite('out')], 'out[i] = a[i] * b[i];');
+const AXPY = elementShader('axpy', [['alpha', 'f32']], [read('x'), readWrite('y')], 'y[i] = y[i] + p.alpha * x[i];');
+const SCALE = elementShader('scale', [['alpha', 'f32']], [read('x'), readWrite('out')], 'out[i] = p.alpha * x[i];');
+const FILL = elementShader('fill', [['value', 'f32']], [readWrite('x')], 'x[i] = p.value;');
+const ADD_ROW_VECTOR = elementShader(
   'addRowVector',
   [['cols', 'u32']],
   [read('bias'), readWrite('y')],

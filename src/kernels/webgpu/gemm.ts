@@ -12,7 +12,8 @@
  */
 import type { GemmParams } from '../interface.js';
 import { requireLength, requireSizes } from './checks.js';
-import { defineShader, read, readWrite, type DeviceArray, type WebGpu } from './runtime.js';
+import type { DeviceArray, WebGpu } from './runtime.js';
+import { defineShader, read, readWrite } from './shader.js';
 
 const TILE = 64;
 const TILE_K = 16;

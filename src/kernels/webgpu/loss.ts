@@ -6,21 +6,16 @@
  */
 import { requireLength, requireSizes, requireType } from './checks.js';
 import { reduceInto } from './reduce.js';
-import { defineShader, LINEAR_INDEX, read, readWrite, type DeviceArray, type WebGpu } from './runtime.js';
+import type { DeviceArray, WebGpu } from './runtime.js';
+import { elementShader, read, readWrite } from './shader.js';
 
-const FORWARD = defineShader(
+// One thread per row (p.count rows).
+const FORWARD = elementShader(
   'softmaxCrossEntropyForward',
-  [
-    ['rows', 'u32'],
-    ['classes', 'u32'],
-  ],
+  [['classes', 'u32']],
   [read('logits'), read('labels', 'i32'), readWrite('probs'), readWrite('rowLoss')],
-  /* wgsl */ `${LINEAR_INDEX}
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
-        @builtin(local_invocation_id) lid: vec3<u32>) {
-  let r = linearIndex(wid, groups, lid);
-  if (r >= p.rows) { return; }
+  /* wgsl */ `
+  let r = i;
   let base = r * p.classes;
   var top = logits[base];
   for (var j = 1u; j < p.classes; j = j + 1u) { top = max(top, logits[base + j]); }
@@ -28,27 +23,19 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: 
   for (var j = 0u; j < p.classes; j = j + 1u) { normaliser = normaliser + exp(logits[base + j] - top); }
   for (var j = 0u; j < p.classes; j = j + 1u) { probs[base + j] = exp(logits[base + j] - top) / normaliser; }
   // −log softmax[label] = log Σ exp(z − max) − (z[label] − max)
-  rowLoss[r] = log(normaliser) - (logits[base + u32(labels[r])] - top);
-}`,
+  rowLoss[r] = log(normaliser) - (logits[base + u32(labels[r])] - top);`,
 );
 
-const BACKWARD = defineShader(
+const BACKWARD = elementShader(
   'softmaxCrossEntropyBackward',
   [
-    ['count', 'u32'],
     ['classes', 'u32'],
     ['scale', 'f32'],
   ],
   [read('probs'), read('labels', 'i32'), readWrite('dlogits')],
-  /* wgsl */ `${LINEAR_INDEX}
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
-        @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = linearIndex(wid, groups, lid);
-  if (i >= p.count) { return; }
+  /* wgsl */ `
   let hit = u32(labels[i / p.classes]) == i % p.classes;
-  dlogits[i] = p.scale * (probs[i] - select(0.0, 1.0, hit));
-}`,
+  dlogits[i] = p.scale * (probs[i] - select(0.0, 1.0, hit));`,
 );
 
 const rowLosses = new WeakMap<WebGpu, DeviceArray>();
@@ -91,7 +78,7 @@ export function softmaxCrossEntropyForward(
   gpu.dispatch({
     shader: FORWARD,
     arrays: { logits, labels, probs, rowLoss },
-    params: { rows, classes },
+    params: { count: rows, classes },
     groups: gpu.linearGroups(rows),
   });
   // Only the first `rows` entries are this batch's: reduce a view of that length.

@@ -1,14 +1,14 @@
 /**
  * Optimiser updates on the device, in place (src/kernels/reference/optim.ts is the specification:
- * torch.optim's single-tensor SGD, step by step). The reference computes each element in float64
+ * torch.optim's single-tensor SGD and Adam/AdamW, step by step). The reference computes each element in float64
  * and rounds once; these compute in float32, a few roundings per element.
  */
-import type { SgdParams } from '../interface.js';
+import type { AdamParams, SgdParams } from '../interface.js';
 import { requireLength } from './checks.js';
-import { defineShader, LINEAR_INDEX, read, readWrite, type DeviceArray, type Shader, type WebGpu } from './runtime.js';
+import type { DeviceArray, WebGpu } from './runtime.js';
+import { elementShader, read, readWrite, type Shader } from './shader.js';
 
 const SGD_PARAMS: Shader['params'] = [
-  ['count', 'u32'],
   ['lr', 'f32'],
   ['momentum', 'f32'],
   ['oneMinusDampening', 'f32'],
@@ -19,21 +19,15 @@ const SGD_PARAMS: Shader['params'] = [
 
 /** `update` turns the decayed gradient `d` into the step direction (momentum) or leaves it. */
 function sgdShader(name: string, storage: Shader['storage'], update: string): Shader {
-  return defineShader(
+  return elementShader(
     name,
     SGD_PARAMS,
     storage,
-    /* wgsl */ `${LINEAR_INDEX}
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
-        @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = linearIndex(wid, groups, lid);
-  if (i >= p.count) { return; }
+    /* wgsl */ `
   var d = grad[i];
   if (p.weightDecay != 0.0) { d = d + p.weightDecay * param[i]; }
   ${update}
-  param[i] = param[i] - p.lr * d;
-}`,
+  param[i] = param[i] - p.lr * d;`,
   );
 }
 
@@ -74,6 +68,69 @@ export function sgdUpdate(
       weightDecay: p.weightDecay,
       nesterov: p.nesterov ? 1 : 0,
       firstStep: p.firstStep ? 1 : 0,
+    },
+    groups: gpu.linearGroups(param.length),
+  });
+}
+
+const ADAM = elementShader(
+  'adamUpdate',
+  [
+    ['lr', 'f32'],
+    ['beta1', 'f32'],
+    ['beta2', 'f32'],
+    ['eps', 'f32'],
+    ['weightDecay', 'f32'],
+    ['decoupled', 'u32'],
+    ['stepSize', 'f32'],
+    ['biasCorrection2Sqrt', 'f32'],
+  ],
+  [readWrite('param'), read('grad'), readWrite('m'), readWrite('v')],
+  /* wgsl */ `
+  var g = grad[i];
+  var value = param[i];
+  if (p.weightDecay != 0.0) {
+    if (p.decoupled != 0u) { value = value * (1.0 - p.lr * p.weightDecay); } else { g = g + p.weightDecay * value; }
+  }
+  let first = m[i] + (1.0 - p.beta1) * (g - m[i]);
+  let second = p.beta2 * v[i] + (1.0 - p.beta2) * g * g;
+  m[i] = first;
+  v[i] = second;
+  param[i] = value - p.stepSize * first / (sqrt(second) / p.biasCorrection2Sqrt + p.eps);`,
+);
+
+/** torch.optim.Adam / AdamW (decoupled); the bias corrections are computed on the host, in float64. */
+export function adamUpdate(
+  gpu: WebGpu,
+  param: DeviceArray,
+  grad: DeviceArray,
+  m: DeviceArray,
+  v: DeviceArray,
+  p: AdamParams,
+): void {
+  const shape = `param of ${param.length}`;
+  for (const [name, array] of [
+    ['grad', grad],
+    ['m', m],
+    ['v', v],
+  ] as const)
+    requireLength('adamUpdate', name, array, param.length, shape);
+  if (!Number.isSafeInteger(p.step) || p.step < 1)
+    throw new Error(`webgpu adamUpdate: step must be 1 or more, got ${p.step}`);
+  if (param.length === 0) return;
+  gpu.dispatch({
+    shader: ADAM,
+    arrays: { param, grad, m, v },
+    params: {
+      count: param.length,
+      lr: p.lr,
+      beta1: p.beta1,
+      beta2: p.beta2,
+      eps: p.eps,
+      weightDecay: p.weightDecay,
+      decoupled: p.decoupled ? 1 : 0,
+      stepSize: p.lr / (1 - p.beta1 ** p.step),
+      biasCorrection2Sqrt: Math.sqrt(1 - p.beta2 ** p.step),
     },
     groups: gpu.linearGroups(param.length),
   });

@@ -6,23 +6,12 @@
  * serial run per thread; the error stays near (serial run + 2·log2 256)·2⁻²⁴·Σ|x|.
  */
 import { requireLength } from './checks.js';
-import { defineShader, read, readWrite, type DeviceArray, type WebGpu } from './runtime.js';
+import type { DeviceArray, WebGpu } from './runtime.js';
+import { defineShader, read, readWrite, treeSum } from './shader.js';
 
 /** Partial sums per reduction (one per first-stage workgroup), and the threads of each workgroup. */
 const PARTIALS = 256;
 const THREADS = 256;
-
-const TREE = /* wgsl */ `
-var<workgroup> treeSlots: array<f32, ${THREADS}>;
-fn treeSum(lid: u32, value: f32) -> f32 {
-  treeSlots[lid] = value;
-  workgroupBarrier();
-  for (var stride = ${THREADS / 2}u; stride > 0u; stride = stride / 2u) {
-    if (lid < stride) { treeSlots[lid] = treeSlots[lid] + treeSlots[lid + stride]; }
-    workgroupBarrier();
-  }
-  return treeSlots[0];
-}`;
 
 const PARTIAL_SUMS = defineShader(
   'reducePartials',
@@ -31,7 +20,7 @@ const PARTIAL_SUMS = defineShader(
     ['squares', 'u32'],
   ],
   [read('x'), readWrite('partials')],
-  /* wgsl */ `${TREE}
+  /* wgsl */ `${treeSum(THREADS)}
 @compute @workgroup_size(${THREADS})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
         @builtin(num_workgroups) groups: vec3<u32>) {
@@ -53,7 +42,7 @@ const FINISH = defineShader(
     ['scale', 'f32'],
   ],
   [read('partials'), readWrite('out')],
-  /* wgsl */ `${TREE}
+  /* wgsl */ `${treeSum(THREADS)}
 @compute @workgroup_size(${THREADS})
 fn main(@builtin(local_invocation_id) lid: vec3<u32>) {
   let value = select(0.0, partials[lid.x], lid.x < p.count);

@@ -3,10 +3,9 @@
  *
  * - A `DeviceArray` is a storage buffer of f32 or i32 with its element count. Uploads go into a
  *   buffer mapped at creation; downloads copy into a staging buffer and map it.
- * - A `Shader` declares its parameters and storage bindings once; the WGSL declarations are
- *   generated from that list, so host and shader cannot disagree about the parameter layout.
- *   Parameters travel in a uniform block, never as text in the WGSL: each module is compiled once,
- *   and each (shader, override constants) pair gets one pipeline, cached.
+ * - Shaders (shader.ts) declare their parameters and storage bindings once. Parameters travel in
+ *   a uniform block, never as text in the WGSL: each module is compiled once, and each (shader,
+ *   override constants) pair gets one pipeline, cached.
  * - Dispatches are recorded into one command encoder and submitted together by `flush()` (or by
  *   anything that must see their results: a download, a write into an existing array). Each
  *   dispatch takes a 256-byte slot of one uniform buffer, written by a single writeBuffer just
@@ -17,15 +16,13 @@
  */
 import { acquireWebGpu, type AdapterDescription, type WebGpuContext } from './device.js';
 
-export type ElementType = 'f32' | 'i32';
-export type HostArray = Float32Array | Int32Array;
-export type ParamType = 'u32' | 'i32' | 'f32';
+import { LINEAR_WORKGROUP, PARAM_BLOCK_BYTES, type ElementType, type Shader, type StorageBinding } from './shader.js';
 
-/** Threads per workgroup of the one-dimensional kernels (elementwise maps, reductions). */
-export const LINEAR_WORKGROUP = 256;
+export type { ElementType } from './shader.js';
+export type HostArray = Float32Array | Int32Array;
 
 /** The uniform block of one dispatch: WebGPU's largest minUniformBufferOffsetAlignment. */
-const PARAM_SLOT_BYTES = 256;
+const PARAM_SLOT_BYTES = PARAM_BLOCK_BYTES;
 const PARAM_SLOTS = 512;
 
 export class DeviceArray {
@@ -44,50 +41,6 @@ export class DeviceArray {
     this.buffer.destroy();
   }
 }
-
-export interface StorageBinding {
-  readonly name: string;
-  readonly type: ElementType;
-  readonly access: 'read' | 'read_write';
-}
-
-/** A WGSL compute shader with entry point `main`, its uniform parameters and its storage bindings. */
-export interface Shader {
-  readonly name: string;
-  readonly params: readonly (readonly [string, ParamType])[];
-  readonly storage: readonly StorageBinding[];
-  readonly code: string;
-}
-
-/**
- * A shader whose declarations come from its parameter and binding lists: `p` (binding 0) holds the
- * parameters, then each storage array at bindings 1, 2, … under its own name. `body` holds `main`.
- */
-export function defineShader(name: string, params: Shader['params'], storage: Shader['storage'], body: string): Shader {
-  if (params.length === 0 || params.length * 4 > PARAM_SLOT_BYTES)
-    throw new Error(`shader ${name}: needs 1 to ${PARAM_SLOT_BYTES / 4} parameters, has ${params.length}`);
-  const fields = params.map(([field, type]) => `  ${field}: ${type},`).join('\n');
-  const bindings = storage
-    .map((b, i) => `@group(0) @binding(${i + 1}) var<storage, ${b.access}> ${b.name}: array<${b.type}>;`)
-    .join('\n');
-  const code = `struct Params {\n${fields}\n}\n@group(0) @binding(0) var<uniform> p: Params;\n${bindings}\n${body}`;
-  return { name, params, storage, code };
-}
-
-/** Shorthands for binding lists. */
-export const read = (name: string, type: ElementType = 'f32'): StorageBinding => ({ name, type, access: 'read' });
-export const readWrite = (name: string, type: ElementType = 'f32'): StorageBinding => ({
-  name,
-  type,
-  access: 'read_write',
-});
-
-/** WGSL for the flat index of a one-dimensional kernel launched by `linearGroups` (2-d grid past 65535 groups). */
-export const LINEAR_INDEX = /* wgsl */ `
-const WG: u32 = ${LINEAR_WORKGROUP}u;
-fn linearIndex(wid: vec3<u32>, groups: vec3<u32>, lid: vec3<u32>) -> u32 {
-  return (wid.y * groups.x + wid.x) * WG + lid.x;
-}`;
 
 export interface DispatchSpec {
   readonly shader: Shader;
@@ -232,7 +185,7 @@ export class WebGpu {
     this.batchKernels.push(shader.name);
   }
 
-  /** Workgroup counts for `count` threads of a one-dimensional kernel (see LINEAR_INDEX). */
+  /** Workgroup counts for `count` threads of a one-dimensional kernel (see LINEAR_INDEX in shader.ts). */
   linearGroups(count: number): [number, number] {
     const groups = Math.max(1, Math.ceil(count / LINEAR_WORKGROUP));
     const perDimension = this.adapter.limits.maxComputeWorkgroupsPerDimension;
