@@ -47,7 +47,7 @@ function loadAddon(): NativeAddon {
   return addon as unknown as NativeAddon;
 }
 
-function randomArray(length: number, seed: number): Float32Array {
+export function randomArray(length: number, seed: number): Float32Array {
   // A small LCG: benchmarks need plausible values, not statistical quality.
   const out = new Float32Array(length);
   let state = seed >>> 0;

@@ -12,6 +12,7 @@
 import type { GemmParams } from '../src/kernels/interface.js';
 import { loadNativeKernels } from '../src/kernels/native.js';
 import { gemm, releaseWebGpu, WebGpu } from '../src/kernels/webgpu/index.js';
+import { randomArray } from './kernels.js';
 
 interface Options {
   size: number;
@@ -32,16 +33,6 @@ function parseArgs(argv: readonly string[]): Options {
     } else throw new Error(`bench/webgpu-gemm.ts: unknown argument ${arg} (expected --size N, --reps N, --json)`);
   }
   return options;
-}
-
-function randomArray(length: number, seed: number): Float32Array {
-  const out = new Float32Array(length);
-  let state = seed >>> 0;
-  for (let i = 0; i < length; i++) {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    out[i] = state / 2 ** 31 - 1;
-  }
-  return out;
 }
 
 async function bestMs(reps: number, run: () => Promise<void> | void): Promise<number> {
