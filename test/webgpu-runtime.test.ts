@@ -30,6 +30,8 @@ describe.skipIf(webgpuMissing)('WebGPU runtime', () => {
     expect(webgpuProbe.ok && webgpuProbe.adapter.description).toBe(adapter.description);
     // The device asks for the adapter's maximum binding size, not WebGPU's 128 MiB default.
     expect(gpu.device.limits.maxStorageBufferBindingSize).toBe(adapter.limits.maxStorageBufferBindingSize);
+    // One runtime per device: two would interleave their batches' error scopes.
+    expect(await WebGpu.acquire()).toBe(gpu);
   });
 
   it('round-trips float32 and int32 arrays bit for bit, empty ones included', async () => {
@@ -88,6 +90,22 @@ describe.skipIf(webgpuMissing)('WebGPU runtime', () => {
     expect(gpu.pipelineCount - before).toBe(4);
   });
 
+  it('keeps shaders of the same name apart', async () => {
+    const writes = (value: number) =>
+      defineShader(
+        'sameName',
+        [['count', 'u32']],
+        [readWrite('x')],
+        `@compute @workgroup_size(1) fn main() { x[0] = f32(p.count) * ${value}.0; }`,
+      );
+    const [two, three] = [writes(2), writes(3)];
+    const x = gpu.createArray(1);
+    gpu.dispatch({ shader: two, arrays: { x }, params: { count: 5 }, groups: [1] });
+    expect(Array.from(await gpu.download(x))).toEqual([10]);
+    gpu.dispatch({ shader: three, arrays: { x }, params: { count: 5 }, groups: [1] });
+    expect(Array.from(await gpu.download(x))).toEqual([15]);
+  });
+
   it('reports a shader that does not compile with the batch it was in, and carries on', async () => {
     const broken = defineShader(
       'brokenOnPurpose',
@@ -137,7 +155,9 @@ describe.skipIf(webgpuMissing)('WebGPU runtime', () => {
 
   it('acquires a working device again after releasing one', async () => {
     await releaseWebGpu();
-    gpu = await WebGpu.acquire();
+    const fresh = await WebGpu.acquire();
+    expect(fresh).not.toBe(gpu);
+    gpu = fresh;
     const x = gpu.upload(new Float32Array([1, 2]));
     const out = gpu.createArray(2);
     scale(gpu, x, 3, out);

@@ -15,14 +15,13 @@
  *   the next `flush()` or download, naming the batch's kernels.
  */
 import { acquireWebGpu, type AdapterDescription, type WebGpuContext } from './device.js';
-
 import { LINEAR_WORKGROUP, PARAM_BLOCK_BYTES, type ElementType, type Shader, type StorageBinding } from './shader.js';
 
 export type { ElementType } from './shader.js';
 export type HostArray = Float32Array | Int32Array;
 
-/** The uniform block of one dispatch: WebGPU's largest minUniformBufferOffsetAlignment. */
-const PARAM_SLOT_BYTES = PARAM_BLOCK_BYTES;
+/** Dispatches per batch; each one's parameters take PARAM_BLOCK_BYTES (256, WebGPU's largest
+ *  minUniformBufferOffsetAlignment, so the offsets are valid on every adapter). */
 const PARAM_SLOTS = 512;
 
 export class DeviceArray {
@@ -55,9 +54,10 @@ export class WebGpu {
   readonly device: GPUDevice;
   readonly adapter: AdapterDescription;
   private readonly modules = new Map<Shader, GPUShaderModule>();
-  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  /** Per shader, its pipelines by override constants. */
+  private readonly pipelines = new Map<Shader, Map<string, GPUComputePipeline>>();
   private readonly paramBuffer: GPUBuffer;
-  private readonly paramBytes = new ArrayBuffer(PARAM_SLOT_BYTES * PARAM_SLOTS);
+  private readonly paramBytes = new ArrayBuffer(PARAM_BLOCK_BYTES * PARAM_SLOTS);
   private readonly paramView = new DataView(this.paramBytes);
   private encoder: GPUCommandEncoder | null = null;
   private slotsUsed = 0;
@@ -76,9 +76,18 @@ export class WebGpu {
     });
   }
 
-  /** The runtime on the process's device (see device.ts for which adapter). */
+  /**
+   * The runtime of the process's device (see device.ts for which adapter). One per device: batches
+   * pair pushes and pops of the device's error scopes, which two runtimes interleaving would mix up.
+   */
   static async acquire(): Promise<WebGpu> {
-    return new WebGpu(await acquireWebGpu());
+    const context = await acquireWebGpu();
+    let runtime = runtimes.get(context.device);
+    if (!runtime) {
+      runtime = new WebGpu(context);
+      runtimes.set(context.device, runtime);
+    }
+    return runtime;
   }
 
   /** How many pipelines have been compiled (one per shader and set of override constants). */
@@ -163,7 +172,7 @@ export class WebGpu {
     const bindings = this.storageEntries(spec);
     if (this.slotsUsed === PARAM_SLOTS) this.submit();
     const slot = this.slotsUsed;
-    this.writeParams(shader, spec.params, slot * PARAM_SLOT_BYTES);
+    this.writeParams(shader, spec.params, slot * PARAM_BLOCK_BYTES);
     // The encoder before the pipeline: its error scopes then also catch a shader that does not compile.
     const encoder = this.commandEncoder();
     const pipeline = this.pipeline(shader, spec.constants ?? {});
@@ -172,7 +181,10 @@ export class WebGpu {
       label: shader.name,
       layout: pipeline.getBindGroupLayout(0),
       entries: [
-        { binding: 0, resource: { buffer: this.paramBuffer, offset: slot * PARAM_SLOT_BYTES, size: PARAM_SLOT_BYTES } },
+        {
+          binding: 0,
+          resource: { buffer: this.paramBuffer, offset: slot * PARAM_BLOCK_BYTES, size: PARAM_BLOCK_BYTES },
+        },
         ...bindings,
       ],
     });
@@ -197,7 +209,7 @@ export class WebGpu {
   submit(): void {
     const encoder = this.encoder;
     if (!encoder) return;
-    this.device.queue.writeBuffer(this.paramBuffer, 0, this.paramBytes, 0, this.slotsUsed * PARAM_SLOT_BYTES);
+    this.device.queue.writeBuffer(this.paramBuffer, 0, this.paramBytes, 0, this.slotsUsed * PARAM_BLOCK_BYTES);
     this.device.queue.submit([encoder.finish()]);
     const kernels = this.batchKernels;
     // Popped in the reverse order of commandEncoder()'s pushes: out-of-memory first, then validation.
@@ -280,8 +292,13 @@ export class WebGpu {
   }
 
   private pipeline(shader: Shader, constants: Readonly<Record<string, number | boolean>>): GPUComputePipeline {
-    const key = `${shader.name}\0${JSON.stringify(Object.entries(constants).sort())}`;
-    let pipeline = this.pipelines.get(key);
+    let variants = this.pipelines.get(shader);
+    if (!variants) {
+      variants = new Map();
+      this.pipelines.set(shader, variants);
+    }
+    const key = JSON.stringify(Object.entries(constants).sort());
+    let pipeline = variants.get(key);
     if (!pipeline) {
       let module = this.modules.get(shader);
       if (!module) {
@@ -295,12 +312,14 @@ export class WebGpu {
         layout: 'auto',
         compute: { module, entryPoint: 'main', constants: overrides },
       });
-      this.pipelines.set(key, pipeline);
+      variants.set(key, pipeline);
       this.compiledPipelines++;
     }
     return pipeline;
   }
 }
+
+const runtimes = new WeakMap<GPUDevice, WebGpu>();
 
 function batchError(kernels: readonly string[], message: string): Error {
   const names = [...new Set(kernels)].join(', ');
