@@ -289,5 +289,44 @@ describe.skipIf(webgpuMissing)('WebGPU kernels against the reference', () => {
         });
       }
     }
+
+    // The fused update against the reference's gemm-then-sgd, three steps, in every layout.
+    const GEMM_SHAPES: [number, number, number][] = [
+      [1, 1, 1],
+      [65, 63, 17],
+      [3, 130, 1],
+    ];
+    for (const [name, config, withBuffer] of CONFIGS.filter(([, , buffer]) => buffer).concat([CONFIGS[1]!])) {
+      for (const [m, n, k] of GEMM_SHAPES) {
+        it(`gemmSgdUpdate, ${name}, ${m}×${n}×${k}, all layouts, three steps`, async () => {
+          for (const [transA, transB] of [
+            [false, false],
+            [true, false],
+            [false, true],
+            [true, true],
+          ] as const) {
+            const param = randomArray(rng, m * n);
+            const buffer = new Float32Array(m * n);
+            const deviceParam = up(param);
+            const deviceBuffer = withBuffer ? up(buffer) : null;
+            for (let step = 0; step < 3; step++) {
+              const a = randomArray(rng, m * k);
+              const b = randomArray(rng, k * n);
+              const gemmParams = { m, n, k, transA, transB, alpha: 0.5 };
+              const sgd: SgdParams = { ...base, ...config, firstStep: step === 0 };
+              ref.gemmSgdUpdate(a, b, param, withBuffer ? buffer : null, gemmParams, sgd);
+              gpuKernels.gemmSgdUpdate(gpu, up(a), up(b), deviceParam, deviceBuffer, gemmParams, sgd);
+              // The gradient's float32 error (the GEMM bound, |A||B| ≤ k/2 here) scaled by the step, plus the update's.
+              const gradientError = 2 * (k + 2) * u * 0.5 * k;
+              const bound = (values: Float32Array, scale: number) => (i: number) =>
+                1e-5 * Math.max(1, Math.abs(values[i]!)) + scale * 4 * gradientError;
+              const what = `${transA ? 'Aᵀ' : 'A'}${transB ? 'Bᵀ' : 'B'} step ${step + 1}`;
+              expectWithin(await down(deviceParam), param, bound(param, sgd.lr), `param, ${what}`);
+              if (deviceBuffer) expectWithin(await down(deviceBuffer), buffer, bound(buffer, 1), `buffer, ${what}`);
+            }
+          }
+        });
+      }
+    }
   });
 });

@@ -13,24 +13,29 @@
 import type { GemmParams } from '../interface.js';
 import { requireLength, requireSizes } from './checks.js';
 import type { DeviceArray, WebGpu } from './runtime.js';
-import { defineShader, read, readWrite } from './shader.js';
+import { defineShader, read, readWrite, type Shader, type StorageBinding } from './shader.js';
 
 const TILE = 64;
 const TILE_K = 16;
 const THREADS_PER_SIDE = 16;
 const PER_THREAD = TILE / THREADS_PER_SIDE;
 
-const GEMM = defineShader(
-  'gemm',
-  [
-    ['m', 'u32'],
-    ['n', 'u32'],
-    ['k', 'u32'],
-    ['alpha', 'f32'],
-    ['beta', 'f32'],
-  ],
-  [read('a'), read('b'), readWrite('c')],
-  /* wgsl */ `
+/**
+ * The tiled GEMM with its own epilogue: `store` writes `product` (alpha · op(A)·op(B) at row i,
+ * column j) for the flat index `index` = i·n + j into `outputs`; `helpers` are WGSL declared before.
+ */
+export function gemmShader(
+  name: string,
+  params: Shader['params'],
+  outputs: readonly StorageBinding[],
+  store: string,
+  helpers = '',
+): Shader {
+  return defineShader(
+    name,
+    [['m', 'u32'], ['n', 'u32'], ['k', 'u32'], ['alpha', 'f32'], ...params],
+    [read('a'), read('b'), ...outputs],
+    /* wgsl */ `${helpers}
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 const TS: u32 = ${TILE}u;
@@ -96,12 +101,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       if (i < p.m && j < p.n) {
         let index = i * p.n + j;
         let product = p.alpha * acc[r * PT + q];
-        // beta = 0 must not read C: it may hold NaN or garbage.
-        if (p.beta == 0.0) { c[index] = product; } else { c[index] = product + p.beta * c[index]; }
+        ${store}
       }
     }
   }
 }`,
+  );
+}
+
+const GEMM = gemmShader(
+  'gemm',
+  [['beta', 'f32']],
+  [readWrite('c')],
+  // beta = 0 must not read C: it may hold NaN or garbage.
+  'if (p.beta == 0.0) { c[index] = product; } else { c[index] = product + p.beta * c[index]; }',
 );
 
 const SUM_ROWS = defineShader(
@@ -123,22 +136,39 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 }`,
 );
 
-/** C[m,n] = alpha · op(A) · op(B) + beta · C (see GemmParams). */
-export function gemm(gpu: WebGpu, a: DeviceArray, b: DeviceArray, c: DeviceArray, params: GemmParams): void {
-  const { m, n, k, transA, transB, alpha, beta } = params;
-  requireSizes('gemm', { m, n, k });
+/**
+ * Checks A and B and every output ([m, n]) against the shape, then records a GEMM-shaped dispatch
+ * of `shader` (one of gemmShader's) with the transpositions as its override constants.
+ */
+export function recordGemm(
+  gpu: WebGpu,
+  kernel: string,
+  shader: Shader,
+  a: DeviceArray,
+  b: DeviceArray,
+  outputs: Record<string, DeviceArray>,
+  gemm: Omit<GemmParams, 'beta'>,
+  params: Record<string, number>,
+): void {
+  const { m, n, k, transA, transB, alpha } = gemm;
+  requireSizes(kernel, { m, n, k });
   const shape = `m=${m} n=${n} k=${k}${transA ? ' transA' : ''}${transB ? ' transB' : ''}`;
-  requireLength('gemm', 'A', a, m * k, shape);
-  requireLength('gemm', 'B', b, k * n, shape);
-  requireLength('gemm', 'C', c, m * n, shape);
+  requireLength(kernel, 'A', a, m * k, shape);
+  requireLength(kernel, 'B', b, k * n, shape);
+  for (const [name, array] of Object.entries(outputs)) requireLength(kernel, name, array, m * n, shape);
   if (m === 0 || n === 0) return;
   gpu.dispatch({
-    shader: GEMM,
-    arrays: { a, b, c },
-    params: { m, n, k, alpha, beta },
+    shader,
+    arrays: { a, b, ...outputs },
+    params: { m, n, k, alpha, ...params },
     groups: [Math.ceil(n / TILE), Math.ceil(m / TILE)],
     constants: { TRANS_A: transA, TRANS_B: transB },
   });
+}
+
+/** C[m,n] = alpha · op(A) · op(B) + beta · C (see GemmParams). */
+export function gemm(gpu: WebGpu, a: DeviceArray, b: DeviceArray, c: DeviceArray, params: GemmParams): void {
+  recordGemm(gpu, 'gemm', GEMM, a, b, { c }, params, { beta: params.beta });
 }
 
 /** out[j] = Σ_r x[r, j] (beta = 0) or out[j] += Σ_r x[r, j] (beta = 1); one thread per column, float32. */

@@ -1,9 +1,8 @@
 /**
  * The WebGPU kernels: the reference kernels' semantics (src/kernels/interface.ts) on arrays that
- * live in device memory: every kernel of the interface except gemmSgdUpdate (gemm, then sgdUpdate,
- * does the same on the device) and allocateFloat32 (`gpu.createArray`). Each takes the runtime
- * first and records its dispatches into the runtime's current batch; results are read with
- * `gpu.download` (which submits and waits).
+ * live in device memory: every kernel of the interface but allocateFloat32 (`gpu.createArray`).
+ * Each takes the runtime first and records its dispatches into the runtime's current batch;
+ * results are read with `gpu.download` (which submits and waits).
  * Kernels whose reference returns a number (sum, sumSquares, the cross-entropy's mean loss) write
  * it into a one-element device array instead, so that nothing leaves the device unless asked.
  */
@@ -25,7 +24,7 @@ export {
 } from './elementwise.js';
 export { gemm, sumRows } from './gemm.js';
 export { softmaxCrossEntropyBackward, softmaxCrossEntropyForward } from './loss.js';
-export { adamUpdate, sgdUpdate } from './optim.js';
+export { adamUpdate, gemmSgdUpdate, sgdUpdate } from './optim.js';
 export { conv2dBackwardData, conv2dBackwardFilter, conv2dForward } from './conv2d.js';
 export {
   avgPool2dBackward,
