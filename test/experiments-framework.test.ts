@@ -17,7 +17,13 @@ import {
   runExperiment,
   type ExperimentResult,
 } from '../src/experiments/experiment.js';
-import { runPlan, WALL_SECONDS_METRIC, workerEnvironment } from '../src/experiments/pool.js';
+import {
+  executeRun,
+  runPlan,
+  WALL_SECONDS_METRIC,
+  WORKER_STOPPED_EXIT_CODE,
+  workerEnvironment,
+} from '../src/experiments/pool.js';
 import {
   canonicalJson,
   checkPlan,
@@ -39,6 +45,7 @@ import { evaluateClaims } from '../src/report/claims.js';
 import { findingSentence } from '../src/report/findings.js';
 import { resolveConfig } from '../src/runs/config.js';
 import { describePlan, listRecipes, summarizeResult } from '../src/cli/commands/experiment.js';
+import { listCheckpoints } from '../src/runs/checkpoints.js';
 import { RunLock } from '../src/runs/lock.js';
 import { RunStore } from '../src/runs/store.js';
 import { folderSnapshot } from './helpers/folder-snapshot.js';
@@ -291,6 +298,53 @@ describe('job pool', () => {
     ctx.store.close();
   });
 
+  /** A training run that, like the trainer asked to stop (it aborts `stop` first), leaves its record 'stopped'. */
+  const stopping = (id: string, stop: AbortController, dependsOn: string[] = []): RunSpec => ({
+    id,
+    condition: id,
+    seed: 0,
+    kind: 'train',
+    dependsOn,
+    settings: {},
+    async execute({ store }) {
+      store.createRun({ id, model: 'mlp', dataset: '-', config: {} });
+      stop.abort();
+      store.updateRun(id, { status: 'stopped', step: 3 });
+    },
+  });
+
+  it('leaves a run that stopped on its signal stopped (resumable), with its time, not failed', async () => {
+    const stop = new AbortController();
+    const ctx = { ...context(join(root, 'pool-stop')), signal: stop.signal };
+    expect(await executeRun(stopping('s', stop), ctx)).toBe('stopped');
+    expect(ctx.store.getRun('s')).toMatchObject({ status: 'stopped', step: 3, message: null });
+    expect(ctx.store.metrics('s', { name: WALL_SECONDS_METRIC })).toHaveLength(1);
+    ctx.store.close();
+  });
+
+  it('starts nothing once its signal aborts: runs in progress end stopped, the others pending', async () => {
+    const stop = new AbortController();
+    const ctx = { ...context(join(root, 'pool-stopping')), signal: stop.signal };
+    const later = ok('later');
+    const outcomes = await runPlan([stopping('b', stop), later, ok('after-b', ['b'])], { jobs: 1, context: ctx });
+    expect([...outcomes.values()].map((o) => o.status)).toEqual(['stopped', 'pending', 'pending']);
+    expect(ctx.store.getRun('b')?.status).toBe('stopped');
+    expect(ctx.store.getRun(later.id)).toBeUndefined();
+    expect(ctx.lines).toContain('  stopped b after 0.0 s (resumable)');
+
+    // In workers: one stopped before it created its run counts as not started.
+    const workers = context(join(root, 'pool-stopping-jobs'));
+    const x = ok('x');
+    const launched = await runPlan([x], { jobs: 2, context: workers, launch: () => Promise.resolve('stopped') });
+    expect(launched.get(x.id)).toEqual({
+      id: x.id,
+      status: 'pending',
+      error: 'not started: the experiment was stopped',
+    });
+    ctx.store.close();
+    workers.store.close();
+  });
+
   it('gives each worker its share of the cores as RANDLAB_THREADS, unless the user chose', () => {
     expect(workerEnvironment(2, { PATH: '/bin' }, 2)).toEqual({ PATH: '/bin', RANDLAB_THREADS: '1' });
     expect(workerEnvironment(2, {}, 8).RANDLAB_THREADS).toBe('4');
@@ -399,7 +453,7 @@ describe('experiments on disk (synthetic Gaussian recipe, no downloaded data)', 
     expect(plan).toContain('model=mlp widths=128,32');
   });
 
-  it('ends a worker when its parent is gone (its IPC channel closes), before or while it trains', async () => {
+  it('ends a worker when its parent is gone (its IPC channel closes): at once before it trains, at a checkpoint while it trains', async () => {
     // A run of minutes (the demo scale), so the worker is surely still training when told.
     const slow = join(root, 'fig20-demo-worker');
     mkdirSync(slow, { recursive: true });
@@ -424,8 +478,18 @@ describe('experiments on disk (synthetic Gaussian recipe, no downloaded data)', 
       const exited = new Promise<number | null>((resolve) => worker.on('exit', (code) => resolve(code)));
       if (when === 'while training') while (!existsSync(lock)) await new Promise((resolve) => setTimeout(resolve, 5));
       worker.disconnect();
-      expect(await exited, when).toBe(1);
-      expect(experiment.context.store.getRun(train.id)?.status, when).toBe(when === 'at once' ? undefined : 'running');
+      const { store } = experiment.context;
+      if (when === 'at once') {
+        expect(await exited, when).toBe(1);
+        expect(store.getRun(train.id), when).toBeUndefined();
+        continue;
+      }
+      // It finishes its step, checkpoints and leaves the run 'stopped', to be resumed by the next owner.
+      expect(await exited, when).toBe(WORKER_STOPPED_EXIT_CODE);
+      const run = store.getRun(train.id)!;
+      expect(run.status).toBe('stopped');
+      expect(listCheckpoints(store.checkpointDir(train.id)).at(-1)?.step).toBe(run.step);
+      expect(existsSync(lock)).toBe(false);
     }
     experiment.close();
   }, 60_000);

@@ -4,7 +4,6 @@
  * scale (no data set): two started at once, a refused one changing nothing, the owner killed with
  * SIGKILL (with and without workers) or ended by SIGINT, and a run held by another process.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -12,49 +11,15 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { lockExperimentFolder, openExperiment } from '../src/experiments/experiment.js';
 import { RunLock } from '../src/runs/lock.js';
 import { makeTempDir } from './helpers/data-fixtures.js';
+import { startCli, type Running } from './helpers/experiment-cli.js';
 import { folderSnapshot } from './helpers/folder-snapshot.js';
 
-const ENTRY = join(import.meta.dirname, 'runs-cli-entry.ts');
 const temp = makeTempDir('experiment-lock');
 afterAll(() => temp.cleanup());
 
-interface Ended {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  /** performance.now() when the process ended. */
-  readonly at: number;
-}
-
-interface Running {
-  readonly child: ChildProcess;
-  readonly ended: Promise<Ended>;
-  /** Resolves once stdout contains `text` (rejects if the process ends first). */
-  printed(text: string): Promise<void>;
-}
-
 function experiment(out: string, ...extra: string[]): Running {
   const args = ['experiment', 'fig20-gaussian-fc', '--scale', 'smoke', '--out', out, '--data-dir', '/nonexistent'];
-  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args, ...extra], {
-    env: { ...process.env, RANDLAB_CACHE: join(temp.dir, 'cache') },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  const ended = new Promise<Ended>((resolve) =>
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr, at: performance.now() })),
-  );
-  let done = false;
-  void ended.then(() => (done = true));
-  const printed = async (text: string) => {
-    while (!stdout.includes(text)) {
-      if (done) throw new Error(`the experiment ended without printing '${text}':\n${stdout}\n${stderr}`);
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-  };
-  return { child, ended, printed };
+  return startCli([...args, ...extra], { RANDLAB_CACHE: join(temp.dir, 'cache') });
 }
 
 /** Every planned run finished (none failed, nothing else in the index), a report, and no lock left. */

@@ -8,9 +8,10 @@
  *   <dir>/report/           index.html, claims.json, measurements.csv, figures/*.png
  *
  * One process runs an experiment folder at a time (with its workers): it holds the folder's lock from
- * before it writes anything there until it has written the report, and releases it also on errors,
- * SIGINT, SIGTERM and SIGHUP. Two processes in one folder would each run the runs the other has not
- * finished yet, see the other's runs held or half-created, and each write a report from its own part.
+ * before it writes anything there until it has written the report (or its runs have stopped on its
+ * `signal`), and releases it also on errors, SIGINT, SIGTERM and SIGHUP. Two processes in one folder
+ * would each run the runs the other has not finished yet, see the other's runs held or half-created,
+ * and each write a report from its own part.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -111,6 +112,12 @@ export interface RunExperimentOptions {
   readonly out?: string;
   readonly dataRoot: string;
   readonly log?: (line: string) => void;
+  /**
+   * Stops the experiment: no run is started any more, the runs in progress stop at a checkpoint (see
+   * pool.ts), and runExperiment rejects with ExperimentStoppedError without writing the report, unless
+   * every run had finished by then.
+   */
+  readonly signal?: AbortSignal;
 }
 
 export interface ExperimentResult {
@@ -118,6 +125,22 @@ export interface ExperimentResult {
   readonly outcomes: ReadonlyMap<string, RunOutcome>;
   readonly report: WrittenReport;
   readonly seconds: number;
+}
+
+/** The experiment's signal stopped it before every run had finished: the runs left are resumable. */
+export class ExperimentStoppedError extends Error {
+  override readonly name = 'ExperimentStoppedError';
+
+  constructor(
+    readonly dir: string,
+    readonly outcomes: ReadonlyMap<string, RunOutcome>,
+  ) {
+    const stopped = [...outcomes.values()].filter((o) => o.status === 'stopped').length;
+    const pending = [...outcomes.values()].filter((o) => o.status === 'pending').length;
+    super(
+      `experiment in ${dir} stopped: ${stopped} run(s) stopped at a checkpoint, ${pending} not started; no report written`,
+    );
+  }
 }
 
 /**
@@ -178,11 +201,15 @@ async function runInFolder(
       `${recipe.name} at scale ${options.scale}: ${experiment.plan.length} runs, seeds ${seeds.join(', ')}, folder ${dir}`,
     );
     const jobs = options.jobs ?? 1;
+    const { signal } = options;
     const outcomes = await runPlan(experiment.plan, {
       jobs,
-      context: experiment.context,
+      context: signal ? { ...experiment.context, signal } : experiment.context,
       ...(jobs > 1 ? { launch: workerLauncher(dir, jobs) } : {}),
     });
+    // A report now would count the stopped runs as not finished; the next call resumes them and writes it.
+    if ([...outcomes.values()].some((o) => o.status === 'stopped' || o.status === 'pending'))
+      throw new ExperimentStoppedError(dir, outcomes);
     const report = await writeExperimentReport(experiment);
     return { outcomes, report };
   } finally {
@@ -250,8 +277,9 @@ function seedsRow(recipe: Recipe, scale: Scale, count: number): SettingRow {
 function runRecord(spec: RunSpec, store: RunStore): RunRecord {
   const record = store.getRun(spec.id);
   const seconds = recordedSeconds(store, spec.id);
-  const status =
-    record?.status === 'finished' ? 'finished' : record && record.status !== 'running' ? 'failed' : 'pending';
+  // 'running' (killed) and 'stopped' runs are resumed by the next `randlab experiment`: not failed.
+  const resumable = record?.status === 'running' || record?.status === 'stopped';
+  const status = record?.status === 'finished' ? 'finished' : record && !resumable ? 'failed' : 'pending';
   return {
     id: spec.id,
     condition: spec.condition,

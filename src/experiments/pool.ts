@@ -9,6 +9,12 @@
  * depend on it are reported as blocked. A run whose lock another process holds (say, `randlab train
  * --resume` of it in another terminal) is *held*: not run, not counted as failed, and its record and
  * files are left to that process.
+ *
+ * When the context's signal aborts (`randlab experiment` on its first SIGINT/SIGTERM), no run is
+ * started any more and the runs in progress are asked to stop: a training run finishes its step,
+ * checkpoints and is marked `stopped`, which the next call resumes (outcome *stopped*, not failed);
+ * a compute run in a worker is killed and redone next time (one in this process cannot be
+ * interrupted and finishes). Runs not started get the outcome *pending*.
  */
 import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
@@ -20,7 +26,16 @@ import { LockHeldError, type LockOwner } from '../runs/lock.js';
 import type { RunRecord, RunStore } from '../runs/store.js';
 import type { RunContext, RunSpec } from './recipe.js';
 
-export type OutcomeStatus = 'finished' | 'skipped' | 'failed' | 'blocked' | 'held';
+export type OutcomeStatus = 'finished' | 'skipped' | 'failed' | 'blocked' | 'held' | 'stopped' | 'pending';
+
+/** How a run that did not fail ended: to the end, or stopped on request (resumable from its checkpoint). */
+export type RunEnd = 'finished' | 'stopped';
+
+/**
+ * The exit code of a worker whose run stopped on request (EX_TEMPFAIL of sysexits.h: try again later).
+ * 0 says it finished; anything else, that it failed.
+ */
+export const WORKER_STOPPED_EXIT_CODE = 75;
 
 export interface RunOutcome {
   readonly id: string;
@@ -35,8 +50,8 @@ export const WALL_SECONDS_METRIC = 'experiment/wall_seconds';
 export interface PoolOptions {
   readonly jobs: number;
   readonly context: RunContext;
-  /** Starts one run in a child process; given for jobs > 1 (see `workerLauncher`). */
-  readonly launch?: (spec: RunSpec) => Promise<void>;
+  /** Starts one run in a child process, to stop when `signal` aborts; given for jobs > 1 (see `workerLauncher`). */
+  readonly launch?: (spec: RunSpec, signal?: AbortSignal) => Promise<RunEnd>;
 }
 
 /** Wall-clock seconds recorded for a run over all its attempts (undefined when never run). */
@@ -54,9 +69,11 @@ function addSeconds(store: RunStore, id: string, seconds: number): void {
  * Executes one run here, in this process: the run's own `execute`, then its time and, on error, its
  * failure in the store (creating the record when the run failed before the trainer made one). When
  * another process holds the run's lock, the LockHeldError passes through and nothing is recorded:
- * the run's record, files and time belong to that process.
+ * the run's record, files and time belong to that process. A run that ends `stopped` (the context's
+ * signal asked it to) is left so, to be resumed from its checkpoint: not a failure, which would be
+ * deleted and started over.
  */
-export async function executeRun(spec: RunSpec, context: RunContext): Promise<void> {
+export async function executeRun(spec: RunSpec, context: RunContext): Promise<RunEnd> {
   const { store } = context;
   const previous = store.getRun(spec.id);
   if (previous && startsOver(previous)) store.deleteRun(spec.id);
@@ -65,11 +82,13 @@ export async function executeRun(spec: RunSpec, context: RunContext): Promise<vo
   try {
     await spec.execute(context);
     const record = store.getRun(spec.id);
+    if (record?.status === 'stopped') return 'stopped';
     if (!record || record.status !== 'finished') {
       throw new Error(
         `run ${spec.id} returned without being marked finished in the store (status: ${record?.status ?? 'absent'})`,
       );
     }
+    return 'finished';
   } catch (error) {
     held = error instanceof LockHeldError;
     if (!held) recordFailure(store, spec, error);
@@ -102,10 +121,15 @@ function heldOutcomeMessage(error: LockHeldError): string {
   return `held by process ${pid} on ${host} since ${since} (lock ${error.path}); not run here, and left to that process`;
 }
 
+/** The outcome of a run not started because the experiment was stopped. */
+function notStarted(id: string): RunOutcome {
+  return { id, status: 'pending', error: 'not started: the experiment was stopped' };
+}
+
 /** Runs the plan with up to `jobs` runs at a time; resolves when every run has an outcome. */
 export async function runPlan(plan: readonly RunSpec[], options: PoolOptions): Promise<Map<string, RunOutcome>> {
   const { context } = options;
-  const { store, log } = context;
+  const { store, log, signal } = context;
   const jobs = Math.max(1, Math.floor(options.jobs));
   if (jobs > 1 && !options.launch) throw new Error('runPlan: jobs > 1 needs a launcher for child processes');
   const outcomes = new Map<string, RunOutcome>();
@@ -132,12 +156,21 @@ export async function runPlan(plan: readonly RunSpec[], options: PoolOptions): P
     started++;
     log(`[${started}/${total}] ${spec.id} (${spec.kind}, ${spec.condition}, seed ${spec.seed})`);
     const began = performance.now();
-    const work = jobs === 1 ? executeRun(spec, context) : options.launch!(spec);
+    const work = jobs === 1 ? executeRun(spec, context) : options.launch!(spec, signal);
     const promise = work.then(
-      () => {
+      (end) => {
         const seconds = (performance.now() - began) / 1000;
-        outcomes.set(spec.id, { id: spec.id, status: 'finished', seconds });
-        log(`  done ${spec.id} in ${seconds.toFixed(1)} s`);
+        if (end === 'stopped' && !store.getRun(spec.id)) {
+          // A worker stopped while it loaded, before it created anything: as if never started.
+          outcomes.set(spec.id, notStarted(spec.id));
+          return;
+        }
+        outcomes.set(spec.id, { id: spec.id, status: end, seconds });
+        log(
+          end === 'finished'
+            ? `  done ${spec.id} in ${seconds.toFixed(1)} s`
+            : `  stopped ${spec.id} after ${seconds.toFixed(1)} s (resumable)`,
+        );
       },
       (error: unknown) => {
         if (error instanceof LockHeldError) {
@@ -176,7 +209,7 @@ export async function runPlan(plan: readonly RunSpec[], options: PoolOptions): P
         });
       }
     }
-    for (let i = 0; i < pending.length && running.size < jobs;) {
+    for (let i = 0; i < pending.length && running.size < jobs && !signal?.aborted;) {
       const spec = pending[i]!;
       if (ready(spec)) {
         pending.splice(i, 1);
@@ -187,7 +220,12 @@ export async function runPlan(plan: readonly RunSpec[], options: PoolOptions): P
     await Promise.race(running.values());
   }
   for (const spec of pending)
-    outcomes.set(spec.id, { id: spec.id, status: 'blocked', error: 'not run: its dependencies never became ready' });
+    outcomes.set(
+      spec.id,
+      signal?.aborted
+        ? notStarted(spec.id)
+        : { id: spec.id, status: 'blocked', error: 'not run: its dependencies never became ready' },
+    );
   return outcomes;
 }
 
@@ -235,14 +273,25 @@ function heldFromReport(message: unknown): LockHeldError | undefined {
  * `<experimentDir>/logs/<run-id>.log`, with its share of the cores (see `workerEnvironment`). The
  * child records success or failure in the store itself; a run held by another process comes back
  * as its LockHeldError, over the IPC channel (whose closing also tells the child this process is gone).
+ *
+ * When `signal` aborts, a training worker gets SIGTERM, which it takes as a request to stop after its
+ * step with a checkpoint (one still loading, before it handles signals, ends without having touched
+ * anything), and ends with WORKER_STOPPED_EXIT_CODE. A signal rather than a message over the channel:
+ * the worker must handle SIGINT/SIGTERM anyway, as a Ctrl-C in a terminal (or `kill` of a process
+ * group) reaches it directly; it takes every such signal as the same request, so one arriving both ways
+ * is harmless. A compute worker gets SIGKILL: it holds no lock and nothing worth keeping; its run is
+ * redone next time.
  */
-export function workerLauncher(experimentDir: string, jobs: number): (spec: RunSpec) => Promise<void> {
+export function workerLauncher(
+  experimentDir: string,
+  jobs: number,
+): (spec: RunSpec, signal?: AbortSignal) => Promise<RunEnd> {
   const { script, execArgv } = workerEntry();
   const logDir = join(experimentDir, 'logs');
   mkdirSync(logDir, { recursive: true });
   const env = workerEnvironment(jobs);
-  return (spec) =>
-    new Promise<void>((resolvePromise, reject) => {
+  return (spec, signal) =>
+    new Promise<RunEnd>((resolvePromise, reject) => {
       const logPath = join(logDir, `${spec.id}.log`);
       const logFile = createWriteStream(logPath, { flags: 'a' });
       const child = spawn(process.execPath, [...execArgv, script, experimentDir, spec.id], {
@@ -254,6 +303,8 @@ export function workerLauncher(experimentDir: string, jobs: number): (spec: RunS
         child.kill();
         reject(new FileWriteError('worker log', logPath, error));
       });
+      const stop = () => child.kill(spec.kind === 'compute' ? 'SIGKILL' : 'SIGTERM');
+      signal?.addEventListener('abort', stop, { once: true });
       let held: LockHeldError | undefined;
       child.on('message', (message) => {
         held = heldFromReport(message) ?? held;
@@ -269,16 +320,20 @@ export function workerLauncher(experimentDir: string, jobs: number): (spec: RunS
       });
       child.on('error', (error) => {
         logFile.end();
+        signal?.removeEventListener('abort', stop);
         reject(error);
       });
-      child.on('close', (code, signal) => {
+      child.on('close', (code, endedBy) => {
         logFile.end();
+        signal?.removeEventListener('abort', stop);
+        const stopped = signal?.aborted && (code === WORKER_STOPPED_EXIT_CODE || endedBy !== null);
         if (held) reject(held);
-        else if (code === 0) resolvePromise();
+        else if (code === 0) resolvePromise('finished');
+        else if (stopped) resolvePromise('stopped');
         else
           reject(
             new Error(
-              `worker for ${spec.id} exited with ${signal ?? `code ${code}`} (log: ${logPath}): ${stderrTail.trim().split('\n').slice(-3).join(' | ')}`,
+              `worker for ${spec.id} exited with ${endedBy ?? `code ${code}`} (log: ${logPath}): ${stderrTail.trim().split('\n').slice(-3).join(' | ')}`,
             ),
           );
       });

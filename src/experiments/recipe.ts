@@ -46,6 +46,11 @@ export interface RunContext {
   readonly experimentDir: string;
   /** Progress lines for the user (one per event, no trailing newline). */
   readonly log: (line: string) => void;
+  /**
+   * Asks the run to stop: a training run stops after its step with a checkpoint and is marked
+   * `stopped`, to be resumed by the next call (see pool.ts).
+   */
+  readonly signal?: AbortSignal;
 }
 
 export type SettingValue = string | number | boolean;

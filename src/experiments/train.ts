@@ -104,6 +104,7 @@ export function trainSpec(input: TrainSpecInput): RunSpec {
         dataDir: context.dataRoot,
         probes,
         onProgress: progressLogger(context),
+        ...(context.signal ? { signal: context.signal } : {}),
         ...(input.initializer
           ? {
               initialize: (model: Classifier, initContext: InitializeContext) =>
@@ -131,6 +132,8 @@ function progressLogger(context: RunContext): (event: ProgressEvent) => void {
     } else if (event.type === 'eval') {
       const acc = event.metrics[METRICS.trainAccuracy];
       if (acc !== undefined) context.log(`    ${event.runId}: step ${event.step} train accuracy ${acc.toFixed(3)}`);
+    } else if (event.type === 'end' && event.status === 'stopped') {
+      context.log(`    ${event.runId}: stopped at step ${event.step}, checkpointed`);
     }
   };
 }

@@ -3,14 +3,17 @@
  * recipe of docs/paper.md §3 (skipping finished runs, resuming interrupted ones) and writes its report.
  * `randlab experiment --list` lists the recipes and their scales. It ends non-zero when a run did not
  * finish (failed, blocked, or held by another process) or when another process runs the same folder.
+ * The first SIGINT/SIGTERM stops it: the runs in progress stop at a checkpoint, no report is written, one
+ * line says how to continue, and it ends by that signal; a second one ends it (and its workers) at once.
  */
 import type { Command } from 'commander';
 import { resolveDataRoot } from '../../data/paths.js';
-import { runExperiment, type ExperimentResult } from '../../experiments/experiment.js';
+import { ExperimentStoppedError, runExperiment, type ExperimentResult } from '../../experiments/experiment.js';
 import type { OutcomeStatus } from '../../experiments/pool.js';
 import { defaultSeedCount, parseScale, seedList, SCALES, type Scale } from '../../experiments/recipe.js';
 import { getRecipe, RECIPES } from '../../experiments/recipes/index.js';
 import { findingSentence } from '../../report/findings.js';
+import { endBySignal, stopOnSignal } from '../stop-on-signal.js';
 
 interface ExperimentCommandOptions {
   scale: string;
@@ -65,6 +68,35 @@ export function summarizeResult(result: ExperimentResult): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** `text` as one shell word. */
+function shellWord(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`;
+}
+
+/** The line printed after a stop: what stopped, and the command that continues the experiment. */
+function stoppedLine(error: ExperimentStoppedError, signal: NodeJS.Signals, command: readonly string[]): string {
+  const count = (status: OutcomeStatus) => [...error.outcomes.values()].filter((o) => o.status === status).length;
+  return (
+    `stopped by ${signal}: ${count('stopped')} run(s) stopped at a checkpoint, ${count('pending')} not started, ` +
+    `no report written; to continue, run: ${['randlab', ...command].map(shellWord).join(' ')}\n`
+  );
+}
+
+/** The command line that runs the same experiment in the same folder. */
+function continueCommand(name: string, options: ExperimentCommandOptions, dir: string): string[] {
+  return [
+    'experiment',
+    name,
+    '--scale',
+    options.scale,
+    ...(options.seeds !== undefined ? ['--seeds', options.seeds] : []),
+    ...(options.jobs !== '1' ? ['--jobs', options.jobs] : []),
+    '--out',
+    dir,
+    ...(options.dataDir !== undefined ? ['--data-dir', options.dataDir] : []),
+  ];
+}
+
 export function registerExperimentCommand(program: Command): void {
   program
     .command('experiment')
@@ -100,15 +132,33 @@ export function registerExperimentCommand(program: Command): void {
         );
         return;
       }
-      const result = await runExperiment({
-        recipe: name,
-        scale: parseScale(options.scale),
-        ...(options.seeds !== undefined ? { seeds: positiveInteger(options.seeds, '--seeds') } : {}),
-        jobs: positiveInteger(options.jobs, '--jobs'),
-        ...(options.out !== undefined ? { out: options.out } : {}),
-        dataRoot: resolveDataRoot(options.dataDir),
-        log: options.quiet ? () => {} : (line) => process.stdout.write(`${line}\n`),
-      });
+      const stop = stopOnSignal((signal) =>
+        process.stderr.write(
+          `randlab: ${signal}: stopping the runs in progress at their next step (send it again to end at once)\n`,
+        ),
+      );
+      let result: ExperimentResult | undefined;
+      try {
+        result = await runExperiment({
+          recipe: name,
+          scale: parseScale(options.scale),
+          ...(options.seeds !== undefined ? { seeds: positiveInteger(options.seeds, '--seeds') } : {}),
+          jobs: positiveInteger(options.jobs, '--jobs'),
+          ...(options.out !== undefined ? { out: options.out } : {}),
+          dataRoot: resolveDataRoot(options.dataDir),
+          log: options.quiet ? () => {} : (line) => process.stdout.write(`${line}\n`),
+          signal: stop.signal,
+        });
+      } catch (error) {
+        if (!(error instanceof ExperimentStoppedError) || stop.received === null) throw error;
+        process.stdout.write(stoppedLine(error, stop.received, continueCommand(name, options, error.dir)));
+      } finally {
+        stop.dispose();
+      }
+      if (result === undefined) {
+        endBySignal(stop.received!); // stopped (any other error was thrown)
+        return;
+      }
       process.stdout.write(summarizeResult(result));
       if ([...result.outcomes.values()].some((o) => UNFINISHED.has(o.status))) process.exitCode = 1;
     });

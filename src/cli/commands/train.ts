@@ -4,7 +4,6 @@
  * Every config field is also a flag named by its dotted path (`--schedule.lr 0.05`,
  * `--data.labels.kind random`); flags override the file. The resolved config is saved in the run.
  */
-import { constants } from 'node:os';
 import { Option, type Command } from 'commander';
 import { listModels } from '../../models/index.js';
 import {
@@ -18,6 +17,7 @@ import {
 import { createProgressReporter, progressMode } from '../../runs/progress.js';
 import { resolveStoreRoot, RunStore } from '../../runs/store.js';
 import { resumeRun, trainRun, type RunResult } from '../../runs/trainer.js';
+import { endBySignal, stopOnSignal } from '../stop-on-signal.js';
 
 interface TrainCommandOptions {
   config?: string;
@@ -72,21 +72,14 @@ export function registerTrainCommand(program: Command): void {
     }
     const store = RunStore.open(resolveStoreRoot(options.store));
     const reporter = createProgressReporter(progressMode({ quiet: options.quiet ?? false }));
-    // The first SIGINT/SIGTERM stops the run after its step, with a checkpoint; `once`: a second one ends the process.
-    const stopRequested = new AbortController();
-    let stoppedBy: NodeJS.Signals | null = null;
-    const onSignal = (signal: NodeJS.Signals): void => {
-      stoppedBy ??= signal;
-      stopRequested.abort();
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    // The first SIGINT/SIGTERM stops the run after its step, with a checkpoint; a second one ends the process.
+    const stop = stopOnSignal();
     let result: RunResult;
     try {
       const common = {
         store,
         onProgress: reporter.onProgress,
-        signal: stopRequested.signal,
+        signal: stop.signal,
         ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
         ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
       };
@@ -97,24 +90,11 @@ export function registerTrainCommand(program: Command): void {
       printResult(result, options.json ?? false);
     } finally {
       reporter.stop();
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      stop.dispose();
       store.close();
     }
-    if (result.status === 'stopped' && stoppedBy !== null) endBySignal(stoppedBy);
+    if (result.status === 'stopped' && stop.received !== null) endBySignal(stop.received);
   });
-}
-
-/**
- * Ends the process by `signal` after a run stopped on it, so that whoever started it sees the signal
- * (exit status 128 + n in a shell: 130 for Ctrl-C, 143 for SIGTERM) rather than success: a script's
- * `randlab train … && next` must not go on with a run that did not finish, and a shell running a
- * script ends it on a child that ended by SIGINT. No listener is left, so the default action ends it;
- * the exit code says the same should the signal come late.
- */
-function endBySignal(signal: NodeJS.Signals): void {
-  process.exitCode = 128 + constants.signals[signal];
-  process.kill(process.pid, signal);
 }
 
 function fieldOption(field: ConfigField): Option {
