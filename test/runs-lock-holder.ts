@@ -16,10 +16,19 @@
  *                          written <dir>/ready-<name>, tries to take the lock, prints "won" or
  *                          "refused <owner pid>", and holds a lock it won until every contender
  *                          has written <dir>/done-<name>
+ *   race <dir> <name> <names> <rounds>
+ *                          `contend` for <dir>/r0.lock … r<rounds-1>.lock in turn (each round starts
+ *                          when every contender has written <dir>/ready-<round>-<name>), printing
+ *                          "<round> won" or "<round> refused <owner pid>"; holds what it won until
+ *                          every contender has written <dir>/done-<name>
+ *   stall <lock> <ttl ms> <stall ms>
+ *                          takes the lock as a lease of that ttl, prints "held <pid>", blocks its event
+ *                          loop for <stall ms> (no renewal can run), then prints "still held" or
+ *                          "lost: <message of assertHeld's error>"
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FileLock, LockHeldError } from '../src/runs/lock.js';
+import { FileLock, LeaseLostError, LockHeldError } from '../src/runs/lock.js';
 
 const purpose = { subject: 'test folder', activity: 'is in use' };
 const [mode, path, ...rest] = process.argv.slice(2);
@@ -60,17 +69,50 @@ if (mode === 'hold') {
   const names = namesText.split(',');
   writeFileSync(join(dir, `ready-${name}`), '');
   waitForAll(dir, 'ready', names);
-  let lock: FileLock | null = null;
-  try {
-    lock = FileLock.acquire(path!, purpose);
-    process.stdout.write('won\n');
-  } catch (error) {
-    if (!(error instanceof LockHeldError)) throw error;
-    process.stdout.write(`refused ${error.owner.pid}\n`);
-  }
+  const lock = contend(path!, '');
   writeFileSync(join(dir, `done-${name}`), '');
   waitForAll(dir, 'done', names);
   lock?.release();
+} else if (mode === 'race') {
+  const dir = path!;
+  const [name, namesText, rounds] = rest as [string, string, string];
+  const names = namesText.split(',');
+  const won: FileLock[] = [];
+  for (let round = 0; round < Number(rounds); round++) {
+    writeFileSync(join(dir, `ready-${round}-${name}`), '');
+    waitForAll(dir, `ready-${round}`, names);
+    const lock = contend(join(dir, `r${round}.lock`), `${round} `);
+    if (lock) won.push(lock);
+  }
+  writeFileSync(join(dir, `done-${name}`), '');
+  waitForAll(dir, 'done', names);
+  for (const lock of won) lock.release();
+} else if (mode === 'stall') {
+  const [ttlMs, stallMs] = rest.map(Number) as [number, number];
+  const lock = FileLock.acquire(path!, purpose, { ttlMs });
+  process.stdout.write(`held ${process.pid}\n`);
+  Atomics.wait(pause, 0, 0, stallMs);
+  try {
+    lock.assertHeld();
+    process.stdout.write('still held\n');
+  } catch (error) {
+    if (!(error instanceof LeaseLostError)) throw error;
+    process.stdout.write(`lost: ${error.message}\n`);
+  }
+  lock.release();
 } else {
   throw new Error(`unknown mode '${mode}'`);
+}
+
+/** Tries to take the lock; prints `<prefix>won` or `<prefix>refused <owner pid>`. */
+function contend(lockPath: string, prefix: string): FileLock | null {
+  try {
+    const lock = FileLock.acquire(lockPath, purpose);
+    process.stdout.write(`${prefix}won\n`);
+    return lock;
+  } catch (error) {
+    if (!(error instanceof LockHeldError)) throw error;
+    process.stdout.write(`${prefix}refused ${error.owner.pid}\n`);
+    return null;
+  }
 }

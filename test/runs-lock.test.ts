@@ -92,7 +92,13 @@ describe('a lock file', () => {
     const path = join(dir, 'x.lock');
     const lock = FileLock.acquire(path, purpose);
     const owner = JSON.parse(readFileSync(path, 'utf8'));
-    expect(owner).toEqual({ pid: process.pid, host: hostname(), since: expect.any(String) });
+    expect(owner).toEqual({
+      pid: process.pid,
+      host: hostname(),
+      since: owner.since,
+      renewed: owner.since,
+      ttlMs: 60_000,
+    });
     expect(Number.isNaN(Date.parse(owner.since))).toBe(false);
     expect(readdirSync(dir)).toEqual(['x.lock']); // no temporary file left beside it
 
@@ -101,9 +107,11 @@ describe('a lock file', () => {
     expect(statSync(dir).mtimeMs).toBe(mtime); // a refusal writes nothing there, not even a temporary file
     expect(refused.path).toBe(path);
     expect(refused.owner).toEqual(owner);
-    expect(refused.message).toBe(
-      `test folder is in use by process ${process.pid} on ${hostname()} since ${owner.since} (lock ${path}); ` +
-        'wait for it to end, or delete the lock file if that process no longer exists',
+    expect(refused.message).toMatch(
+      new RegExp(
+        `^test folder is in use by process ${process.pid} on ${hostname()} since ${owner.since} \\(lock ${path}\\); ` +
+          'wait for it to end: its lease was renewed \\d+\\.\\d s ago and expires when not renewed for 60\\.0 s$',
+      ),
     );
     lock.release();
     expect(existsSync(path)).toBe(false);
@@ -127,7 +135,7 @@ describe('a lock file', () => {
     takeOver(JSON.stringify({ pid: -1, host: hostname(), since: 'earlier' }));
   });
 
-  it('held on another host is refused: that process cannot be checked from here', () => {
+  it('held on another host without a renewal time (an older version) is refused: it cannot be checked', () => {
     const path = join(folder(), 'x.lock');
     writeOwner(path, { pid: deadPid(), host: 'elsewhere.invalid' });
     expect(heldError(() => FileLock.acquire(path, purpose)).message).toMatch(
@@ -245,5 +253,86 @@ describe('a lock file', () => {
     child.kill('SIGTERM');
     expect(await exited).toEqual({ code: null, signal: 'SIGTERM' });
     expect(existsSync(path)).toBe(false);
+  });
+});
+
+describe('a lease', () => {
+  const ttlMs = 300;
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  /** A lease file as a holder on another host writes it, renewed `ago` ms ago. */
+  const writeForeignLease = (path: string, ago: number) =>
+    writeOwner(path, {
+      pid: 4242,
+      host: 'elsewhere.invalid',
+      since: '2026-01-01T00:00:00.000Z',
+      ...{ renewed: new Date(Date.now() - ago).toISOString(), ttlMs },
+    });
+
+  it('held on another host is refused while it is renewed, and taken once it was not renewed for its ttl', async () => {
+    const path = join(folder(), 'x.lock');
+    writeForeignLease(path, 0);
+    const renewing = setInterval(() => writeForeignLease(path, 0), ttlMs / 4);
+    try {
+      for (let tries = 0; tries < 6; tries++) {
+        await sleep(ttlMs / 3); // two ttls in all: only the renewals keep it
+        const refused = heldError(() => FileLock.acquire(path, purpose));
+        expect(refused.owner).toMatchObject({ pid: 4242, host: 'elsewhere.invalid' });
+        expect(refused.message).toMatch(
+          /^test folder is in use by process 4242 on elsewhere\.invalid since 2026-01-01T00:00:00\.000Z \(lock .*\); wait for it to end: its lease was renewed 0\.\d s ago and expires when not renewed for 0\.3 s$/,
+        );
+      }
+    } finally {
+      clearInterval(renewing);
+    }
+    await sleep(ttlMs + 50);
+    const lock = FileLock.acquire(path, purpose);
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toMatchObject({ pid: process.pid, host: hostname() });
+    lock.release();
+    expect(existsSync(path)).toBe(false);
+  });
+
+  it('expired, goes to exactly one of two processes taking it at once, round after round', async () => {
+    const rounds = 20;
+    const dir = folder();
+    for (let round = 0; round < rounds; round++) writeForeignLease(join(dir, `r${round}.lock`), 10 * ttlMs);
+    const names = ['a', 'b'];
+    const children = names.map((name) =>
+      spawn(process.execPath, ['--import', 'tsx', HOLDER, 'race', dir, name, names.join(','), String(rounds)], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      }),
+    );
+    const readers = children.map((child) => lineReader(child));
+    const exits = children.map((child) => exitOf(child));
+    for (let round = 0; round < rounds; round++) {
+      const lines = await Promise.all(readers.map((reader) => reader.next()));
+      const winner = lines.findIndex((line) => line === `${round} won`);
+      expect(winner, `round ${round}: ${lines.join(' | ')}`).toBeGreaterThanOrEqual(0);
+      expect(lines[1 - winner], `round ${round}`).toBe(`${round} refused ${children[winner]!.pid}`);
+    }
+    expect((await Promise.all(exits)).every((e) => e.code === 0)).toBe(true);
+    expect(readdirSync(dir).filter((file) => !/^(ready|done)-/.test(file))).toEqual([]);
+  });
+
+  it('is lost by a holder that stalls past its ttl: another process takes it, and the holder then knows', async () => {
+    const path = join(folder(), 'x.lock');
+    const child = spawn(process.execPath, ['--import', 'tsx', HOLDER, 'stall', path, String(ttlMs), '2500'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = exitOf(child);
+    const lines = lineReader(child);
+    expect(await lines.next()).toBe(`held ${child.pid}`);
+    heldError(() => FileLock.acquire(path, purpose)); // just taken: live, though its holder is stalled
+    await sleep(2 * ttlMs);
+    const lock = FileLock.acquire(path, purpose); // not renewed for its ttl: expired
+    const { since } = JSON.parse(readFileSync(path, 'utf8'));
+    expect(await lines.next()).toBe(
+      `lost: lost the lease of test folder to host ${hostname()} pid ${process.pid} at ${since} (lock ${path}); ` +
+        'this process stops without writing',
+    );
+    expect(await exited).toEqual({ code: 0, signal: null });
+    expect(JSON.parse(readFileSync(path, 'utf8')).pid).toBe(process.pid); // its release left our lease alone
+    expect(lock.stillHeld()).toBe(true);
+    lock.release();
+    expect(lock.stillHeld()).toBe(false);
   });
 });

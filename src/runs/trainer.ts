@@ -51,7 +51,7 @@ import {
 import { completeSchedule, resolveConfig, type RunConfig } from './config.js';
 import { prepareRunData, type DataLocation, type RunData } from './data.js';
 import { evaluate } from './evaluate.js';
-import { RunLock } from './lock.js';
+import { LeaseLostError, RunLock } from './lock.js';
 import { checkRunId, type MetricRow, type RunStatus, type RunStore } from './store.js';
 
 /** A measurement taken during training every `every` steps (and at step 0 of a fresh run). */
@@ -360,6 +360,7 @@ export class Trainer {
       status = await this.trainToEnd();
       if (status === 'finished' && this.lastEvalStep !== this.step) this.evaluateNow();
       this.checkpoint();
+      this.lock.assertHeld();
       store.updateRun(this.runId, {
         status,
         step: this.step,
@@ -438,6 +439,8 @@ export class Trainer {
 
   /** Marks the run failed or diverged (naming the last good checkpoint) and returns the error to throw. */
   private recordFailure(error: unknown): unknown {
+    // Another process has the run now (this one stalled past its lease): whatever it writes is its own.
+    if (error instanceof LeaseLostError) return error;
     const { store } = this.options;
     this.flush();
     if (!(error instanceof DivergenceError)) {
@@ -517,12 +520,14 @@ export class Trainer {
   /** One transaction for everything recorded since the last flush (a step's metrics, an evaluation). */
   private flush(): void {
     if (this.pending.length === 0) return;
+    this.lock.assertHeld();
     this.options.store.appendMetrics(this.runId, this.pending.splice(0));
   }
 
   /** Saves the state at the current step (metrics first, so a resumed run finds them complete). */
   private checkpoint(): void {
     if (this.lastCheckpointStep === this.step) return;
+    this.lock.assertHeld();
     this.flush();
     this.guardFiniteWeights();
     const { store } = this.options;
