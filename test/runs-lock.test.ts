@@ -313,6 +313,21 @@ describe('a lease', () => {
     expect(readdirSync(dir).filter((file) => !/^(ready|done)-/.test(file))).toEqual([]);
   });
 
+  it('taken from its holder is not renewed over: the holder leaves the new lease alone and knows it lost', async () => {
+    const path = join(folder(), 'x.lock');
+    const lock = FileLock.acquire(path, purpose, { ttlMs });
+    writeForeignLease(path, 0); // as another host's process that judged it expired would have
+    const taken = readFileSync(path, 'utf8');
+    await sleep(ttlMs); // four renewal periods
+    expect(readFileSync(path, 'utf8')).toBe(taken);
+    expect(lock.stillHeld()).toBe(false);
+    expect(() => lock.assertHeld()).toThrow(
+      /^lost the lease of test folder to host elsewhere\.invalid pid 4242 at 2026-01-01T00:00:00\.000Z \(lock .*\); this process stops without writing$/,
+    );
+    lock.release();
+    expect(readFileSync(path, 'utf8')).toBe(taken);
+  });
+
   it('is lost by a holder that stalls past its ttl: another process takes it, and the holder then knows', async () => {
     const path = join(folder(), 'x.lock');
     const child = spawn(process.execPath, ['--import', 'tsx', HOLDER, 'stall', path, String(ttlMs), '2500'], {
