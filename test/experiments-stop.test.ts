@@ -18,7 +18,7 @@ import { listCheckpoints } from '../src/runs/checkpoints.js';
 import { RUN_LOCK_FILE } from '../src/runs/lock.js';
 import { RunStore } from '../src/runs/store.js';
 import { makeTempDir } from './helpers/data-fixtures.js';
-import { startCli, type Running } from './helpers/experiment-cli.js';
+import { startCli, type Ended, type Running } from './helpers/experiment-cli.js';
 import { finalWeights } from './runs-fixtures.js';
 
 const STEPS = 72; // 12 epochs of 300 samples in batches of 50 (the recipe's smoke preset)
@@ -73,6 +73,25 @@ function runLocks(out: string): string[] {
     .flatMap((entry) => readdirSync(join(store, entry.name)).filter((name) => name.includes(RUN_LOCK_FILE)));
 }
 
+/**
+ * Sends SIGTERM to `running` once a training run of the experiment in `out` has logged its start; the run
+ * it interrupted, how the process ended, and the seconds from the signal to its end.
+ */
+async function stopWhenTraining(
+  running: Running,
+  out: string,
+): Promise<{ interrupted: string | undefined; stopped: Ended; seconds: number }> {
+  let interrupted: string | undefined;
+  let done = false;
+  void running.ended.then(() => (done = true));
+  while ((interrupted = startedRun(out, running.stdout())) === undefined && !done)
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  const signalledAt = performance.now();
+  running.child.kill('SIGTERM');
+  const stopped = await running.ended;
+  return { interrupted, stopped, seconds: (performance.now() - signalledAt) / 1000 };
+}
+
 describe('randlab experiment stopped by SIGTERM', () => {
   const reference = join(temp.dir, 'uninterrupted');
   beforeAll(() => completed(reference, 1), 60_000);
@@ -81,17 +100,8 @@ describe('randlab experiment stopped by SIGTERM', () => {
     '--jobs %i: stops its runs at a checkpoint, ends by SIGTERM, and the next call resumes them exactly',
     async (jobs) => {
       const out = join(temp.dir, `stopped-jobs${jobs}`);
-      const first = experiment(out, jobs);
-      let interrupted: string | undefined;
-      let done = false;
-      void first.ended.then(() => (done = true));
-      while ((interrupted = startedRun(out, first.stdout())) === undefined && !done)
-        await new Promise((resolve) => setTimeout(resolve, 5));
+      const { interrupted, stopped, seconds } = await stopWhenTraining(experiment(out, jobs), out);
       expect(interrupted, 'a training run started').toBeDefined();
-      const signalledAt = performance.now();
-      first.child.kill('SIGTERM');
-      const stopped = await first.ended;
-      const seconds = (performance.now() - signalledAt) / 1000;
 
       expect({ code: stopped.code, signal: stopped.signal }, stopped.stderr).toEqual({ code: null, signal: 'SIGTERM' });
       expect(seconds).toBeLessThan(5);
@@ -135,4 +145,33 @@ describe('randlab experiment stopped by SIGTERM', () => {
     },
     60_000,
   );
+});
+
+describe('randlab demo stopped by SIGTERM', () => {
+  it('stops its runs at a checkpoint, ends by SIGTERM and says how to continue', async () => {
+    // Without CIFAR-10 the demo runs fig20-gaussian-fc at the demo scale: no data set needed.
+    const out = join(temp.dir, 'demo');
+    const demo = startCli(['demo', '--out', out, '--data-dir', '/nonexistent'], { RANDLAB_THREADS: '1' });
+    const { interrupted, stopped, seconds } = await stopWhenTraining(demo, out);
+    expect(interrupted, 'a training run started').toBeDefined();
+    expect({ code: stopped.code, signal: stopped.signal }, stopped.stderr).toEqual({ code: null, signal: 'SIGTERM' });
+    expect(seconds).toBeLessThan(5);
+    expect(stopped.stdout).toMatch(
+      new RegExp(
+        `stopped by SIGTERM: 1 run\\(s\\) stopped at a checkpoint, \\d+ not started, no report written; ` +
+          `to continue, run: randlab demo --out ${out} --data-dir /nonexistent\\n$`,
+      ),
+    );
+    expect(existsSync(join(out, 'experiment.lock'))).toBe(false);
+    expect(runLocks(out)).toEqual([]);
+    const opened = openExperiment(out);
+    try {
+      const { store } = opened.context;
+      const run = store.getRun(interrupted!)!;
+      expect(run.status).toBe('stopped');
+      expect(listCheckpoints(store.checkpointDir(interrupted!)).at(-1)?.step).toBe(run.step);
+    } finally {
+      opened.close();
+    }
+  }, 60_000);
 });

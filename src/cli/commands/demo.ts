@@ -5,9 +5,10 @@
  */
 import type { Command } from 'commander';
 import { resolveDataRoot } from '../../data/paths.js';
-import { runExperiment } from '../../experiments/experiment.js';
+import { ExperimentStoppedError, runExperiment, type ExperimentResult } from '../../experiments/experiment.js';
 import { getRecipe } from '../../experiments/recipes/index.js';
-import { summarizeResult } from './experiment.js';
+import { endBySignal, stopOnSignal } from '../stop-on-signal.js';
+import { stoppedLine, summarizeResult } from './experiment.js';
 
 interface DemoCommandOptions {
   dataDir?: string;
@@ -47,16 +48,44 @@ export function registerDemoCommand(program: Command): void {
       const firstSeed = Number(options.firstSeed);
       if (!Number.isSafeInteger(firstSeed) || firstSeed < 0)
         throw new Error(`--first-seed must be a non-negative integer, got '${options.firstSeed}'`);
-      const result = await runExperiment({
-        recipe,
-        scale: 'demo',
-        jobs,
-        firstSeed,
-        ...(options.out !== undefined ? { out: options.out } : {}),
-        dataRoot,
-        log: (line) => process.stdout.write(`${line}\n`),
-      });
+      // Ctrl-C stops the runs at their next step with a checkpoint, as `randlab experiment` does.
+      const stop = stopOnSignal((signal) =>
+        process.stderr.write(`randlab: ${signal}: stopping the demonstration at the next step (again: at once)\n`),
+      );
+      let result: ExperimentResult | undefined;
+      try {
+        result = await runExperiment({
+          recipe,
+          scale: 'demo',
+          jobs,
+          firstSeed,
+          ...(options.out !== undefined ? { out: options.out } : {}),
+          dataRoot,
+          log: (line) => process.stdout.write(`${line}\n`),
+          signal: stop.signal,
+        });
+      } catch (error) {
+        if (!(error instanceof ExperimentStoppedError) || stop.received === null) throw error;
+        process.stdout.write(stoppedLine(error, stop.received, demoCommand(options)));
+      } finally {
+        stop.dispose();
+      }
+      if (result === undefined) {
+        endBySignal(stop.received!); // stopped (any other error was thrown)
+        return;
+      }
       process.stdout.write(`\n${summarizeResult(result)}`);
       process.stdout.write(`\nOpen the report: ${result.report.html}\n`);
     });
+}
+
+/** The command line that continues the same demonstration (its folder resumes the stopped runs). */
+function demoCommand(options: DemoCommandOptions): string[] {
+  return [
+    'demo',
+    ...(options.firstSeed !== '0' ? ['--first-seed', options.firstSeed] : []),
+    ...(options.jobs !== '1' ? ['--jobs', options.jobs] : []),
+    ...(options.out !== undefined ? ['--out', options.out] : []),
+    ...(options.dataDir !== undefined ? ['--data-dir', options.dataDir] : []),
+  ];
 }

@@ -74,7 +74,7 @@ function shellWord(text: string): string {
 }
 
 /** The line printed after a stop: what stopped, and the command that continues the experiment. */
-function stoppedLine(error: ExperimentStoppedError, signal: NodeJS.Signals, command: readonly string[]): string {
+export function stoppedLine(error: ExperimentStoppedError, signal: NodeJS.Signals, command: readonly string[]): string {
   const count = (status: OutcomeStatus) => [...error.outcomes.values()].filter((o) => o.status === status).length;
   return (
     `stopped by ${signal}: ${count('stopped')} run(s) stopped at a checkpoint, ${count('pending')} not started, ` +
