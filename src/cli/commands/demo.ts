@@ -5,10 +5,8 @@
  */
 import type { Command } from 'commander';
 import { resolveDataRoot } from '../../data/paths.js';
-import { ExperimentStoppedError, runExperiment, type ExperimentResult } from '../../experiments/experiment.js';
 import { getRecipe } from '../../experiments/recipes/index.js';
-import { endBySignal, stopOnSignal } from '../stop-on-signal.js';
-import { stoppedLine, summarizeResult } from './experiment.js';
+import { runUntilSignal, summarizeResult } from './experiment.js';
 
 interface DemoCommandOptions {
   dataDir?: string;
@@ -49,12 +47,8 @@ export function registerDemoCommand(program: Command): void {
       if (!Number.isSafeInteger(firstSeed) || firstSeed < 0)
         throw new Error(`--first-seed must be a non-negative integer, got '${options.firstSeed}'`);
       // Ctrl-C stops the runs at their next step with a checkpoint, as `randlab experiment` does.
-      const stop = stopOnSignal((signal) =>
-        process.stderr.write(`randlab: ${signal}: stopping the demonstration at the next step (again: at once)\n`),
-      );
-      let result: ExperimentResult | undefined;
-      try {
-        result = await runExperiment({
+      const result = await runUntilSignal(
+        {
           recipe,
           scale: 'demo',
           jobs,
@@ -62,18 +56,10 @@ export function registerDemoCommand(program: Command): void {
           ...(options.out !== undefined ? { out: options.out } : {}),
           dataRoot,
           log: (line) => process.stdout.write(`${line}\n`),
-          signal: stop.signal,
-        });
-      } catch (error) {
-        if (!(error instanceof ExperimentStoppedError) || stop.received === null) throw error;
-        process.stdout.write(stoppedLine(error, stop.received, demoCommand(options)));
-      } finally {
-        stop.dispose();
-      }
-      if (result === undefined) {
-        endBySignal(stop.received!); // stopped (any other error was thrown)
-        return;
-      }
+        },
+        () => demoCommand(options),
+      );
+      if (result === undefined) return; // stopped by a signal: the process is ending by it
       process.stdout.write(`\n${summarizeResult(result)}`);
       process.stdout.write(`\nOpen the report: ${result.report.html}\n`);
     });

@@ -8,7 +8,12 @@
  */
 import type { Command } from 'commander';
 import { resolveDataRoot } from '../../data/paths.js';
-import { ExperimentStoppedError, runExperiment, type ExperimentResult } from '../../experiments/experiment.js';
+import {
+  ExperimentStoppedError,
+  runExperiment,
+  type ExperimentResult,
+  type RunExperimentOptions,
+} from '../../experiments/experiment.js';
 import type { OutcomeStatus } from '../../experiments/pool.js';
 import { defaultSeedCount, parseScale, seedList, SCALES, type Scale } from '../../experiments/recipe.js';
 import { getRecipe, RECIPES } from '../../experiments/recipes/index.js';
@@ -73,8 +78,34 @@ function shellWord(text: string): string {
   return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`;
 }
 
+/**
+ * Runs an experiment that the first SIGINT/SIGTERM stops at its runs' next step: then it prints what
+ * stopped and `continueWith(dir)`, the command that continues it, ends the process by that signal and
+ * resolves to undefined. `randlab experiment` and `randlab demo` run through it.
+ */
+export async function runUntilSignal(
+  options: Omit<RunExperimentOptions, 'signal'>,
+  continueWith: (dir: string) => readonly string[],
+): Promise<ExperimentResult | undefined> {
+  const stop = stopOnSignal((signal) =>
+    process.stderr.write(
+      `randlab: ${signal}: stopping the runs in progress at their next step (send it again to end at once)\n`,
+    ),
+  );
+  try {
+    return await runExperiment({ ...options, signal: stop.signal });
+  } catch (error) {
+    if (!(error instanceof ExperimentStoppedError) || stop.received === null) throw error;
+    process.stdout.write(stoppedLine(error, stop.received, continueWith(error.dir)));
+  } finally {
+    stop.dispose();
+  }
+  endBySignal(stop.received); // stopped (any other error was thrown)
+  return undefined;
+}
+
 /** The line printed after a stop: what stopped, and the command that continues the experiment. */
-export function stoppedLine(error: ExperimentStoppedError, signal: NodeJS.Signals, command: readonly string[]): string {
+function stoppedLine(error: ExperimentStoppedError, signal: NodeJS.Signals, command: readonly string[]): string {
   const count = (status: OutcomeStatus) => [...error.outcomes.values()].filter((o) => o.status === status).length;
   return (
     `stopped by ${signal}: ${count('stopped')} run(s) stopped at a checkpoint, ${count('pending')} not started, ` +
@@ -132,14 +163,8 @@ export function registerExperimentCommand(program: Command): void {
         );
         return;
       }
-      const stop = stopOnSignal((signal) =>
-        process.stderr.write(
-          `randlab: ${signal}: stopping the runs in progress at their next step (send it again to end at once)\n`,
-        ),
-      );
-      let result: ExperimentResult | undefined;
-      try {
-        result = await runExperiment({
+      const result = await runUntilSignal(
+        {
           recipe: name,
           scale: parseScale(options.scale),
           ...(options.seeds !== undefined ? { seeds: positiveInteger(options.seeds, '--seeds') } : {}),
@@ -147,18 +172,10 @@ export function registerExperimentCommand(program: Command): void {
           ...(options.out !== undefined ? { out: options.out } : {}),
           dataRoot: resolveDataRoot(options.dataDir),
           log: options.quiet ? () => {} : (line) => process.stdout.write(`${line}\n`),
-          signal: stop.signal,
-        });
-      } catch (error) {
-        if (!(error instanceof ExperimentStoppedError) || stop.received === null) throw error;
-        process.stdout.write(stoppedLine(error, stop.received, continueCommand(name, options, error.dir)));
-      } finally {
-        stop.dispose();
-      }
-      if (result === undefined) {
-        endBySignal(stop.received!); // stopped (any other error was thrown)
-        return;
-      }
+        },
+        (dir) => continueCommand(name, options, dir),
+      );
+      if (result === undefined) return; // stopped by a signal: the process is ending by it
       process.stdout.write(summarizeResult(result));
       if ([...result.outcomes.values()].some((o) => UNFINISHED.has(o.status))) process.exitCode = 1;
     });

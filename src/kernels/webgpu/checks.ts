@@ -3,6 +3,7 @@
  * out-of-bounds accesses instead of failing, so a wrong length would silently give wrong numbers:
  * each kernel checks its arrays before recording a dispatch, and says which kernel, array and shape.
  */
+import type { Pool2dParams } from '../interface.js';
 import type { DeviceArray, ElementType } from './runtime.js';
 
 export function requireLength(kernel: string, name: string, array: DeviceArray, length: number, shape: string): void {
@@ -26,18 +27,7 @@ export function requireSizes(kernel: string, sizes: Readonly<Record<string, numb
 }
 
 /** The geometry convolution and pooling share: an image, a window, strides, padding, the output size. */
-export interface WindowGeometry {
-  readonly h: number;
-  readonly w: number;
-  readonly kh: number;
-  readonly kw: number;
-  readonly strideH: number;
-  readonly strideW: number;
-  readonly padH: number;
-  readonly padW: number;
-  readonly outH: number;
-  readonly outW: number;
-}
+export type WindowGeometry = Omit<Pool2dParams, 'n' | 'c'>;
 
 /** Windows and strides of at least 1, and outH/outW = floor((size + 2·pad − window) / stride) + 1. */
 export function requireWindowGeometry(kernel: string, g: WindowGeometry, shape: string): void {
