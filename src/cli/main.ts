@@ -13,6 +13,7 @@ import { registerExperimentCommand } from './commands/experiment.js';
 import { registerReportCommand } from './commands/report.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerDevicesCommand } from './commands/devices.js';
+import { registerServeCommand } from './commands/serve.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerReportCommand(program);
   registerDemoCommand(program);
   registerDevicesCommand(program);
+  registerServeCommand(program);
   return program;
 }
 

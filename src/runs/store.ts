@@ -155,6 +155,45 @@ export class RunStore {
     return new RunStore(dir, db);
   }
 
+  /**
+   * Opens an existing store for reading only (the dashboard): nothing is created or migrated, and any
+   * write through it fails. Readers of a WAL index see each writer's commits as they land.
+   */
+  static openReadOnly(root: string): RunStore {
+    const dir = resolve(root);
+    const path = join(dir, INDEX_FILE);
+    if (!existsSync(path)) throw new Error(`${dir} is not a run store: ${INDEX_FILE} is missing`);
+    const db = new Database(path, { readonly: true, fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
+    try {
+      checkSchemaVersion(db);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+    return new RunStore(dir, db);
+  }
+
+  /** A number that changes whenever another connection commits to the index (SQLite's data_version). */
+  dataVersion(): number {
+    return this.db.pragma('data_version', { simple: true }) as number;
+  }
+
+  /** Every run's last metric step, for watchers that look for new metrics. */
+  lastMetricSteps(): Map<string, number> {
+    const rows = this.db.prepare('SELECT run_id, MAX(step) AS step FROM metrics GROUP BY run_id').all() as Array<{
+      run_id: string;
+      step: number;
+    }>;
+    return new Map(rows.map((row) => [row.run_id, row.step]));
+  }
+
+  /** A run's metrics logged after `step`, in step order. */
+  metricsAfter(id: string, step: number): MetricRow[] {
+    return this.db
+      .prepare('SELECT step, name, value FROM metrics WHERE run_id = ? AND step > ? ORDER BY step, name')
+      .all(id, step) as MetricRow[];
+  }
+
   close(): void {
     this.db.close();
   }
@@ -363,14 +402,20 @@ function writeTransaction(db: Database.Database, fn: () => void): void {
   }
 }
 
+/** The index's schema version, or an error when this randlab is too old to read it. */
+function checkSchemaVersion(db: Database.Database): number {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > SCHEMA_VERSION) {
+    throw new Error(
+      `run store ${db.name} has schema version ${version}; this randlab understands up to ${SCHEMA_VERSION}`,
+    );
+  }
+  return version;
+}
+
 function migrate(db: Database.Database): void {
   writeTransaction(db, () => {
-    const version = db.pragma('user_version', { simple: true }) as number;
-    if (version > SCHEMA_VERSION) {
-      throw new Error(
-        `run store ${db.name} has schema version ${version}; this randlab understands up to ${SCHEMA_VERSION}`,
-      );
-    }
+    const version = checkSchemaVersion(db);
     db.exec(SCHEMA);
     if (version < SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
   });
