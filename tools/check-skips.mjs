@@ -52,6 +52,12 @@ const ALLOWED_SKIPS = [
     reason: NO_WEBGPU,
     unlessEnv: 'RANDLAB_REQUIRE_WEBGPU',
   },
+  {
+    file: 'test/serve-browser.test.ts',
+    describe: 'the dashboard in Chromium',
+    reason: "no Chromium at /usr/bin/chromium; CI installs Debian's chromium and requires it",
+    unlessEnv: 'RANDLAB_REQUIRE_BROWSER',
+  },
 ];
 
 /** @param {string} file @param {AssertionResult} test */

@@ -22,6 +22,9 @@ export interface CurveOptions {
   readonly smoothing?: number;
   readonly logX?: boolean;
   readonly logY?: boolean;
+  /** Plot size in pixels (default 640 × 260). */
+  readonly width?: number;
+  readonly height?: number;
 }
 
 /** TensorBoard's debiased exponential moving average: the first points are not pulled towards 0. */
@@ -48,18 +51,24 @@ function curvePoints(run: CurveRun, options: CurveOptions, series: string, seed:
 }
 
 export function curvesSpec(runs: readonly CurveRun[], options: CurveOptions): TopLevelSpec {
-  const chart = { xTitle: 'step', yTitle: options.metric, logX: options.logX ?? false, logY: options.logY ?? false };
-  const width = 640;
+  const chart = {
+    xTitle: 'step',
+    yTitle: options.metric,
+    logX: options.logX ?? false,
+    logY: options.logY ?? false,
+    width: options.width ?? 640,
+    height: options.height ?? 260,
+  };
   if (options.groupBy) {
     const field = options.groupBy;
     const points = runs.flatMap((run, i) => {
       const value = run.fields[field];
       return curvePoints(run, options, `${field}=${value === undefined ? '(none)' : String(value)}`, i);
     });
-    return bandChart(points, { ...chart, width });
+    return bandChart(points, chart);
   }
   return seedLinesChart(
     runs.flatMap((run) => curvePoints(run, options, run.key, 0)),
-    { ...chart, width },
+    chart,
   );
 }

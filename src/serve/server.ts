@@ -222,6 +222,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       smoothing: numberParam(url, 'smooth', 0, [0, 0.99]),
       logX: url.searchParams.get('logx') === '1',
       logY: url.searchParams.get('logy') === '1',
+      width: numberParam(url, 'width', 640, [100, 2000]),
+      height: numberParam(url, 'height', 260, [60, 1200]),
     });
   }
 

@@ -393,7 +393,8 @@ async function runsPage() {
   const runs = all.filter((run) => runMatches(run, experiment ? [...filters, `experiment=${experiment}`] : filters));
   const selected = new Set(state.getAll('select'));
   const allFields = [...new Set(all.flatMap((run) => Object.keys(run.fields)))].sort();
-  const columns = varyingFields(runs).slice(0, 8);
+  // `?cols=a,b` picks the config columns; by default, the first fields whose values differ between the runs.
+  const columns = state.get('cols')?.split(',').filter(Boolean) ?? varyingFields(runs).slice(0, 8);
   const metrics = KEY_METRICS.filter((m) => runs.some((run) => run.metrics[m] !== undefined));
   const group = state.get('group');
   const header = h(
@@ -525,12 +526,19 @@ function mean(values) {
 /** The metrics worth a chart: everything but the alignment probe's per-index f and σ values. */
 const chartedMetric = (name) => !/\/(f|sigma)\/\d+$/.test(name) && name !== 'experiment/wall_seconds';
 
+/** Losses and accuracies first, then the rest by name. */
+function byImportance(a, b) {
+  const rank = (name) => (/loss|accuracy/.test(name) ? 0 : 1);
+  return rank(a) - rank(b) || a.localeCompare(b);
+}
+
 async function runPage(source, id) {
   const state = params();
   const key = `${source}/${id}`;
   const [run, rows] = await Promise.all([getJson(`/api/runs/${key}`), getJson(`/api/runs/${key}/metrics`)]);
-  const names = [...new Set(rows.map((r) => r.name))].filter(chartedMetric).sort();
-  const charts = names.map((name) => curveChart(name, curveQuery([key], name, state)));
+  const names = [...new Set(rows.map((r) => r.name))].filter(chartedMetric).sort(byImportance);
+  const small = (query) => (query.set('width', '380'), query.set('height', '170'), query);
+  const charts = names.map((name) => curveChart(name, small(curveQuery([key], name, state))));
   const fields = Object.entries(run.fields);
   show(
     h('h1', {}, run.id),
