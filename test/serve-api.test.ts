@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunStore } from '../src/runs/store.js';
+import { rerunLauncher } from '../src/serve/rerun.js';
 import { startServer, type RunningServer } from '../src/serve/server.js';
 import { makeTempDir } from './helpers/data-fixtures.js';
 import { makeServedFolders, MARKUP, type ServedFolders } from './serve-fixtures.js';
@@ -161,5 +162,41 @@ describe('randlab serve: live updates', () => {
       rows: [{ step: 4, name: 'train/loss', value: 0.25 }],
     });
     expect(text).not.toContain('plain-a');
+  });
+});
+
+describe('randlab serve: re-running the failed runs of an experiment', () => {
+  it('starts randlab experiment on the folder when confirmed, which runs the failed run again', async () => {
+    const rerunning = await startServer({
+      dirs: [folders.experiments],
+      port: 0,
+      rerun: rerunLauncher([process.execPath, '--import', 'tsx', join(import.meta.dirname, 'runs-cli-entry.ts')]),
+    });
+    try {
+      const writer = RunStore.open(join(folders.experimentDir, 'store'));
+      const failed = writer.listRuns().find((run) => run.id.startsWith('right-s1'))!;
+      writer.updateRun(failed.id, { status: 'failed', message: 'made to fail by the test' });
+      writer.close();
+      const url = new URL('/api/experiments/fig20-smoke/rerun', rerunning.url);
+      expect((await fetch(url, { method: 'POST' })).status).toBe(403); // not confirmed
+      const response = await fetch(url, { method: 'POST', headers: { 'X-Randlab-Confirm': 'rerun' } });
+      expect(response.status).toBe(202);
+      const body = (await response.json()) as { started: boolean; message: string; log: string };
+      expect(body.started).toBe(true);
+      expect(body.message).toMatch(/randlab experiment fig20-gaussian-fc --scale smoke --seeds 2 --out /);
+      const status = async () => {
+        const runs = (await (await fetch(new URL('/api/runs', rerunning.url))).json()) as {
+          id: string;
+          status: string;
+        }[];
+        return runs.find((run) => run.id === failed.id)?.status;
+      };
+      const deadline = Date.now() + 60_000;
+      while ((await status()) !== 'finished' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+      expect(await status()).toBe('finished');
+      expect(readFileSync(body.log, 'utf8')).toContain('11 of 12 runs already finished; 1 to run');
+    } finally {
+      await rerunning.close();
+    }
   });
 });

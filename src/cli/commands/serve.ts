@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { resolveStoreRoot } from '../../runs/store.js';
+import { rerunLauncher } from '../../serve/rerun.js';
 import { startServer } from '../../serve/server.js';
 
 interface ServeCommandOptions {
@@ -39,6 +40,8 @@ export function registerServeCommand(program: Command): void {
         host: options.host,
         port: portNumber(options.port),
         ...(token ? { token } : {}),
+        // The re-run action starts this same randlab (node, its flags and entry script) as `randlab experiment`.
+        rerun: rerunLauncher([process.execPath, ...process.execArgv, process.argv[1]!]),
       });
       const address = token ? `${running.url}?token=${encodeURIComponent(token)}` : running.url;
       process.stdout.write(`randlab serve: ${address}\n  serving ${served.join(', ')}\n`);
