@@ -12,7 +12,7 @@ import { getRecipe } from '../experiments/recipes/index.js';
 import { evaluateClaims, type ClaimResult } from '../report/claims.js';
 import { seedCost, secondsPerSeed } from '../report/seed-cost.js';
 import type { RecipeCheck, RunRecord as ReportRun } from '../report/types.js';
-import type { RunStatus } from '../runs/store.js';
+import type { RunStatus, RunStore } from '../runs/store.js';
 import type { Catalog, Source } from './catalog.js';
 
 export type PlanStatus = RunStatus | 'pending';
@@ -69,21 +69,22 @@ export function experimentPlan(dir: string): RunSpec[] {
   return plan;
 }
 
-interface PlannedRunState {
+export interface PlannedRunState {
   readonly spec: RunSpec;
   readonly status: PlanStatus;
   readonly step: number | null;
   readonly seconds: number | null;
 }
 
-function planStates(source: Source, plan: readonly RunSpec[]): PlannedRunState[] {
+/** Each planned run's status in the store (pending when absent), last step and recorded seconds. */
+export function planStates(store: RunStore, plan: readonly RunSpec[]): PlannedRunState[] {
   return plan.map((spec) => {
-    const run = source.store.getRun(spec.id);
+    const run = store.getRun(spec.id);
     return {
       spec,
       status: run?.status ?? 'pending',
       step: run?.step ?? null,
-      seconds: run ? (recordedSeconds(source.store, spec.id) ?? null) : null,
+      seconds: run ? (recordedSeconds(store, spec.id) ?? null) : null,
     };
   });
 }
@@ -119,7 +120,7 @@ function summaryOf(name: string, manifest: Manifest, states: readonly PlannedRun
 export function listExperiments(catalog: Catalog): ExperimentSummary[] {
   return catalog
     .experiments()
-    .map(({ source, dir, manifest }) => summaryOf(source.name, manifest, planStates(source, experimentPlan(dir))));
+    .map(({ source, dir, manifest }) => summaryOf(source.name, manifest, planStates(source.store, experimentPlan(dir))));
 }
 
 /** Verdicts depend only on the finished runs: they are recomputed when that set changes. */
@@ -174,7 +175,7 @@ export async function experimentDetails(catalog: Catalog, name: string): Promise
   if (!source?.experimentDir) return undefined;
   const dir = source.experimentDir;
   const manifest = readManifest(dir);
-  const states = planStates(source, experimentPlan(dir));
+  const states = planStates(source.store, experimentPlan(dir));
   return {
     ...summaryOf(name, manifest, states),
     description: getRecipe(manifest.recipe).description,

@@ -8,7 +8,9 @@
  */
 import type { Command } from 'commander';
 import { resolveDataRoot } from '../../data/paths.js';
+import { resolve } from 'node:path';
 import {
+  defaultExperimentDir,
   ExperimentStoppedError,
   runExperiment,
   type ExperimentResult,
@@ -18,6 +20,7 @@ import type { OutcomeStatus } from '../../experiments/pool.js';
 import { defaultSeedCount, parseScale, seedList, SCALES, type Scale } from '../../experiments/recipe.js';
 import { getRecipe, RECIPES } from '../../experiments/recipes/index.js';
 import { findingSentence } from '../../report/findings.js';
+import { experimentProgressBar } from '../experiment-progress.js';
 import { endBySignal, stopOnSignal } from '../stop-on-signal.js';
 
 interface ExperimentCommandOptions {
@@ -163,6 +166,12 @@ export function registerExperimentCommand(program: Command): void {
         );
         return;
       }
+      const bar =
+        options.quiet || !process.stdout.isTTY
+          ? undefined
+          : experimentProgressBar(
+              resolve(options.out ?? defaultExperimentDir(getRecipe(name).name, parseScale(options.scale))),
+            );
       const result = await runUntilSignal(
         {
           recipe: name,
@@ -171,10 +180,10 @@ export function registerExperimentCommand(program: Command): void {
           jobs: positiveInteger(options.jobs, '--jobs'),
           ...(options.out !== undefined ? { out: options.out } : {}),
           dataRoot: resolveDataRoot(options.dataDir),
-          log: options.quiet ? () => {} : (line) => process.stdout.write(`${line}\n`),
+          log: options.quiet ? () => {} : (bar?.log ?? ((line) => process.stdout.write(`${line}\n`))),
         },
         (dir) => continueCommand(name, options, dir),
-      );
+      ).finally(() => bar?.stop());
       if (result === undefined) return; // stopped by a signal: the process is ending by it
       process.stdout.write(summarizeResult(result));
       if ([...result.outcomes.values()].some((o) => UNFINISHED.has(o.status))) process.exitCode = 1;
