@@ -120,7 +120,9 @@ function summaryOf(name: string, manifest: Manifest, states: readonly PlannedRun
 export function listExperiments(catalog: Catalog): ExperimentSummary[] {
   return catalog
     .experiments()
-    .map(({ source, dir, manifest }) => summaryOf(source.name, manifest, planStates(source.store, experimentPlan(dir))));
+    .map(({ source, dir, manifest }) =>
+      summaryOf(source.name, manifest, planStates(source.store, experimentPlan(dir))),
+    );
 }
 
 /** Verdicts depend only on the finished runs: they are recomputed when that set changes. */

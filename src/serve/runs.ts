@@ -102,6 +102,12 @@ export function listRunSummaries(catalog: Catalog): RunSummary[] {
   });
 }
 
+/** One run's summary, or undefined when the source or the run is unknown. */
+export function runSummary(catalog: Catalog, sourceName: string, id: string): RunSummary | undefined {
+  const found = catalog.run(sourceName, id);
+  return found && summarize(found.source, found.run, planOf(found.source));
+}
+
 /** The only files of a run folder the server hands out: PNGs directly in it. */
 export const IMAGE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*\.png$/;
 

@@ -16,7 +16,7 @@ import { Catalog } from './catalog.js';
 import { curvesSpec } from './curves.js';
 import { experimentDetails, listExperiments } from './experiments.js';
 import { LiveFeed, type LiveEvent } from './live.js';
-import { IMAGE_NAME, listRunSummaries, runDetails, runMetrics } from './runs.js';
+import { IMAGE_NAME, listRunSummaries, runDetails, runMetrics, runSummary } from './runs.js';
 
 export interface ServeOptions {
   /** Run stores, experiment folders, or folders of experiment folders. */
@@ -209,9 +209,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     const metric = url.searchParams.get('metric');
     if (!metric) throw new HttpError(400, 'query parameter metric is required');
     if (keys.length === 0) throw new HttpError(400, 'query parameter runs must name at least one run');
-    const summaries = new Map(listRunSummaries(catalog).map((run) => [run.key, run]));
     const runs = keys.map((key) => {
-      const summary = summaries.get(key);
+      const [source, id, ...rest] = key.split('/');
+      const summary = source && id && rest.length === 0 ? runSummary(catalog, source, id) : undefined;
       if (!summary) throw new HttpError(404, `no run ${key}`);
       return { key, fields: summary.fields, metrics: runMetrics(catalog, summary.source, summary.id) ?? [] };
     });
