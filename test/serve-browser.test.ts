@@ -25,12 +25,21 @@ describe.skipIf(browserMissing)('the dashboard in Chromium', () => {
   let browser: Browser;
   let page: Page;
   const dialogs: string[] = [];
+  /** The folders the re-run action was asked to run (the real launcher is tested in serve-api.test.ts). */
+  const reruns: string[] = [];
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
     temp = makeTempDir('serve-browser');
     folders = await makeServedFolders(temp.dir);
-    server = await startServer({ dirs: [folders.store, folders.experiments], port: 0 });
+    server = await startServer({
+      dirs: [folders.store, folders.experiments],
+      port: 0,
+      rerun: async (dir) => {
+        reruns.push(dir);
+        return { started: true, message: `started randlab experiment on ${dir}` };
+      },
+    });
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.on('dialog', (dialog) => {
@@ -222,5 +231,29 @@ describe.skipIf(browserMissing)('the dashboard in Chromium', () => {
       child.kill('SIGTERM');
       await new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.on('exit', resolve)));
     }
+  });
+
+  it('re-runs the failed runs of an experiment only after the user confirms', async () => {
+    const writer = RunStore.open(join(folders.experimentDir, 'store'));
+    const failed = writer.listRuns().find((run) => run.id.startsWith('middle-s0'))!;
+    writer.updateRun(failed.id, { status: 'failed', message: 'made to fail by the test' });
+    writer.close();
+    page.removeAllListeners('dialog');
+    const answers = [false, true];
+    const asked: string[] = [];
+    page.on('dialog', (dialog) => {
+      asked.push(dialog.message());
+      void (answers.shift() ? dialog.accept() : dialog.dismiss());
+    });
+    await open('/experiments/fig20-smoke');
+    await expect(page.textContent('#rerun')).resolves.toBe('Re-run the 1 failed run(s)');
+    await page.click('#rerun');
+    await page.waitForTimeout(300);
+    expect(asked).toHaveLength(1);
+    expect(reruns).toEqual([]); // declined: nothing started
+    await page.click('#rerun');
+    await page.waitForFunction(() => document.getElementById('rerun-status')?.textContent?.includes('started'));
+    expect(asked[1]).toMatch(/^Re-run the 1 failed run\(s\) of fig20-smoke\?/);
+    expect(reruns).toEqual([folders.experimentDir]);
   });
 });
