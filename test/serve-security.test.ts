@@ -5,10 +5,11 @@
  * no write but the confirmed re-run action.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RunStore } from '../src/runs/store.js';
 import { startServer, type RunningServer } from '../src/serve/server.js';
 import { makeTempDir } from './helpers/data-fixtures.js';
 import { makeServedFolders, rawRequest, type ServedFolders } from './serve-fixtures.js';
@@ -31,6 +32,12 @@ beforeAll(async () => {
   writeFileSync(secret, PNG.sync.write(png));
   writeFileSync(join(folders.store, 'plain-a', 'filters-0.png'), PNG.sync.write(png));
   symlinkSync(secret, join(folders.store, 'plain-a', 'leak.png'));
+  // A run whose folder is a link to a folder outside the store.
+  const store = RunStore.open(folders.store);
+  store.createRun({ id: 'linked', model: 'mlp', dataset: 'gaussian', config: {} });
+  store.close();
+  rmSync(join(folders.store, 'linked'), { recursive: true });
+  symlinkSync(outside, join(folders.store, 'linked'));
   local = await startServer({ dirs: [folders.store, folders.experiments], port: 0 });
 });
 afterAll(async () => {
@@ -117,11 +124,12 @@ describe('randlab serve: who may connect', () => {
 });
 
 describe('randlab serve: paths from URLs', () => {
-  it('serves a PNG of a run folder, but no link out of it', async () => {
+  it('serves a PNG of a run folder, but no link out of it, nor a run folder linked from elsewhere', async () => {
     const image = await rawRequest(local.port, '/files/runs/plain-a/filters-0.png');
     expect(image.status).toBe(200);
     expect(image.headers['content-type']).toBe('image/png');
     expect((await rawRequest(local.port, '/files/runs/plain-a/leak.png')).status).toBe(404);
+    expect((await rawRequest(local.port, '/files/runs/linked/secret.png')).status).toBe(404);
   });
 
   it.each([

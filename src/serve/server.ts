@@ -8,7 +8,7 @@
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { dirname, join, sep } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkRunId } from '../runs/store.js';
 import { hasToken, loopbackHostHeader, queryHasToken, requiredToken, TOKEN_COOKIE } from './access.js';
@@ -124,13 +124,17 @@ function sendFile(response: ServerResponse, path: string): void {
   response.end(readFileSync(path));
 }
 
-/** A run image, if `name` is a PNG directly inside the run's folder once links are resolved. */
-function runImagePath(runDir: string, name: string): string | undefined {
+/**
+ * A run image, if `name` is a PNG directly inside the run's folder, and that folder directly inside the
+ * store, once links are resolved (a linked file or a linked run folder pointing elsewhere is refused).
+ */
+function runImagePath(storeRoot: string, runDir: string, name: string): string | undefined {
   if (!IMAGE_NAME.test(name)) return undefined;
   const path = join(runDir, name);
   if (!existsSync(path)) return undefined;
   const real = realpathSync(path);
-  return real.startsWith(realpathSync(runDir) + sep) ? real : undefined;
+  const realDir = realpathSync(runDir);
+  return dirname(real) === realDir && dirname(realDir) === realpathSync(storeRoot) ? real : undefined;
 }
 
 function numberParam(url: URL, name: string, fallback: number, range: [number, number]): number {
@@ -171,7 +175,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     if (segments[0] === 'files' && segments.length === 4) {
       const { source, id } = runParts(segments[1]!, segments[2]!);
       const found = catalog.run(source, id);
-      const file = found && runImagePath(found.source.store.runDir(id), segments[3]!);
+      const file = found && runImagePath(found.source.store.root, found.source.store.runDir(id), segments[3]!);
       if (!file) throw new HttpError(404, `no image ${segments[3]} in run ${source}/${id}`);
       return sendFile(response, file);
     }
