@@ -181,7 +181,7 @@ describe('randlab serve: re-running the failed runs of an experiment', () => {
       expect((await fetch(url, { method: 'POST' })).status).toBe(403); // not confirmed
       const response = await fetch(url, { method: 'POST', headers: { 'X-Randlab-Confirm': 'rerun' } });
       expect(response.status).toBe(202);
-      const body = (await response.json()) as { started: boolean; message: string; log: string };
+      const body = (await response.json()) as { started: boolean; message: string; log: string; pid: number };
       expect(body.started).toBe(true);
       expect(body.message).toMatch(/randlab experiment fig20-gaussian-fc --scale smoke --seeds 2 --out /);
       const status = async () => {
@@ -194,7 +194,20 @@ describe('randlab serve: re-running the failed runs of an experiment', () => {
       const deadline = Date.now() + 60_000;
       while ((await status()) !== 'finished' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
       expect(await status()).toBe('finished');
-      expect(readFileSync(body.log, 'utf8')).toContain('11 of 12 runs already finished; 1 to run');
+      // The command goes on to write the report: wait for it to end before the folder is removed.
+      const alive = () => {
+        try {
+          process.kill(body.pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(alive()).toBe(false);
+      const log = readFileSync(body.log, 'utf8');
+      expect(log).toContain('11 of 12 runs already finished; 1 to run');
+      expect(log).toMatch(/report: .*fig20-smoke\/report\/index\.html/);
     } finally {
       await rerunning.close();
     }
