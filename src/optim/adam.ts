@@ -1,4 +1,6 @@
 import { getKernels } from '../kernels/index.js';
+import { adamUpdate as adamUpdateOnDevice } from '../kernels/webgpu/index.js';
+import { webgpuRuntime } from '../tensor/device.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { checkRange, Optimizer, type MutableParameterState, type NamedParameters } from './optimizer.js';
 
@@ -25,10 +27,16 @@ abstract class AdamBase extends Optimizer<AdamHyper> {
     return h;
   }
 
-  protected update(param: Tensor, grad: Float32Array, state: MutableParameterState): void {
-    const m = this.buffer(state, 'exp_avg', param.shape);
-    const v = this.buffer(state, 'exp_avg_sq', param.shape);
-    getKernels().adamUpdate(param.data, grad, m, v, { ...this.hyper, decoupled: this.decoupled, step: state.step + 1 });
+  protected update(param: Tensor, grad: Tensor, state: MutableParameterState): void {
+    const m = this.buffer(state, 'exp_avg', param);
+    const v = this.buffer(state, 'exp_avg_sq', param);
+    const settings = { ...this.hyper, decoupled: this.decoupled, step: state.step + 1 };
+    if (param.device === 'cpu') {
+      getKernels().adamUpdate(param.data, grad.data, m.data, v.data, settings);
+      return;
+    }
+    const gpu = webgpuRuntime(param.describe());
+    adamUpdateOnDevice(gpu, param.deviceArray, grad.deviceArray, m.deviceArray, v.deviceArray, settings);
   }
 }
 

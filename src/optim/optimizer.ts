@@ -6,8 +6,9 @@
  * `zeroGrad` zeroes gradients in place (PyTorch's set_to_none=False): a parameter that has never
  * received a gradient is skipped by `step`, as in PyTorch.
  */
-import { formatShape, full, persistentTensor, type Shape, type Tensor } from '../tensor/tensor.js';
+import { formatShape, full, persistentOnWebGpu, persistentTensor, type Tensor } from '../tensor/tensor.js';
 import { untracked } from '../tensor/scope.js';
+import { webgpuRuntime } from '../tensor/device.js';
 import { backward } from '../tensor/autograd.js';
 import type { LeafSgdUpdate, LeafSgdUpdateOffer } from '../tensor/fusedStep.js';
 
@@ -58,8 +59,8 @@ export abstract class Optimizer<H extends Hyperparameters> {
   /** Throws naming the first invalid setting; returns the settings to keep. */
   protected abstract validate(hyperparameters: H): H;
 
-  /** Apply one update to `param` given its gradient and its state (buffers created on first use). */
-  protected abstract update(param: Tensor, grad: Float32Array, state: MutableParameterState): void;
+  /** Apply one update to `param` given its gradient (on param's device) and its state (buffers made on first use). */
+  protected abstract update(param: Tensor, grad: Tensor, state: MutableParameterState): void;
 
   get hyperparameters(): Readonly<H> {
     return { ...this.hyper };
@@ -116,7 +117,7 @@ export abstract class Optimizer<H extends Hyperparameters> {
     for (const [name, p] of this.parameters) {
       if (!p.grad || updated.has(p)) continue;
       const state = this.stateOf(name);
-      this.update(p, p.grad.data, state);
+      this.update(p, p.grad, state);
       state.step++;
     }
     this.steps++;
@@ -137,23 +138,35 @@ export abstract class Optimizer<H extends Hyperparameters> {
    */
   protected sgdStep?(param: Tensor, state: MutableParameterState): LeafSgdUpdate;
 
-  /** A parameter-shaped zero buffer stored under `key` in the state (created once). */
-  protected buffer(state: MutableParameterState, key: string, shape: Shape): Float32Array {
+  /** A zero buffer shaped and placed like `param`, stored under `key` in the state (created once). */
+  protected buffer(state: MutableParameterState, key: string, param: Tensor): Tensor {
     let t = state.buffers.get(key);
     if (!t) {
-      t = persistentTensor(shape);
+      t = param.device === 'cpu' ? persistentTensor(param.shape) : persistentOnWebGpu(param.shape);
       state.buffers.set(key, t);
     }
-    return t.data;
+    return t;
   }
 
+  /** A snapshot of the state, for cpu parameters (webgpu ones: `readStateDict`, which downloads). */
   stateDict(): OptimizerState {
+    return this.snapshot((t) => copyOf(t, false));
+  }
+
+  /** `stateDict` for parameters on any device: the buffers downloaded into host tensors. */
+  async readStateDict(): Promise<OptimizerState> {
+    const copies = new Map<Tensor, Tensor>();
+    for (const state of this.state.values()) for (const t of state.buffers.values()) copies.set(t, await t.to('cpu'));
+    return this.snapshot((t) => copies.get(t)!);
+  }
+
+  private snapshot(copy: (t: Tensor) => Tensor): OptimizerState {
     const params: Record<string, ParameterState> = {};
     for (const [name] of this.parameters) {
       const state = this.state.get(name);
       if (!state) continue;
       const buffers: Record<string, Tensor> = {};
-      for (const [key, t] of state.buffers) buffers[key] = copyOf(t, false);
+      for (const [key, t] of state.buffers) buffers[key] = copy(t);
       params[name] = { step: state.step, buffers };
     }
     return { kind: this.kind, hyperparameters: { ...this.hyper }, stepCount: this.steps, params };
@@ -163,9 +176,9 @@ export abstract class Optimizer<H extends Hyperparameters> {
   loadStateDict(saved: OptimizerState): void {
     const problems: string[] = [];
     if (saved.kind !== this.kind) problems.push(`it was saved by ${saved.kind}, this is ${this.kind}`);
-    const shapes = new Map(this.parameters.map(([name, p]) => [name, p.shape]));
+    const byName = new Map(this.parameters);
     for (const [name, state] of Object.entries(saved.params)) {
-      const shape = shapes.get(name);
+      const shape = byName.get(name)?.shape;
       if (!shape) {
         problems.push(`state for unknown parameter '${name}'`);
         continue;
@@ -188,7 +201,8 @@ export abstract class Optimizer<H extends Hyperparameters> {
     this.state.clear();
     for (const [name, state] of Object.entries(saved.params)) {
       const buffers = new Map<string, Tensor>();
-      for (const [key, t] of Object.entries(state.buffers)) buffers.set(key, copyOf(t, true));
+      const param = byName.get(name)!;
+      for (const [key, t] of Object.entries(state.buffers)) buffers.set(key, persistentCopy(t, param));
       this.state.set(name, { step: state.step, buffers });
     }
   }
@@ -201,6 +215,14 @@ export type { MutableParameterState };
 function copyOf(t: Tensor, persistent: boolean): Tensor {
   const copy = persistent ? persistentTensor(t.shape) : untracked(() => full(t.shape, 0));
   copy.data.set(t.data);
+  return copy;
+}
+
+/** Loaded state (host values) as long-lived state on `param`'s device. */
+function persistentCopy(t: Tensor, param: Tensor): Tensor {
+  if (param.device === 'cpu') return copyOf(t, true);
+  const copy = persistentOnWebGpu(t.shape);
+  webgpuRuntime(param.describe()).writeArray(copy.deviceArray, t.data);
   return copy;
 }
 

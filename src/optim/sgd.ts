@@ -1,4 +1,6 @@
 import { getKernels } from '../kernels/index.js';
+import { sgdUpdate as sgdUpdateOnDevice } from '../kernels/webgpu/index.js';
+import { webgpuRuntime } from '../tensor/device.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { LeafSgdUpdate } from '../tensor/fusedStep.js';
 import { checkRange, Optimizer, type MutableParameterState, type NamedParameters } from './optimizer.js';
@@ -39,15 +41,26 @@ export class SGD extends Optimizer<SgdHyper> {
     return h;
   }
 
-  protected update(param: Tensor, grad: Float32Array, state: MutableParameterState): void {
+  protected update(param: Tensor, grad: Tensor, state: MutableParameterState): void {
     const { momentumBuffer, sgd } = this.sgdStep(param, state);
-    getKernels().sgdUpdate(param.data, grad, momentumBuffer, sgd);
+    if (param.device === 'cpu') {
+      getKernels().sgdUpdate(param.data, grad.data, momentumBuffer ? momentumBuffer.data : null, sgd);
+      return;
+    }
+    const gpu = webgpuRuntime(param.describe());
+    sgdUpdateOnDevice(
+      gpu,
+      param.deviceArray,
+      grad.deviceArray,
+      momentumBuffer ? momentumBuffer.deviceArray : null,
+      sgd,
+    );
   }
 
   protected override sgdStep(param: Tensor, state: MutableParameterState): LeafSgdUpdate {
     const h = this.hyper;
     const firstStep = !state.buffers.has('momentum_buffer');
-    const momentumBuffer = h.momentum !== 0 ? this.buffer(state, 'momentum_buffer', param.shape) : null;
+    const momentumBuffer = h.momentum !== 0 ? this.buffer(state, 'momentum_buffer', param) : null;
     return { momentumBuffer, sgd: { ...h, firstStep } };
   }
 }

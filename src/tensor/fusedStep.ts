@@ -6,6 +6,7 @@
  * call; the rules ask through `leafGradTarget` and `leafSgdUpdate` while it runs them.
  */
 import type { SgdParams } from '../kernels/interface.js';
+import type { GradData } from './autograd.js';
 import type { Tensor } from './tensor.js';
 
 /** Where a backward rule writes a leaf's gradient: its `.grad` buffer, overwritten (beta 0) or added to (beta 1). */
@@ -14,9 +15,9 @@ export interface LeafGradTarget {
   readonly beta: 0 | 1;
 }
 
-/** One SGD step of a leaf: its momentum buffer (null without momentum) and the settings. */
+/** One SGD step of a leaf: its momentum buffer (on the leaf's device; null without momentum) and the settings. */
 export interface LeafSgdUpdate {
-  readonly momentumBuffer: Float32Array | null;
+  readonly momentumBuffer: Tensor | null;
   readonly sgd: SgdParams;
 }
 
@@ -72,7 +73,7 @@ export class DirectLeafGradients {
   }
 
   target(input: Tensor, canAccumulate: boolean): LeafGradTarget | null {
-    if (!this.eligible.has(input)) return null;
+    if (!this.eligible.has(input) || input.device !== 'cpu') return null;
     let target: LeafGradTarget | null = null;
     if (!input.grad) {
       target = { buffer: input.createGrad().data, beta: 0 };
@@ -89,12 +90,12 @@ export class DirectLeafGradients {
   }
 
   /** Whether the rule returned input's `.grad` buffer, i.e. already wrote input's gradient there. */
-  wrote(input: Tensor, g: Float32Array): boolean {
+  wrote(input: Tensor, g: GradData): boolean {
     return this.handedOut.get(input) === g;
   }
 
   /** After a rule's results are distributed: every buffer it took must have come back. */
-  finishRule(op: string, inputGrads: ReadonlyArray<Float32Array | null>, inputs: readonly Tensor[]): void {
+  finishRule(op: string, inputGrads: ReadonlyArray<GradData | null>, inputs: readonly Tensor[]): void {
     for (const [leaf, buffer] of this.handedOut) {
       if (inputGrads[inputs.indexOf(leaf)] !== buffer) {
         throw new Error(

@@ -5,7 +5,9 @@
  * (autograd.ts), which ops feed through `recordOp`.
  */
 import { getKernels } from '../kernels/index.js';
-import { backward, recordOp, type GradFn } from './autograd.js';
+import { DeviceArray, fill as fillOnDevice, scale as scaleOnDevice } from '../kernels/webgpu/index.js';
+import { backward, recordOp, type GradData, type GradFn } from './autograd.js';
+import { devicePool, useWebGpu, webgpuRuntime, type Device } from './device.js';
 import { bufferPool } from './pool.js';
 import { inTidyScope, scopedTensorMark, trackInScope, untracked, type ScopedTensor } from './scope.js';
 
@@ -13,6 +15,9 @@ export type DType = 'float32' | 'int32';
 export type Shape = readonly number[];
 
 export type GradHook = (grad: Float32Array, tensor: Tensor) => void;
+
+/** What a tensor's values are stored in: a host array (cpu) or a device array (webgpu). */
+export type Storage = Float32Array | Int32Array | DeviceArray;
 
 let nextTensorId = 0;
 
@@ -76,6 +81,8 @@ export class Tensor implements ScopedTensor {
   /** Optional label used in error messages and hooks (e.g. a parameter's state_dict key). */
   name: string | undefined;
   private buffer: Float32Array | Int32Array;
+  /** The values when they live on the WebGPU device (then `buffer` is empty), else null. */
+  private onDevice: DeviceArray | null = null;
   private fromPool: boolean;
   private disposed = false;
   /** The values are all zero but not written yet (see `zeroLazily`). */
@@ -84,11 +91,7 @@ export class Tensor implements ScopedTensor {
   private valueBeforeAllocation: number | null = null;
   private gradHooks: GradHook[] = [];
 
-  constructor(
-    data: Float32Array | Int32Array,
-    shape: Shape,
-    options: { base?: Tensor | null; fromPool?: boolean; name?: string } = {},
-  ) {
+  constructor(data: Storage, shape: Shape, options: { base?: Tensor | null; fromPool?: boolean; name?: string } = {}) {
     checkShape(shape, options.name ?? 'Tensor');
     const size = shapeSize(shape);
     if (data !== NOT_ALLOCATED && data.length !== size) {
@@ -98,8 +101,14 @@ export class Tensor implements ScopedTensor {
     }
     this.shape = Object.freeze([...shape]);
     this.size = size;
-    this.dtype = data instanceof Int32Array ? 'int32' : 'float32';
-    this.buffer = data;
+    if (data instanceof DeviceArray) {
+      this.dtype = data.type === 'i32' ? 'int32' : 'float32';
+      this.onDevice = data;
+      this.buffer = NOT_ALLOCATED;
+    } else {
+      this.dtype = data instanceof Int32Array ? 'int32' : 'float32';
+      this.buffer = data;
+    }
     this.base = options.base ?? null;
     this.fromPool = options.fromPool ?? false;
     this.name = options.name;
@@ -117,6 +126,72 @@ export class Tensor implements ScopedTensor {
 
   get isDisposed(): boolean {
     return this.disposed;
+  }
+
+  /** Where the values live: 'cpu' (host memory) or 'webgpu' (device memory, read with `await read()`). */
+  get device(): Device {
+    return this.onDevice === null ? 'cpu' : 'webgpu';
+  }
+
+  /** The device array of a webgpu tensor, with any pending zero fill recorded; throws for cpu tensors. */
+  get deviceArray(): DeviceArray {
+    this.assertAlive();
+    const array = this.onDevice;
+    if (array === null) throw new Error(`${this.describe()} is on cpu; a webgpu tensor is needed here`);
+    const owner = this.base ?? this;
+    if (owner.zeroPending) {
+      owner.zeroPending = false;
+      fillOnDevice(webgpuRuntime(this.describe()), array, 0);
+    }
+    return array;
+  }
+
+  /** `takeForOverwrite` for a webgpu tensor: its device array when a lazy zero is pending, else null. */
+  takeDeviceArrayForOverwrite(): DeviceArray | null {
+    const owner = this.base ?? this;
+    if (!owner.zeroPending || this.disposed || this.onDevice === null) return null;
+    owner.zeroPending = false;
+    return this.onDevice;
+  }
+
+  /** A host copy of the values (the device's, downloaded once the dispatches recorded before have run). */
+  async read(): Promise<Float32Array | Int32Array> {
+    if (this.onDevice === null) return this.values().slice();
+    const array = this.deviceArray;
+    const gpu = webgpuRuntime(this.describe());
+    return array.type === 'i32' ? gpu.downloadInt32(array) : gpu.download(array);
+  }
+
+  /** A copy of this tensor on `device` (a new tensor, cut from the graph, tracked by the current scope). */
+  async to(device: Device): Promise<Tensor> {
+    if (device === 'cpu') return new Tensor(await this.read(), this.shape, { name: this.name });
+    const gpu = await useWebGpu();
+    const label = this.name ?? 'tensor';
+    const array = devicePool.acquire(this.size, this.dtype === 'int32' ? 'i32' : 'f32', label);
+    if (this.onDevice === null) gpu.writeArray(array, this.values());
+    else if (this.dtype === 'float32') scaleOnDevice(gpu, this.deviceArray, 1, array);
+    else gpu.writeArray(array, await this.read());
+    return new Tensor(array, this.shape, { fromPool: true, name: this.name });
+  }
+
+  /**
+   * Move this leaf's values (and its gradient's) to `device` in place, keeping its identity, so that
+   * modules and optimisers that hold it follow: `Module.to`. The old storage is released.
+   */
+  async moveTo(device: Device): Promise<void> {
+    this.assertAlive();
+    if (this.base !== null || this.gradFn !== null)
+      throw new Error(`${this.describe()}: only leaf tensors that own their values can move between devices`);
+    if (this.device === device) return;
+    const moved = await this.to(device);
+    if (this.grad) await this.grad.moveTo(device);
+    if (this.onDevice !== null) devicePool.release(this.onDevice);
+    else if (this.fromPool) bufferPool.release(this.buffer);
+    this.onDevice = moved.onDevice;
+    this.buffer = moved.buffer;
+    this.fromPool = device === 'webgpu';
+    this.valueBeforeAllocation = null;
+    moved.disposed = true; // its storage is this tensor's now
   }
 
   /** The float32 values; throws for int32 tensors and for disposed ones. */
@@ -145,6 +220,10 @@ export class Tensor implements ScopedTensor {
   /** The buffer, alive and with any pending zero fill done: every read of the values goes through here. */
   private values(): Float32Array | Int32Array {
     this.assertAlive();
+    if (this.onDevice !== null)
+      throw new Error(
+        `${this.describe()} is on webgpu: its values are in device memory; read them with await tensor.read() or copy them with await tensor.to('cpu')`,
+      );
     if (this.valueBeforeAllocation !== null) this.allocate(this.valueBeforeAllocation);
     // Views share their base's buffer, so the base keeps the pending-zero state for all of them.
     const owner = this.base ?? this;
@@ -225,13 +304,18 @@ export class Tensor implements ScopedTensor {
   /** The same values, another shape; shares the buffer and passes gradients through. */
   reshape(shape: Shape): Tensor {
     const resolved = resolveReshape(this.shape, shape);
-    const view = new Tensor(this.values(), resolved, { base: this.base ?? this, name: this.name });
-    return recordOp('reshape', view, [this], (g) => [g]);
+    const view = new Tensor(this.storage(), resolved, { base: this.base ?? this, name: this.name });
+    return recordOp<GradData>('reshape', view, [this], (g) => [g]);
   }
 
   /** A view of the same buffer, cut from the graph. */
   detach(): Tensor {
-    return new Tensor(this.values(), this.shape, { base: this.base ?? this, name: this.name });
+    return new Tensor(this.storage(), this.shape, { base: this.base ?? this, name: this.name });
+  }
+
+  /** The host buffer or the device array, whichever holds the values. */
+  private storage(): Storage {
+    return this.onDevice === null ? this.values() : this.deviceArray;
   }
 
   /** Make this a leaf that accumulates gradients in `.grad`. */
@@ -243,7 +327,9 @@ export class Tensor implements ScopedTensor {
 
   /** Give this leaf a fresh `.grad` of zeros (persistent, named `<name>.grad`) and return it. */
   createGrad(): Tensor {
-    this.grad = persistentTensor(this.shape, 0, this.name ? `${this.name}.grad` : undefined);
+    const name = this.name ? `${this.name}.grad` : undefined;
+    this.grad =
+      this.onDevice === null ? persistentTensor(this.shape, 0, name) : persistentOnWebGpu(this.shape, 0, name);
     return this.grad;
   }
 
@@ -255,7 +341,10 @@ export class Tensor implements ScopedTensor {
     };
   }
 
-  runGradHooks(grad: Float32Array): void {
+  runGradHooks(grad: Float32Array | DeviceArray): void {
+    if (this.gradHooks.length === 0) return;
+    if (grad instanceof DeviceArray)
+      throw new Error(`${this.describe()} is on webgpu: gradient hooks read host values and need cpu tensors`);
     for (const hook of this.gradHooks) hook(grad, this);
   }
 
@@ -263,7 +352,11 @@ export class Tensor implements ScopedTensor {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    if (this.fromPool && this.base === null) bufferPool.release(this.buffer);
+    if (this.onDevice !== null) {
+      // Device memory is not garbage-collected in time: every device array goes back to the pool.
+      if (this.base === null) devicePool.release(this.onDevice);
+      this.onDevice = null;
+    } else if (this.fromPool && this.base === null) bufferPool.release(this.buffer);
     this.buffer = new Float32Array(0);
     this.valueBeforeAllocation = null;
     this.gradFn = null;
@@ -308,6 +401,27 @@ export function empty(shape: Shape, name?: string, dtype: DType = 'float32'): Te
     throw allocationError(name, dtype, shape, cause);
   }
   return new Tensor(data, shape, { fromPool: inScope, name });
+}
+
+/** `empty` on the WebGPU device: a pooled device array whose contents are unspecified. */
+export function emptyOnWebGpu(shape: Shape, name?: string, dtype: DType = 'float32'): Tensor {
+  checkShape(shape, name ?? 'emptyOnWebGpu');
+  const array = devicePool.acquire(shapeSize(shape), dtype === 'int32' ? 'i32' : 'f32', name ?? 'tensor');
+  return new Tensor(array, shape, { fromPool: true, name });
+}
+
+/** `persistentTensor` on the WebGPU device (gradients and optimizer state of webgpu parameters). */
+export function persistentOnWebGpu(shape: Shape, value = 0, name?: string): Tensor {
+  return untracked(() => {
+    const t = emptyOnWebGpu(shape, name);
+    fillOnDevice(webgpuRuntime(t.describe()), t.deviceArray, value);
+    return t;
+  });
+}
+
+/** `empty` on the device of `like` (ops create their outputs where their inputs live). */
+export function emptyLike(like: Tensor, shape: Shape, dtype: DType = 'float32'): Tensor {
+  return like.device === 'cpu' ? empty(shape, undefined, dtype) : emptyOnWebGpu(shape, undefined, dtype);
 }
 
 /**

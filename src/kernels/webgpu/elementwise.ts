@@ -25,6 +25,7 @@ const ADD = elementShader('add', [], [read('a'), read('b'), readWrite('out')], '
 const MUL = elementShader('mul', [], [read('a'), read('b'), readWrite('out')], 'out[i] = a[i] * b[i];');
 const AXPY = elementShader('axpy', [['alpha', 'f32']], [read('x'), readWrite('y')], 'y[i] = y[i] + p.alpha * x[i];');
 const SCALE = elementShader('scale', [['alpha', 'f32']], [read('x'), readWrite('out')], 'out[i] = p.alpha * x[i];');
+const MUL_BY_SCALAR = elementShader('mulByScalar', [], [read('scalar'), readWrite('x')], 'x[i] = scalar[0] * x[i];');
 const FILL = elementShader('fill', [['value', 'f32']], [readWrite('x')], 'x[i] = p.value;');
 const ADD_ROW_VECTOR = elementShader(
   'addRowVector',
@@ -82,6 +83,12 @@ export function axpy(gpu: WebGpu, alpha: number, x: DeviceArray, y: DeviceArray)
 /** out = alpha · x. */
 export function scale(gpu: WebGpu, x: DeviceArray, alpha: number, out: DeviceArray): void {
   mapElements(gpu, SCALE, { x, out }, { alpha });
+}
+
+/** x *= scalar[0], a value that stays on the device (the upstream gradient of a loss, for one). */
+export function mulByScalar(gpu: WebGpu, scalar: DeviceArray, x: DeviceArray): void {
+  requireLength('mulByScalar', 'scalar', scalar, 1, 'a scalar');
+  dispatchMap(gpu, MUL_BY_SCALAR, x.length, { scalar, x });
 }
 
 export function fill(gpu: WebGpu, x: DeviceArray, value: number): void {

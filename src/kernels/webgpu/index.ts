@@ -16,6 +16,7 @@ export {
   axpy,
   fill,
   mul,
+  mulByScalar,
   reluBackward,
   reluForward,
   scale,
@@ -23,7 +24,8 @@ export {
   sumSquares,
 } from './elementwise.js';
 export { gemm, sumRows } from './gemm.js';
-export { softmaxCrossEntropyBackward, softmaxCrossEntropyForward } from './loss.js';
+export { accuracy, softmaxCrossEntropyBackward, softmaxCrossEntropyForward } from './loss.js';
+export { reduceInto } from './reduce.js';
 export { adamUpdate, gemmSgdUpdate, sgdUpdate } from './optim.js';
 export { conv2dBackwardData, conv2dBackwardFilter, conv2dForward } from './conv2d.js';
 export {

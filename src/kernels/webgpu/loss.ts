@@ -38,17 +38,34 @@ const BACKWARD = elementShader(
   dlogits[i] = p.scale * (probs[i] - select(0.0, 1.0, hit));`,
 );
 
-const rowLosses = new WeakMap<WebGpu, DeviceArray>();
+// One thread per row: 1 where the first maximum of the row is at its label (the reference's argmax), else 0.
+const HITS = elementShader(
+  'accuracyHits',
+  [['classes', 'u32']],
+  [read('logits'), read('labels', 'i32'), readWrite('rowHit')],
+  /* wgsl */ `
+  let base = i * p.classes;
+  var best = 0u;
+  for (var j = 1u; j < p.classes; j = j + 1u) { if (logits[base + j] > logits[base + best]) { best = j; } }
+  rowHit[i] = select(0.0, 1.0, i32(best) == labels[i]);`,
+);
 
-/** Per-row losses, grown as needed; a smaller batch uses a prefix (the shaders bound by `rows`). */
-function rowLossArray(gpu: WebGpu, rows: number): DeviceArray {
-  const current = rowLosses.get(gpu);
+const rowScratch = new WeakMap<WebGpu, Map<string, DeviceArray>>();
+
+/** Per-row values (losses, hits), grown as needed; a smaller batch uses a prefix (the shaders bound by `rows`). */
+function rowArray(gpu: WebGpu, what: string, rows: number): DeviceArray {
+  let arrays = rowScratch.get(gpu);
+  if (!arrays) {
+    arrays = new Map();
+    rowScratch.set(gpu, arrays);
+  }
+  const current = arrays.get(what);
   if (current && current.length >= rows) return current;
   // Dispatches already recorded may use the old array: submit them before letting it go.
   gpu.submit();
   current?.destroy();
-  const array = gpu.createArray(Math.max(rows, 128), 'f32', 'softmax cross-entropy row losses');
-  rowLosses.set(gpu, array);
+  const array = gpu.createArray(Math.max(rows, 128), 'f32', what);
+  arrays.set(what, array);
   return array;
 }
 
@@ -74,7 +91,7 @@ export function softmaxCrossEntropyForward(
 ): void {
   checkShapes('softmaxCrossEntropyForward', rows, classes, labels, [logits, probs]);
   if (rows === 0) throw new Error('webgpu softmaxCrossEntropyForward: the mean over 0 rows is undefined');
-  const rowLoss = rowLossArray(gpu, rows);
+  const rowLoss = rowArray(gpu, 'softmax cross-entropy row losses', rows);
   gpu.dispatch({
     shader: FORWARD,
     arrays: { logits, labels, probs, rowLoss },
@@ -104,4 +121,25 @@ export function softmaxCrossEntropyBackward(
     params: { count, classes, scale },
     groups: gpu.linearGroups(count),
   });
+}
+
+/** out[0] = the fraction of rows whose first maximum is at the row's label (the reference accuracy). */
+export function accuracy(
+  gpu: WebGpu,
+  logits: DeviceArray,
+  labels: DeviceArray,
+  out: DeviceArray,
+  rows: number,
+  classes: number,
+): void {
+  checkShapes('accuracy', rows, classes, labels, [logits]);
+  if (rows === 0) throw new Error('webgpu accuracy: the fraction of 0 rows is undefined');
+  const rowHit = rowArray(gpu, 'accuracy row hits', rows);
+  gpu.dispatch({
+    shader: HITS,
+    arrays: { logits, labels, rowHit },
+    params: { count: rows, classes },
+    groups: gpu.linearGroups(rows),
+  });
+  reduceInto(gpu, 'accuracy', rowHit, out, { squares: false, scale: 1 / rows, count: rows });
 }

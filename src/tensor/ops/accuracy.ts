@@ -1,9 +1,15 @@
-import type { Tensor } from '../tensor.js';
+import { tensor, type Tensor } from '../tensor.js';
 import { requireClassLabels } from './crossEntropy.js';
+import { accuracyOnWebGpu } from './webgpu/loss.js';
 
-/** Fraction of rows whose argmax equals the label; ties go to the first maximum. Not differentiable. */
+/** Fraction of rows whose argmax equals the label; ties go to the first maximum. Not differentiable.
+ *  For cpu tensors; on any device, `accuracyTensor`. */
 export function accuracy(logits: Tensor, labels: Tensor): number {
   const { rows, classes } = requireClassLabels('accuracy', logits, labels);
+  if (logits.device === 'webgpu')
+    throw new Error(
+      `accuracy: ${logits.describe()} is on webgpu, whose values cannot be read synchronously; use accuracyTensor(logits, labels) and await its read()`,
+    );
   const z = logits.data;
   const y = labels.ints;
   let correct = 0;
@@ -14,4 +20,11 @@ export function accuracy(logits: Tensor, labels: Tensor): number {
     if (best === y[r]) correct++;
   }
   return correct / rows;
+}
+
+/** `accuracy` as a one-element tensor on the logits' device (on webgpu it stays there until read). */
+export function accuracyTensor(logits: Tensor, labels: Tensor): Tensor {
+  const { rows, classes } = requireClassLabels('accuracy', logits, labels);
+  if (logits.device === 'webgpu') return accuracyOnWebGpu(logits, labels, rows, classes);
+  return tensor([accuracy(logits, labels)], []);
 }

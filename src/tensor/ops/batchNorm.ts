@@ -2,7 +2,16 @@ import type { BatchNormParams } from '../../kernels/interface.js';
 import { getKernels } from '../../kernels/index.js';
 import { empty, formatShape, type Tensor } from '../tensor.js';
 import { recordOp } from '../autograd.js';
-import { gradBuffer, gradDestination, gradFor, releaseBuffer, requireFloatRank, requireVector } from './util.js';
+import {
+  gradBuffer,
+  gradDestination,
+  gradFor,
+  onWebGpu,
+  releaseBuffer,
+  requireFloatRank,
+  requireVector,
+} from './util.js';
+import { batchNormEvalOnWebGpu, batchNormTrainOnWebGpu } from './webgpu/batchNorm.js';
 
 export interface BatchNormOptions {
   /** Train mode normalises with batch statistics and updates the running ones; eval mode uses the running ones. */
@@ -45,9 +54,21 @@ export function batchNorm(
   requireVector('batchNorm', beta, p.c, 'beta', context);
   requireVector('batchNorm', runningMean, p.c, 'runningMean', context);
   requireVector('batchNorm', runningVar, p.c, 'runningVar', context);
+  if (onWebGpu('batchNorm', x, gamma, beta, runningMean, runningVar)) {
+    return opts.training
+      ? batchNormTrainOnWebGpu(x, gamma, beta, runningMean, runningVar, checkTrainingBatch(x, p))
+      : batchNormEvalOnWebGpu(x, gamma, beta, runningMean, runningVar, p);
+  }
   return opts.training
     ? batchNormTrain(x, gamma, beta, runningMean, runningVar, p)
     : batchNormEval(x, gamma, beta, runningMean, runningVar, p);
+}
+
+function checkTrainingBatch(x: Tensor, p: BatchNormParams): BatchNormParams {
+  if (p.n * p.spatial < 2) {
+    throw new Error(`batchNorm: training needs more than one value per channel, got input ${formatShape(x.shape)}`);
+  }
+  return p;
 }
 
 function batchNormTrain(
@@ -58,9 +79,7 @@ function batchNormTrain(
   runningVar: Tensor,
   p: BatchNormParams,
 ): Tensor {
-  if (p.n * p.spatial < 2) {
-    throw new Error(`batchNorm: training needs more than one value per channel, got input ${formatShape(x.shape)}`);
-  }
+  checkTrainingBatch(x, p);
   const kernels = getKernels();
   const out = empty(x.shape);
   const saveMean = empty([p.c]);

@@ -9,10 +9,12 @@ import {
   requireFloatRank,
   requireKernelFits,
   requireVector,
+  onWebGpu,
   slidingOutputSize,
   spatialPair,
   type Pair,
 } from './util.js';
+import { conv2dOnWebGpu } from './webgpu/window.js';
 
 export interface Conv2dOptions {
   /** Default 1. */
@@ -57,6 +59,7 @@ export function conv2dGeometry(x: Tensor, weight: Tensor, opts: Conv2dOptions = 
 export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null, opts: Conv2dOptions = {}): Tensor {
   const p = conv2dGeometry(x, weight, opts);
   if (bias) requireVector('conv2d', bias, p.outC, 'bias', `weight ${formatShape(weight.shape)}`);
+  if (onWebGpu('conv2d', x, weight, bias)) return conv2dOnWebGpu(x, weight, bias, p);
   const kernels = getKernels();
   const out = empty([p.n, p.outC, p.outH, p.outW]);
   kernels.conv2dForward(x.data, weight.data, bias ? bias.data : null, out.data, p);

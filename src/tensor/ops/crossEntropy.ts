@@ -1,7 +1,8 @@
 import { getKernels } from '../../kernels/index.js';
 import { empty, formatShape, type Tensor } from '../tensor.js';
 import { recordOp } from '../autograd.js';
-import { gradBuffer, requireFloatRank } from './util.js';
+import { gradBuffer, onWebGpu, requireFloatRank } from './util.js';
+import { crossEntropyOnWebGpu } from './webgpu/loss.js';
 
 /** Validates logits [N,K] against int32 labels [N] with every label in [0, K). */
 export function requireClassLabels(op: string, logits: Tensor, labels: Tensor): { rows: number; classes: number } {
@@ -15,6 +16,8 @@ export function requireClassLabels(op: string, logits: Tensor, labels: Tensor): 
     );
   }
   if (rows === 0 || classes === 0) throw new Error(`${op}: logits ${formatShape(logits.shape)} are empty`);
+  // Device labels are checked where they are made, on the host (the trainer's batches; tensor.to checks nothing).
+  if (onWebGpu(op, logits, labels)) return { rows, classes };
   const values = labels.ints;
   for (let i = 0; i < rows; i++) {
     const label = values[i]!;
@@ -33,6 +36,7 @@ export function requireClassLabels(op: string, logits: Tensor, labels: Tensor): 
  */
 export function crossEntropy(logits: Tensor, labels: Tensor): Tensor {
   const { rows, classes } = requireClassLabels('crossEntropy', logits, labels);
+  if (logits.device === 'webgpu') return crossEntropyOnWebGpu(logits, labels, rows, classes);
   const kernels = getKernels();
   const probs = empty([rows, classes]);
   const loss = kernels.softmaxCrossEntropyForward(logits.data, labels.ints, probs.data, rows, classes);

@@ -2,7 +2,8 @@ import { getKernels } from '../../kernels/index.js';
 import type { Rng } from '../rng.js';
 import { empty, type Tensor } from '../tensor.js';
 import { recordOp } from '../autograd.js';
-import { gradBuffer, requireFloat32 } from './util.js';
+import { gradBuffer, onWebGpu, requireFloat32 } from './util.js';
+import { dropoutOnWebGpu } from './webgpu/elementwise.js';
 
 export interface DropoutOptions {
   readonly training: boolean;
@@ -21,9 +22,11 @@ export function dropout(x: Tensor, p: number, opts: DropoutOptions): Tensor {
   if (!opts.training || p === 0) return x;
   const kernels = getKernels();
   const keepScale = p === 1 ? 0 : 1 / (1 - p);
+  // Drawn on the host on every device, so that a seed means the same mask everywhere.
   const mask = empty(x.shape);
   const maskData = mask.data;
   for (let i = 0; i < maskData.length; i++) maskData[i] = opts.rng.uniform() < p ? 0 : keepScale;
+  if (onWebGpu('dropout', x)) return dropoutOnWebGpu(x, maskData);
   const out = empty(x.shape);
   kernels.mul(x.data, maskData, out.data);
   return recordOp('dropout', out, [x], (g, writable) => {

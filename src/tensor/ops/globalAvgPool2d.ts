@@ -1,7 +1,8 @@
 import { getKernels } from '../../kernels/index.js';
 import { empty, formatShape, type Tensor } from '../tensor.js';
 import { recordOp } from '../autograd.js';
-import { gradBuffer, requireFloatRank } from './util.js';
+import { gradBuffer, onWebGpu, requireFloatRank } from './util.js';
+import { globalAvgPool2dOnWebGpu } from './webgpu/window.js';
 
 /** Mean over the spatial dimensions: x [N,C,H,W] → [N,C]. */
 export function globalAvgPool2d(x: Tensor): Tensor {
@@ -9,6 +10,7 @@ export function globalAvgPool2d(x: Tensor): Tensor {
   const [n, c, h, w] = x.shape as [number, number, number, number];
   if (h * w === 0)
     throw new Error(`globalAvgPool2d: input ${formatShape(x.shape)} has no spatial positions to average`);
+  if (onWebGpu('globalAvgPool2d', x)) return globalAvgPool2dOnWebGpu(x, n, c, h * w);
   const kernels = getKernels();
   const out = empty([n, c]);
   kernels.globalAvgPoolForward(x.data, out.data, n * c, h * w);

@@ -1,5 +1,5 @@
 /** Differentiable ops. Each computes through the active kernels and records its backward rule. */
-export { accuracy } from './accuracy.js';
+export { accuracy, accuracyTensor } from './accuracy.js';
 export { add } from './add.js';
 export { avgPool2d } from './avgPool2d.js';
 export { batchNorm, type BatchNormOptions } from './batchNorm.js';

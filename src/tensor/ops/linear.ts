@@ -2,7 +2,8 @@ import { getKernels } from '../../kernels/index.js';
 import { empty, formatShape, type Tensor } from '../tensor.js';
 import { recordOp } from '../autograd.js';
 import { leafSgdUpdate } from '../fusedStep.js';
-import { gradBuffer, gradDestination, requireFloatRank, requireVector } from './util.js';
+import { gradBuffer, gradDestination, onWebGpu, requireFloatRank, requireVector } from './util.js';
+import { linearOnWebGpu } from './webgpu/dense.js';
 
 /**
  * x [N,in] · weightᵀ + bias → [N,out], weight in PyTorch's [out,in] layout.
@@ -20,6 +21,7 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
     );
   }
   if (bias) requireVector('linear', bias, outFeatures, 'bias', `weight ${formatShape(weight.shape)}`);
+  if (onWebGpu('linear', x, weight, bias)) return linearOnWebGpu(x, weight, bias);
   const kernels = getKernels();
   const out = empty([rows, outFeatures]);
   kernels.gemm(x.data, weight.data, out.data, {
@@ -54,7 +56,8 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
       // After dx, the last use of the weights: their optimiser step may run as dW is computed.
       const update = leafSgdUpdate(weight);
       if (update) {
-        kernels.gemmSgdUpdate(g, x.data, weight.data, update.momentumBuffer, weightGradient, update.sgd);
+        const momentum = update.momentumBuffer ? update.momentumBuffer.data : null;
+        kernels.gemmSgdUpdate(g, x.data, weight.data, momentum, weightGradient, update.sgd);
       } else {
         const target = gradDestination(weight, true);
         kernels.gemm(g, x.data, target.buffer, { ...weightGradient, beta: target.beta });

@@ -1,7 +1,8 @@
 import { getKernels } from '../../kernels/index.js';
 import { empty, formatShape, type Tensor } from '../tensor.js';
 import { recordOp } from '../autograd.js';
-import { gradDestination, requireFloatRank } from './util.js';
+import { gradDestination, onWebGpu, requireFloatRank } from './util.js';
+import { matmulOnWebGpu } from './webgpu/dense.js';
 
 /** a [m,k] · b [k,n] → [m,n]. Backward: da = g · bᵀ, db = aᵀ · g. */
 export function matmul(a: Tensor, b: Tensor): Tensor {
@@ -10,6 +11,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const [m, k] = a.shape as [number, number];
   const [kb, n] = b.shape as [number, number];
   if (k !== kb) throw new Error(`matmul: inner dimensions differ: ${formatShape(a.shape)} · ${formatShape(b.shape)}`);
+  if (onWebGpu('matmul', a, b)) return matmulOnWebGpu(a, b, m, k, n);
   const out = empty([m, n]);
   const kernels = getKernels();
   kernels.gemm(a.data, b.data, out.data, { m, n, k, transA: false, transB: false, alpha: 1, beta: 0 });

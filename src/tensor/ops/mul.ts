@@ -1,11 +1,13 @@
 import { getKernels } from '../../kernels/index.js';
 import { empty, type Tensor } from '../tensor.js';
 import { recordOp } from '../autograd.js';
-import { gradBuffer, requireSameShape } from './util.js';
+import { gradBuffer, onWebGpu, requireSameShape } from './util.js';
+import { mulOnWebGpu } from './webgpu/elementwise.js';
 
 /** a ⊙ b for identical shapes (no broadcasting). Backward: da = g ⊙ b, db = g ⊙ a. */
 export function mul(a: Tensor, b: Tensor): Tensor {
   requireSameShape('mul', a, b);
+  if (onWebGpu('mul', a, b)) return mulOnWebGpu(a, b);
   const kernels = getKernels();
   const out = empty(a.shape);
   kernels.mul(a.data, b.data, out.data);

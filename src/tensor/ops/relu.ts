@@ -1,11 +1,13 @@
 import { getKernels } from '../../kernels/index.js';
 import { empty, Tensor } from '../tensor.js';
 import { recordOp } from '../autograd.js';
-import { gradBuffer, requireFloat32 } from './util.js';
+import { gradBuffer, onWebGpu, requireFloat32 } from './util.js';
+import { reluOnWebGpu } from './webgpu/elementwise.js';
 
 /** max(x, 0) elementwise; the gradient passes where the output is positive. */
 export function relu(x: Tensor): Tensor {
   requireFloat32('relu', x, 'input');
+  if (onWebGpu('relu', x)) return reluOnWebGpu(x);
   const out = empty(x.shape);
   getKernels().reluForward(x.data, out.data);
   return recordRelu(x, out);
@@ -19,6 +21,7 @@ export function relu(x: Tensor): Tensor {
  */
 export function reluInPlace(x: Tensor): Tensor {
   requireFloat32('reluInPlace', x, 'input');
+  if (onWebGpu('reluInPlace', x)) return reluOnWebGpu(x); // a dispatch may not write what it reads
   const data = x.data;
   getKernels().reluForward(data, data);
   return recordRelu(x, new Tensor(data, x.shape, { base: x.base ?? x }));

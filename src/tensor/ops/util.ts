@@ -38,6 +38,32 @@ export function gradFor(input: Tensor | null, buffer: Float32Array | null): Floa
   return null;
 }
 
+/**
+ * Whether an op runs on the WebGPU device: its tensors (null ones skipped) must all be on one device,
+ * else the error names two that differ. Fixed arity, so that the cpu path allocates nothing here.
+ */
+export function onWebGpu(
+  op: string,
+  a: Tensor,
+  b: Tensor | null = null,
+  c: Tensor | null = null,
+  d: Tensor | null = null,
+  e: Tensor | null = null,
+): boolean {
+  requireDeviceOf(op, a, b);
+  requireDeviceOf(op, a, c);
+  requireDeviceOf(op, a, d);
+  requireDeviceOf(op, a, e);
+  return a.device === 'webgpu';
+}
+
+function requireDeviceOf(op: string, a: Tensor, t: Tensor | null): void {
+  if (t !== null && t.device !== a.device)
+    throw new Error(
+      `${op}: ${a.describe()} is on ${a.device} but ${t.describe()} is on ${t.device}; move one with await tensor.to(device)`,
+    );
+}
+
 export function requireFloat32(op: string, t: Tensor, role: string): void {
   if (t.dtype !== 'float32')
     throw new Error(`${op}: ${role} must be float32, got an int32 tensor ${formatShape(t.shape)}`);
