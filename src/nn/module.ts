@@ -13,6 +13,7 @@
  */
 import { formatShape, type Tensor } from '../tensor/tensor.js';
 import type { Rng } from '../tensor/rng.js';
+import { webgpuRuntime, type Device } from '../tensor/device.js';
 
 export type StateDict = Map<string, Tensor>;
 
@@ -243,10 +244,27 @@ export abstract class Module {
     for (const [key, target] of own) {
       const value = entries.get(key);
       if (!value || value === target) continue;
-      if (target.dtype === 'int32') target.ints.set(value.ints);
-      else target.data.set(value.data);
+      writeValues(target, value);
     }
     return { missingKeys, unexpectedKeys };
+  }
+
+  /**
+   * Move every parameter and buffer (and the parameters' gradients) to `device` in place: the
+   * tensors keep their identity, so an optimiser built before the move updates them where they now
+   * live. Initialise on the host first (the Philox streams), so a seed gives the same weights on every device.
+   * Int32 buffers (BatchNorm's num_batches_tracked) are counters the host keeps: they stay on the cpu.
+   */
+  async to(device: Device): Promise<this> {
+    for (const [, t] of this.stateDict()) if (t.dtype === 'float32') await t.moveTo(device);
+    return this;
+  }
+
+  /** `stateDict` as host copies of the values, downloaded from whichever device holds them. */
+  async readStateDict(): Promise<StateDict> {
+    const copies: StateDict = new Map();
+    for (const [key, t] of this.stateDict()) copies.set(key, await t.to('cpu'));
+    return copies;
   }
 
   // --- modes and gradients ---------------------------------------------------------------------
@@ -319,4 +337,14 @@ export abstract class Module {
       removeForwardHook();
     };
   }
+}
+
+/** Copy value's values (on the host) into target, wherever target lives (webgpu: an upload). */
+function writeValues(target: Tensor, value: Tensor): void {
+  if (target.device === 'cpu') {
+    if (target.dtype === 'int32') target.ints.set(value.ints);
+    else target.data.set(value.data);
+    return;
+  }
+  webgpuRuntime(target.describe()).writeArray(target.deviceArray, target.dtype === 'int32' ? value.ints : value.data);
 }
