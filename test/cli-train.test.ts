@@ -163,7 +163,7 @@ describe('randlab train', () => {
 
   it('refuses flags with --resume and reports a finished run', () => {
     expect(cli(['train', '--resume', 'killed', '--schedule.lr', '1']).stderr).toContain(
-      "--resume continues run 'killed' with its saved config; it takes no --config or field flags (given: --schedule.lr)",
+      "--resume continues run 'killed' with its saved config; it takes no --config or field flags but --device (given: --schedule.lr)",
     );
     const again = cli(['train', '--quiet', '--name', 'killed', '--data.dataset', data.spec]);
     expect(again.code).toBe(1);

@@ -72,7 +72,7 @@ describe('config errors name the field, what is allowed and what was given', () 
   });
   it('an unknown field lists the known ones', () => {
     expect(fails({ optimiser: { lr: 1 } })).toContain(
-      'optimiser: unknown field (known here: name, seed, data, model, init, optimizer, schedule, training, eval, log, checkpoint)',
+      'optimiser: unknown field (known here: name, seed, device, data, model, init, optimizer, schedule, training, eval, log, checkpoint)',
     );
     expect(fails({ training: { batch: 3 } })).toContain(
       'training.batch: unknown field (known here: batchSize, iterations, epochs, dropLast)',

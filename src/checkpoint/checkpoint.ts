@@ -42,8 +42,9 @@ export interface CheckpointableOptimizer {
 }
 
 export interface CheckpointInput {
-  readonly model: Module;
-  readonly optimizer?: CheckpointableOptimizer;
+  /** A model, or host copies of its state (a webgpu model's, downloaded: Module.readStateDict). */
+  readonly model: Pick<Module, 'stateDict'>;
+  readonly optimizer?: Pick<CheckpointableOptimizer, 'stateDict'>;
   readonly rngStates?: Readonly<Record<string, RngState>>;
   /** Any JSON-serialisable value (step number, config hash, metrics…). */
   readonly extra?: unknown;

@@ -14,6 +14,7 @@ import { parseDatasetSpec } from '../data/spec.js';
 import { listModels, MODEL_NAMES, type ModelName } from '../models/index.js';
 import { INIT_SCHEMES } from '../nn/index.js';
 import { scheduleConfigSchema } from '../optim/index.js';
+import { DEVICES } from '../tensor/device.js';
 
 /** docs/paper.md §3 Optimiser: a constant learning rate; 0.01 as in Fig. 2. */
 export const DEFAULT_SCHEDULE = { type: 'constant', lr: 0.01 } as const;
@@ -209,6 +210,11 @@ export const runConfigSchema = z
     name: z.string().optional(),
     /** Seed of the init, data-order, augmentation and dropout streams. */
     seed: seed.default(0),
+    /**
+     * Where training computes: cpu (the native kernels) or webgpu (the WGSL kernels on the process's
+     * WebGPU adapter, docs/webgpu.md). Checkpoints are the same on both: a run resumes on either.
+     */
+    device: z.enum(DEVICES).default('cpu'),
     data: dataSchema.default(() => dataSchema.parse({})),
     model: modelSchema.default(() => modelSchema.parse({})),
     init: initSchema.default(() => initSchema.parse({})),

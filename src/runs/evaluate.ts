@@ -6,7 +6,15 @@ import type { Preprocessor } from '../data/preprocess.js';
 import type { Dataset } from '../data/types.js';
 import { exampleSize } from '../data/types.js';
 import type { Module } from '../nn/index.js';
-import { accuracy, crossEntropy, labels as labelTensor, noGrad, tensor, tidy } from '../tensor/index.js';
+import {
+  accuracy,
+  accuracyTensor,
+  crossEntropy,
+  labels as labelTensor,
+  noGrad,
+  tensor,
+  tidy,
+} from '../tensor/index.js';
 
 export interface EvalResult {
   /** Mean cross-entropy over the examples. */
@@ -25,7 +33,15 @@ export interface EvalOptions {
   readonly limit?: number | null;
 }
 
-export function evaluate(model: Module, dataset: Dataset, options: EvalOptions = {}): EvalResult {
+/** One batch of an evaluation: inputs ready for the model, labels, and how many examples. */
+interface EvalBatch {
+  readonly x: Float32Array;
+  readonly y: Int32Array;
+  readonly count: number;
+}
+
+/** The batches `evaluate` scores, in order (checks the options first). */
+function* evalBatches(dataset: Dataset, options: EvalOptions): Generator<EvalBatch> {
   const targets = options.labels ?? dataset.labels;
   if (targets === null) throw new Error(`cannot evaluate on ${dataset.spec} (${dataset.split}): it has no labels`);
   const n = Math.min(dataset.n, options.limit ?? dataset.n);
@@ -33,30 +49,81 @@ export function evaluate(model: Module, dataset: Dataset, options: EvalOptions =
   const size = exampleSize(dataset);
   if (dataset.kind === 'image' && !options.preprocessor)
     throw new Error(`evaluating images of ${dataset.spec} needs the run's preprocessor`);
+  for (let start = 0; start < n; start += batchSize) {
+    const count = Math.min(batchSize, n - start);
+    const raw =
+      dataset.kind === 'image'
+        ? dataset.pixels.subarray(start * size, (start + count) * size)
+        : dataset.values.subarray(start * size, (start + count) * size);
+    const x = dataset.kind === 'image' ? options.preprocessor!.apply(raw) : Float32Array.from(raw);
+    yield { x, y: targets.subarray(start, start + count), count };
+  }
+}
+
+/** Sums over batches: loss weighted by batch size, correct predictions. */
+class EvalTotals {
+  private lossSum = 0;
+  private correct = 0;
+  private n = 0;
+
+  add(loss: number, accuracy: number, count: number): void {
+    this.lossSum += loss * count;
+    this.correct += Math.round(accuracy * count);
+    this.n += count;
+  }
+
+  result(): EvalResult {
+    return { loss: this.lossSum / this.n, accuracy: this.correct / this.n, n: this.n };
+  }
+}
+
+export function evaluate(model: Module, dataset: Dataset, options: EvalOptions = {}): EvalResult {
+  const totals = new EvalTotals();
   const wasTraining = model.training;
   model.eval();
-  let lossSum = 0;
-  let correct = 0;
   try {
     noGrad(() => {
-      for (let start = 0; start < n; start += batchSize) {
-        const count = Math.min(batchSize, n - start);
-        const raw =
-          dataset.kind === 'image'
-            ? dataset.pixels.subarray(start * size, (start + count) * size)
-            : dataset.values.subarray(start * size, (start + count) * size);
-        const x = dataset.kind === 'image' ? options.preprocessor!.apply(raw) : Float32Array.from(raw);
-        const y = targets.subarray(start, start + count);
+      for (const { x, y, count } of evalBatches(dataset, options)) {
         tidy(() => {
           const logits = model.call(tensor(x, [count, ...dataset.shape]));
           const batchLabels = labelTensor(y);
-          lossSum += crossEntropy(logits, batchLabels).item() * count;
-          correct += Math.round(accuracy(logits, batchLabels) * count);
+          totals.add(crossEntropy(logits, batchLabels).item(), accuracy(logits, batchLabels), count);
         });
       }
     });
   } finally {
     model.train(wasTraining);
   }
-  return { loss: lossSum / n, accuracy: correct / n, n };
+  return totals.result();
+}
+
+/**
+ * `evaluate` for a model on the WebGPU device (Module.to): each batch is uploaded, and its loss
+ * and accuracy (one-element device tensors) are downloaded once the batch has run.
+ */
+export async function evaluateOnWebGpu(
+  model: Module,
+  dataset: Dataset,
+  options: EvalOptions = {},
+): Promise<EvalResult> {
+  const totals = new EvalTotals();
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    for (const { x, y, count } of evalBatches(dataset, options)) {
+      const input = await tensor(x, [count, ...dataset.shape]).to('webgpu');
+      const batchLabels = await labelTensor(y).to('webgpu');
+      const [loss, correct] = noGrad(() =>
+        tidy(() => {
+          const logits = model.call(input);
+          return [crossEntropy(logits, batchLabels), accuracyTensor(logits, batchLabels)] as const;
+        }),
+      );
+      totals.add((await loss.read())[0]!, (await correct.read())[0]!, count);
+      for (const t of [input, batchLabels, loss, correct]) t.dispose();
+    }
+  } finally {
+    model.train(wasTraining);
+  }
+  return totals.result();
 }

@@ -22,10 +22,11 @@ import type { LabelSpec } from '../data/labels.js';
 import { BatchLoader } from '../data/loader.js';
 import { getKernels } from '../kernels/index.js';
 import { createModel, type Classifier } from '../models/index.js';
-import { parameterNorms, rescaleToNorms } from '../nn/index.js';
-import { Adam, AdamW, SGD, scheduleFromConfig, type Schedule } from '../optim/index.js';
+import { parameterNorms, rescaleToNorms, type StateDict } from '../nn/index.js';
+import { Adam, AdamW, SGD, scheduleFromConfig, type OptimizerState, type Schedule } from '../optim/index.js';
 import {
   accuracy,
+  accuracyTensor,
   bufferPool,
   crossEntropy,
   formatShape,
@@ -34,7 +35,9 @@ import {
   Rng,
   tensor,
   tidy,
+  useWebGpu,
   zeros,
+  type Device,
   type Tensor,
 } from '../tensor/index.js';
 import {
@@ -50,7 +53,7 @@ import {
 } from './checkpoints.js';
 import { completeSchedule, resolveConfig, type RunConfig } from './config.js';
 import { prepareRunData, type DataLocation, type RunData } from './data.js';
-import { evaluate } from './evaluate.js';
+import { evaluate, evaluateOnWebGpu, type EvalOptions, type EvalResult } from './evaluate.js';
 import { LeaseLostError, RunLock } from './lock.js';
 import { checkRunId, type MetricRow, type RunStatus, type RunStore } from './store.js';
 
@@ -114,6 +117,33 @@ export interface TrainOptions extends DataLocation {
   readonly signal?: AbortSignal;
   /** Runs after the standard initialisation (and `init.from`) of a fresh run, before the first step. */
   readonly initialize?: (model: Classifier, context: InitializeContext) => void | Promise<void>;
+  /** Train on this device instead of the config's `device` (resuming a run on another device). */
+  readonly device?: Device;
+}
+
+/** The batch loss and accuracy of a step, when they were read. */
+interface StepMetrics {
+  readonly loss: number;
+  readonly accuracy: number;
+}
+
+/**
+ * The device a run trains on, acquired before anything of the run is written: with `webgpu` and no
+ * usable adapter this throws what was tried and how to get one, and no run folder exists.
+ */
+async function acquireDevice(config: RunConfig, options: TrainOptions): Promise<Device> {
+  const device = options.device ?? config.device;
+  if (device === 'cpu') return device;
+  if ((options.probes ?? []).length > 0)
+    throw new Error('device webgpu: this run has probes, which read the model on the host; train it on the cpu');
+  try {
+    await useWebGpu();
+  } catch (error) {
+    throw new Error(
+      `device webgpu: ${(error as Error).message}. \`randlab devices\` shows what randlab finds; --device cpu trains on the CPU`,
+    );
+  }
+  return device;
 }
 
 export interface RunResult {
@@ -200,6 +230,7 @@ export class Trainer {
   private lastEvalStep = -1;
 
   private constructor(
+    readonly device: Device,
     readonly runId: string,
     readonly config: RunConfig,
     readonly data: RunData,
@@ -222,6 +253,7 @@ export class Trainer {
     const { store } = options;
     const runId = checkRunId(config.name ?? defaultRunId(config));
     refuseExisting(store, runId, options.force ?? false);
+    const device = await acquireDevice(config, options);
     // Locked before anything of the run is written: a second process creating or training the same run
     // (or replacing it with --force) is refused with a LockHeldError, never left half-created.
     const runDir = store.runDir(runId);
@@ -237,7 +269,7 @@ export class Trainer {
         { replace: options.force ?? false },
       );
       writeInitNorms(runDir, parameterNorms(model));
-      return Trainer.assemble(runId, resolved, data, model, null, options, lock);
+      return Trainer.assemble(device, runId, resolved, data, model, null, options, lock);
     }).catch((error: unknown) => {
       removeIfEmpty(runDir); // the lock's folder, when the run failed before createRun wrote into it
       throw error;
@@ -250,6 +282,7 @@ export class Trainer {
     const run = store.requireRun(runId);
     if (run.status === 'finished')
       throw new Error(`run '${runId}' is already finished (step ${run.step}); there is nothing to resume`);
+    const device = await acquireDevice(resolveConfig(store.readConfig(runId)), options);
     return withLock(store.runDir(runId), runId, async (lock) => {
       const config = resolveConfig(store.readConfig(runId), `${store.runDir(runId)}/config.json`);
       const data = await prepareRunData(config, dataLocation(options));
@@ -263,11 +296,13 @@ export class Trainer {
         await options.initialize?.(model, { config, data, store });
       }
       store.updateRun(runId, { status: 'running', message: null });
-      return Trainer.assemble(runId, config, data, model, checkpoint, options, lock);
+      return Trainer.assemble(device, runId, config, data, model, checkpoint, options, lock);
     });
   }
 
-  private static assemble(
+  /** The trainer of a model initialised (or loaded) on the host, which then moves to `device`. */
+  private static async assemble(
+    device: Device,
     runId: string,
     config: RunConfig,
     data: RunData,
@@ -275,14 +310,16 @@ export class Trainer {
     checkpoint: RunCheckpoint | null,
     options: TrainOptions,
     lock: RunLock,
-  ): Trainer {
-    const optimizer = buildOptimizer(config, model);
+  ): Promise<Trainer> {
     let step = 0;
     let loaderState: CheckpointExtra['loader'] | undefined;
     let dropoutRng = new Rng(config.seed, 'dropout');
-    if (checkpoint) {
-      const saved = readCheckpoint(checkpoint.prefix);
-      model.loadStateDict(saved.modelState);
+    const saved = checkpoint ? readCheckpoint(checkpoint.prefix) : null;
+    if (saved) model.loadStateDict(saved.modelState);
+    // Moved after loading, before the optimiser, whose state is created (or loaded) where the parameters live.
+    await model.to(device);
+    const optimizer = buildOptimizer(config, model);
+    if (checkpoint && saved) {
       if (!saved.optimizerState)
         throw new Error(`checkpoint ${checkpoint.prefix} has no optimiser state; it cannot resume a run`);
       optimizer.loadStateDict(saved.optimizerState);
@@ -312,6 +349,7 @@ export class Trainer {
     options.store.deleteMetricsAfter(runId, checkpoint ? step : -1);
     const schedule = scheduleFromConfig(completeSchedule(config.schedule, total));
     return new Trainer(
+      device,
       runId,
       config,
       data,
@@ -358,8 +396,10 @@ export class Trainer {
     let status: RunStatus;
     try {
       status = await this.trainToEnd();
-      if (status === 'finished' && this.lastEvalStep !== this.step) this.evaluateNow();
-      this.checkpoint();
+      if (status === 'finished' && this.lastEvalStep !== this.step) await this.evaluateNow();
+      await this.checkpoint();
+      // The caller gets the model on the host, as from a cpu run.
+      await this.model.to('cpu');
       this.lock.assertHeld();
       store.updateRun(this.runId, {
         status,
@@ -401,14 +441,18 @@ export class Trainer {
       if (this.options.signal?.aborted) return 'stopped';
       timer.begin();
       const batch = await this.loader.next();
-      const { loss, accuracy: batchAccuracy } = this.trainStep(batch.x, batch.y, batch.size);
+      const logNow = (this.step + 1) % log.every === 0 || this.step + 1 === this.totalSteps;
+      const metrics =
+        this.device === 'cpu'
+          ? this.trainStep(batch.x, batch.y, batch.size)
+          : await this.trainStepOnWebGpu(batch.x, batch.y, batch.size, logNow);
       this.step++;
       timer.end(batch.size);
       const last = this.step === this.totalSteps;
-      if (this.step % log.every === 0 || last) this.logStep(loss, batchAccuracy, timer);
-      if (this.step % evaluation.every === 0) this.evaluateNow();
+      if (logNow && metrics) this.logStep(metrics.loss, metrics.accuracy, timer);
+      if (this.step % evaluation.every === 0) await this.evaluateNow();
       await this.runProbes(this.step, false);
-      if (this.step % checkpoint.every === 0 && !last) this.checkpoint();
+      if (this.step % checkpoint.every === 0 && !last) await this.checkpoint();
       this.flush();
     }
     return 'finished';
@@ -469,6 +513,47 @@ export class Trainer {
     return result;
   }
 
+  /**
+   * trainStep on the WebGPU device: the batch and its labels are uploaded, nothing else crosses;
+   * the loss and accuracy are downloaded only when `read` (log steps), and a loss that is not
+   * finite is divergence then (on the cpu the logits are checked every step; here between log
+   * steps a divergence shows at the next log step or checkpoint). Waits for the step to finish,
+   * so that the GPU's queue never runs ahead of the host by more than a step.
+   */
+  private async trainStepOnWebGpu(
+    x: Float32Array,
+    y: Int32Array,
+    size: number,
+    read: boolean,
+  ): Promise<StepMetrics | null> {
+    this.optimizer.lr = this.schedule(this.step);
+    this.optimizer.zeroGrad();
+    const input = await tensor(x, [size, ...this.data.inputShape]).to('webgpu');
+    const targets = await labelTensor(y).to('webgpu');
+    const [loss, correct] = tidy(() => {
+      const logits = this.model.call(input);
+      const loss = crossEntropy(logits, targets);
+      const correct = read ? accuracyTensor(logits, targets) : null;
+      this.optimizer.backwardAndStep(loss);
+      return [loss, correct] as const;
+    });
+    try {
+      if (!correct) {
+        await (await useWebGpu()).flush();
+        return null;
+      }
+      const metrics = { loss: (await loss.read())[0]!, accuracy: (await correct.read())[0]! };
+      if (!Number.isFinite(metrics.loss))
+        throw new DivergenceError(
+          this.step + 1,
+          `the loss at step ${this.step + 1} is not finite (${metrics.loss}; learning rate ${this.optimizer.lr})`,
+        );
+      return metrics;
+    } finally {
+      for (const t of [input, targets, loss, correct]) t?.dispose();
+    }
+  }
+
   private guardFinite(logits: Tensor): void {
     if (Number.isFinite(getKernels().sum(logits.data))) return;
     throw new DivergenceError(
@@ -477,9 +562,15 @@ export class Trainer {
     );
   }
 
-  private evaluateNow(): void {
+  private async evaluateOn(dataset: RunData['train'], options: EvalOptions): Promise<EvalResult> {
+    return this.device === 'cpu'
+      ? evaluate(this.model, dataset, options)
+      : evaluateOnWebGpu(this.model, dataset, options);
+  }
+
+  private async evaluateNow(): Promise<void> {
     const { eval: settings } = this.config;
-    const train = evaluate(this.model, this.data.train, {
+    const train = await this.evaluateOn(this.data.train, {
       labels: this.data.labels.labels,
       preprocessor: this.data.preprocessor,
       batchSize: settings.batchSize,
@@ -491,7 +582,7 @@ export class Trainer {
     };
     const { test, testLabels } = this.data;
     if (test && testLabels) {
-      const result = evaluate(this.model, test, {
+      const result = await this.evaluateOn(test, {
         labels: testLabels.labels,
         preprocessor: this.data.preprocessor,
         batchSize: settings.batchSize,
@@ -525,18 +616,19 @@ export class Trainer {
   }
 
   /** Saves the state at the current step (metrics first, so a resumed run finds them complete). */
-  private checkpoint(): void {
+  private async checkpoint(): Promise<void> {
     if (this.lastCheckpointStep === this.step) return;
     this.lock.assertHeld();
     this.flush();
-    this.guardFiniteWeights();
+    const { modelState, optimizerState } = await this.readState();
+    this.guardFiniteWeights(modelState);
     const { store } = this.options;
     const dir = store.checkpointDir(this.runId);
     const prefix = checkpointPrefix(dir, this.step);
     const extra: CheckpointExtra = { step: this.step, loader: this.loader.state() };
     saveCheckpoint(prefix, {
-      model: this.model,
-      optimizer: this.optimizer,
+      model: { stateDict: () => modelState },
+      optimizer: { stateDict: () => optimizerState },
       rngStates: { dropout: this.dropoutRng.state() },
       extra,
       config: this.config,
@@ -562,11 +654,18 @@ export class Trainer {
     });
   }
 
+  /** The model's and optimiser's state on the host: a webgpu run's is downloaded, then written as a cpu run's. */
+  private async readState(): Promise<{ modelState: StateDict; optimizerState: OptimizerState }> {
+    if (this.device === 'cpu')
+      return { modelState: this.model.stateDict(), optimizerState: this.optimizer.stateDict() };
+    return { modelState: await this.model.readStateDict(), optimizerState: await this.optimizer.readStateDict() };
+  }
+
   /** A checkpoint is written only with finite weights, so the last one on disk is always good. */
-  private guardFiniteWeights(): void {
+  private guardFiniteWeights(state: ReadonlyMap<string, Tensor>): void {
     const kernels = getKernels();
-    for (const [key, p] of this.model.namedParameters()) {
-      if (!Number.isFinite(kernels.sumSquares(p.data)))
+    for (const [key] of this.model.namedParameters()) {
+      if (!Number.isFinite(kernels.sumSquares(state.get(key)!.data)))
         throw new DivergenceError(this.step, `parameter '${key}' is not finite at step ${this.step}`);
     }
   }

@@ -18,6 +18,7 @@ import { createProgressReporter, progressMode } from '../../runs/progress.js';
 import { resolveStoreRoot, RunStore } from '../../runs/store.js';
 import { resumeRun, trainRun, type RunResult } from '../../runs/trainer.js';
 import { endBySignal, stopOnSignal } from '../stop-on-signal.js';
+import type { Device } from '../../tensor/index.js';
 
 interface TrainCommandOptions {
   config?: string;
@@ -60,9 +61,12 @@ export function registerTrainCommand(program: Command): void {
       return;
     }
     const overrides = fieldOverrides(cmd);
-    if (options.resume !== undefined && (overrides.length > 0 || options.config !== undefined)) {
+    // --device is where to compute, not what to compute: a run may resume on another device.
+    const resumeDevice = overrides.find(([path]) => path === 'device')?.[1] as Device | undefined;
+    const fieldFlags = options.resume !== undefined ? overrides.filter(([path]) => path !== 'device') : overrides;
+    if (options.resume !== undefined && (fieldFlags.length > 0 || options.config !== undefined)) {
       throw new Error(
-        `--resume continues run '${options.resume}' with its saved config; it takes no --config or field flags (given: ${[...(options.config ? ['--config'] : []), ...overrides.map(([path]) => `--${path}`)].join(', ')})`,
+        `--resume continues run '${options.resume}' with its saved config; it takes no --config or field flags but --device (given: ${[...(options.config ? ['--config'] : []), ...fieldFlags.map(([path]) => `--${path}`)].join(', ')})`,
       );
     }
     if (options.threads !== undefined) setThreads(options.threads);
@@ -85,7 +89,7 @@ export function registerTrainCommand(program: Command): void {
       };
       result =
         options.resume !== undefined
-          ? await resumeRun(options.resume, common)
+          ? await resumeRun(options.resume, { ...common, ...(resumeDevice ? { device: resumeDevice } : {}) })
           : await trainRun(loadConfig(options.config, overrides), { ...common, force: options.force ?? false });
       printResult(result, options.json ?? false);
     } finally {
