@@ -37,10 +37,13 @@ afterAll(async () => {
 
 const storeDir = (): string => join(temp.dir, 'store');
 
-function cli(args: string[], extraEnv: Record<string, string> = {}): { code: number | null; stderr: string } {
+function cli(
+  args: string[],
+  extraEnv: Record<string, string> = {},
+): { code: number | null; stdout: string; stderr: string } {
   const env = { ...process.env, RANDLAB_RUNS: storeDir(), RANDLAB_CACHE: join(temp.dir, 'cache'), ...extraEnv };
   const result = spawnSync(process.execPath, ['--import', 'tsx', ENTRY, ...args], { env, encoding: 'utf8' });
-  return { code: result.status, stderr: result.stderr };
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
 function configFile(): string {
@@ -137,6 +140,20 @@ describe.skipIf(webgpuMissing)('randlab train --device webgpu', () => {
       store.close();
     }
     expectSameWeights(finalWeights('moved'), finalWeights('tiny-cpu'));
+  });
+
+  it('randlab eval --device webgpu scores a checkpoint as the cpu does', () => {
+    const store = RunStore.open(storeDir());
+    const checkpoint = latestCheckpoint(store.checkpointDir('tiny-cpu'))!;
+    store.close();
+    const scores = ['cpu', 'webgpu'].map((device) => {
+      const result = cli(['eval', '--checkpoint', checkpoint.weights, '--device', device, '--json']);
+      if (result.code !== 0) throw new Error(`eval --device ${device} exited with ${result.code}: ${result.stderr}`);
+      return JSON.parse(result.stdout) as { loss: number; accuracy: number; n: number };
+    });
+    expect(scores[1]!.n).toBe(scores[0]!.n);
+    expect(scores[1]!.accuracy).toBe(scores[0]!.accuracy);
+    expectRelative(scores[1]!.loss, scores[0]!.loss, 1e-5, 'eval loss');
   });
 
   it('without an adapter: says what was tried and how to get one, exits non-zero, creates no run', () => {

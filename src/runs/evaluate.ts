@@ -6,6 +6,7 @@ import type { Preprocessor } from '../data/preprocess.js';
 import type { Dataset } from '../data/types.js';
 import { exampleSize } from '../data/types.js';
 import type { Module } from '../nn/index.js';
+import type { Device } from '../tensor/index.js';
 import {
   accuracy,
   accuracyTensor,
@@ -95,6 +96,16 @@ export function evaluate(model: Module, dataset: Dataset, options: EvalOptions =
     model.train(wasTraining);
   }
   return totals.result();
+}
+
+/** `evaluate` on the device the model lives on (Module.to). */
+export async function evaluateOn(
+  device: Device,
+  model: Module,
+  dataset: Dataset,
+  options: EvalOptions = {},
+): Promise<EvalResult> {
+  return device === 'cpu' ? evaluate(model, dataset, options) : evaluateOnWebGpu(model, dataset, options);
 }
 
 /**

@@ -53,7 +53,8 @@ import {
 } from './checkpoints.js';
 import { completeSchedule, resolveConfig, type RunConfig } from './config.js';
 import { prepareRunData, type DataLocation, type RunData } from './data.js';
-import { evaluate, evaluateOnWebGpu, type EvalOptions, type EvalResult } from './evaluate.js';
+import { acquireDevice } from './device.js';
+import { evaluateOn } from './evaluate.js';
 import { LeaseLostError, RunLock } from './lock.js';
 import { checkRunId, type MetricRow, type RunStatus, type RunStore } from './store.js';
 
@@ -131,19 +132,11 @@ interface StepMetrics {
  * The device a run trains on, acquired before anything of the run is written: with `webgpu` and no
  * usable adapter this throws what was tried and how to get one, and no run folder exists.
  */
-async function acquireDevice(config: RunConfig, options: TrainOptions): Promise<Device> {
+async function acquireRunDevice(config: RunConfig, options: TrainOptions): Promise<Device> {
   const device = options.device ?? config.device;
-  if (device === 'cpu') return device;
-  if ((options.probes ?? []).length > 0)
+  if (device === 'webgpu' && (options.probes ?? []).length > 0)
     throw new Error('device webgpu: this run has probes, which read the model on the host; train it on the cpu');
-  try {
-    await useWebGpu();
-  } catch (error) {
-    throw new Error(
-      `device webgpu: ${(error as Error).message}. \`randlab devices\` shows what randlab finds; --device cpu trains on the CPU`,
-    );
-  }
-  return device;
+  return acquireDevice(device);
 }
 
 export interface RunResult {
@@ -253,7 +246,7 @@ export class Trainer {
     const { store } = options;
     const runId = checkRunId(config.name ?? defaultRunId(config));
     refuseExisting(store, runId, options.force ?? false);
-    const device = await acquireDevice(config, options);
+    const device = await acquireRunDevice(config, options);
     // Locked before anything of the run is written: a second process creating or training the same run
     // (or replacing it with --force) is refused with a LockHeldError, never left half-created.
     const runDir = store.runDir(runId);
@@ -282,7 +275,7 @@ export class Trainer {
     const run = store.requireRun(runId);
     if (run.status === 'finished')
       throw new Error(`run '${runId}' is already finished (step ${run.step}); there is nothing to resume`);
-    const device = await acquireDevice(resolveConfig(store.readConfig(runId)), options);
+    const device = await acquireRunDevice(resolveConfig(store.readConfig(runId)), options);
     return withLock(store.runDir(runId), runId, async (lock) => {
       const config = resolveConfig(store.readConfig(runId), `${store.runDir(runId)}/config.json`);
       const data = await prepareRunData(config, dataLocation(options));
@@ -562,15 +555,9 @@ export class Trainer {
     );
   }
 
-  private async evaluateOn(dataset: RunData['train'], options: EvalOptions): Promise<EvalResult> {
-    return this.device === 'cpu'
-      ? evaluate(this.model, dataset, options)
-      : evaluateOnWebGpu(this.model, dataset, options);
-  }
-
   private async evaluateNow(): Promise<void> {
     const { eval: settings } = this.config;
-    const train = await this.evaluateOn(this.data.train, {
+    const train = await evaluateOn(this.device, this.model, this.data.train, {
       labels: this.data.labels.labels,
       preprocessor: this.data.preprocessor,
       batchSize: settings.batchSize,
@@ -582,7 +569,7 @@ export class Trainer {
     };
     const { test, testLabels } = this.data;
     if (test && testLabels) {
-      const result = await this.evaluateOn(test, {
+      const result = await evaluateOn(this.device, this.model, test, {
         labels: testLabels.labels,
         preprocessor: this.data.preprocessor,
         batchSize: settings.batchSize,

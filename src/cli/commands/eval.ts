@@ -17,7 +17,9 @@ import { createModel, MODEL_NAMES, type ModelVariant } from '../../models/index.
 import { runConfigOf } from '../../runs/checkpoints.js';
 import { TEST_LABELS, type RunConfig, type TestLabels } from '../../runs/config.js';
 import { scoredLabels } from '../../runs/data.js';
-import { evaluate } from '../../runs/evaluate.js';
+import { acquireDevice } from '../../runs/device.js';
+import { evaluateOn } from '../../runs/evaluate.js';
+import { DEVICES, type Device } from '../../tensor/index.js';
 import { checkInputFits } from '../../runs/trainer.js';
 
 interface EvalCommandOptions {
@@ -35,6 +37,7 @@ interface EvalCommandOptions {
   batchNorm?: boolean;
   firstKernel?: string;
   variant?: ModelVariant;
+  device: Device;
 }
 
 export function registerEvalCommand(program: Command): void {
@@ -65,6 +68,11 @@ export function registerEvalCommand(program: Command): void {
     .option('--cache-dir <dir>', 'cache for decoded images (default $RANDLAB_CACHE, else .cache/randlab)')
     .option('--json', 'print {"accuracy", "loss", "n", "labels", "labelSpec"} as JSON (labels: real or as-train)')
     .option('--batch-size <n>', 'examples per forward pass', '500')
+    .addOption(
+      new Option('--device <device>', 'compute on the cpu or the WebGPU adapter (docs/webgpu.md)')
+        .choices([...DEVICES])
+        .default('cpu'),
+    )
     .option('--limit <n>', 'evaluate the first n examples only')
     .option('--widths <a,b,…>', "model widths (default: the checkpoint's run config, else the model's default)")
     .option(
@@ -75,6 +83,7 @@ export function registerEvalCommand(program: Command): void {
     .option('--first-kernel <k>', 'WRN: stem kernel size')
     .addOption(new Option('--variant <variant>', 'ResNet18 stem').choices(['cifar', 'imagenet']))
     .action(async (options: EvalCommandOptions) => {
+      await acquireDevice(options.device);
       const file = readStateDict(options.checkpoint);
       const weights = file.state;
       const config = runConfigOf(options.checkpoint, file);
@@ -137,7 +146,8 @@ export function registerEvalCommand(program: Command): void {
           `${options.checkpoint} does not fit ${architecture} on ${datasetSpec}: ${(error as Error).message}`,
         );
       }
-      const result = evaluate(model, dataset, {
+      await model.to(options.device);
+      const result = await evaluateOn(options.device, model, dataset, {
         labels: labels.labels,
         ...(preprocessor ? { preprocessor } : {}),
         batchSize: parseInteger('--batch-size', options.batchSize),
