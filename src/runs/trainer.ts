@@ -28,6 +28,7 @@ import {
   accuracy,
   accuracyTensor,
   bufferPool,
+  clearDevicePool,
   crossEntropy,
   formatShape,
   labels as labelTensor,
@@ -407,6 +408,7 @@ export class Trainer {
       await this.loader.close();
       // The pooled activation buffers fit this model only; a next run in this process needs others.
       bufferPool.clear();
+      if (this.device === 'webgpu') clearDevicePool();
       this.lock.release();
     }
     end(status);

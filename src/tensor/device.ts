@@ -30,11 +30,16 @@ export function webgpuRuntime(what: string): WebGpu {
   return runtime;
 }
 
-/** Destroy the device and forget every pooled buffer (tests; a later useWebGpu() starts afresh). */
+/** Destroy the device and every pooled buffer (tests; a later useWebGpu() starts afresh). */
 export async function releaseTensorWebGpu(): Promise<void> {
   devicePool.clear();
   runtime = null;
   await releaseWebGpu();
+}
+
+/** Free the device memory of every pooled buffer (a run's end: the next run's shapes differ). */
+export function clearDevicePool(): void {
+  devicePool.clear();
 }
 
 /** Free device arrays by element type and length. */
@@ -56,7 +61,10 @@ class DeviceBufferPool {
     list.push(array);
   }
 
+  /** Destroys every pooled array, after submitting what was recorded (work already submitted may still use them). */
   clear(): void {
+    runtime?.submit();
+    for (const list of this.free.values()) for (const array of list) array.destroy();
     this.free.clear();
   }
 }

@@ -13,7 +13,7 @@ export {
   type GradHook,
   type Shape,
 } from './tensor.js';
-export { DEVICES, releaseTensorWebGpu, useWebGpu, type Device } from './device.js';
+export { clearDevicePool, DEVICES, releaseTensorWebGpu, useWebGpu, type Device } from './device.js';
 export { isGradEnabled, noGrad, tidy, untracked } from './scope.js';
 export { backward, recordOp, type GradFn } from './autograd.js';
 export {

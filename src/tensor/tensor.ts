@@ -268,7 +268,8 @@ export class Tensor implements ScopedTensor {
   /** The float32 buffer for a writer that overwrites every value; null unless a lazy zero is pending. */
   takeForOverwrite(): Float32Array | null {
     const owner = this.base ?? this;
-    if (!owner.zeroPending || this.disposed || !(this.buffer instanceof Float32Array)) return null;
+    if (!owner.zeroPending || this.disposed || this.onDevice !== null || !(this.buffer instanceof Float32Array))
+      return null;
     owner.zeroPending = false;
     if (this.valueBeforeAllocation !== null) this.allocate(0); // every value is overwritten next
     return this.buffer;
