@@ -13,6 +13,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCheckpoint } from '../src/checkpoint/index.js';
+import { benchTrainingStepOnWebGpu } from '../src/runs/bench.js';
 import { latestCheckpoint } from '../src/runs/checkpoints.js';
 import { RunStore } from '../src/runs/store.js';
 import { resumeRun, trainRun } from '../src/runs/trainer.js';
@@ -154,6 +155,13 @@ describe.skipIf(webgpuMissing)('randlab train --device webgpu', () => {
     expect(scores[1]!.n).toBe(scores[0]!.n);
     expect(scores[1]!.accuracy).toBe(scores[0]!.accuracy);
     expectRelative(scores[1]!.loss, scores[0]!.loss, 1e-5, 'eval loss');
+  });
+
+  it('bench times training steps on the device (benchTrainingStepOnWebGpu, `randlab bench --device webgpu`)', async () => {
+    // The bench's mlp on 3×4×4 inputs: SwiftShader needs ~20 s a step for its 3×32×32 shape.
+    const result = await benchTrainingStepOnWebGpu('mlp', { batch: 4, steps: 2, inputShape: [3, 4, 4] });
+    expect(result).toMatchObject({ model: 'mlp', batch: 4, steps: 2, backend: 'webgpu' });
+    expect(result.images_per_s).toBeGreaterThan(0);
   });
 
   it('without an adapter: says what was tried and how to get one, exits non-zero, creates no run', () => {

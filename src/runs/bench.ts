@@ -6,7 +6,16 @@
 import { getKernels } from '../kernels/index.js';
 import { createModel, type Classifier, type ModelOptions } from '../models/index.js';
 import { SGD } from '../optim/index.js';
-import { bufferPool, crossEntropy, labels as labelTensor, Rng, tensor, tidy } from '../tensor/index.js';
+import {
+  bufferPool,
+  clearDevicePool,
+  crossEntropy,
+  labels as labelTensor,
+  Rng,
+  tensor,
+  tidy,
+  useWebGpu,
+} from '../tensor/index.js';
 
 /** The models `randlab bench` times, with bench/pytorch.py's definitions (CIFAR shapes, 10 classes). */
 export const BENCH_MODELS: Readonly<
@@ -67,9 +76,56 @@ export function stepRunner(
   };
 }
 
-export function benchTrainingStep(name: string, options: StepBenchOptions = {}): StepBenchResult {
+function benchEntry(name: string): (typeof BENCH_MODELS)[string] {
   const entry = BENCH_MODELS[name];
   if (!entry) throw new Error(`bench: unknown model '${name}' (available: ${Object.keys(BENCH_MODELS).join(', ')})`);
+  return entry;
+}
+
+/**
+ * benchTrainingStep on the WebGPU device (`randlab bench --device webgpu`): the model is initialised
+ * on the host and moved, the fixed batch uploaded once, and each timed step ends when the device
+ * has finished it.
+ */
+export async function benchTrainingStepOnWebGpu(
+  name: string,
+  options: StepBenchOptions = {},
+): Promise<StepBenchResult> {
+  const entry = benchEntry(name);
+  const batch = options.batch ?? 128;
+  const inputShape = options.inputShape ?? [3, 32, 32];
+  const numClasses = options.numClasses ?? 10;
+  const gpu = await useWebGpu();
+  const model = createModel(entry.model, { numClasses, inputShape, ...entry.options, rng: new Rng(0, 'init') });
+  await model.to('webgpu');
+  const optimizer = new SGD(model.namedParameters(), { lr: 0.01, momentum: 0.9 });
+  const rng = new Rng(0, 'data');
+  const host = new Float32Array(batch * inputShape.reduce((a, b) => a * b, 1));
+  rng.fillNormal(host);
+  const x = await tensor(host, [batch, ...inputShape]).to('webgpu');
+  const y = await labelTensor(Int32Array.from({ length: batch }, () => rng.int(numClasses))).to('webgpu');
+  const step = async (): Promise<void> => {
+    optimizer.zeroGrad();
+    tidy(() => optimizer.backwardAndStep(crossEntropy(model.call(x), y)));
+    await gpu.flush();
+  };
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < (options.warmup ?? 2); i++) await step();
+    for (let i = 0; i < (options.steps ?? 10); i++) {
+      const start = performance.now();
+      await step();
+      times.push(performance.now() - start);
+    }
+  } finally {
+    bufferPool.clear();
+    clearDevicePool();
+  }
+  return stepBenchResult(name, batch, times, 'webgpu');
+}
+
+export function benchTrainingStep(name: string, options: StepBenchOptions = {}): StepBenchResult {
+  const entry = benchEntry(name);
   const batch = options.batch ?? 128;
   const runner = stepRunner(
     entry.model,
@@ -90,15 +146,13 @@ export function benchTrainingStep(name: string, options: StepBenchOptions = {}):
     // The next model needs buffers of other sizes: free this one's.
     bufferPool.clear();
   }
+  return stepBenchResult(name, batch, times, getKernels().name);
+}
+
+/** The median of the timed steps, as images/s and ms per step. */
+function stepBenchResult(name: string, batch: number, times: readonly number[], backend: string): StepBenchResult {
   const ms = median(times);
-  return {
-    model: name,
-    batch,
-    images_per_s: (batch * 1000) / ms,
-    ms_per_step: ms,
-    steps: times.length,
-    backend: getKernels().name,
-  };
+  return { model: name, batch, images_per_s: (batch * 1000) / ms, ms_per_step: ms, steps: times.length, backend };
 }
 
 export interface MemoryCheckResult {

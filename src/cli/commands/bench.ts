@@ -6,9 +6,11 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { benchLoader } from '../../data/index.js';
-import { BENCH_MODELS, benchTrainingStep, checkStepMemory } from '../../runs/bench.js';
+import { BENCH_MODELS, benchTrainingStep, benchTrainingStepOnWebGpu, checkStepMemory } from '../../runs/bench.js';
+import { acquireDevice } from '../../runs/device.js';
+import { DEVICES, type Device } from '../../tensor/index.js';
 
 interface BenchCommandOptions {
   models: string;
@@ -19,6 +21,7 @@ interface BenchCommandOptions {
   kernels: boolean;
   loader: boolean;
   threads?: string;
+  device: Device;
 }
 
 type Row = Record<string, string | number | boolean>;
@@ -44,6 +47,11 @@ export function registerBenchCommand(program: Command): void {
     .option('--no-kernels', 'skip the kernel benchmarks')
     .option('--no-loader', 'skip the loader benchmark')
     .option('--threads <n>', 'kernel threads (sets RANDLAB_THREADS)')
+    .addOption(
+      new Option('--device <device>', 'time the training steps on the cpu or the WebGPU adapter (docs/webgpu.md)')
+        .choices([...DEVICES])
+        .default('cpu'),
+    )
     .action(async (options: BenchCommandOptions) => {
       if (options.threads !== undefined)
         process.env.RANDLAB_THREADS = String(positiveInteger('--threads', options.threads));
@@ -52,8 +60,12 @@ export function registerBenchCommand(program: Command): void {
       };
       const steps = positiveInteger('--steps', options.steps);
       const batch = positiveInteger('--batch', options.batch);
+      if (options.device === 'webgpu') await acquireDevice('webgpu');
       for (const name of options.models.split(',').map((m) => m.trim())) {
-        const result = benchTrainingStep(name, { batch, steps });
+        const result =
+          options.device === 'cpu'
+            ? benchTrainingStep(name, { batch, steps })
+            : await benchTrainingStepOnWebGpu(name, { batch, steps });
         emit({
           model: result.model,
           batch: result.batch,
