@@ -10,12 +10,24 @@
  * transaction, so writers queue instead of failing with SQLITE_BUSY or corrupting the file.
  * SQLite's own errors name no file: a write that fails (a full disk: SQLITE_FULL) throws a
  * FileWriteError naming the index.
+ *
+ * Every write also updates the run's own record in its folder (run.json, metrics.jsonl: folder-record.ts),
+ * from which `reindex` rebuilds the index. Processes on other hosts (queue workers) open the store with an
+ * index of their own (`indexPath`, on local disk), import the runs they need from the folders
+ * (`importRun`), and so write to the shared storage only the folders of the runs they train.
  */
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
 import { FileWriteError, writingFile } from '../io/write-error.js';
+import {
+  readFolderMetrics,
+  readFolderRecord,
+  writeFolderMetrics,
+  writeFolderRecord,
+  type FolderRecord,
+} from './folder-record.js';
 import { RUN_LOCK_FILE } from './lock.js';
 
 /**
@@ -136,13 +148,17 @@ export class RunStore {
     this.db = db;
   }
 
-  /** Opens (creating if needed) the store at `root`. */
-  static open(root: string): RunStore {
+  /**
+   * Opens (creating if needed) the store at `root`, whose index is `<root>/index.sqlite` unless `indexPath`
+   * names another file (a worker's private index of runs in shared storage).
+   */
+  static open(root: string, options: { indexPath?: string } = {}): RunStore {
     const dir = resolve(root);
-    const path = join(dir, INDEX_FILE);
+    const path = options.indexPath ?? join(dir, INDEX_FILE);
     // Opening creates the index (and its WAL) when missing and migrates it: writes that can fail.
     const db = writingFile(INDEX, path, () => {
       mkdirSync(dir, { recursive: true });
+      mkdirSync(dirname(path), { recursive: true });
       const db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
       db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
       db.pragma('journal_mode = WAL');
@@ -230,8 +246,13 @@ export class RunStore {
         )
         .run(run.id, 'running', run.model, run.dataset, configText, now, now);
     });
-    mkdirSync(join(dir, 'checkpoints'), { recursive: true });
+    // The record first: a process killed before config.json is written leaves a run that can be imported
+    // into another host's index (and is then started over, see executeRun), never an unknown folder.
+    mkdirSync(dir, { recursive: true });
+    this.mirrorRecord(run.id);
+    this.mirrorMetrics(run.id);
     writeFileAtomic(join(dir, 'config.json'), `${configText}\n`, 'run config');
+    mkdirSync(join(dir, 'checkpoints'), { recursive: true });
     return this.getRun(run.id)!;
   }
 
@@ -288,6 +309,7 @@ export class RunStore {
         );
       if (result.changes === 0) throw new Error(`no run '${id}' in store ${this.root}`);
     });
+    this.mirrorRecord(id);
   }
 
   /** Writes many metric values in one transaction; a value logged again for the same step replaces the old one. */
@@ -298,6 +320,7 @@ export class RunStore {
       for (const row of rows)
         insert.run(id, row.name, row.step, row.value !== null && Number.isNaN(row.value) ? null : row.value);
     });
+    this.mirrorMetrics(id);
   }
 
   /** Drops metrics logged after `step` (a resumed run recomputes them). */
@@ -305,6 +328,7 @@ export class RunStore {
     this.immediate(() => {
       this.db.prepare('DELETE FROM metrics WHERE run_id = ? AND step > ?').run(id, step);
     });
+    this.mirrorMetrics(id);
   }
 
   metrics(id: string, filter: { name?: string } = {}): MetricRow[] {
@@ -333,12 +357,14 @@ export class RunStore {
         .prepare('INSERT OR REPLACE INTO artifacts (run_id, path, kind, step, created_at) VALUES (?, ?, ?, ?, ?)')
         .run(id, artifact.path, artifact.kind, artifact.step, now);
     });
+    this.mirrorRecord(id);
   }
 
   forgetArtifact(id: string, path: string): void {
     this.immediate(() => {
       this.db.prepare('DELETE FROM artifacts WHERE run_id = ? AND path = ?').run(id, path);
     });
+    this.mirrorRecord(id);
   }
 
   artifacts(id: string): ArtifactRecord[] {
@@ -369,6 +395,86 @@ export class RunStore {
       for (const name of folderEntries(dir)) {
         if (!keep.includes(name)) rmSync(join(dir, name), { recursive: true, force: true });
       }
+  }
+
+  /**
+   * Replaces the index's entry of run `id` (row, metrics, artifacts) by what its folder records; removes
+   * it when the folder is gone. A folder without a record (written before records existed) is left as
+   * the index has it. Whether the run is now in the index.
+   */
+  importRun(id: string): boolean {
+    const dir = this.runDir(id);
+    if (!existsSync(dir)) {
+      this.immediate(() => this.db.prepare('DELETE FROM runs WHERE id = ?').run(id));
+      return false;
+    }
+    const record = readFolderRecord(dir);
+    if (!record) return this.getRun(id) !== undefined;
+    if (record.id !== id) throw new Error(`${dir}: its run record names run '${record.id}'`);
+    const metrics = readFolderMetrics(dir);
+    const configPath = join(dir, 'config.json');
+    const config = existsSync(configPath) ? readFileSync(configPath, 'utf8') : '{}';
+    this.immediate(() => {
+      this.db.prepare('DELETE FROM runs WHERE id = ?').run(id);
+      this.db
+        .prepare(
+          'INSERT INTO runs (id, status, step, model, dataset, config, message, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        )
+        .run(
+          id,
+          record.status,
+          record.step,
+          record.model,
+          record.dataset,
+          config,
+          record.message,
+          record.createdAt,
+          record.updatedAt,
+        );
+      const metric = this.db.prepare('INSERT OR REPLACE INTO metrics (run_id, name, step, value) VALUES (?, ?, ?, ?)');
+      for (const row of metrics) metric.run(id, row.name, row.step, row.value);
+      const artifact = this.db.prepare(
+        'INSERT OR REPLACE INTO artifacts (run_id, path, kind, step, created_at) VALUES (?, ?, ?, ?, ?)',
+      );
+      for (const a of record.artifacts) artifact.run(id, a.path, a.kind, a.step, a.createdAt);
+    });
+    return true;
+  }
+
+  /** Rebuilds the index from the run folders: imports every folder, drops runs whose folder is gone. */
+  reindex(): { readonly imported: number; readonly dropped: number } {
+    const folders = folderEntries(this.root).filter(
+      (name) => RUN_ID_PATTERN.test(name) && statSync(join(this.root, name)).isDirectory(),
+    );
+    let imported = 0;
+    for (const id of folders) if (readFolderRecord(this.runDir(id)) && this.importRun(id)) imported++;
+    let dropped = 0;
+    for (const run of this.listRuns()) if (!this.importRun(run.id)) dropped++;
+    return { imported, dropped };
+  }
+
+  /** Writes the run's row and artifacts to its folder's record (nothing when the run or folder is gone). */
+  private mirrorRecord(id: string): void {
+    const run = this.getRun(id);
+    if (!run || !existsSync(run.dir)) return;
+    const record: FolderRecord = {
+      id,
+      status: run.status,
+      step: run.step,
+      model: run.model,
+      dataset: run.dataset,
+      message: run.message,
+      createdAt: run.createdAt,
+      updatedAt: run.updatedAt,
+      artifacts: this.artifacts(id),
+    };
+    writeFolderRecord(run.dir, record);
+  }
+
+  private mirrorMetrics(id: string): void {
+    const dir = this.runDir(id);
+    if (!this.getRun(id) || !existsSync(dir)) return;
+    writeFolderMetrics(dir, this.metrics(id));
   }
 
   private immediate(fn: () => void): void {

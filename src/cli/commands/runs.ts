@@ -1,5 +1,6 @@
 /**
- * `randlab runs list | show <run> | export [runs…] --csv`: the run store's index.
+ * `randlab runs list | show <run> | export [runs…] --csv | reindex`: the run store's index, and rebuilding
+ * it from the run folders (each run records itself in its folder: src/runs/folder-record.ts).
  */
 import { writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
@@ -99,6 +100,17 @@ export function registerRunsCommand(program: Command): void {
         // Not atomic: --out may name a device or a pipe (/dev/stdout), which a rename would replace.
         if (out) writingFile('metrics export', out, () => writeFileSync(out, text));
         else process.stdout.write(text);
+      });
+    });
+
+  runs
+    .command('reindex')
+    .description("rebuild the store's index from its run folders (run.json, metrics.jsonl in each)")
+    .option('--store <dir>', 'run store (default $RANDLAB_RUNS, else ./runs)')
+    .action((options: StoreOptions) => {
+      withStore(options, (store) => {
+        const { imported, dropped } = store.reindex();
+        process.stdout.write(`${store.root}: ${imported} run(s) indexed from their folders, ${dropped} dropped\n`);
       });
     });
 }
