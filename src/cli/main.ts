@@ -14,6 +14,7 @@ import { registerReportCommand } from './commands/report.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerDevicesCommand } from './commands/devices.js';
 import { registerServeCommand } from './commands/serve.js';
+import { registerWorkerCommand } from './commands/worker.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerDemoCommand(program);
   registerDevicesCommand(program);
   registerServeCommand(program);
+  registerWorkerCommand(program);
   return program;
 }
 

@@ -20,7 +20,7 @@ import type { ReportData, RunRecord, SettingRow } from '../report/types.js';
 import { writeReport, type WrittenReport } from '../report/write.js';
 import { FileLock } from '../runs/lock.js';
 import { RunStore } from '../runs/store.js';
-import { runPlan, recordedSeconds, workerLauncher, type RunOutcome } from './pool.js';
+import { executeRun, runPlan, recordedSeconds, workerLauncher, type RunEnd, type RunOutcome } from './pool.js';
 import {
   checkPlan,
   defaultSeedCount,
@@ -88,16 +88,51 @@ function writeManifest(dir: string, manifest: Manifest): void {
   writeFileAtomic(join(dir, MANIFEST), [Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`, 'utf8')]);
 }
 
+export interface OpenOptions {
+  /** The data root on this host (default the manifest's, where the experiment was created). */
+  readonly dataRoot?: string;
+  /** An index of the run store of this process's own (see RunStore.open), instead of the experiment's. */
+  readonly indexPath?: string;
+}
+
 /** Opens an experiment folder (its store and plan) from its manifest. */
-export function openExperiment(dir: string, log: (line: string) => void = () => {}): OpenExperiment {
+export function openExperiment(
+  dir: string,
+  log: (line: string) => void = () => {},
+  options: OpenOptions = {},
+): OpenExperiment {
   const absolute = resolve(dir);
   const manifest = readManifest(absolute);
   const recipe = getRecipe(manifest.recipe);
-  const store = RunStore.open(join(absolute, 'store'));
-  const context: RunContext = { store, dataRoot: manifest.dataRoot, experimentDir: absolute, log };
-  const plan = recipe.plan(manifest.scale, manifest.seeds, manifest.dataRoot);
+  const dataRoot = options.dataRoot ?? manifest.dataRoot;
+  const store = RunStore.open(
+    join(absolute, 'store'),
+    options.indexPath !== undefined ? { indexPath: options.indexPath } : {},
+  );
+  const context: RunContext = { store, dataRoot, experimentDir: absolute, log };
+  const plan = recipe.plan(manifest.scale, manifest.seeds, dataRoot);
   checkPlan(recipe.name, plan);
   return { dir: absolute, manifest, recipe, plan, context, close: () => store.close() };
+}
+
+/**
+ * Executes run `id` of an open experiment here (see executeRun), stopping when `signal` aborts: what a
+ * pool worker and a queue worker's child process do. With a private index (a queue worker on any host),
+ * the run and the runs it needs are first imported into it from their folders.
+ */
+export async function executePlannedRun(
+  experiment: OpenExperiment,
+  id: string,
+  signal: AbortSignal,
+  options: { readonly importFolders?: boolean; readonly onProgress?: RunContext['onProgress'] } = {},
+): Promise<RunEnd> {
+  const spec = experiment.plan.find((s) => s.id === id);
+  if (!spec) throw new Error(`run ${id} is not in the plan of ${experiment.manifest.recipe} (${experiment.dir})`);
+  if (options.importFolders)
+    for (const needed of [spec.id, ...spec.dependsOn]) experiment.context.store.importRun(needed);
+  if (signal.aborted) return 'stopped'; // asked while this process loaded: nothing started
+  const onProgress = options.onProgress ? { onProgress: options.onProgress } : {};
+  return executeRun(spec, { ...experiment.context, signal, ...onProgress });
 }
 
 export interface RunExperimentOptions {
@@ -155,15 +190,23 @@ export function lockExperimentFolder(dir: string): FileLock {
   }).releaseOnExit();
 }
 
-/** Plans, runs (skipping finished runs) and reports one experiment, holding its folder's lock throughout. */
-export async function runExperiment(options: RunExperimentOptions): Promise<ExperimentResult> {
-  const began = performance.now();
+/** The recipe (checked to run at the scale on the data), folder and seeds an experiment's options name. */
+export function resolveExperiment(
+  options: Pick<RunExperimentOptions, 'recipe' | 'scale' | 'seeds' | 'firstSeed' | 'out' | 'dataRoot'>,
+): { recipe: Recipe; dir: string; seeds: number[] } {
   const recipe = getRecipe(options.recipe);
   scalePresets(recipe, options.scale);
   const availability = recipe.available(options.dataRoot);
   if (!availability.ok) throw new Error(`${recipe.name} cannot run: ${availability.reason}`);
   const dir = resolve(options.out ?? defaultExperimentDir(recipe.name, options.scale));
   const seeds = seedList(options.seeds ?? defaultSeedCount(recipe, options.scale), options.firstSeed);
+  return { recipe, dir, seeds };
+}
+
+/** Plans, runs (skipping finished runs) and reports one experiment, holding its folder's lock throughout. */
+export async function runExperiment(options: RunExperimentOptions): Promise<ExperimentResult> {
+  const began = performance.now();
+  const { recipe, dir, seeds } = resolveExperiment(options);
   const lock = lockExperimentFolder(dir);
   try {
     const { outcomes, report } = await runInFolder(dir, recipe, seeds, options);
@@ -171,6 +214,33 @@ export async function runExperiment(options: RunExperimentOptions): Promise<Expe
   } finally {
     lock.release();
   }
+}
+
+/**
+ * Writes the manifest of `recipe` at `scale` in folder `dir` (held by this process), or refuses a folder
+ * that holds another experiment.
+ */
+export function writeExperimentManifest(
+  dir: string,
+  recipe: Recipe,
+  scale: Scale,
+  seeds: readonly number[],
+  dataRoot: string,
+): void {
+  const existing = existsSync(join(dir, MANIFEST)) ? readManifest(dir) : null;
+  if (existing && (existing.recipe !== recipe.name || existing.scale !== scale)) {
+    throw new Error(
+      `${dir} holds experiment ${existing.recipe} at scale ${existing.scale}; choose another --out for ${recipe.name} at scale ${scale}`,
+    );
+  }
+  // The seeds may change between calls (more seeds reuse the runs of the first ones); the creation time stays.
+  writeManifest(dir, {
+    recipe: recipe.name,
+    scale,
+    seeds,
+    dataRoot: resolve(dataRoot),
+    createdAt: existing?.createdAt || new Date().toISOString(),
+  });
 }
 
 /** The manifest, the runs and the report, in a folder this process holds the lock of. */
@@ -181,20 +251,7 @@ async function runInFolder(
   options: RunExperimentOptions,
 ): Promise<Pick<ExperimentResult, 'outcomes' | 'report'>> {
   const log = options.log ?? (() => {});
-  const existing = existsSync(join(dir, MANIFEST)) ? readManifest(dir) : null;
-  if (existing && (existing.recipe !== recipe.name || existing.scale !== options.scale)) {
-    throw new Error(
-      `${dir} holds experiment ${existing.recipe} at scale ${existing.scale}; choose another --out for ${recipe.name} at scale ${options.scale}`,
-    );
-  }
-  // The seeds may change between calls (more seeds reuse the runs of the first ones); the creation time stays.
-  writeManifest(dir, {
-    recipe: recipe.name,
-    scale: options.scale,
-    seeds,
-    dataRoot: resolve(options.dataRoot),
-    createdAt: existing?.createdAt || new Date().toISOString(),
-  });
+  writeExperimentManifest(dir, recipe, options.scale, seeds, options.dataRoot);
   const experiment = openExperiment(dir, log);
   try {
     log(
@@ -227,7 +284,7 @@ export async function reportExperiment(dir: string, log: (line: string) => void 
   }
 }
 
-async function writeExperimentReport(experiment: OpenExperiment): Promise<WrittenReport> {
+export async function writeExperimentReport(experiment: OpenExperiment): Promise<WrittenReport> {
   const { recipe, manifest, plan, context } = experiment;
   const analysis = await recipe.analyze({ scale: manifest.scale, seeds: manifest.seeds, plan, context });
   const runs = plan.map((spec) => runRecord(spec, context.store));

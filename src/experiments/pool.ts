@@ -235,7 +235,8 @@ function workerEntry(): { script: string; execArgv: string[] } {
   const typescript = here.endsWith('.ts');
   return {
     script: join(here, '..', typescript ? 'worker.ts' : 'worker.js'),
-    execArgv: typescript ? ['--import', 'tsx'] : [],
+    // tsx by its path: a worker may run in another working folder (a queue worker's, standing for a host).
+    execArgv: typescript ? ['--import', import.meta.resolve('tsx')] : [],
   };
 }
 
@@ -286,56 +287,76 @@ export function workerLauncher(
   experimentDir: string,
   jobs: number,
 ): (spec: RunSpec, signal?: AbortSignal) => Promise<RunEnd> {
+  const env = workerEnvironment(jobs);
+  return (spec, signal) => launchWorker(experimentDir, spec, { env, ...(signal ? { signal } : {}) });
+}
+
+export interface LaunchOptions {
+  readonly env: NodeJS.ProcessEnv;
+  readonly signal?: AbortSignal;
+  /** More arguments of the worker entry (`--index FILE`, `--data-root DIR`, see worker.ts). */
+  readonly args?: readonly string[];
+  /** Hears the messages of the worker other than a held report (its run's progress). */
+  readonly onMessage?: (message: unknown) => void;
+}
+
+/** Runs one spec in a worker child process (see `workerLauncher`): how it ended, or its error. */
+export function launchWorker(
+  experimentDir: string,
+  spec: Pick<RunSpec, 'id' | 'kind'>,
+  options: LaunchOptions,
+): Promise<RunEnd> {
   const { script, execArgv } = workerEntry();
+  const { signal } = options;
   const logDir = join(experimentDir, 'logs');
   mkdirSync(logDir, { recursive: true });
-  const env = workerEnvironment(jobs);
-  return (spec, signal) =>
-    new Promise<RunEnd>((resolvePromise, reject) => {
-      const logPath = join(logDir, `${spec.id}.log`);
-      const logFile = createWriteStream(logPath, { flags: 'a' });
-      const child = spawn(process.execPath, [...execArgv, script, experimentDir, spec.id], {
-        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-        env,
-      });
-      // Unhandled, a failed log write (a full disk) would crash the whole experiment, naming no file.
-      logFile.on('error', (error) => {
-        child.kill();
-        reject(new FileWriteError('worker log', logPath, error));
-      });
-      const stop = () => child.kill(spec.kind === 'compute' ? 'SIGKILL' : 'SIGTERM');
-      signal?.addEventListener('abort', stop, { once: true });
-      let held: LockHeldError | undefined;
-      child.on('message', (message) => {
-        held = heldFromReport(message) ?? held;
-      });
-      // Piped, as stdio says (with an IPC channel too, the types no longer know it).
-      const stdout = child.stdout!;
-      const stderr = child.stderr!;
-      stdout.pipe(logFile, { end: false });
-      stderr.pipe(logFile, { end: false });
-      let stderrTail = '';
-      stderr.on('data', (chunk: Buffer) => {
-        stderrTail = (stderrTail + chunk.toString('utf8')).slice(-2000);
-      });
-      child.on('error', (error) => {
-        logFile.end();
-        signal?.removeEventListener('abort', stop);
-        reject(error);
-      });
-      child.on('close', (code, endedBy) => {
-        logFile.end();
-        signal?.removeEventListener('abort', stop);
-        const stopped = signal?.aborted && (code === WORKER_STOPPED_EXIT_CODE || endedBy !== null);
-        if (held) reject(held);
-        else if (code === 0) resolvePromise('finished');
-        else if (stopped) resolvePromise('stopped');
-        else
-          reject(
-            new Error(
-              `worker for ${spec.id} exited with ${endedBy ?? `code ${code}`} (log: ${logPath}): ${stderrTail.trim().split('\n').slice(-3).join(' | ')}`,
-            ),
-          );
-      });
+  return new Promise<RunEnd>((resolvePromise, reject) => {
+    const logPath = join(logDir, `${spec.id}.log`);
+    const logFile = createWriteStream(logPath, { flags: 'a' });
+    const child = spawn(process.execPath, [...execArgv, script, experimentDir, spec.id, ...(options.args ?? [])], {
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      env: options.env,
     });
+    // Unhandled, a failed log write (a full disk) would crash the whole experiment, naming no file.
+    logFile.on('error', (error) => {
+      child.kill();
+      reject(new FileWriteError('worker log', logPath, error));
+    });
+    const stop = () => child.kill(spec.kind === 'compute' ? 'SIGKILL' : 'SIGTERM');
+    signal?.addEventListener('abort', stop, { once: true });
+    let held: LockHeldError | undefined;
+    child.on('message', (message) => {
+      const report = heldFromReport(message);
+      if (report) held = report;
+      else options.onMessage?.(message);
+    });
+    // Piped, as stdio says (with an IPC channel too, the types no longer know it).
+    const stdout = child.stdout!;
+    const stderr = child.stderr!;
+    stdout.pipe(logFile, { end: false });
+    stderr.pipe(logFile, { end: false });
+    let stderrTail = '';
+    stderr.on('data', (chunk: Buffer) => {
+      stderrTail = (stderrTail + chunk.toString('utf8')).slice(-2000);
+    });
+    child.on('error', (error) => {
+      logFile.end();
+      signal?.removeEventListener('abort', stop);
+      reject(error);
+    });
+    child.on('close', (code, endedBy) => {
+      logFile.end();
+      signal?.removeEventListener('abort', stop);
+      const stopped = signal?.aborted && (code === WORKER_STOPPED_EXIT_CODE || endedBy !== null);
+      if (held) reject(held);
+      else if (code === 0) resolvePromise('finished');
+      else if (stopped) resolvePromise('stopped');
+      else
+        reject(
+          new Error(
+            `worker for ${spec.id} exited with ${endedBy ?? `code ${code}`} (log: ${logPath}): ${stderrTail.trim().split('\n').slice(-3).join(' | ')}`,
+          ),
+        );
+    });
+  });
 }

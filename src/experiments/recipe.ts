@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import type { RunConfigInput } from '../runs/config.js';
 import type { RunStore } from '../runs/store.js';
+import type { ProgressEvent } from '../runs/trainer.js';
 import type { Claim } from '../report/claims.js';
 import type { ReportData, SettingRow } from '../report/types.js';
 
@@ -51,6 +52,8 @@ export interface RunContext {
    * `stopped`, to be resumed by the next call (see pool.ts).
    */
   readonly signal?: AbortSignal;
+  /** Hears a training run's progress events (a queue worker forwards them as its job's progress). */
+  readonly onProgress?: (event: ProgressEvent) => void;
 }
 
 export type SettingValue = string | number | boolean;

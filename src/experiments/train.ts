@@ -125,6 +125,7 @@ function prefixed(prefix: string, values: Readonly<Record<string, SettingValue>>
 
 function progressLogger(context: RunContext): (event: ProgressEvent) => void {
   return (event) => {
+    context.onProgress?.(event);
     if (event.type === 'start') {
       context.log(
         `    ${event.runId}: ${event.resumed ? `resuming at step ${event.step}` : 'starting'} (${event.totalSteps} steps, ${event.trainExamples} examples)`,

@@ -22,9 +22,19 @@ export interface Running {
   printed(text: string): Promise<void>;
 }
 
-/** Starts `randlab <args>` with `env` added to this process's environment. */
-export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Running {
-  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], { env: { ...process.env, ...env } });
+/**
+ * Starts `randlab <args>` with `env` added to this process's environment; in `cwd` (default this process's),
+ * and, `detached`, as the leader of its own process group (to kill it with its children, as a host dies).
+ */
+export function startCli(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+  options: { cwd?: string; detached?: boolean } = {},
+): Running {
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), ENTRY, ...args], {
+    env: { ...process.env, ...env },
+    ...options,
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));

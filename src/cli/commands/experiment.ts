@@ -5,10 +5,14 @@
  * finish (failed, blocked, or held by another process) or when another process runs the same folder.
  * The first SIGINT/SIGTERM stops it: the runs in progress stop at a checkpoint, no report is written, one
  * line says how to continue, and it ends by that signal; a second one ends it (and its workers) at once.
+ *
+ * With `--queue URL --storage DIR` the runs go to a Redis queue instead, for `randlab worker`s on any hosts
+ * (src/experiments/queue/, docs/distributed.md); `--detach` enqueues and returns. `randlab experiment status
+ * DIR` says where each run of an experiment folder stands, at any time.
  */
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { resolveDataRoot } from '../../data/paths.js';
-import { resolve } from 'node:path';
 import {
   defaultExperimentDir,
   ExperimentStoppedError,
@@ -19,12 +23,20 @@ import {
 import type { OutcomeStatus } from '../../experiments/pool.js';
 import { defaultSeedCount, parseScale, seedList, SCALES, type Scale } from '../../experiments/recipe.js';
 import { getRecipe, RECIPES } from '../../experiments/recipes/index.js';
+import { parseQueueUrl, resolveQueueUrl } from '../../experiments/queue/connection.js';
+import { runQueuedExperiment } from '../../experiments/queue/coordinator.js';
+import { experimentStatus, formatStatus } from '../../experiments/status.js';
 import { findingSentence } from '../../report/findings.js';
 import { experimentProgressBar } from '../experiment-progress.js';
 import { endBySignal, stopOnSignal } from '../stop-on-signal.js';
 
 interface ExperimentCommandOptions {
   scale: string;
+  queue?: string;
+  storage?: string;
+  detach?: boolean;
+  attempts: string;
+  interval: string;
   seeds?: string;
   jobs: string;
   out?: string;
@@ -34,7 +46,7 @@ interface ExperimentCommandOptions {
   quiet?: boolean;
 }
 
-function positiveInteger(text: string, flag: string): number {
+export function positiveInteger(text: string, flag: string): number {
   const value = Number(text);
   if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${flag} must be a positive integer, got '${text}'`);
   return value;
@@ -137,7 +149,8 @@ export function registerExperimentCommand(program: Command): void {
     .description(
       "run one of the paper's experiments (docs/experiments.md) as a set of runs, then write its HTML report",
     )
-    .argument('[name]', 'recipe name (see --list)')
+    .argument('[name]', 'recipe name (see --list), or `status` followed by an experiment folder')
+    .argument('[dir]', 'with `status`: the experiment folder')
     .option('--scale <scale>', `${SCALES.join(' | ')}`, 'smoke')
     .option('--seeds <n>', 'number of seeds (0..n-1); default per recipe and scale')
     .option(
@@ -150,7 +163,18 @@ export function registerExperimentCommand(program: Command): void {
     .option('--list', 'list the recipes and their scales')
     .option('--plan', 'print the runs the experiment consists of, without running them')
     .option('--quiet', 'no progress lines')
-    .action(async (name: string | undefined, options: ExperimentCommandOptions) => {
+    .option('--queue <url>', 'enqueue the runs for `randlab worker`s: redis://[:password@]host[:port][/db]')
+    .option('--storage <dir>', 'with --queue: the storage root every worker mounts (the folder goes in it)')
+    .option('--detach', 'with --queue: enqueue and return without following')
+    .option('--attempts <n>', 'with --queue: tries of a run before it counts as failed', '3')
+    .option('--interval <seconds>', 'with --queue: seconds between progress lines', '5')
+    .action(async (name: string | undefined, dir: string | undefined, options: ExperimentCommandOptions) => {
+      if (name === 'status') {
+        if (dir === undefined) throw new Error('randlab experiment status: give the experiment folder');
+        process.stdout.write(formatStatus(experimentStatus(resolve(dir))));
+        return;
+      }
+      if (dir !== undefined) throw new Error(`randlab experiment: unexpected argument '${dir}'`);
       if (options.list || name === undefined) {
         process.stdout.write(listRecipes());
         return;
@@ -164,6 +188,11 @@ export function registerExperimentCommand(program: Command): void {
             resolveDataRoot(options.dataDir),
           ),
         );
+        return;
+      }
+      const queueUrl = resolveQueueUrl(options.queue);
+      if (queueUrl !== undefined) {
+        await runOnQueue(name, queueUrl, options);
         return;
       }
       const bar =
@@ -188,4 +217,30 @@ export function registerExperimentCommand(program: Command): void {
       process.stdout.write(summarizeResult(result));
       if ([...result.outcomes.values()].some((o) => UNFINISHED.has(o.status))) process.exitCode = 1;
     });
+}
+
+/** `randlab experiment NAME --queue URL --storage DIR`: enqueues, and unless --detach follows and reports. */
+async function runOnQueue(name: string, url: string, options: ExperimentCommandOptions): Promise<void> {
+  if (options.storage === undefined) throw new Error('randlab experiment --queue: give --storage DIR');
+  const interval = Number(options.interval);
+  if (!(interval > 0)) throw new Error(`--interval must be a positive number of seconds, got '${options.interval}'`);
+  const result = await runQueuedExperiment({
+    recipe: name,
+    scale: parseScale(options.scale),
+    ...(options.seeds !== undefined ? { seeds: positiveInteger(options.seeds, '--seeds') } : {}),
+    dataRoot: resolveDataRoot(options.dataDir),
+    connection: parseQueueUrl(url),
+    storage: options.storage,
+    attempts: positiveInteger(options.attempts, '--attempts'),
+    intervalMs: interval * 1000,
+    detach: options.detach ?? false,
+    log: options.quiet ? () => {} : (line) => process.stdout.write(`${line}\n`),
+  });
+  if (!result.report || !result.counts) {
+    process.stdout.write(`enqueued ${result.enqueued} run(s); follow with: randlab experiment status ${result.dir}\n`);
+    return;
+  }
+  process.stdout.write(formatStatus(experimentStatus(result.dir)));
+  process.stdout.write(`report: ${result.report.html}\n`);
+  if (result.counts.failed > 0) process.exitCode = 1;
 }
