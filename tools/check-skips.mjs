@@ -9,6 +9,8 @@
  * with `unlessEnv` is allowed only while that variable is not 1: the WebGPU suites may skip on a
  * machine without an adapter, but .ci/run sets RANDLAB_REQUIRE_WEBGPU=1, and there they must run
  * (test/global-setup.ts already stops the run when the adapter is missing; this is the second lock).
+ * The queue suites likewise need redis-server: RANDLAB_REQUIRE_REDIS=1 (CI) fails them without it
+ * (test/helpers/redis-server.ts), and this script fails a run in which they skipped.
  */
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
@@ -22,8 +24,16 @@ import { relative } from 'node:path';
 
 const NO_WEBGPU = 'no WebGPU adapter on this machine (docs/webgpu.md); CI installs SwiftShader and requires one';
 
+const NO_REDIS = 'redis-server is not installed (apt-get install redis-server); CI installs it and requires it';
+
 /** @type {AllowedSkip[]} */
 const ALLOWED_SKIPS = [
+  {
+    file: 'test/queue.test.ts',
+    describe: 'experiments on a Redis queue',
+    reason: NO_REDIS,
+    unlessEnv: 'RANDLAB_REQUIRE_REDIS',
+  },
   {
     file: 'test/golden.test.ts',
     describe: 'PyTorch loads randlab checkpoints',
