@@ -1,11 +1,18 @@
 /**
- * A child process of the write-failure tests: opens the run store at argv[2], appends metrics until a
- * write fails, and prints that error as JSON ({name, message, code, causeCode}); `{}` if none failed.
+ * A child process of the write-failure tests: opens a run store whose index is in argv[2], appends metrics
+ * until a write fails, and prints that error as JSON ({name, message, code, causeCode}); `{}` if none failed.
+ * The run folders (which record the metrics too) are in a temporary folder elsewhere, so that it is the
+ * index that cannot grow.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { RunStore } from '../src/runs/store.js';
 
 const MAX_BATCHES = 2000;
-const store = RunStore.open(process.argv[2]!);
+const folders = mkdtempSync(join(tmpdir(), 'randlab-filler-'));
+process.on('exit', () => rmSync(folders, { recursive: true, force: true }));
+const store = RunStore.open(folders, { indexPath: join(process.argv[2]!, 'index.sqlite') });
 let failure: Record<string, unknown> = {};
 try {
   store.createRun({ id: 'filler', model: 'mlp', dataset: 'test', config: {} });

@@ -22,6 +22,8 @@ import { dirname, join, resolve } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
 import { FileWriteError, writingFile } from '../io/write-error.js';
 import {
+  METRICS_FILE,
+  appendFolderMetrics,
   readFolderMetrics,
   readFolderRecord,
   writeFolderMetrics,
@@ -250,7 +252,7 @@ export class RunStore {
     // into another host's index (and is then started over, see executeRun), never an unknown folder.
     mkdirSync(dir, { recursive: true });
     this.mirrorRecord(run.id);
-    this.mirrorMetrics(run.id);
+    rmSync(join(dir, METRICS_FILE), { force: true }); // no metrics yet; appends start a new file
     writeFileAtomic(join(dir, 'config.json'), `${configText}\n`, 'run config');
     mkdirSync(join(dir, 'checkpoints'), { recursive: true });
     return this.getRun(run.id)!;
@@ -320,7 +322,8 @@ export class RunStore {
       for (const row of rows)
         insert.run(id, row.name, row.step, row.value !== null && Number.isNaN(row.value) ? null : row.value);
     });
-    this.mirrorMetrics(id);
+    const dir = this.runDir(id);
+    if (existsSync(dir)) appendFolderMetrics(dir, rows); // JSON writes NaN as null, as the index stores it
   }
 
   /** Drops metrics logged after `step` (a resumed run recomputes them). */

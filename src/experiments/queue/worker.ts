@@ -20,10 +20,11 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { DelayedError, Queue, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import { readFolderRecord } from '../../runs/folder-record.js';
 import { LockHeldError } from '../../runs/lock.js';
+import { checkRunId } from '../../runs/store.js';
 import type { ProgressEvent } from '../../runs/trainer.js';
 import { launchWorker, workerEnvironment } from '../pool.js';
 import type { QueueConnection } from './connection.js';
@@ -116,7 +117,7 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<Worke
       }
       throw new WaitingError();
     }
-    const experimentDir = join(options.storage, data.experiment);
+    const experimentDir = jobExperimentDir(options.storage, data);
     // Delivered again after it finished (its first worker lost the job's lock before completing it).
     if (finishedInFolder(experimentDir, data.runId)) return { worker: name, seconds: 0 };
     const waitingFor = data.dependsOn.find((id) => !finishedInFolder(experimentDir, id));
@@ -192,6 +193,22 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<Worke
     rmSync(indexDir, { recursive: true, force: true });
   }
   return refused !== undefined ? { kind: 'refused', message: refused } : { kind: 'stopped' };
+}
+
+/**
+ * The job's experiment folder under the storage; a job whose paths leave the storage or whose run id is not
+ * one (whoever can write to Redis wrote it) fails for good rather than writing elsewhere.
+ */
+function jobExperimentDir(storage: string, data: RunJobData): string {
+  const dir = resolve(storage, data.experiment);
+  if (!dir.startsWith(`${resolve(storage)}${sep}`))
+    throw new UnrecoverableError(`job of run ${data.runId}: experiment '${data.experiment}' is not inside the storage`);
+  try {
+    checkRunId(data.runId);
+  } catch (error) {
+    throw new UnrecoverableError((error as Error).message);
+  }
+  return dir;
 }
 
 function finishedInFolder(experimentDir: string, runId: string): boolean {
