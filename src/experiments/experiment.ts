@@ -18,8 +18,10 @@ import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { ReportData, RunRecord, SettingRow } from '../report/types.js';
 import { writeReport, type WrittenReport } from '../report/write.js';
+import { acquireDevice } from '../runs/device.js';
 import { FileLock } from '../runs/lock.js';
 import { RunStore } from '../runs/store.js';
+import type { Device } from '../tensor/index.js';
 import { executeRun, runPlan, recordedSeconds, workerLauncher, type RunEnd, type RunOutcome } from './pool.js';
 import {
   checkPlan,
@@ -93,6 +95,8 @@ export interface OpenOptions {
   readonly dataRoot?: string;
   /** An index of the run store of this process's own (see RunStore.open), instead of the experiment's. */
   readonly indexPath?: string;
+  /** Where its training runs compute (default cpu; see RunContext.device). */
+  readonly device?: Device;
 }
 
 /** Opens an experiment folder (its store and plan) from its manifest. */
@@ -109,7 +113,8 @@ export function openExperiment(
     join(absolute, 'store'),
     options.indexPath !== undefined ? { indexPath: options.indexPath } : {},
   );
-  const context: RunContext = { store, dataRoot, experimentDir: absolute, log };
+  const device = options.device ? { device: options.device } : {};
+  const context: RunContext = { store, dataRoot, experimentDir: absolute, log, ...device };
   const plan = recipe.plan(manifest.scale, manifest.seeds, dataRoot);
   checkPlan(recipe.name, plan);
   return { dir: absolute, manifest, recipe, plan, context, close: () => store.close() };
@@ -147,6 +152,11 @@ export interface RunExperimentOptions {
   readonly out?: string;
   readonly dataRoot: string;
   readonly log?: (line: string) => void;
+  /**
+   * Where the training runs compute (default cpu), acquired before anything is written: with `webgpu`
+   * and no adapter, runExperiment throws and creates nothing. Not part of the runs' identity.
+   */
+  readonly device?: Device;
   /**
    * Stops the experiment: no run is started any more, the runs in progress stop at a checkpoint (see
    * pool.ts), and runExperiment rejects with ExperimentStoppedError without writing the report, unless
@@ -207,6 +217,7 @@ export function resolveExperiment(
 export async function runExperiment(options: RunExperimentOptions): Promise<ExperimentResult> {
   const began = performance.now();
   const { recipe, dir, seeds } = resolveExperiment(options);
+  await acquireDevice(options.device ?? 'cpu');
   const lock = lockExperimentFolder(dir);
   try {
     const { outcomes, report } = await runInFolder(dir, recipe, seeds, options);
@@ -252,17 +263,19 @@ async function runInFolder(
 ): Promise<Pick<ExperimentResult, 'outcomes' | 'report'>> {
   const log = options.log ?? (() => {});
   writeExperimentManifest(dir, recipe, options.scale, seeds, options.dataRoot);
-  const experiment = openExperiment(dir, log);
+  const device = options.device ?? 'cpu';
+  const experiment = openExperiment(dir, log, { device });
   try {
     log(
-      `${recipe.name} at scale ${options.scale}: ${experiment.plan.length} runs, seeds ${seeds.join(', ')}, folder ${dir}`,
+      `${recipe.name} at scale ${options.scale}: ${experiment.plan.length} runs, seeds ${seeds.join(', ')}, ` +
+        `training on ${device}, folder ${dir}`,
     );
     const jobs = options.jobs ?? 1;
     const { signal } = options;
     const outcomes = await runPlan(experiment.plan, {
       jobs,
       context: signal ? { ...experiment.context, signal } : experiment.context,
-      ...(jobs > 1 ? { launch: workerLauncher(dir, jobs) } : {}),
+      ...(jobs > 1 ? { launch: workerLauncher(dir, jobs, device) } : {}),
     });
     // A report now would count the stopped runs as not finished; the next call resumes them and writes it.
     if ([...outcomes.values()].some((o) => o.status === 'stopped' || o.status === 'pending'))

@@ -24,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { FileWriteError } from '../io/write-error.js';
 import { LockHeldError, type LockOwner } from '../runs/lock.js';
 import type { RunRecord, RunStore } from '../runs/store.js';
+import type { Device } from '../tensor/index.js';
 import type { RunContext, RunSpec } from './recipe.js';
 
 export type OutcomeStatus = 'finished' | 'skipped' | 'failed' | 'blocked' | 'held' | 'stopped' | 'pending';
@@ -286,15 +287,17 @@ function heldFromReport(message: unknown): LockHeldError | undefined {
 export function workerLauncher(
   experimentDir: string,
   jobs: number,
+  device: Device = 'cpu',
 ): (spec: RunSpec, signal?: AbortSignal) => Promise<RunEnd> {
   const env = workerEnvironment(jobs);
-  return (spec, signal) => launchWorker(experimentDir, spec, { env, ...(signal ? { signal } : {}) });
+  const args = ['--device', device];
+  return (spec, signal) => launchWorker(experimentDir, spec, { env, args, ...(signal ? { signal } : {}) });
 }
 
 export interface LaunchOptions {
   readonly env: NodeJS.ProcessEnv;
   readonly signal?: AbortSignal;
-  /** More arguments of the worker entry (`--index FILE`, `--data-root DIR`, see worker.ts). */
+  /** More arguments of the worker entry (`--index FILE`, `--data-root DIR`, `--device D`, see worker.ts). */
   readonly args?: readonly string[];
   /** Hears the messages of the worker other than a held report (its run's progress). */
   readonly onMessage?: (message: unknown) => void;

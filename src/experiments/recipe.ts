@@ -14,6 +14,7 @@ import type { RunStore } from '../runs/store.js';
 import type { ProgressEvent } from '../runs/trainer.js';
 import type { Claim } from '../report/claims.js';
 import type { ReportData, SettingRow } from '../report/types.js';
+import type { Device } from '../tensor/index.js';
 
 /**
  * smoke: every recipe end to end on a few hundred images in seconds (the test suite runs it);
@@ -54,6 +55,11 @@ export interface RunContext {
   readonly signal?: AbortSignal;
   /** Hears a training run's progress events (a queue worker forwards them as its job's progress). */
   readonly onProgress?: (event: ProgressEvent) => void;
+  /**
+   * Where training runs compute (default cpu). Not part of a run's identity: a run is the same run on
+   * either device, so an experiment begun on one continues on the other. Compute runs stay on the host.
+   */
+  readonly device?: Device;
 }
 
 export type SettingValue = string | number | boolean;

@@ -18,7 +18,7 @@ import {
   type ProgressEvent,
 } from '../runs/trainer.js';
 import type { CurvePoint } from '../report/stats.js';
-import type { Tensor } from '../tensor/index.js';
+import type { Device, Tensor } from '../tensor/index.js';
 import { runId, type RunContext, type RunSpec, type SettingValue } from './recipe.js';
 
 export interface Initializer {
@@ -101,6 +101,7 @@ export function trainSpec(input: TrainSpecInput): RunSpec {
       const probes = await Promise.all((input.probes ?? []).map((factory) => factory.create(context)));
       const options = {
         store,
+        device: runDevice(context, probes.length > 0, id),
         dataDir: context.dataRoot,
         probes,
         onProgress: progressLogger(context),
@@ -114,9 +115,21 @@ export function trainSpec(input: TrainSpecInput): RunSpec {
       };
       const existing = store.getRun(id);
       if (existing?.status === 'running' || existing?.status === 'stopped') await resumeRun(id, options);
-      else await trainRun({ ...input.config, name: id }, options);
+      // The stored config says where the run trained; the id, from input.config, does not depend on it.
+      else await trainRun({ ...input.config, name: id, device: options.device }, options);
     },
   };
+}
+
+/**
+ * The experiment's device, except for a run with probes: they read the model on the host at every
+ * evaluation (see trainer.ts), so such a run trains on the cpu, and the log says so.
+ */
+function runDevice(context: RunContext, hasProbes: boolean, id: string): Device {
+  const device = context.device ?? 'cpu';
+  if (device === 'cpu' || !hasProbes) return device;
+  context.log(`    ${id}: trains on the cpu: its probes read the model on the host at every evaluation`);
+  return 'cpu';
 }
 
 function prefixed(prefix: string, values: Readonly<Record<string, SettingValue>>): Record<string, SettingValue> {

@@ -1,6 +1,6 @@
 /**
  * Child-process entry of the job pool and of a queue worker's jobs: `worker.js <experiment-dir> <run-id>
- * [--index FILE] [--data-root DIR]` re-plans the experiment
+ * [--index FILE] [--data-root DIR] [--device cpu|webgpu]` re-plans the experiment
  * from its manifest and executes that one run. Success and failure are recorded in the run store;
  * the exit code only tells the parent which happened (0, 1, or WORKER_STOPPED_EXIT_CODE for a run
  * stopped on request with a checkpoint, resumable). A run whose lock another process holds is
@@ -23,6 +23,7 @@
 import { LockHeldError } from '../runs/lock.js';
 import { parseArgs } from 'node:util';
 import type { ProgressEvent } from '../runs/trainer.js';
+import { DEVICES, type Device } from '../tensor/index.js';
 import { executePlannedRun, openExperiment, type OpenOptions } from './experiment.js';
 import { heldReport, WORKER_STOPPED_EXIT_CODE, type RunEnd } from './pool.js';
 
@@ -57,16 +58,21 @@ function reportProgress(event: ProgressEvent): void {
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
-  options: { index: { type: 'string' }, 'data-root': { type: 'string' } },
+  options: { index: { type: 'string' }, 'data-root': { type: 'string' }, device: { type: 'string' } },
 });
 const [dir, id] = positionals;
 if (dir === undefined || id === undefined) {
-  process.stderr.write('usage: worker <experiment-dir> <run-id> [--index FILE] [--data-root DIR]\n');
+  process.stderr.write('usage: worker <experiment-dir> <run-id> [--index FILE] [--data-root DIR] [--device D]\n');
+  process.exit(2);
+}
+if (values.device !== undefined && !DEVICES.includes(values.device as Device)) {
+  process.stderr.write(`worker: --device must be one of ${DEVICES.join(', ')}, got '${values.device}'\n`);
   process.exit(2);
 }
 const openOptions: OpenOptions = {
   ...(values.index !== undefined ? { indexPath: values.index } : {}),
   ...(values['data-root'] !== undefined ? { dataRoot: values['data-root'] } : {}),
+  ...(values.device !== undefined ? { device: values.device as Device } : {}),
 };
 const requestStop = (): void => stopRequested.abort();
 process.on('SIGINT', requestStop);

@@ -36,6 +36,8 @@ import { computeChannelStats, type PreprocessConfig, type PreprocessMode } from 
 import { writeFileAtomic } from '../../data/paths.js';
 import type { Dataset } from '../../data/types.js';
 import { createModel, MODEL_NAMES } from '../../models/index.js';
+import type { Device } from '../../tensor/index.js';
+import { deviceOption } from '../device-option.js';
 import { seedLinesChart } from '../../report/charts.js';
 import { renderChartSvg, svgToPng } from '../../report/figures.js';
 import type { StateDict } from '../../nn/module.js';
@@ -58,6 +60,7 @@ interface AlignmentCommandOptions {
   images: string;
   out?: string;
   json?: boolean;
+  device?: Device;
 }
 
 /** The options with the dataset resolved (flag, else the checkpoint's run config, else cifar10). */
@@ -109,7 +112,9 @@ export function registerAnalyzeCommands(program: Command): void {
     .option('--images <k>', 'filters and eigenvectors per eigen-image grid', '16')
     .option('--out <dir>', 'write alignment.json, charts (SVG and PNG) and eigen-images (PNG) here')
     .option('--json', 'print the result as JSON')
+    .addOption(deviceOption('cpu only: the alignment is float64 linear algebra on the host'))
     .action(async (flags: AlignmentCommandOptions) => {
+      refuseWebGpu(flags.device);
       const basisSeed = parseCount('--basis-seed', flags.basisSeed, 0);
       const images = parseCount('--images', flags.images, 1);
       const sources = loadSources(resolveSources(flags));
@@ -237,6 +242,19 @@ function loadSources(sources: readonly WeightSource[]): LoadedSource[] {
     const weights = readStateDict(source.file);
     return { ...source, tensors: weights.state, config: runConfigOf(source.file, weights) ?? source.runConfig ?? null };
   });
+}
+
+/**
+ * The alignment runs no model: it reads a layer's weights from checkpoints and computes Σ_x, Σ_w and their
+ * eigendecompositions in float64 on the host, which no WebGPU kernel (f32) does. `--device webgpu` would
+ * change nothing but the claim, so it is refused rather than accepted and ignored.
+ */
+function refuseWebGpu(device: Device | undefined): void {
+  if (device === 'webgpu')
+    throw new Error(
+      'randlab analyze alignment --device webgpu: the alignment runs no model; it computes covariances and ' +
+        'eigendecompositions of checkpoint weights and data in float64 on the host, so it takes --device cpu only',
+    );
 }
 
 /** The first layer of the model (named by --model or the checkpoint's run config), as the paper analyses it. */

@@ -1,5 +1,5 @@
 /**
- * `randlab experiment <name> --scale smoke|demo|cpu|paper [--seeds N] [--jobs N] [--out DIR]`: runs one
+ * `randlab experiment <name> --scale smoke|demo|cpu|paper [--seeds N] [--jobs N] [--out DIR] [--device D]`: runs one
  * recipe of docs/paper.md §3 (skipping finished runs, resuming interrupted ones) and writes its report.
  * `randlab experiment --list` lists the recipes and their scales. It ends non-zero when a run did not
  * finish (failed, blocked, or held by another process) or when another process runs the same folder.
@@ -27,6 +27,8 @@ import { parseQueueUrl, resolveQueueUrl } from '../../experiments/queue/connecti
 import { runQueuedExperiment } from '../../experiments/queue/coordinator.js';
 import { experimentStatus, formatStatus } from '../../experiments/status.js';
 import { findingSentence } from '../../report/findings.js';
+import type { Device } from '../../tensor/index.js';
+import { deviceOption } from '../device-option.js';
 import { experimentProgressBar } from '../experiment-progress.js';
 import { endBySignal, stopOnSignal } from '../stop-on-signal.js';
 
@@ -44,6 +46,7 @@ interface ExperimentCommandOptions {
   list?: boolean;
   plan?: boolean;
   quiet?: boolean;
+  device?: Device;
 }
 
 export function positiveInteger(text: string, flag: string): number {
@@ -137,6 +140,7 @@ function continueCommand(name: string, options: ExperimentCommandOptions, dir: s
     options.scale,
     ...(options.seeds !== undefined ? ['--seeds', options.seeds] : []),
     ...(options.jobs !== '1' ? ['--jobs', options.jobs] : []),
+    ...(options.device !== undefined ? ['--device', options.device] : []),
     '--out',
     dir,
     ...(options.dataDir !== undefined ? ['--data-dir', options.dataDir] : []),
@@ -163,6 +167,7 @@ export function registerExperimentCommand(program: Command): void {
     .option('--list', 'list the recipes and their scales')
     .option('--plan', 'print the runs the experiment consists of, without running them')
     .option('--quiet', 'no progress lines')
+    .addOption(deviceOption('train the runs on the cpu (default) or the WebGPU adapter; not part of the run ids'))
     .option('--queue <url>', 'enqueue the runs for `randlab worker`s: redis://[:password@]host[:port][/db]')
     .option('--storage <dir>', 'with --queue: the storage root every worker mounts (the folder goes in it)')
     .option('--detach', 'with --queue: enqueue and return without following')
@@ -207,6 +212,7 @@ export function registerExperimentCommand(program: Command): void {
           scale: parseScale(options.scale),
           ...(options.seeds !== undefined ? { seeds: positiveInteger(options.seeds, '--seeds') } : {}),
           jobs: positiveInteger(options.jobs, '--jobs'),
+          ...(options.device !== undefined ? { device: options.device } : {}),
           ...(options.out !== undefined ? { out: options.out } : {}),
           dataRoot: resolveDataRoot(options.dataDir),
           log: options.quiet ? () => {} : (bar?.log ?? ((line) => process.stdout.write(`${line}\n`))),
@@ -222,6 +228,10 @@ export function registerExperimentCommand(program: Command): void {
 /** `randlab experiment NAME --queue URL --storage DIR`: enqueues, and unless --detach follows and reports. */
 async function runOnQueue(name: string, url: string, options: ExperimentCommandOptions): Promise<void> {
   if (options.storage === undefined) throw new Error('randlab experiment --queue: give --storage DIR');
+  if (options.device !== undefined)
+    throw new Error(
+      'randlab experiment --queue: each worker trains on its own device; give --device to `randlab worker`, not here',
+    );
   const interval = Number(options.interval);
   if (!(interval > 0)) throw new Error(`--interval must be a positive number of seconds, got '${options.interval}'`);
   const result = await runQueuedExperiment({

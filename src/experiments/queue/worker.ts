@@ -22,10 +22,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join, resolve, sep } from 'node:path';
 import { DelayedError, Queue, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
+import { acquireDevice } from '../../runs/device.js';
 import { readFolderRecord } from '../../runs/folder-record.js';
 import { LockHeldError } from '../../runs/lock.js';
 import { checkRunId } from '../../runs/store.js';
 import type { ProgressEvent } from '../../runs/trainer.js';
+import type { Device } from '../../tensor/index.js';
 import { launchWorker, workerEnvironment } from '../pool.js';
 import type { QueueConnection } from './connection.js';
 import { dataFingerprint, jobId, QUEUE_NAME, randlabVersion, refusal, type RunJobData } from './jobs.js';
@@ -38,6 +40,11 @@ export interface QueueWorkerOptions {
   readonly dataRoot: string;
   /** Runs at a time (each in its own process with its share of the cores). */
   readonly concurrency: number;
+  /**
+   * Where this worker's runs train (default cpu): a host's own choice, not the job's, so GPU and CPU hosts
+   * share one queue. With `webgpu` and no adapter, runQueueWorker throws before it takes a job.
+   */
+  readonly device?: Device;
   readonly log: (line: string) => void;
   /** Aborted: the runs in progress stop at a checkpoint, their jobs go back to the queue, the worker closes. */
   readonly signal: AbortSignal;
@@ -90,6 +97,7 @@ export interface RunProgress {
 
 /** Runs a worker until its signal aborts or it refuses a job. */
 export async function runQueueWorker(options: QueueWorkerOptions): Promise<WorkerEnd> {
+  const device = await acquireDevice(options.device ?? 'cpu');
   const name = `${hostname()}:${process.pid}`;
   const version = randlabVersion();
   const fingerprints = new Map<string, string>();
@@ -128,7 +136,7 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<Worke
       await job.moveToDelayed(Date.now() + RETRY_LATER_MS, token);
       throw new DelayedError();
     }
-    options.log(`${name}: run ${data.runId} (${data.experiment})`);
+    options.log(`${name}: run ${data.runId} (${data.experiment}) on ${device}`);
     const indexPath = join(indexDir, `${data.runId}-${randomBytes(4).toString('hex')}.sqlite`);
     const began = performance.now();
     const progress = progressTracker(name);
@@ -139,7 +147,7 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<Worke
         {
           env,
           signal: stopRuns.signal,
-          args: ['--index', indexPath, '--data-root', options.dataRoot],
+          args: ['--index', indexPath, '--data-root', options.dataRoot, '--device', device],
           onMessage: (message) => {
             const event = (message as { progress?: ProgressEvent } | null)?.progress;
             // A progress update lost (Redis away for a moment) is superseded by the next one.
