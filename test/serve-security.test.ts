@@ -165,6 +165,13 @@ describe('randlab serve: what may write', () => {
     expect((await rawRequest(local.port, '/api/experiments/fig20-smoke/rerun', { method: 'POST' })).status).toBe(403);
   });
 
+  it('answers HEAD of the event stream with its headers and ends', async () => {
+    const head = await rawRequest(local.port, '/api/events', { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers['content-type']).toMatch(/^text\/event-stream/);
+    expect(head.body).toBe('');
+  });
+
   it('sends a content security policy that runs no inline script', async () => {
     const page = await rawRequest(local.port, '/runs');
     expect(page.headers['content-security-policy']).toMatch(/script-src 'self' 'unsafe-eval';/);

@@ -239,6 +239,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       'Content-Type': 'text/event-stream; charset=utf-8',
       Connection: 'keep-alive',
     });
+    // HEAD asks only whether the stream is there: its headers, then the end (a stream never ends otherwise).
+    if (request.method === 'HEAD') {
+      response.end();
+      return;
+    }
     response.write('retry: 1000\n\n');
     const send = (event: LiveEvent) => {
       if (only.size > 0 && !only.has(event.run)) return;
