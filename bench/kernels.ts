@@ -13,6 +13,7 @@
 import { fileURLToPath } from 'node:url';
 import type { Conv2dParams, GemmParams } from '../src/kernels/interface.js';
 import { loadNativeKernels } from '../src/kernels/native.js';
+import { randomArray } from './random.js';
 
 interface NativeAddon {
   gemm(a: Float32Array, b: Float32Array, c: Float32Array, p: GemmParams): void;
@@ -45,17 +46,6 @@ function loadAddon(): NativeAddon {
   const { addon, reason } = loadNativeKernels();
   if (!addon) throw new Error(`bench/kernels.ts: the native kernels are unavailable: ${reason}`);
   return addon as unknown as NativeAddon;
-}
-
-export function randomArray(length: number, seed: number): Float32Array {
-  // A small LCG: benchmarks need plausible values, not statistical quality.
-  const out = new Float32Array(length);
-  let state = seed >>> 0;
-  for (let i = 0; i < length; i++) {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    out[i] = state / 2 ** 31 - 1;
-  }
-  return out;
 }
 
 /** Best wall time (ms) of `fn` over repetitions, after one warm-up; stops after ~`budgetMs`. */

@@ -1,16 +1,21 @@
 #!/usr/bin/python3
-"""PyTorch CPU anchors for randlab's benchmarks.
+"""PyTorch anchors for randlab's benchmarks, on the CPU or a CUDA GPU.
 
     /usr/bin/python3 bench/pytorch.py [--json] [--models mlp,cnn2,vgg16,resnet18] [--steps N]
+        [--threads N] [--device cpu|cuda] [--tf32 off|default] [--gemm-size N]
 
 Trains each model at batch 128 on random 3x32x32 inputs (forward + backward + SGD momentum
 step: warm-up steps, then the median of >= 10 timed steps) and measures two kernels: torch.mm
-at 1024^3 and the forward 3x3 conv 64->64 at 32x32, batch 128, pad 1.
+at 1024^3 (--gemm-size) and the forward 3x3 conv 64->64 at 32x32, batch 128, pad 1.
+
+On CUDA (--device cuda) every timed region ends with torch.cuda.synchronize(), and there is one
+process, no thread layouts. --tf32 off turns TF32 off for matmul and cuDNN (true fp32); --tf32
+default leaves PyTorch's defaults (matmul without TF32, cuDNN convolutions with it).
 
 PyTorch's speed depends on its thread layout (OpenMP threads for its own and oneDNN kernels,
 OpenBLAS threads for matmul), so the script re-runs itself in a subprocess for every
 OMP_NUM_THREADS x OPENBLAS_NUM_THREADS in {1,2} x {1,2} and reports, per model and kernel, the
-best layout. OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are removed from the children's environment:
+best layout; with --threads N the layouts are (N, 1) and (N, N). OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are removed from the children's environment:
 this machine sets them, and they pin OpenBLAS to slower kernels than it would pick itself.
 
 Output: a table, or with --json one object per line:
@@ -29,7 +34,26 @@ MODELS = ("mlp", "cnn2", "vgg16", "resnet18")
 LAYOUTS = [(omp, blas) for omp in (1, 2) for blas in (1, 2)]
 PINNING_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 CONV_KERNEL = "conv3x3-64-64-32x32-b128"
-GEMM_KERNEL = "gemm-1024"
+
+
+def gemm_kernel_name(size):
+    return f"gemm-{size}"
+
+
+def synchronize(device):
+    """Wait for the GPU's queue, so a timed region holds the work it launched."""
+    if device == "cuda":
+        import torch
+
+        torch.cuda.synchronize()
+
+
+def configure_tf32(mode):
+    import torch
+
+    if mode == "off":
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
 
 
 def build_model(name):
@@ -105,16 +129,16 @@ def resnet18_cifar():
     return ResNet18()
 
 
-def time_training(name, warmup, steps):
+def time_training(name, warmup, steps, device="cpu"):
     import torch
 
     torch.manual_seed(0)
-    model = build_model(name)
+    model = build_model(name).to(device)
     model.train()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     loss_fn = torch.nn.CrossEntropyLoss()
-    x = torch.randn(BATCH, 3, 32, 32)
-    y = torch.randint(0, 10, (BATCH,))
+    x = torch.randn(BATCH, 3, 32, 32, device=device)
+    y = torch.randint(0, 10, (BATCH,), device=device)
 
     def step():
         optimizer.zero_grad(set_to_none=True)
@@ -124,51 +148,58 @@ def time_training(name, warmup, steps):
 
     for _ in range(warmup):
         step()
+    synchronize(device)
     times = []
     for _ in range(steps):
         start = time.perf_counter()
         step()
+        synchronize(device)
         times.append(time.perf_counter() - start)
     # The median step: robust to the other work sharing this machine's two cores.
     seconds = statistics.median(times)
     return {"model": name, "batch": BATCH, "images_per_s": BATCH / seconds, "ms_per_step": 1000 * seconds}
 
 
-def best_seconds(fn, budget=1.0, min_reps=3, max_reps=100):
+def best_seconds(fn, device="cpu", budget=1.0, min_reps=3, max_reps=100):
     fn()
+    synchronize(device)
     best, start = float("inf"), time.perf_counter()
     for rep in range(max_reps):
         t0 = time.perf_counter()
         fn()
+        synchronize(device)
         best = min(best, time.perf_counter() - t0)
         if rep + 1 >= min_reps and time.perf_counter() - start > budget:
             break
     return best
 
 
-def time_kernels():
+def time_kernels(gemm_size=1024, device="cpu"):
     import torch
     import torch.nn.functional as F
 
     torch.manual_seed(0)
     results = []
     with torch.no_grad():
-        a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
-        seconds = best_seconds(lambda: torch.mm(a, b))
-        results.append({"kernel": GEMM_KERNEL, "gflops": 2 * 1024**3 / seconds / 1e9})
-        x, w, bias = torch.randn(BATCH, 64, 32, 32), torch.randn(64, 64, 3, 3), torch.randn(64)
-        seconds = best_seconds(lambda: F.conv2d(x, w, bias, padding=1), budget=2.0)
+        a = torch.randn(gemm_size, gemm_size, device=device)
+        b = torch.randn(gemm_size, gemm_size, device=device)
+        seconds = best_seconds(lambda: torch.mm(a, b), device)
+        results.append({"kernel": gemm_kernel_name(gemm_size), "gflops": 2 * gemm_size**3 / seconds / 1e9})
+        x = torch.randn(BATCH, 64, 32, 32, device=device)
+        w, bias = torch.randn(64, 64, 3, 3, device=device), torch.randn(64, device=device)
+        seconds = best_seconds(lambda: F.conv2d(x, w, bias, padding=1), device, budget=2.0)
         flops = 2 * BATCH * 32 * 32 * 64 * 64 * 9
         results.append({"kernel": CONV_KERNEL, "gflops": flops / seconds / 1e9})
     return results
 
 
 def run_worker(args):
-    """One thread layout, in this process: print one JSON object per result."""
+    """One thread layout (or the GPU), in this process: print one JSON object per result."""
+    configure_tf32(args.tf32)
     for name in args.models:
-        print(json.dumps(time_training(name, args.warmup, args.steps)), flush=True)
+        print(json.dumps(time_training(name, args.warmup, args.steps, args.device)), flush=True)
     if not args.no_kernels:
-        for result in time_kernels():
+        for result in time_kernels(args.gemm_size, args.device):
             print(json.dumps(result), flush=True)
 
 
@@ -181,7 +212,7 @@ def run_layout(args, omp, blas):
     env["OMP_NUM_THREADS"] = str(omp)
     env["OPENBLAS_NUM_THREADS"] = str(blas)
     command = [sys.executable, os.path.abspath(__file__), "--worker", "--models", ",".join(args.models),
-               "--steps", str(args.steps), "--warmup", str(args.warmup)]
+               "--steps", str(args.steps), "--warmup", str(args.warmup), "--gemm-size", str(args.gemm_size)]
     if args.no_kernels:
         command.append("--no-kernels")
     completed = subprocess.run(command, env=env, capture_output=True, text=True)
@@ -190,9 +221,14 @@ def run_layout(args, omp, blas):
     return [json.loads(line) for line in completed.stdout.splitlines() if line.startswith("{")]
 
 
+def thread_layouts(threads):
+    """(OMP_NUM_THREADS, OPENBLAS_NUM_THREADS) pairs to try: all of {1,2}² by default, else (N,1), (N,N)."""
+    return LAYOUTS if threads is None else [(threads, 1), (threads, threads)]
+
+
 def best_over_layouts(args):
     best = {}
-    for omp, blas in LAYOUTS:
+    for omp, blas in thread_layouts(args.threads):
         for result in run_layout(args, omp, blas):
             key = ("model", result["model"]) if "model" in result else ("kernel", result["kernel"])
             score = result.get("images_per_s", result.get("gflops"))
@@ -222,6 +258,11 @@ def parse_args():
     parser.add_argument("--steps", type=int, default=10, help="timed training steps per model (>= 10)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed training steps first")
     parser.add_argument("--no-kernels", action="store_true", help="skip the gemm and conv kernel timings")
+    parser.add_argument("--threads", type=int, help="CPU threads: try layouts (N,1) and (N,N) instead of {1,2}^2")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where to train (default cpu)")
+    parser.add_argument("--tf32", choices=("off", "default"), default="default",
+                        help="cuda: 'off' disables TF32 in matmul and cuDNN; 'default' keeps PyTorch's settings")
+    parser.add_argument("--gemm-size", type=int, default=1024, help="m = n = k of the gemm kernel (default 1024)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.models = [m for m in args.models.split(",") if m]
@@ -230,7 +271,26 @@ def parse_args():
             parser.error(f"unknown model {name!r} (expected one of {', '.join(MODELS)})")
     if args.steps < 10:
         parser.error("--steps must be at least 10")
+    if args.threads is not None and args.threads < 1:
+        parser.error("--threads must be at least 1")
+    if args.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            parser.error("--device cuda: torch.cuda.is_available() is False (no CUDA GPU or a CPU-only torch)")
     return args
+
+
+def results_on_cuda(args):
+    """The GPU needs no thread layouts: one in-process run, labelled by its TF32 setting."""
+    import torch
+
+    configure_tf32(args.tf32)
+    label = f"cuda {torch.cuda.get_device_name(0)}, tf32 {args.tf32}"
+    rows = [time_training(name, args.warmup, args.steps, "cuda") for name in args.models]
+    if not args.no_kernels:
+        rows += time_kernels(args.gemm_size, "cuda")
+    return [{**row, "layout": label} for row in rows]
 
 
 def main():
@@ -238,7 +298,7 @@ def main():
     if args.worker:
         run_worker(args)
         return
-    results = best_over_layouts(args)
+    results = results_on_cuda(args) if args.device == "cuda" else best_over_layouts(args)
     if args.json:
         for r in results:
             print(json.dumps({k: (round(v, 2) if isinstance(v, float) else v) for k, v in r.items()}))

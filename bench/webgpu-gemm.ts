@@ -12,7 +12,7 @@
 import type { GemmParams } from '../src/kernels/interface.js';
 import { loadNativeKernels } from '../src/kernels/native.js';
 import { gemm, releaseWebGpu, WebGpu } from '../src/kernels/webgpu/index.js';
-import { randomArray } from './kernels.js';
+import { randomArray } from './random.js';
 
 interface Options {
   size: number;
