@@ -1,10 +1,11 @@
 /**
  * The kernel interface: every numerical routine the engine runs on the training hot path.
  *
- * A backend is a plain object implementing `Kernels`. Two exist: the TypeScript reference
+ * A host backend is a plain object implementing `Kernels`. Two exist: the TypeScript reference
  * (`src/kernels/reference/`, readable, the specification) and the native C++ addon
- * (`native/`, fast). Ops in `src/tensor/ops/` call kernels only through this interface, so a
- * backend can be swapped without touching ops.
+ * (`native/`, fast). The WebGPU device implements the part of it that every device shares,
+ * `DeviceKernels`, over device arrays (`src/kernels/webgpuKernels.ts`). Ops in `src/tensor/ops/`
+ * call kernels only through these interfaces, so a backend can be swapped without touching ops.
  *
  * Conventions shared by every kernel:
  * - Buffers are dense, row-major, float32 unless stated; images are NCHW; conv weights are
@@ -95,94 +96,102 @@ export interface AdamParams {
 
 export type BackendName = 'ts' | 'native';
 
-export interface Kernels {
-  readonly name: BackendName;
-
+/**
+ * The kernels every device implements, over its own buffers: F holds float32 values, I int32 ones
+ * (Float32Array and Int32Array on the host; DeviceArray on WebGPU, src/kernels/webgpuKernels.ts).
+ * Ops are written once over this interface (src/tensor/ops/storage.ts picks the device's).
+ */
+export interface DeviceKernels<F, I> {
   // --- dense linear algebra -------------------------------------------------------------
-  gemm(a: Float32Array, b: Float32Array, c: Float32Array, p: GemmParams): void;
+  gemm(a: F, b: F, c: F, p: GemmParams): void;
   /** y[r, :] += bias for every row r of y [rows, cols]. */
-  addRowVector(y: Float32Array, bias: Float32Array, rows: number, cols: number): void;
+  addRowVector(y: F, bias: F, rows: number, cols: number): void;
   /** out[j] = Σ_r x[r, j] (beta = 0) or out[j] += … (beta = 1). */
-  sumRows(x: Float32Array, out: Float32Array, rows: number, cols: number, beta: 0 | 1): void;
+  sumRows(x: F, out: F, rows: number, cols: number, beta: 0 | 1): void;
 
   // --- convolution ----------------------------------------------------------------------
   /** y = conv(x, w) + bias; bias may be null. */
-  conv2dForward(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, p: Conv2dParams): void;
+  conv2dForward(x: F, w: F, bias: F | null, y: F, p: Conv2dParams): void;
   /** dx = ∂L/∂x given dy (overwrites dx). */
-  conv2dBackwardData(dy: Float32Array, w: Float32Array, dx: Float32Array, p: Conv2dParams): void;
+  conv2dBackwardData(dy: F, w: F, dx: F, p: Conv2dParams): void;
   /** dw = ∂L/∂w and dbias = ∂L/∂bias (dbias may be null); both overwritten. */
-  conv2dBackwardFilter(
-    x: Float32Array,
-    dy: Float32Array,
-    dw: Float32Array,
-    dbias: Float32Array | null,
-    p: Conv2dParams,
-  ): void;
+  conv2dBackwardFilter(x: F, dy: F, dw: F, dbias: F | null, p: Conv2dParams): void;
 
   // --- pooling --------------------------------------------------------------------------
   /** indices[o] = flat index (within its n,c plane, ih·w + iw) of the max that produced y[o]. */
-  maxPool2dForward(x: Float32Array, y: Float32Array, indices: Int32Array, p: Pool2dParams): void;
-  maxPool2dBackward(dy: Float32Array, indices: Int32Array, dx: Float32Array, p: Pool2dParams): void;
-  avgPool2dForward(x: Float32Array, y: Float32Array, p: Pool2dParams): void;
-  avgPool2dBackward(dy: Float32Array, dx: Float32Array, p: Pool2dParams): void;
+  maxPool2dForward(x: F, y: F, indices: I, p: Pool2dParams): void;
+  maxPool2dBackward(dy: F, indices: I, dx: F, p: Pool2dParams): void;
+  avgPool2dForward(x: F, y: F, p: Pool2dParams): void;
+  avgPool2dBackward(dy: F, dx: F, p: Pool2dParams): void;
 
   // --- batch normalisation ---------------------------------------------------------------
   /** Training mode: normalise with batch statistics, save mean and 1/sqrt(var+eps) (biased var)
    *  for backward, and update running mean / running var (unbiased var) in place. */
   batchNormTrainForward(
-    x: Float32Array,
-    gamma: Float32Array,
-    beta: Float32Array,
-    y: Float32Array,
-    saveMean: Float32Array,
-    saveInvStd: Float32Array,
-    runningMean: Float32Array,
-    runningVar: Float32Array,
+    x: F,
+    gamma: F,
+    beta: F,
+    y: F,
+    saveMean: F,
+    saveInvStd: F,
+    runningMean: F,
+    runningVar: F,
     p: BatchNormParams,
   ): void;
   /** Eval mode: normalise with the running statistics. */
-  batchNormEvalForward(
-    x: Float32Array,
-    gamma: Float32Array,
-    beta: Float32Array,
-    runningMean: Float32Array,
-    runningVar: Float32Array,
-    y: Float32Array,
-    p: BatchNormParams,
-  ): void;
+  batchNormEvalForward(x: F, gamma: F, beta: F, runningMean: F, runningVar: F, y: F, p: BatchNormParams): void;
   /** Backward of the training-mode forward; dx, dgamma, dbeta are overwritten. */
   batchNormBackward(
-    x: Float32Array,
-    dy: Float32Array,
-    gamma: Float32Array,
-    saveMean: Float32Array,
-    saveInvStd: Float32Array,
-    dx: Float32Array,
-    dgamma: Float32Array,
-    dbeta: Float32Array,
+    x: F,
+    dy: F,
+    gamma: F,
+    saveMean: F,
+    saveInvStd: F,
+    dx: F,
+    dgamma: F,
+    dbeta: F,
     p: BatchNormParams,
   ): void;
 
   // --- elementwise and reductions ---------------------------------------------------------
-  reluForward(x: Float32Array, y: Float32Array): void;
+  reluForward(x: F, y: F): void;
   /** dx = dy where y > 0, else 0 (y is the relu output). */
-  reluBackward(y: Float32Array, dy: Float32Array, dx: Float32Array): void;
+  reluBackward(y: F, dy: F, dx: F): void;
   /** out = a + b. */
-  add(a: Float32Array, b: Float32Array, out: Float32Array): void;
+  add(a: F, b: F, out: F): void;
   /** y += alpha · x. */
-  axpy(alpha: number, x: Float32Array, y: Float32Array): void;
+  axpy(alpha: number, x: F, y: F): void;
   /** out = alpha · x. */
-  scale(x: Float32Array, alpha: number, out: Float32Array): void;
+  scale(x: F, alpha: number, out: F): void;
   /** out = a ⊙ b. */
-  mul(a: Float32Array, b: Float32Array, out: Float32Array): void;
-  fill(x: Float32Array, value: number): void;
+  mul(a: F, b: F, out: F): void;
+  fill(x: F, value: number): void;
+  /** x[n, c, hw] → y[n, c] (mean over hw). */
+  globalAvgPoolForward(x: F, y: F, nc: number, hw: number): void;
+  globalAvgPoolBackward(dy: F, dx: F, nc: number, hw: number): void;
+
+  // --- loss -------------------------------------------------------------------------------
+  /** dlogits = scale · (probs − onehot(labels)); scale is usually upstream-grad / rows. */
+  softmaxCrossEntropyBackward(probs: F, labels: I, dlogits: F, rows: number, classes: number, scale: number): void;
+
+  // --- optimiser updates (in place, PyTorch semantics) ------------------------------------
+  sgdUpdate(param: F, grad: F, momentumBuffer: F | null, p: SgdParams): void;
+  /** sgdUpdate of param [m, n] with the gradient alpha · op(A) · op(B) (a weight gradient gᵀ·x),
+   *  computed without storing it: the native kernel updates each tile of param as the GEMM finishes it. */
+  gemmSgdUpdate(a: F, b: F, param: F, momentumBuffer: F | null, p: Omit<GemmParams, 'beta'>, sgd: SgdParams): void;
+  adamUpdate(param: F, grad: F, m: F, v: F, p: AdamParams): void;
+}
+
+/** The host backends (the TypeScript reference and the native addon): the device kernels on host
+ *  arrays, plus those that return a number to the host or allocate host memory. */
+export interface Kernels extends DeviceKernels<Float32Array, Int32Array> {
+  readonly name: BackendName;
+
+  // --- reductions to a host number --------------------------------------------------------
   /** Σ x, accumulated in float64. */
   sum(x: Float32Array): number;
   /** Σ x², accumulated in float64. */
   sumSquares(x: Float32Array): number;
-  /** x[n, c, hw] → y[n, c] (mean over hw). */
-  globalAvgPoolForward(x: Float32Array, y: Float32Array, nc: number, hw: number): void;
-  globalAvgPoolBackward(dy: Float32Array, dx: Float32Array, nc: number, hw: number): void;
 
   // --- loss -------------------------------------------------------------------------------
   /** Row-wise softmax of logits [rows, classes] into probs; returns the mean over rows of
@@ -194,29 +203,6 @@ export interface Kernels {
     rows: number,
     classes: number,
   ): number;
-  /** dlogits = scale · (probs − onehot(labels)); scale is usually upstream-grad / rows. */
-  softmaxCrossEntropyBackward(
-    probs: Float32Array,
-    labels: Int32Array,
-    dlogits: Float32Array,
-    rows: number,
-    classes: number,
-    scale: number,
-  ): void;
-
-  // --- optimiser updates (in place, PyTorch semantics) ------------------------------------
-  sgdUpdate(param: Float32Array, grad: Float32Array, momentumBuffer: Float32Array | null, p: SgdParams): void;
-  /** sgdUpdate of param [m, n] with the gradient alpha · op(A) · op(B) (a weight gradient gᵀ·x),
-   *  computed without storing it: the native kernel updates each tile of param as the GEMM finishes it. */
-  gemmSgdUpdate(
-    a: Float32Array,
-    b: Float32Array,
-    param: Float32Array,
-    momentumBuffer: Float32Array | null,
-    p: Omit<GemmParams, 'beta'>,
-    sgd: SgdParams,
-  ): void;
-  adamUpdate(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, p: AdamParams): void;
 
   // --- memory -----------------------------------------------------------------------------
   /** A zero-filled buffer for long-lived tensor state (parameters, gradients, optimizer buffers).

@@ -1,9 +1,9 @@
-import { getKernels } from '../../kernels/index.js';
-import { empty, formatShape, type Tensor } from '../tensor.js';
+import type { GradData } from '../autograd.js';
+import { formatShape, type Tensor } from '../tensor.js';
 import { recordOp } from '../autograd.js';
 import { leafSgdUpdate } from '../fusedStep.js';
-import { gradBuffer, gradDestination, onWebGpu, requireFloatRank, requireVector } from './util.js';
-import { linearOnWebGpu } from './webgpu/dense.js';
+import { storageFor, type OpStorage } from './storage.js';
+import { requireFloatRank, requireVector } from './util.js';
 
 /**
  * x [N,in] · weightᵀ + bias → [N,out], weight in PyTorch's [out,in] layout.
@@ -13,7 +13,7 @@ import { linearOnWebGpu } from './webgpu/dense.js';
 export function linear(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
   requireFloatRank('linear', x, [2], 'input');
   requireFloatRank('linear', weight, [2], 'weight');
-  const [rows, inFeatures] = x.shape as [number, number];
+  const [, inFeatures] = x.shape as [number, number];
   const [outFeatures, weightIn] = weight.shape as [number, number];
   if (inFeatures !== weightIn) {
     throw new Error(
@@ -21,10 +21,15 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
     );
   }
   if (bias) requireVector('linear', bias, outFeatures, 'bias', `weight ${formatShape(weight.shape)}`);
-  if (onWebGpu('linear', x, weight, bias)) return linearOnWebGpu(x, weight, bias);
-  const kernels = getKernels();
-  const out = empty([rows, outFeatures]);
-  kernels.gemm(x.data, weight.data, out.data, {
+  return linearOn(storageFor('linear', x, weight, bias), x, weight, bias);
+}
+
+function linearOn<F extends GradData, I>(s: OpStorage<F, I>, x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
+  const [rows, inFeatures] = x.shape as [number, number];
+  const outFeatures = weight.shape[0]!;
+  const kernels = s.kernels;
+  const out = s.empty([rows, outFeatures]);
+  kernels.gemm(s.floats(x), s.floats(weight), s.floats(out), {
     m: rows,
     n: outFeatures,
     k: inFeatures,
@@ -33,15 +38,15 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
     alpha: 1,
     beta: 0,
   });
-  if (bias) kernels.addRowVector(out.data, bias.data, rows, outFeatures);
+  if (bias) kernels.addRowVector(s.floats(out), s.floats(bias), rows, outFeatures);
   const inputs = bias ? [x, weight, bias] : [x, weight];
-  return recordOp('linear', out, inputs, (g) => {
-    let dx: Float32Array | null = null;
-    let dw: Float32Array | null = null;
-    let db: Float32Array | null = null;
+  return recordOp<F>('linear', out, inputs, (g) => {
+    let dx: F | null = null;
+    let dw: F | null = null;
+    let db: F | null = null;
     if (x.requiresGrad) {
-      dx = gradBuffer(x.size);
-      kernels.gemm(g, weight.data, dx, {
+      dx = s.gradBuffer(x.size);
+      kernels.gemm(g, s.floats(weight), dx, {
         m: rows,
         n: inFeatures,
         k: outFeatures,
@@ -53,19 +58,20 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
     }
     if (weight.requiresGrad) {
       const weightGradient = { m: outFeatures, n: inFeatures, k: rows, transA: true, transB: false, alpha: 1 } as const;
-      // After dx, the last use of the weights: their optimiser step may run as dW is computed.
+      // After dx (in program order on every device), the last use of the weights: their optimiser
+      // step may run as dW is computed.
       const update = leafSgdUpdate(weight);
       if (update) {
-        const momentum = update.momentumBuffer ? update.momentumBuffer.data : null;
-        kernels.gemmSgdUpdate(g, x.data, weight.data, momentum, weightGradient, update.sgd);
+        const momentum = update.momentumBuffer ? s.floats(update.momentumBuffer) : null;
+        kernels.gemmSgdUpdate(g, s.floats(x), s.floats(weight), momentum, weightGradient, update.sgd);
       } else {
-        const target = gradDestination(weight, true);
-        kernels.gemm(g, x.data, target.buffer, { ...weightGradient, beta: target.beta });
+        const target = s.gradDestination(weight, true);
+        kernels.gemm(g, s.floats(x), target.buffer, { ...weightGradient, beta: target.beta });
         dw = target.buffer;
       }
     }
     if (bias?.requiresGrad) {
-      const target = gradDestination(bias, true);
+      const target = s.gradDestination(bias, true);
       kernels.sumRows(g, target.buffer, rows, outFeatures, target.beta);
       db = target.buffer;
     }

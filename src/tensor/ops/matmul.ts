@@ -1,8 +1,8 @@
-import { getKernels } from '../../kernels/index.js';
-import { empty, formatShape, type Tensor } from '../tensor.js';
+import type { GradData } from '../autograd.js';
+import { formatShape, type Tensor } from '../tensor.js';
 import { recordOp } from '../autograd.js';
-import { gradDestination, onWebGpu, requireFloatRank } from './util.js';
-import { matmulOnWebGpu } from './webgpu/dense.js';
+import { storageFor, type OpStorage } from './storage.js';
+import { requireFloatRank } from './util.js';
 
 /** a [m,k] · b [k,n] → [m,n]. Backward: da = g · bᵀ, db = aᵀ · g. */
 export function matmul(a: Tensor, b: Tensor): Tensor {
@@ -11,16 +11,19 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const [m, k] = a.shape as [number, number];
   const [kb, n] = b.shape as [number, number];
   if (k !== kb) throw new Error(`matmul: inner dimensions differ: ${formatShape(a.shape)} · ${formatShape(b.shape)}`);
-  if (onWebGpu('matmul', a, b)) return matmulOnWebGpu(a, b, m, k, n);
-  const out = empty([m, n]);
-  const kernels = getKernels();
-  kernels.gemm(a.data, b.data, out.data, { m, n, k, transA: false, transB: false, alpha: 1, beta: 0 });
-  return recordOp('matmul', out, [a, b], (g) => {
-    let da: Float32Array | null = null;
-    let db: Float32Array | null = null;
+  return matmulOn(storageFor('matmul', a, b), a, b, m, k, n);
+}
+
+function matmulOn<F extends GradData, I>(s: OpStorage<F, I>, a: Tensor, b: Tensor, m: number, k: number, n: number) {
+  const kernels = s.kernels;
+  const out = s.empty([m, n]);
+  kernels.gemm(s.floats(a), s.floats(b), s.floats(out), { m, n, k, transA: false, transB: false, alpha: 1, beta: 0 });
+  return recordOp<F>('matmul', out, [a, b], (g) => {
+    let da: F | null = null;
+    let db: F | null = null;
     if (a.requiresGrad) {
-      const target = gradDestination(a, true);
-      kernels.gemm(g, b.data, target.buffer, {
+      const target = s.gradDestination(a, true);
+      kernels.gemm(g, s.floats(b), target.buffer, {
         m,
         n: k,
         k: n,
@@ -32,8 +35,8 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
       da = target.buffer;
     }
     if (b.requiresGrad) {
-      const target = gradDestination(b, true);
-      kernels.gemm(a.data, g, target.buffer, {
+      const target = s.gradDestination(b, true);
+      kernels.gemm(s.floats(a), g, target.buffer, {
         m: k,
         n,
         k: m,

@@ -5,6 +5,7 @@
 import { bufferPool } from '../pool.js';
 import { formatShape, type Tensor } from '../tensor.js';
 import { leafGradTarget, type LeafGradTarget } from '../fusedStep.js';
+import { storageByDevice } from './storage.js';
 
 /**
  * A fresh buffer for a gradient returned by a backward rule. It comes from the pool: the engine
@@ -38,30 +39,9 @@ export function gradFor(input: Tensor | null, buffer: Float32Array | null): Floa
   return null;
 }
 
-/**
- * Whether an op runs on the WebGPU device: its tensors (null ones skipped) must all be on one device,
- * else the error names two that differ. Fixed arity, so that the cpu path allocates nothing here.
- */
-export function onWebGpu(
-  op: string,
-  a: Tensor,
-  b: Tensor | null = null,
-  c: Tensor | null = null,
-  d: Tensor | null = null,
-  e: Tensor | null = null,
-): boolean {
-  requireDeviceOf(op, a, b);
-  requireDeviceOf(op, a, c);
-  requireDeviceOf(op, a, d);
-  requireDeviceOf(op, a, e);
-  return a.device === 'webgpu';
-}
-
-function requireDeviceOf(op: string, a: Tensor, t: Tensor | null): void {
-  if (t !== null && t.device !== a.device)
-    throw new Error(
-      `${op}: ${a.describe()} is on ${a.device} but ${t.describe()} is on ${t.device}; move one with await tensor.to(device)`,
-    );
+/** Whether an op runs on the WebGPU device (see storageByDevice). */
+export function onWebGpu(...args: Parameters<typeof storageByDevice>): boolean {
+  return storageByDevice(...args).device === 'webgpu';
 }
 
 export function requireFloat32(op: string, t: Tensor, role: string): void {
