@@ -1,17 +1,8 @@
 import type { BatchNormParams } from '../../kernels/interface.js';
-import { getKernels } from '../../kernels/index.js';
-import { empty, formatShape, type Tensor } from '../tensor.js';
-import { recordOp } from '../autograd.js';
-import {
-  gradBuffer,
-  gradDestination,
-  gradFor,
-  onWebGpu,
-  releaseBuffer,
-  requireFloatRank,
-  requireVector,
-} from './util.js';
-import { batchNormEvalOnWebGpu, batchNormTrainOnWebGpu } from './webgpu/batchNorm.js';
+import { formatShape, type Tensor } from '../tensor.js';
+import { recordOp, type GradData } from '../autograd.js';
+import { gradFor, storageFor, type OpStorage } from './storage.js';
+import { requireFloatRank, requireVector } from './util.js';
 
 export interface BatchNormOptions {
   /** Train mode normalises with batch statistics and updates the running ones; eval mode uses the running ones. */
@@ -54,14 +45,10 @@ export function batchNorm(
   requireVector('batchNorm', beta, p.c, 'beta', context);
   requireVector('batchNorm', runningMean, p.c, 'runningMean', context);
   requireVector('batchNorm', runningVar, p.c, 'runningVar', context);
-  if (onWebGpu('batchNorm', x, gamma, beta, runningMean, runningVar)) {
-    return opts.training
-      ? batchNormTrainOnWebGpu(x, gamma, beta, runningMean, runningVar, checkTrainingBatch(x, p))
-      : batchNormEvalOnWebGpu(x, gamma, beta, runningMean, runningVar, p);
-  }
+  const s = storageFor('batchNorm', x, gamma, beta, runningMean, runningVar);
   return opts.training
-    ? batchNormTrain(x, gamma, beta, runningMean, runningVar, p)
-    : batchNormEval(x, gamma, beta, runningMean, runningVar, p);
+    ? batchNormTrain(s, x, gamma, beta, runningMean, runningVar, checkTrainingBatch(x, p))
+    : batchNormEval(s, x, gamma, beta, runningMean, runningVar, p);
 }
 
 function checkTrainingBatch(x: Tensor, p: BatchNormParams): BatchNormParams {
@@ -71,7 +58,8 @@ function checkTrainingBatch(x: Tensor, p: BatchNormParams): BatchNormParams {
   return p;
 }
 
-function batchNormTrain(
+function batchNormTrain<F extends GradData, I>(
+  s: OpStorage<F, I>,
   x: Tensor,
   gamma: Tensor,
   beta: Tensor,
@@ -79,32 +67,56 @@ function batchNormTrain(
   runningVar: Tensor,
   p: BatchNormParams,
 ): Tensor {
-  checkTrainingBatch(x, p);
-  const kernels = getKernels();
-  const out = empty(x.shape);
-  const saveMean = empty([p.c]);
-  const saveInvStd = empty([p.c]);
+  const kernels = s.kernels;
+  const out = s.empty(x.shape);
+  const saveMean = s.empty([p.c]);
+  const saveInvStd = s.empty([p.c]);
   kernels.batchNormTrainForward(
-    x.data,
-    gamma.data,
-    beta.data,
-    out.data,
-    saveMean.data,
-    saveInvStd.data,
-    runningMean.data,
-    runningVar.data,
+    s.floats(x),
+    s.floats(gamma),
+    s.floats(beta),
+    s.floats(out),
+    s.floats(saveMean),
+    s.floats(saveInvStd),
+    s.floats(runningMean),
+    s.floats(runningVar),
     p,
   );
-  return recordOp('batchNorm', out, [x, gamma, beta], (g) => {
-    const dx = gradBuffer(x.size);
-    const dgamma = gradDestination(gamma, false).buffer;
-    const dbeta = gradDestination(beta, false).buffer;
-    kernels.batchNormBackward(x.data, g, gamma.data, saveMean.data, saveInvStd.data, dx, dgamma, dbeta, p);
-    return [gradFor(x, dx), gradFor(gamma, dgamma), gradFor(beta, dbeta)];
+  return recordOp<F>('batchNorm', out, [x, gamma, beta], (g) => {
+    const dx = s.gradBuffer(x.size);
+    const dgamma = s.gradDestination(gamma, false).buffer;
+    const dbeta = s.gradDestination(beta, false).buffer;
+    kernels.batchNormBackward(
+      s.floats(x),
+      g,
+      s.floats(gamma),
+      s.floats(saveMean),
+      s.floats(saveInvStd),
+      dx,
+      dgamma,
+      dbeta,
+      p,
+    );
+    return [gradFor(s, x, dx), gradFor(s, gamma, dgamma), gradFor(s, beta, dbeta)];
   });
 }
 
-function batchNormEval(
+/** A copy of t's values on its device. */
+function copyOf<F extends GradData, I>(s: OpStorage<F, I>, t: Tensor): Tensor {
+  const copy = s.empty(t.shape);
+  s.kernels.scale(s.floats(t), 1, s.floats(copy));
+  return copy;
+}
+
+/** A pooled per-channel buffer of `value`, for the eval backward's fixed statistics. */
+function constant<F extends GradData, I>(s: OpStorage<F, I>, length: number, value: number): F {
+  const buffer = s.gradBuffer(length);
+  s.kernels.fill(buffer, value);
+  return buffer;
+}
+
+function batchNormEval<F extends GradData, I>(
+  s: OpStorage<F, I>,
   x: Tensor,
   gamma: Tensor,
   beta: Tensor,
@@ -112,37 +124,46 @@ function batchNormEval(
   runningVar: Tensor,
   p: BatchNormParams,
 ): Tensor {
-  const kernels = getKernels();
-  const out = empty(x.shape);
-  kernels.batchNormEvalForward(x.data, gamma.data, beta.data, runningMean.data, runningVar.data, out.data, p);
+  const kernels = s.kernels;
+  const out = s.empty(x.shape);
+  kernels.batchNormEvalForward(
+    s.floats(x),
+    s.floats(gamma),
+    s.floats(beta),
+    s.floats(runningMean),
+    s.floats(runningVar),
+    s.floats(out),
+    p,
+  );
   // The running statistics may change (a later train-mode call) before backward runs: keep copies.
-  const mean = Float32Array.from(runningMean.data);
-  const variance = Float32Array.from(runningVar.data);
-  return recordOp('batchNorm', out, [x, gamma, beta], (g) => {
-    const zeros = new Float32Array(p.c);
-    const ones = new Float32Array(p.c);
-    kernels.fill(ones, 1);
+  const mean = copyOf(s, runningMean);
+  const variance = copyOf(s, runningVar);
+  return recordOp<F>('batchNorm', out, [x, gamma, beta], (g) => {
+    const zeros = constant(s, p.c, 0);
+    const ones = constant(s, p.c, 1);
     // y = x̂ · gamma + beta with x̂ = (x − mean) / sqrt(var + eps) fixed, so
     // dx = g · gamma / sqrt(var + eps): the eval forward applied to g with mean 0 and beta 0.
-    let dx: Float32Array | null = null;
+    let dx: F | null = null;
     if (x.requiresGrad) {
-      dx = gradBuffer(x.size);
-      kernels.batchNormEvalForward(g, gamma.data, zeros, zeros, variance, dx, p);
+      dx = s.gradBuffer(x.size);
+      kernels.batchNormEvalForward(g, s.floats(gamma), zeros, zeros, s.floats(variance), dx, p);
     }
     // dgamma = Σ g · x̂ and dbeta = Σ g: the training backward evaluated at x̂ with mean 0 and
     // invStd 1 produces exactly these (its dx is not wanted).
-    let dgamma: Float32Array | null = null;
-    let dbeta: Float32Array | null = null;
+    let dgamma: F | null = null;
+    let dbeta: F | null = null;
     if (gamma.requiresGrad || beta.requiresGrad) {
-      const xhat = gradBuffer(x.size);
-      kernels.batchNormEvalForward(x.data, ones, zeros, mean, variance, xhat, p);
-      const unusedDx = gradBuffer(x.size);
-      dgamma = gradBuffer(p.c);
-      dbeta = gradBuffer(p.c);
+      const xhat = s.gradBuffer(x.size);
+      kernels.batchNormEvalForward(s.floats(x), ones, zeros, s.floats(mean), s.floats(variance), xhat, p);
+      const unusedDx = s.gradBuffer(x.size);
+      dgamma = s.gradBuffer(p.c);
+      dbeta = s.gradBuffer(p.c);
       kernels.batchNormBackward(xhat, g, ones, zeros, ones, unusedDx, dgamma, dbeta, p);
-      releaseBuffer(xhat);
-      releaseBuffer(unusedDx);
+      s.release(xhat);
+      s.release(unusedDx);
     }
-    return [dx, gradFor(gamma, dgamma), gradFor(beta, dbeta)];
+    s.release(zeros);
+    s.release(ones);
+    return [dx, gradFor(s, gamma, dgamma), gradFor(s, beta, dbeta)];
   });
 }
