@@ -46,9 +46,16 @@ export function batchNorm(
   requireVector('batchNorm', runningMean, p.c, 'runningMean', context);
   requireVector('batchNorm', runningVar, p.c, 'runningVar', context);
   const s = storageFor('batchNorm', x, gamma, beta, runningMean, runningVar);
-  return opts.training
-    ? batchNormTrain(s, x, gamma, beta, runningMean, runningVar, checkTrainingBatch(x, p))
-    : batchNormEval(s, x, gamma, beta, runningMean, runningVar, p);
+  const inputs = { x, gamma, beta, runningMean, runningVar };
+  return opts.training ? batchNormTrain(s, inputs, checkTrainingBatch(x, p)) : batchNormEval(s, inputs, p);
+}
+
+interface BatchNormInputs {
+  readonly x: Tensor;
+  readonly gamma: Tensor;
+  readonly beta: Tensor;
+  readonly runningMean: Tensor;
+  readonly runningVar: Tensor;
 }
 
 function checkTrainingBatch(x: Tensor, p: BatchNormParams): BatchNormParams {
@@ -60,13 +67,10 @@ function checkTrainingBatch(x: Tensor, p: BatchNormParams): BatchNormParams {
 
 function batchNormTrain<F extends GradData, I>(
   s: OpStorage<F, I>,
-  x: Tensor,
-  gamma: Tensor,
-  beta: Tensor,
-  runningMean: Tensor,
-  runningVar: Tensor,
+  inputs: BatchNormInputs,
   p: BatchNormParams,
 ): Tensor {
+  const { x, gamma, beta, runningMean, runningVar } = inputs;
   const kernels = s.kernels;
   const out = s.empty(x.shape);
   const saveMean = s.empty([p.c]);
@@ -115,15 +119,8 @@ function constant<F extends GradData, I>(s: OpStorage<F, I>, length: number, val
   return buffer;
 }
 
-function batchNormEval<F extends GradData, I>(
-  s: OpStorage<F, I>,
-  x: Tensor,
-  gamma: Tensor,
-  beta: Tensor,
-  runningMean: Tensor,
-  runningVar: Tensor,
-  p: BatchNormParams,
-): Tensor {
+function batchNormEval<F extends GradData, I>(s: OpStorage<F, I>, inputs: BatchNormInputs, p: BatchNormParams): Tensor {
+  const { x, gamma, beta, runningMean, runningVar } = inputs;
   const kernels = s.kernels;
   const out = s.empty(x.shape);
   kernels.batchNormEvalForward(

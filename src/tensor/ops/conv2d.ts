@@ -1,20 +1,15 @@
 import type { Conv2dParams } from '../../kernels/interface.js';
-import { getKernels } from '../../kernels/index.js';
-import { empty, formatShape, type Tensor } from '../tensor.js';
-import { recordOp } from '../autograd.js';
+import { formatShape, type Tensor } from '../tensor.js';
+import { recordOp, type GradData } from '../autograd.js';
+import { gradFor, storageFor, type OpStorage } from './storage.js';
 import {
-  gradBuffer,
-  gradDestination,
-  gradFor,
   requireFloatRank,
   requireKernelFits,
   requireVector,
-  onWebGpu,
   slidingOutputSize,
   spatialPair,
   type Pair,
 } from './util.js';
-import { conv2dOnWebGpu } from './webgpu/window.js';
 
 export interface Conv2dOptions {
   /** Default 1. */
@@ -59,26 +54,35 @@ export function conv2dGeometry(x: Tensor, weight: Tensor, opts: Conv2dOptions = 
 export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null, opts: Conv2dOptions = {}): Tensor {
   const p = conv2dGeometry(x, weight, opts);
   if (bias) requireVector('conv2d', bias, p.outC, 'bias', `weight ${formatShape(weight.shape)}`);
-  if (onWebGpu('conv2d', x, weight, bias)) return conv2dOnWebGpu(x, weight, bias, p);
-  const kernels = getKernels();
-  const out = empty([p.n, p.outC, p.outH, p.outW]);
-  kernels.conv2dForward(x.data, weight.data, bias ? bias.data : null, out.data, p);
+  return conv2dOn(storageFor('conv2d', x, weight, bias), x, weight, bias, p);
+}
+
+function conv2dOn<F extends GradData, I>(
+  s: OpStorage<F, I>,
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor | null,
+  p: Conv2dParams,
+): Tensor {
+  const kernels = s.kernels;
+  const out = s.empty([p.n, p.outC, p.outH, p.outW]);
+  kernels.conv2dForward(s.floats(x), s.floats(weight), bias ? s.floats(bias) : null, s.floats(out), p);
   const inputs = bias ? [x, weight, bias] : [x, weight];
-  return recordOp('conv2d', out, inputs, (g) => {
-    let dx: Float32Array | null = null;
+  return recordOp<F>('conv2d', out, inputs, (g) => {
+    let dx: F | null = null;
     if (x.requiresGrad) {
-      dx = gradBuffer(x.size);
-      kernels.conv2dBackwardData(g, weight.data, dx, p);
+      dx = s.gradBuffer(x.size);
+      kernels.conv2dBackwardData(g, s.floats(weight), dx, p);
     }
-    let dw: Float32Array | null = null;
-    let db: Float32Array | null = null;
+    let dw: F | null = null;
+    let db: F | null = null;
     if (weight.requiresGrad || bias?.requiresGrad) {
       // One kernel computes both (overwriting them); a buffer computed for an input that needs no
       // gradient goes back.
-      dw = gradDestination(weight, false).buffer;
-      db = bias ? gradDestination(bias, false).buffer : null;
-      kernels.conv2dBackwardFilter(x.data, g, dw, db, p);
+      dw = s.gradDestination(weight, false).buffer;
+      db = bias ? s.gradDestination(bias, false).buffer : null;
+      kernels.conv2dBackwardFilter(s.floats(x), g, dw, db, p);
     }
-    return bias ? [dx, gradFor(weight, dw), gradFor(bias, db)] : [dx, gradFor(weight, dw)];
+    return bias ? [dx, gradFor(s, weight, dw), gradFor(s, bias, db)] : [dx, gradFor(s, weight, dw)];
   });
 }

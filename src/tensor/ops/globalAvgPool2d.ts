@@ -1,8 +1,7 @@
-import { getKernels } from '../../kernels/index.js';
-import { empty, formatShape, type Tensor } from '../tensor.js';
-import { recordOp } from '../autograd.js';
-import { gradBuffer, onWebGpu, requireFloatRank } from './util.js';
-import { globalAvgPool2dOnWebGpu } from './webgpu/window.js';
+import { recordOp, type GradData } from '../autograd.js';
+import { formatShape, type Tensor } from '../tensor.js';
+import { storageFor, type OpStorage } from './storage.js';
+import { requireFloatRank } from './util.js';
 
 /** Mean over the spatial dimensions: x [N,C,H,W] → [N,C]. */
 export function globalAvgPool2d(x: Tensor): Tensor {
@@ -10,13 +9,16 @@ export function globalAvgPool2d(x: Tensor): Tensor {
   const [n, c, h, w] = x.shape as [number, number, number, number];
   if (h * w === 0)
     throw new Error(`globalAvgPool2d: input ${formatShape(x.shape)} has no spatial positions to average`);
-  if (onWebGpu('globalAvgPool2d', x)) return globalAvgPool2dOnWebGpu(x, n, c, h * w);
-  const kernels = getKernels();
-  const out = empty([n, c]);
-  kernels.globalAvgPoolForward(x.data, out.data, n * c, h * w);
-  return recordOp('globalAvgPool2d', out, [x], (g) => {
-    const dx = gradBuffer(x.size);
-    kernels.globalAvgPoolBackward(g, dx, n * c, h * w);
+  return globalAvgPool2dOn(storageFor('globalAvgPool2d', x), x, n, c, h * w);
+}
+
+function globalAvgPool2dOn<F extends GradData, I>(s: OpStorage<F, I>, x: Tensor, n: number, c: number, hw: number) {
+  const kernels = s.kernels;
+  const out = s.empty([n, c]);
+  kernels.globalAvgPoolForward(s.floats(x), s.floats(out), n * c, hw);
+  return recordOp<F>('globalAvgPool2d', out, [x], (g) => {
+    const dx = s.gradBuffer(x.size);
+    kernels.globalAvgPoolBackward(g, dx, n * c, hw);
     return [dx];
   });
 }
