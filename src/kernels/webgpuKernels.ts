@@ -20,7 +20,7 @@ export interface WebGpuKernels extends DeviceKernels<DeviceArray, DeviceArray> {
   /** x *= scalar[0], scalar a one-element array (an upstream gradient that stays on the device). */
   readonly mulByScalar: Bound<typeof webgpu.mulByScalar>;
   /** out[0] = factor · Σ x; `kernel` names the caller in errors. */
-  sumInto(kernel: string, x: DeviceArray, out: DeviceArray, factor: number): void;
+  readonly sumInto: (kernel: string, x: DeviceArray, out: DeviceArray, factor: number) => void;
 }
 
 /** `make(gpu)`, made once per runtime (a runtime released and acquired again is a new one). */

@@ -35,8 +35,9 @@ export type GradData = Float32Array | DeviceArray;
 
 /**
  * Attach a backward rule to an op's output when any input needs gradients. G is the gradient's
- * storage: Float32Array for the cpu ops (the default), DeviceArray for their webgpu versions,
- * whose gradients are always on the device of the tensors (GradientTable checks).
+ * storage: Float32Array on the cpu (the default), DeviceArray on webgpu, or the generic buffer F of
+ * an op written over OpStorage (ops/storage.ts); gradients are always on the device of the tensors
+ * (GradientTable checks).
  */
 export function recordOp<G extends GradData = Float32Array>(
   op: string,

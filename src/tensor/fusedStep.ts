@@ -9,9 +9,10 @@ import type { SgdParams } from '../kernels/interface.js';
 import type { GradData } from './autograd.js';
 import type { Tensor } from './tensor.js';
 
-/** Where a backward rule writes a leaf's gradient: its `.grad` buffer, overwritten (beta 0) or added to (beta 1). */
-export interface LeafGradTarget {
-  readonly buffer: Float32Array;
+/** Where a backward rule writes a leaf's gradient: its `.grad` buffer, overwritten (beta 0) or added to (beta 1);
+ *  for ops, F is any device's buffer (src/tensor/ops/storage.ts), but only cpu leaves are offered theirs. */
+export interface LeafGradTarget<F = Float32Array> {
+  readonly buffer: F;
   readonly beta: 0 | 1;
 }
 

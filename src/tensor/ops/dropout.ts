@@ -1,9 +1,8 @@
-import { getKernels } from '../../kernels/index.js';
 import type { Rng } from '../rng.js';
 import { empty, type Tensor } from '../tensor.js';
-import { recordOp } from '../autograd.js';
-import { gradBuffer, onWebGpu, requireFloat32 } from './util.js';
-import { dropoutOnWebGpu } from './webgpu/elementwise.js';
+import { recordOp, type GradData } from '../autograd.js';
+import { elementwiseGrad, storageFor, type OpStorage } from './storage.js';
+import { requireFloat32 } from './util.js';
 
 export interface DropoutOptions {
   readonly training: boolean;
@@ -20,18 +19,22 @@ export function dropout(x: Tensor, p: number, opts: DropoutOptions): Tensor {
   requireFloat32('dropout', x, 'input');
   if (!(p >= 0 && p <= 1)) throw new Error(`dropout: probability must be in [0, 1], got ${p}`);
   if (!opts.training || p === 0) return x;
-  const kernels = getKernels();
+  const s = storageFor('dropout', x);
   const keepScale = p === 1 ? 0 : 1 / (1 - p);
   // Drawn on the host on every device, so that a seed means the same mask everywhere.
   const mask = empty(x.shape);
   const maskData = mask.data;
   for (let i = 0; i < maskData.length; i++) maskData[i] = opts.rng.uniform() < p ? 0 : keepScale;
-  if (onWebGpu('dropout', x)) return dropoutOnWebGpu(x, maskData);
-  const out = empty(x.shape);
-  kernels.mul(x.data, maskData, out.data);
-  return recordOp('dropout', out, [x], (g, writable) => {
-    const dx = writable ? g : gradBuffer(x.size);
-    kernels.mul(g, mask.data, dx);
+  return dropoutWith(s, x, s.fromHost(mask));
+}
+
+function dropoutWith<F extends GradData, I>(s: OpStorage<F, I>, x: Tensor, mask: Tensor): Tensor {
+  const kernels = s.kernels;
+  const out = s.empty(x.shape);
+  kernels.mul(s.floats(x), s.floats(mask), s.floats(out));
+  return recordOp<F>('dropout', out, [x], (g, writable) => {
+    const dx = elementwiseGrad(s, g, writable, x.size);
+    kernels.mul(g, s.floats(mask), dx);
     return [dx];
   });
 }

@@ -1,27 +1,29 @@
-import { getKernels } from '../../kernels/index.js';
-import { empty, type Tensor } from '../tensor.js';
-import { recordOp } from '../autograd.js';
-import { gradBuffer, onWebGpu, requireSameShape } from './util.js';
-import { mulOnWebGpu } from './webgpu/elementwise.js';
+import type { Tensor } from '../tensor.js';
+import { recordOp, type GradData } from '../autograd.js';
+import { elementwiseGrad, storageFor, type OpStorage } from './storage.js';
+import { requireSameShape } from './util.js';
 
 /** a ⊙ b for identical shapes (no broadcasting). Backward: da = g ⊙ b, db = g ⊙ a. */
 export function mul(a: Tensor, b: Tensor): Tensor {
   requireSameShape('mul', a, b);
-  if (onWebGpu('mul', a, b)) return mulOnWebGpu(a, b);
-  const kernels = getKernels();
-  const out = empty(a.shape);
-  kernels.mul(a.data, b.data, out.data);
-  return recordOp('mul', out, [a, b], (g, writable) => {
-    let da: Float32Array | null = null;
-    let db: Float32Array | null = null;
+  return mulOn(storageFor('mul', a, b), a, b);
+}
+
+function mulOn<F extends GradData, I>(s: OpStorage<F, I>, a: Tensor, b: Tensor): Tensor {
+  const kernels = s.kernels;
+  const out = s.empty(a.shape);
+  kernels.mul(s.floats(a), s.floats(b), s.floats(out));
+  return recordOp<F>('mul', out, [a, b], (g, writable) => {
+    let da: F | null = null;
+    let db: F | null = null;
     // db first: da may then be computed in place over g.
     if (b.requiresGrad) {
-      db = gradBuffer(b.size);
-      kernels.mul(g, a.data, db);
+      db = s.gradBuffer(b.size);
+      kernels.mul(g, s.floats(a), db);
     }
     if (a.requiresGrad) {
-      da = writable ? g : gradBuffer(a.size);
-      kernels.mul(g, b.data, da);
+      da = elementwiseGrad(s, g, writable, a.size);
+      kernels.mul(g, s.floats(b), da);
     }
     return [da, db];
   });

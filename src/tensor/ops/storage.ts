@@ -3,21 +3,15 @@
  * (`DeviceKernels` over its buffers), its tensors' buffers, and new outputs and gradients on it.
  * An op asks `storageFor` with its tensors and hands the answer to its one generic body.
  */
-import type { DeviceKernels } from '../../kernels/interface.js';
+import type { DeviceKernels, Kernels } from '../../kernels/interface.js';
 import { getKernels } from '../../kernels/index.js';
 import type { DeviceArray, WebGpu } from '../../kernels/webgpu/index.js';
 import { oncePerRuntime, webgpuKernels, type WebGpuKernels } from '../../kernels/webgpuKernels.js';
 import type { GradData } from '../autograd.js';
 import { devicePool, webgpuRuntime, type Device } from '../device.js';
-import { leafGradTarget } from '../fusedStep.js';
+import { leafGradTarget, type LeafGradTarget } from '../fusedStep.js';
 import { bufferPool } from '../pool.js';
-import { empty, emptyOnWebGpu, type DType, type Shape, type Tensor } from '../tensor.js';
-
-/** Where a backward rule writes a gradient: overwritten (beta 0) or added to (beta 1). */
-export interface GradTarget<F> {
-  readonly buffer: F;
-  readonly beta: 0 | 1;
-}
+import { empty, emptyOnWebGpu, formatShape, type DType, type Shape, type Tensor } from '../tensor.js';
 
 /** One device's view of tensors for ops: F holds float32 values there, I int32 ones. */
 export interface OpStorage<F extends GradData, I> {
@@ -48,11 +42,27 @@ export interface OpStorage<F extends GradData, I> {
    * beta 0. Beta 1 (add to it) is offered only when `canAccumulate` (kernels with a beta: gemm,
    * sumRows). Return the buffer as the input's gradient either way.
    */
-  gradDestination(input: Tensor, canAccumulate: boolean): GradTarget<F>;
+  gradDestination(input: Tensor, canAccumulate: boolean): LeafGradTarget<F>;
+  /**
+   * ∂L/∂input for an op whose output has one element, from its upstream gradient g (one element)
+   * and `compute(upstream)`, which writes ∂L/∂input for the upstream gradient `upstream`: on the
+   * host, where g can be read, compute(g[0]); on a device compute(1), multiplied by g there, so
+   * that g never leaves the device.
+   */
+  fromScalarGrad(g: F, compute: (upstream: number) => F): F;
+
+  // The kernels whose result is one number: the host backends return it, a device keeps it in a
+  // one-element array (nothing leaves the device unless it is read), so both write it into `out`.
+  /** out[0] = factor · Σ x (float64 sums on the host, float32 pairwise sums on webgpu); `op` names the caller. */
+  sumInto(op: string, x: F, out: F, factor: number): void;
+  /** softmaxCrossEntropyForward with its mean loss written into loss[0]. A loss that is not finite is an
+   *  error on the host; on a device it is found when the loss is read (checking would wait for the device). */
+  softmaxCrossEntropyInto(logits: F, labels: I, probs: F, loss: F, rows: number, classes: number): void;
 }
 
 export interface HostStorage extends OpStorage<Float32Array, Int32Array> {
   readonly device: 'cpu';
+  readonly kernels: Kernels;
 }
 
 export interface WebGpuStorage extends OpStorage<DeviceArray, DeviceArray> {
@@ -80,15 +90,29 @@ const hostStorage: HostStorage = {
   release: (buffer) => bufferPool.release(buffer),
   gradDestination: (input, canAccumulate) =>
     leafGradTarget(input, canAccumulate) ?? { buffer: bufferPool.acquire(input.size), beta: 0 },
+  fromScalarGrad: (g, compute) => compute(g[0]!),
+  sumInto: (_op, x, out, factor) => {
+    out[0] = getKernels().sum(x) * factor;
+  },
+  softmaxCrossEntropyInto: (logits, labels, probs, loss, rows, classes) => {
+    const value = getKernels().softmaxCrossEntropyForward(logits, labels, probs, rows, classes);
+    if (!Number.isFinite(value)) {
+      throw new Error(
+        `crossEntropy: the loss is not finite (${value}) for logits ${formatShape([rows, classes])}; the logits contain NaN or ±Infinity`,
+      );
+    }
+    loss[0] = value;
+  },
 };
 
 const webgpuStorage = oncePerRuntime(makeWebGpuStorage);
 
 function makeWebGpuStorage(gpu: WebGpu): WebGpuStorage {
   const gradBuffer = (length: number): DeviceArray => devicePool.acquire(length, 'f32', 'gradient');
+  const kernels = webgpuKernels(gpu);
   return {
     device: 'webgpu',
-    kernels: webgpuKernels(gpu),
+    kernels,
     writesInPlace: false,
     floats: (t) => t.deviceArray,
     ints: (t) => t.deviceArray,
@@ -102,6 +126,13 @@ function makeWebGpuStorage(gpu: WebGpu): WebGpuStorage {
     // Device memory is not garbage-collected in time: every array goes back to the pool.
     release: (buffer) => devicePool.release(buffer),
     gradDestination: (input) => ({ buffer: gradBuffer(input.size), beta: 0 }),
+    fromScalarGrad: (g, compute) => {
+      const result = compute(1);
+      kernels.mulByScalar(g, result);
+      return result;
+    },
+    sumInto: kernels.sumInto,
+    softmaxCrossEntropyInto: kernels.softmaxCrossEntropyForward,
   };
 }
 
@@ -143,4 +174,18 @@ export function gradFor<F extends GradData>(
   if (input?.requiresGrad) return buffer;
   if (buffer) s.release(buffer);
   return null;
+}
+
+/**
+ * Where an element-wise backward rule writes ∂L/∂input: over g = ∂L/∂output itself when the engine
+ * says nothing else holds it (`writable`) and the device's kernels may write what they read, which
+ * saves a buffer and a pass's writes to fresh memory; else a fresh gradBuffer.
+ */
+export function elementwiseGrad<F extends GradData>(
+  s: OpStorage<F, unknown>,
+  g: F,
+  writable: boolean,
+  length: number,
+): F {
+  return writable && s.writesInPlace ? g : s.gradBuffer(length);
 }

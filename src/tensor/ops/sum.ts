@@ -1,8 +1,7 @@
-import { getKernels } from '../../kernels/index.js';
-import { empty, type Tensor } from '../tensor.js';
-import { recordOp } from '../autograd.js';
-import { gradBuffer, onWebGpu, requireFloat32 } from './util.js';
-import { reduceToScalarOnWebGpu } from './webgpu/elementwise.js';
+import type { Tensor } from '../tensor.js';
+import { recordOp, type GradData } from '../autograd.js';
+import { storageFor, type OpStorage } from './storage.js';
+import { requireFloat32 } from './util.js';
 
 /** Σ x (accumulated in float64) as a scalar tensor of shape [] (one element; read it with item()). */
 export function sum(x: Tensor): Tensor {
@@ -12,13 +11,18 @@ export function sum(x: Tensor): Tensor {
 
 /** Shared by sum and mean: factor · Σ x, whose gradient is factor · g everywhere. */
 export function reduceToScalar(op: string, x: Tensor, factor: number): Tensor {
-  if (onWebGpu(op, x)) return reduceToScalarOnWebGpu(op, x, factor);
-  const kernels = getKernels();
-  const out = empty([]);
-  out.data[0] = kernels.sum(x.data) * factor;
-  return recordOp(op, out, [x], (g) => {
-    const dx = gradBuffer(x.size);
-    kernels.fill(dx, g[0]! * factor);
-    return [dx];
-  });
+  return reduceToScalarOn(storageFor(op, x), op, x, factor);
+}
+
+function reduceToScalarOn<F extends GradData, I>(s: OpStorage<F, I>, op: string, x: Tensor, factor: number): Tensor {
+  const kernels = s.kernels;
+  const out = s.empty([]);
+  s.sumInto(op, s.floats(x), s.floats(out), factor);
+  return recordOp<F>(op, out, [x], (g) => [
+    s.fromScalarGrad(g, (upstream) => {
+      const dx = s.gradBuffer(x.size);
+      kernels.fill(dx, upstream * factor);
+      return dx;
+    }),
+  ]);
 }
