@@ -1,6 +1,6 @@
 import { tensor, type Tensor } from '../tensor.js';
 import { requireClassLabels } from './crossEntropy.js';
-import { accuracyOnWebGpu } from './webgpu/loss.js';
+import { storageByDevice } from './storage.js';
 
 /** Fraction of rows whose argmax equals the label; ties go to the first maximum. Not differentiable.
  *  For cpu tensors; on any device, `accuracyTensor`. */
@@ -25,6 +25,9 @@ export function accuracy(logits: Tensor, labels: Tensor): number {
 /** `accuracy` as a one-element tensor on the logits' device (on webgpu it stays there until read). */
 export function accuracyTensor(logits: Tensor, labels: Tensor): Tensor {
   const { rows, classes } = requireClassLabels('accuracy', logits, labels);
-  if (logits.device === 'webgpu') return accuracyOnWebGpu(logits, labels, rows, classes);
-  return tensor([accuracy(logits, labels)], []);
+  const s = storageByDevice('accuracy', logits, labels);
+  if (s.device === 'cpu') return tensor([accuracy(logits, labels)], []);
+  const out = s.empty([]);
+  s.kernels.accuracy(logits.deviceArray, labels.deviceArray, out.deviceArray, rows, classes);
+  return out;
 }

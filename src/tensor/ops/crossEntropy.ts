@@ -1,8 +1,7 @@
-import { getKernels } from '../../kernels/index.js';
-import { empty, formatShape, type Tensor } from '../tensor.js';
-import { recordOp } from '../autograd.js';
-import { gradBuffer, onWebGpu, requireFloatRank } from './util.js';
-import { crossEntropyOnWebGpu } from './webgpu/loss.js';
+import { formatShape, type Tensor } from '../tensor.js';
+import { recordOp, type GradData } from '../autograd.js';
+import { storageFor, type OpStorage } from './storage.js';
+import { requireFloatRank } from './util.js';
 
 /** Validates logits [N,K] against int32 labels [N] with every label in [0, K). */
 export function requireClassLabels(op: string, logits: Tensor, labels: Tensor): { rows: number; classes: number } {
@@ -17,7 +16,7 @@ export function requireClassLabels(op: string, logits: Tensor, labels: Tensor): 
   }
   if (rows === 0 || classes === 0) throw new Error(`${op}: logits ${formatShape(logits.shape)} are empty`);
   // Device labels are checked where they are made, on the host (the trainer's batches; tensor.to checks nothing).
-  if (onWebGpu(op, logits, labels)) return { rows, classes };
+  if (storageFor(op, logits, labels).device === 'webgpu') return { rows, classes };
   const values = labels.ints;
   for (let i = 0; i < rows; i++) {
     const label = values[i]!;
@@ -32,25 +31,30 @@ export function requireClassLabels(op: string, logits: Tensor, labels: Tensor): 
 
 /**
  * Mean softmax cross-entropy of logits [N,K] against int32 labels [N], as a scalar tensor of
- * shape []. A loss that is not finite is an error (training has diverged or the input is bad).
+ * shape []. A loss that is not finite is an error (training has diverged or the input is bad): on
+ * the host at once, on webgpu when it is read. Backward: dlogits = (g / N) · (softmax − onehot).
  */
 export function crossEntropy(logits: Tensor, labels: Tensor): Tensor {
   const { rows, classes } = requireClassLabels('crossEntropy', logits, labels);
-  if (logits.device === 'webgpu') return crossEntropyOnWebGpu(logits, labels, rows, classes);
-  const kernels = getKernels();
-  const probs = empty([rows, classes]);
-  const loss = kernels.softmaxCrossEntropyForward(logits.data, labels.ints, probs.data, rows, classes);
-  if (!Number.isFinite(loss)) {
-    throw new Error(
-      `crossEntropy: the loss is not finite (${loss}) for logits ${formatShape(logits.shape)}; the logits contain NaN or ±Infinity`,
-    );
-  }
-  const out = empty([]);
-  out.data[0] = loss;
-  const labelValues = labels.ints;
-  return recordOp('crossEntropy', out, [logits], (g) => {
-    const dlogits = gradBuffer(logits.size);
-    kernels.softmaxCrossEntropyBackward(probs.data, labelValues, dlogits, rows, classes, g[0]! / rows);
-    return [dlogits];
-  });
+  return crossEntropyOn(storageFor('crossEntropy', logits, labels), logits, labels, rows, classes);
+}
+
+function crossEntropyOn<F extends GradData, I>(
+  s: OpStorage<F, I>,
+  logits: Tensor,
+  labels: Tensor,
+  rows: number,
+  classes: number,
+): Tensor {
+  const kernels = s.kernels;
+  const probs = s.empty([rows, classes]);
+  const out = s.empty([]);
+  s.softmaxCrossEntropyInto(s.floats(logits), s.ints(labels), s.floats(probs), s.floats(out), rows, classes);
+  return recordOp<F>('crossEntropy', out, [logits], (g) => [
+    s.fromScalarGrad(g, (upstream) => {
+      const dlogits = s.gradBuffer(logits.size);
+      kernels.softmaxCrossEntropyBackward(s.floats(probs), s.ints(labels), dlogits, rows, classes, upstream / rows);
+      return dlogits;
+    }),
+  ]);
 }

@@ -1,48 +1,8 @@
 /**
- * Shared bookkeeping for ops: gradient buffers and input validation with errors that name the op
- * and the shapes involved. No numerics here: those go through the kernels.
+ * Input validation for ops, with errors that name the op and the shapes involved (buffers and
+ * gradients: storage.ts). No numerics here: those go through the kernels.
  */
-import { bufferPool } from '../pool.js';
 import { formatShape, type Tensor } from '../tensor.js';
-import { leafGradTarget, type LeafGradTarget } from '../fusedStep.js';
-import { storageByDevice } from './storage.js';
-
-/**
- * A fresh buffer for a gradient returned by a backward rule. It comes from the pool: the engine
- * gives it back when the gradient has been consumed inside a `tidy`, and outside one it is simply
- * garbage-collected. Contents are unspecified: the kernel writing it must overwrite all of it.
- */
-export function gradBuffer(length: number): Float32Array {
-  return bufferPool.acquire(length);
-}
-
-/**
- * Where a backward rule writes input's gradient: the input's own `.grad` buffer when the engine
- * allows it (a parameter whose only gradient this is; see `leafGradTarget`), else a fresh pooled
- * buffer with beta 0. The kernel overwrites the buffer when beta is 0 and adds to it when beta is
- * 1, which is only offered when `canAccumulate` (kernels with a beta: gemm, sumRows). Return the
- * buffer as the input's gradient either way.
- */
-export function gradDestination(input: Tensor, canAccumulate: boolean): LeafGradTarget {
-  return leafGradTarget(input, canAccumulate) ?? { buffer: gradBuffer(input.size), beta: 0 };
-}
-
-/** Return a scratch buffer that a backward rule computed but does not hand to the engine. */
-export function releaseBuffer(buffer: Float32Array | null): void {
-  if (buffer) bufferPool.release(buffer);
-}
-
-/** The gradient for `input` if it needs one, else null (and the buffer goes back to the pool). */
-export function gradFor(input: Tensor | null, buffer: Float32Array | null): Float32Array | null {
-  if (input?.requiresGrad) return buffer;
-  releaseBuffer(buffer);
-  return null;
-}
-
-/** Whether an op runs on the WebGPU device (see storageByDevice). */
-export function onWebGpu(...args: Parameters<typeof storageByDevice>): boolean {
-  return storageByDevice(...args).device === 'webgpu';
-}
 
 export function requireFloat32(op: string, t: Tensor, role: string): void {
   if (t.dtype !== 'float32')
