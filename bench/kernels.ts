@@ -13,6 +13,7 @@
 import { fileURLToPath } from 'node:url';
 import type { Conv2dParams, GemmParams } from '../src/kernels/interface.js';
 import { loadNativeKernels } from '../src/kernels/native.js';
+import { conv2dParams } from '../src/tensor/ops/util.js';
 import { randomArray } from './random.js';
 
 interface NativeAddon {
@@ -74,6 +75,7 @@ function benchGemm(addon: NativeAddon, name: string, p: GemmParams, budgetMs: nu
   return { kernel: name, gflops: (2 * p.m * p.n * p.k) / (ms * 1e6), ms };
 }
 
+/** A square k×k convolution over size×size images, the same stride and padding on both axes. */
 export function convParams(
   n: number,
   c: number,
@@ -83,22 +85,7 @@ export function convParams(
   stride: number,
   pad: number,
 ): Conv2dParams {
-  const out = Math.floor((size + 2 * pad - k) / stride) + 1;
-  return {
-    n,
-    c,
-    h: size,
-    w: size,
-    outC,
-    kh: k,
-    kw: k,
-    strideH: stride,
-    strideW: stride,
-    padH: pad,
-    padW: pad,
-    outH: out,
-    outW: out,
-  };
+  return conv2dParams(n, c, size, size, outC, [k, k], [stride, stride], [pad, pad]);
 }
 
 function convFlops(p: Conv2dParams): number {

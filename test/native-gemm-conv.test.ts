@@ -15,6 +15,7 @@ import { describe, expect, it } from 'vitest';
 import type { Conv2dParams, GemmParams, SgdParams } from '../src/kernels/interface.js';
 import { nativeAddon } from '../src/kernels/native.js';
 import { referenceKernels as ref } from '../src/kernels/reference/index.js';
+import { conv2dParams } from '../src/tensor/ops/util.js';
 import { Rng } from '../src/tensor/rng.js';
 import { randomArray } from './helpers/random.js';
 import { supportedSimdLevels, withSimdLevel, type SimdControl } from './helpers/simd-levels.js';
@@ -119,47 +120,41 @@ function checkGemm(
 
 // ---- convolution -------------------------------------------------------------------------------
 
-function conv(
-  n: number,
-  c: number,
-  h: number,
-  w: number,
-  outC: number,
-  kh: number,
-  kw: number,
-  stride: [number, number],
-  pad: [number, number],
-): Conv2dParams {
-  const [strideH, strideW] = stride;
-  const [padH, padW] = pad;
-  const outH = Math.floor((h + 2 * padH - kh) / strideH) + 1;
-  const outW = Math.floor((w + 2 * padW - kw) / strideW) + 1;
-  return { n, c, h, w, outC, kh, kw, strideH, strideW, padH, padW, outH, outW };
-}
-
 const CONV_CASES: Array<[string, Conv2dParams]> = [
-  ['3x3 pad 1 on a 7x5 input', conv(3, 4, 7, 5, 6, 3, 3, [1, 1], [1, 1])],
-  ['3x3 valid, batch 1 (stages split over threads)', conv(1, 3, 9, 11, 8, 3, 3, [1, 1], [0, 0])],
-  ['3x3 stride 2 pad 1', conv(3, 5, 12, 10, 7, 3, 3, [2, 2], [1, 1])],
-  ['5x5 stride 2 pad 2', conv(2, 3, 9, 7, 4, 5, 5, [2, 2], [2, 2])],
-  ['7x7 pad 3', conv(2, 2, 9, 9, 5, 7, 7, [1, 1], [3, 3])],
-  ['non-square 3x2 kernel, strides 2x1, pads 0x1', conv(4, 3, 6, 7, 2, 3, 2, [2, 1], [0, 1])],
-  ['1x1 stride 2 (shortcut)', conv(3, 6, 8, 8, 10, 1, 1, [2, 2], [0, 0])],
-  ['1x1 stride 1 on a large plane (pointwise shortcut, one image a GEMM)', conv(2, 3, 32, 33, 4, 1, 1, [1, 1], [0, 0])],
-  ['1x1 stride 1 on small planes (images batched)', conv(5, 6, 4, 4, 8, 1, 1, [1, 1], [0, 0])],
-  ['3x3 pad 1 on 2x2 planes, images batched with an uneven last chunk', conv(9, 16, 2, 2, 20, 3, 3, [1, 1], [1, 1])],
-  ['3x3 pad 1 on 4x4 planes, more channels than one register tile', conv(5, 16, 4, 4, 33, 3, 3, [1, 1], [1, 1])],
-  ['first layer: 3 channels, 3x3, 30x30 output', conv(2, 3, 32, 32, 9, 3, 3, [1, 1], [0, 0])],
-  ['kernel larger than the padded input (empty output)', conv(2, 3, 4, 4, 5, 5, 5, [1, 1], [0, 0])],
+  ['3x3 pad 1 on a 7x5 input', conv2dParams(3, 4, 7, 5, 6, [3, 3], [1, 1], [1, 1])],
+  ['3x3 valid, batch 1 (stages split over threads)', conv2dParams(1, 3, 9, 11, 8, [3, 3], [1, 1], [0, 0])],
+  ['3x3 stride 2 pad 1', conv2dParams(3, 5, 12, 10, 7, [3, 3], [2, 2], [1, 1])],
+  ['5x5 stride 2 pad 2', conv2dParams(2, 3, 9, 7, 4, [5, 5], [2, 2], [2, 2])],
+  ['7x7 pad 3', conv2dParams(2, 2, 9, 9, 5, [7, 7], [1, 1], [3, 3])],
+  ['non-square 3x2 kernel, strides 2x1, pads 0x1', conv2dParams(4, 3, 6, 7, 2, [3, 2], [2, 1], [0, 1])],
+  ['1x1 stride 2 (shortcut)', conv2dParams(3, 6, 8, 8, 10, [1, 1], [2, 2], [0, 0])],
+  [
+    '1x1 stride 1 on a large plane (pointwise shortcut, one image a GEMM)',
+    conv2dParams(2, 3, 32, 33, 4, [1, 1], [1, 1], [0, 0]),
+  ],
+  ['1x1 stride 1 on small planes (images batched)', conv2dParams(5, 6, 4, 4, 8, [1, 1], [1, 1], [0, 0])],
+  [
+    '3x3 pad 1 on 2x2 planes, images batched with an uneven last chunk',
+    conv2dParams(9, 16, 2, 2, 20, [3, 3], [1, 1], [1, 1]),
+  ],
+  [
+    '3x3 pad 1 on 4x4 planes, more channels than one register tile',
+    conv2dParams(5, 16, 4, 4, 33, [3, 3], [1, 1], [1, 1]),
+  ],
+  ['first layer: 3 channels, 3x3, 30x30 output', conv2dParams(2, 3, 32, 32, 9, [3, 3], [1, 1], [0, 0])],
+  ['kernel larger than the padded input (empty output)', conv2dParams(2, 3, 4, 4, 5, [5, 5], [1, 1], [0, 0])],
   // Winograd F(2x2, 3x3) path (3x3, stride 1, pad 1, >= 64 channels): even and odd planes, 1x1.
-  ['Winograd: 64 -> 128 channels on 6x6 planes', conv(3, 64, 6, 6, 128, 3, 3, [1, 1], [1, 1])],
+  ['Winograd: 64 -> 128 channels on 6x6 planes', conv2dParams(3, 64, 6, 6, 128, [3, 3], [1, 1], [1, 1])],
   [
     'Winograd forward, direct backward filter: 128 -> 64 channels on 10x9 planes',
-    conv(2, 128, 10, 9, 64, 3, 3, [1, 1], [1, 1]),
+    conv2dParams(2, 128, 10, 9, 64, [3, 3], [1, 1], [1, 1]),
   ],
-  ['Winograd: 96 -> 96 channels on odd 5x7 planes (partial tiles)', conv(2, 96, 5, 7, 96, 3, 3, [1, 1], [1, 1])],
-  ['Winograd: 128 -> 67 channels on 1x1 planes', conv(3, 128, 1, 1, 67, 3, 3, [1, 1], [1, 1])],
-  ['Winograd: batch 1, 64 -> 64 channels on 3x4 planes', conv(1, 64, 3, 4, 64, 3, 3, [1, 1], [1, 1])],
+  [
+    'Winograd: 96 -> 96 channels on odd 5x7 planes (partial tiles)',
+    conv2dParams(2, 96, 5, 7, 96, [3, 3], [1, 1], [1, 1]),
+  ],
+  ['Winograd: 128 -> 67 channels on 1x1 planes', conv2dParams(3, 128, 1, 1, 67, [3, 3], [1, 1], [1, 1])],
+  ['Winograd: batch 1, 64 -> 64 channels on 3x4 planes', conv2dParams(1, 64, 3, 4, 64, [3, 3], [1, 1], [1, 1])],
 ];
 
 function checkConv(a: GemmConvAddon, name: string, p: Conv2dParams, withBias: boolean): void {
@@ -271,7 +266,7 @@ describe.skipIf(addon === null)('native gemm and conv', () => {
     const withChunk = native as unknown as { setWinogradChunkFloats(floats: number): number };
     const previous = withChunk.setWinogradChunkFloats(16 * 9 * (64 + 80) * 2); // two 5x5 images a chunk
     try {
-      const p = conv(7, 64, 5, 5, 80, 3, 3, [1, 1], [1, 1]);
+      const p = conv2dParams(7, 64, 5, 5, 80, [3, 3], [1, 1], [1, 1]);
       checkConv(native, 'Winograd in chunks of two images', p, true);
       const x = randomArray(rng, p.n * p.c * p.h * p.w);
       const dy = randomArray(rng, p.n * p.outC * p.outH * p.outW);
@@ -289,7 +284,7 @@ describe.skipIf(addon === null)('native gemm and conv', () => {
   });
 
   it('backward filter sums over threads in a fixed order: repeated calls are bit-identical', () => {
-    const p = conv(12, 8, 6, 6, 16, 3, 3, [1, 1], [1, 1]);
+    const p = conv2dParams(12, 8, 6, 6, 16, [3, 3], [1, 1], [1, 1]);
     const x = randomArray(rng, p.n * p.c * p.h * p.w);
     const dy = randomArray(rng, p.n * p.outC * p.outH * p.outW);
     const run = () => {
@@ -347,7 +342,7 @@ describe.skipIf(addon === null)('native gemm and conv', () => {
     );
     expect(() => native.gemm(f(8), f(12), f(6), { ...p, m: -1 })).toThrow(/p\.m/);
 
-    const q = conv(2, 3, 5, 5, 4, 3, 3, [1, 1], [1, 1]);
+    const q = conv2dParams(2, 3, 5, 5, 4, [3, 3], [1, 1], [1, 1]);
     const [xs, ws, ys] = [2 * 3 * 25, 4 * 3 * 9, 2 * 4 * 25];
     expect(() => native.conv2dForward(f(xs), f(ws), f(3), f(ys), q)).toThrow(/conv2dForward: bias has 3 elements/);
     expect(() => native.conv2dForward(f(xs), f(ws), null, f(ys), { ...q, outH: 4 })).toThrow(/outH/);

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Conv2dParams, KernelName, Pool2dParams } from '../src/kernels/interface.js';
 import { referenceKernels as k } from '../src/kernels/reference/index.js';
+import { conv2dParams, pool2dParams } from '../src/tensor/ops/util.js';
 import { Rng } from '../src/tensor/rng.js';
 import { randomArray } from './helpers/random.js';
 
@@ -141,22 +142,6 @@ describe('gemm', () => {
   });
 });
 
-function convParams(
-  n: number,
-  c: number,
-  h: number,
-  w: number,
-  outC: number,
-  kh: number,
-  kw: number,
-  stride: [number, number],
-  pad: [number, number],
-): Conv2dParams {
-  const outH = Math.floor((h + 2 * pad[0] - kh) / stride[0]) + 1;
-  const outW = Math.floor((w + 2 * pad[1] - kw) / stride[1]) + 1;
-  return { n, c, h, w, outC, kh, kw, strideH: stride[0], strideW: stride[1], padH: pad[0], padW: pad[1], outH, outW };
-}
-
 /** Cross-correlation with zero padding by the definition, in float64. */
 function naiveConv(x: Float32Array, w: Float32Array, bias: Float32Array | null, p: Conv2dParams): Float64Array {
   const y = new Float64Array(p.n * p.outC * p.outH * p.outW);
@@ -187,7 +172,7 @@ function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
 describe('conv2d', () => {
   it('is a cross-correlation (hand example)', () => {
     // x = 1..9 in a 3×3 plane, w = [[1, 0], [0, -1]]: y[i, j] = x[i, j] − x[i+1, j+1] = −4, plus bias 0.5.
-    const p = convParams(1, 1, 3, 3, 1, 2, 2, [1, 1], [0, 0]);
+    const p = conv2dParams(1, 1, 3, 3, 1, [2, 2], [1, 1], [0, 0]);
     const y = new Float32Array(4);
     k.conv2dForward(f32([1, 2, 3, 4, 5, 6, 7, 8, 9]), f32([1, 0, 0, -1]), f32([0.5]), y, p);
     expect(Array.from(y)).toEqual([-3.5, -3.5, -3.5, -3.5]);
@@ -195,24 +180,24 @@ describe('conv2d', () => {
 
   it('pads with zeros (hand example)', () => {
     // All-ones 2×2 input and 3×3 all-ones kernel with padding 1: every output sees all 4 inputs.
-    const p = convParams(1, 1, 2, 2, 1, 3, 3, [1, 1], [1, 1]);
+    const p = conv2dParams(1, 1, 2, 2, 1, [3, 3], [1, 1], [1, 1]);
     const y = new Float32Array(4);
     k.conv2dForward(f32([1, 1, 1, 1]), new Float32Array(9).fill(1), null, y, p);
     expect(Array.from(y)).toEqual([4, 4, 4, 4]);
     // Stride 2 with padding 1 on a 3×3 input 1..9 and a 3×3 kernel of ones: the 4 corner windows.
-    const p2 = convParams(1, 1, 3, 3, 1, 3, 3, [2, 2], [1, 1]);
+    const p2 = conv2dParams(1, 1, 3, 3, 1, [3, 3], [2, 2], [1, 1]);
     const y2 = new Float32Array(4);
     k.conv2dForward(f32([1, 2, 3, 4, 5, 6, 7, 8, 9]), new Float32Array(9).fill(1), null, y2, p2);
     expect(Array.from(y2)).toEqual([1 + 2 + 4 + 5, 2 + 3 + 5 + 6, 4 + 5 + 7 + 8, 5 + 6 + 8 + 9]);
   });
 
   const geometries: Array<[string, Conv2dParams]> = [
-    ['1×1', convParams(2, 3, 4, 5, 2, 1, 1, [1, 1], [0, 0])],
-    ['3×3 pad 1', convParams(2, 3, 7, 5, 4, 3, 3, [1, 1], [1, 1])],
-    ['3×3 stride 2 pad 1', convParams(1, 2, 7, 5, 3, 3, 3, [2, 2], [1, 1])],
-    ['5×5 stride 2 pad 2', convParams(1, 2, 8, 7, 2, 5, 5, [2, 2], [2, 2])],
-    ['7×7 stride 2 pad 3', convParams(1, 3, 9, 9, 2, 7, 7, [2, 2], [3, 3])],
-    ['3×2 stride (2,1) pad (0,1)', convParams(2, 2, 6, 5, 3, 3, 2, [2, 1], [0, 1])],
+    ['1×1', conv2dParams(2, 3, 4, 5, 2, [1, 1], [1, 1], [0, 0])],
+    ['3×3 pad 1', conv2dParams(2, 3, 7, 5, 4, [3, 3], [1, 1], [1, 1])],
+    ['3×3 stride 2 pad 1', conv2dParams(1, 2, 7, 5, 3, [3, 3], [2, 2], [1, 1])],
+    ['5×5 stride 2 pad 2', conv2dParams(1, 2, 8, 7, 2, [5, 5], [2, 2], [2, 2])],
+    ['7×7 stride 2 pad 3', conv2dParams(1, 3, 9, 9, 2, [7, 7], [2, 2], [3, 3])],
+    ['3×2 stride (2,1) pad (0,1)', conv2dParams(2, 2, 6, 5, 3, [3, 2], [2, 1], [0, 1])],
   ];
   for (const [label, p] of geometries) {
     it(`forward matches the definition and both backwards are its adjoints (${label})`, () => {
@@ -243,41 +228,23 @@ describe('conv2d', () => {
   }
 });
 
-function poolParams(h: number, w: number, kernel: number, stride: number, pad: number, n = 1, c = 1): Pool2dParams {
-  const out = (size: number): number => Math.floor((size + 2 * pad - kernel) / stride) + 1;
-  return {
-    n,
-    c,
-    h,
-    w,
-    kh: kernel,
-    kw: kernel,
-    strideH: stride,
-    strideW: stride,
-    padH: pad,
-    padW: pad,
-    outH: out(h),
-    outW: out(w),
-  };
-}
-
 describe('pooling', () => {
   it('max pool picks the first maximum of a tie in row-major order', () => {
     // One 2×2 window holding [5, 5; 5, 1]: the winner is index 0.
     const y = new Float32Array(1);
     const indices = new Int32Array(1);
-    k.maxPool2dForward(f32([5, 5, 5, 1]), y, indices, poolParams(2, 2, 2, 2, 0));
+    k.maxPool2dForward(f32([5, 5, 5, 1]), y, indices, pool2dParams(1, 1, 2, 2, [2, 2], [2, 2], [0, 0]));
     expect(y[0]).toBe(5);
     expect(indices[0]).toBe(0);
     // [1, 7; 7, 7]: the first 7 is at index 1.
-    k.maxPool2dForward(f32([1, 7, 7, 7]), y, indices, poolParams(2, 2, 2, 2, 0));
+    k.maxPool2dForward(f32([1, 7, 7, 7]), y, indices, pool2dParams(1, 1, 2, 2, [2, 2], [2, 2], [0, 0]));
     expect(indices[0]).toBe(1);
   });
 
   it('max pool treats padding as −∞ (all-negative input)', () => {
     // 3×3 input −1..−9, kernel 3, stride 2, padding 1: four windows at the corners.
     const x = f32([-1, -2, -3, -4, -5, -6, -7, -8, -9]);
-    const p = poolParams(3, 3, 3, 2, 1);
+    const p = pool2dParams(1, 1, 3, 3, [3, 3], [2, 2], [1, 1]);
     const y = new Float32Array(4);
     const indices = new Int32Array(4);
     k.maxPool2dForward(x, y, indices, p);
@@ -315,13 +282,13 @@ describe('pooling', () => {
 
   it('max pool propagates NaN', () => {
     const y = new Float32Array(1);
-    k.maxPool2dForward(f32([1, NaN, 3, 2]), y, new Int32Array(1), poolParams(2, 2, 2, 2, 0));
+    k.maxPool2dForward(f32([1, NaN, 3, 2]), y, new Int32Array(1), pool2dParams(1, 1, 2, 2, [2, 2], [2, 2], [0, 0]));
     expect(y[0]).toBeNaN();
   });
 
   it('average pool counts padding in the divisor (count_include_pad=True)', () => {
     // All-ones 3×3, kernel 3, stride 1, padding 1: a corner sees 4 ones, an edge 6, the centre 9; divisor 9.
-    const p = poolParams(3, 3, 3, 1, 1);
+    const p = pool2dParams(1, 1, 3, 3, [3, 3], [1, 1], [1, 1]);
     const y = new Float32Array(9);
     k.avgPool2dForward(new Float32Array(9).fill(1), y, p);
     expectClose(y, [4 / 9, 6 / 9, 4 / 9, 6 / 9, 1, 6 / 9, 4 / 9, 6 / 9, 4 / 9]);
@@ -333,7 +300,11 @@ describe('pooling', () => {
 
   it('average pool, 2×2 windows, stride 2 (hand example)', () => {
     const y = new Float32Array(4);
-    k.avgPool2dForward(f32([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]), y, poolParams(4, 4, 2, 2, 0));
+    k.avgPool2dForward(
+      f32([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]),
+      y,
+      pool2dParams(1, 1, 4, 4, [2, 2], [2, 2], [0, 0]),
+    );
     expect(Array.from(y)).toEqual([3.5, 5.5, 11.5, 13.5]);
   });
 

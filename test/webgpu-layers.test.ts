@@ -16,6 +16,7 @@ import type { AdamParams, BatchNormParams, Conv2dParams, Pool2dParams } from '..
 import { referenceKernels as ref } from '../src/kernels/reference/index.js';
 import * as gpuKernels from '../src/kernels/webgpu/index.js';
 import { releaseWebGpu, WebGpu, type DeviceArray } from '../src/kernels/webgpu/index.js';
+import { conv2dParams, pool2dParams } from '../src/tensor/ops/util.js';
 import { Rng } from '../src/tensor/rng.js';
 import { randomArray } from './helpers/random.js';
 import { expectExact, expectWithin, webgpuMissing } from './helpers/webgpu.js';
@@ -30,35 +31,6 @@ const sumBound =
     2 * (terms + 2) * u * magnitude[i]!;
 const relative = (expected: Float32Array) => (i: number) => 1e-5 * Math.max(1, Math.abs(expected[i]!));
 
-function convParams(
-  n: number,
-  c: number,
-  h: number,
-  w: number,
-  outC: number,
-  [kh, kw]: [number, number],
-  [strideH, strideW]: [number, number],
-  [padH, padW]: [number, number],
-): Conv2dParams {
-  const outH = Math.floor((h + 2 * padH - kh) / strideH) + 1;
-  const outW = Math.floor((w + 2 * padW - kw) / strideW) + 1;
-  return { n, c, h, w, outC, kh, kw, strideH, strideW, padH, padW, outH, outW };
-}
-
-function poolParams(
-  n: number,
-  c: number,
-  h: number,
-  w: number,
-  [kh, kw]: [number, number],
-  [strideH, strideW]: [number, number],
-  [padH, padW]: [number, number],
-): Pool2dParams {
-  const outH = Math.floor((h + 2 * padH - kh) / strideH) + 1;
-  const outW = Math.floor((w + 2 * padW - kw) / strideW) + 1;
-  return { n, c, h, w, kh, kw, strideH, strideW, padH, padW, outH, outW };
-}
-
 describe.skipIf(webgpuMissing)('WebGPU layer kernels against the reference', () => {
   let gpu: WebGpu;
   beforeAll(async () => {
@@ -72,12 +44,12 @@ describe.skipIf(webgpuMissing)('WebGPU layer kernels against the reference', () 
 
   describe('conv2d', () => {
     const CASES: [string, Conv2dParams][] = [
-      ['1×1 image, 1×1 kernel', convParams(1, 1, 1, 1, 1, [1, 1], [1, 1], [0, 0])],
-      ['3×3 pad 1 on 7×5, batch 2', convParams(2, 3, 7, 5, 4, [3, 3], [1, 1], [1, 1])],
-      ['3×2 kernel, stride 2×3, pad 1×0', convParams(1, 2, 9, 8, 3, [3, 2], [2, 3], [1, 0])],
-      ['5×5 pad 2, batch 3', convParams(3, 5, 6, 6, 2, [5, 5], [1, 1], [2, 2])],
-      ['1×1 stride 2 shortcut on 7×7', convParams(2, 8, 7, 7, 4, [1, 1], [2, 2], [0, 0])],
-      ['16→16 channels 3×3 on 8×8', convParams(2, 16, 8, 8, 16, [3, 3], [1, 1], [1, 1])],
+      ['1×1 image, 1×1 kernel', conv2dParams(1, 1, 1, 1, 1, [1, 1], [1, 1], [0, 0])],
+      ['3×3 pad 1 on 7×5, batch 2', conv2dParams(2, 3, 7, 5, 4, [3, 3], [1, 1], [1, 1])],
+      ['3×2 kernel, stride 2×3, pad 1×0', conv2dParams(1, 2, 9, 8, 3, [3, 2], [2, 3], [1, 0])],
+      ['5×5 pad 2, batch 3', conv2dParams(3, 5, 6, 6, 2, [5, 5], [1, 1], [2, 2])],
+      ['1×1 stride 2 shortcut on 7×7', conv2dParams(2, 8, 7, 7, 4, [1, 1], [2, 2], [0, 0])],
+      ['16→16 channels 3×3 on 8×8', conv2dParams(2, 16, 8, 8, 16, [3, 3], [1, 1], [1, 1])],
     ];
     for (const [name, p] of CASES) {
       it(name, async () => {
@@ -124,7 +96,7 @@ describe.skipIf(webgpuMissing)('WebGPU layer kernels against the reference', () 
   });
 
   it('names the kernel and the geometry when an output size or a length disagrees', () => {
-    const p = convParams(1, 2, 5, 5, 3, [3, 3], [1, 1], [1, 1]);
+    const p = conv2dParams(1, 2, 5, 5, 3, [3, 3], [1, 1], [1, 1]);
     const [x, w, y] = [gpu.createArray(50), gpu.createArray(54), gpu.createArray(75)];
     expect(() => gpuKernels.conv2dForward(gpu, x, w, null, y, { ...p, outH: 4 })).toThrow(
       'webgpu conv2dForward: output 4×5 does not match x [1, 2, 5, 5], w [3, 2, 3, 3], stride 1×1, pad 1×1, which gives 5×5',
@@ -132,7 +104,7 @@ describe.skipIf(webgpuMissing)('WebGPU layer kernels against the reference', () 
     expect(() => gpuKernels.conv2dBackwardData(gpu, y, w, gpu.createArray(49), p)).toThrow(
       /webgpu conv2dBackwardData: x \(array\) has 49 elements; x \[1, 2, 5, 5\].* needs 50/,
     );
-    const pool = { ...poolParams(1, 2, 5, 5, [2, 2], [2, 2], [0, 0]), strideH: 0 };
+    const pool = { ...pool2dParams(1, 2, 5, 5, [2, 2], [2, 2], [0, 0]), strideH: 0 };
     expect(() => gpuKernels.avgPool2dForward(gpu, x, y, pool)).toThrow(
       'webgpu avgPool2dForward: windows and strides must be at least 1',
     );
@@ -140,10 +112,10 @@ describe.skipIf(webgpuMissing)('WebGPU layer kernels against the reference', () 
 
   describe('pooling', () => {
     const CASES: [string, Pool2dParams][] = [
-      ['1×1 window on 1×1', poolParams(1, 1, 1, 1, [1, 1], [1, 1], [0, 0])],
-      ['2×2 stride 2 on 7×5 (odd edges dropped)', poolParams(2, 3, 7, 5, [2, 2], [2, 2], [0, 0])],
-      ['3×3 stride 2 pad 1 on 9×8 (overlapping)', poolParams(1, 2, 9, 8, [3, 3], [2, 2], [1, 1])],
-      ['3×2 stride 1 pad 1×0 on 5×6', poolParams(2, 2, 5, 6, [3, 2], [1, 1], [1, 0])],
+      ['1×1 window on 1×1', pool2dParams(1, 1, 1, 1, [1, 1], [1, 1], [0, 0])],
+      ['2×2 stride 2 on 7×5 (odd edges dropped)', pool2dParams(2, 3, 7, 5, [2, 2], [2, 2], [0, 0])],
+      ['3×3 stride 2 pad 1 on 9×8 (overlapping)', pool2dParams(1, 2, 9, 8, [3, 3], [2, 2], [1, 1])],
+      ['3×2 stride 1 pad 1×0 on 5×6', pool2dParams(2, 2, 5, 6, [3, 2], [1, 1], [1, 0])],
     ];
     for (const [name, p] of CASES) {
       it(name, async () => {

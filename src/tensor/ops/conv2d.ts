@@ -2,14 +2,7 @@ import type { Conv2dParams } from '../../kernels/interface.js';
 import { formatShape, type Tensor } from '../tensor.js';
 import { recordOp, type GradData } from '../autograd.js';
 import { gradFor, storageFor, type OpStorage } from './storage.js';
-import {
-  requireFloatRank,
-  requireKernelFits,
-  requireVector,
-  slidingOutputSize,
-  spatialPair,
-  type Pair,
-} from './util.js';
+import { conv2dParams, requireFloatRank, requireKernelFits, requireVector, spatialPair, type Pair } from './util.js';
 
 export interface Conv2dOptions {
   /** Default 1. */
@@ -30,21 +23,7 @@ export function conv2dGeometry(x: Tensor, weight: Tensor, opts: Conv2dOptions = 
   const [padH, padW] = spatialPair('conv2d', 'padding', opts.padding ?? 0, 0);
   if (kh < 1 || kw < 1) throw new Error(`conv2d: weight ${formatShape(weight.shape)} has an empty kernel`);
   requireKernelFits('conv2d', x, [kh, kw], [padH, padW]);
-  return {
-    n,
-    c,
-    h,
-    w,
-    outC,
-    kh,
-    kw,
-    strideH,
-    strideW,
-    padH,
-    padW,
-    outH: slidingOutputSize(h, kh, strideH, padH),
-    outW: slidingOutputSize(w, kw, strideW, padW),
-  };
+  return conv2dParams(n, c, h, w, outC, [kh, kw], [strideH, strideW], [padH, padW]);
 }
 
 /**

@@ -1,7 +1,7 @@
 /** Geometry shared by maxPool2d and avgPool2d. */
 import type { Pool2dParams } from '../../kernels/interface.js';
 import { formatShape, type Tensor } from '../tensor.js';
-import { requireFloatRank, requireKernelFits, slidingOutputSize, spatialPair, type Pair } from './util.js';
+import { pool2dParams, requireFloatRank, requireKernelFits, spatialPair, type Pair } from './util.js';
 
 export interface Pool2dOptions {
   readonly kernelSize: Pair;
@@ -24,18 +24,5 @@ export function pool2dGeometry(op: string, x: Tensor, opts: Pool2dOptions): Pool
     );
   }
   requireKernelFits(op, x, [kh, kw], [padH, padW]);
-  return {
-    n,
-    c,
-    h,
-    w,
-    kh,
-    kw,
-    strideH,
-    strideW,
-    padH,
-    padW,
-    outH: slidingOutputSize(h, kh, strideH, padH),
-    outW: slidingOutputSize(w, kw, strideW, padW),
-  };
+  return pool2dParams(n, c, h, w, [kh, kw], [strideH, strideW], [padH, padW]);
 }

@@ -2,6 +2,7 @@
  * Input validation for ops, with errors that name the op and the shapes involved (buffers and
  * gradients: storage.ts). No numerics here: those go through the kernels.
  */
+import type { Conv2dParams, Pool2dParams } from '../../kernels/interface.js';
 import { formatShape, type Tensor } from '../tensor.js';
 
 export function requireFloat32(op: string, t: Tensor, role: string): void {
@@ -65,6 +66,35 @@ export function spatialPair(op: string, name: string, value: Pair, minimum: 0 | 
 /** Output size of a sliding window: floor((size + 2·pad − kernel) / stride) + 1. */
 export function slidingOutputSize(size: number, kernel: number, stride: number, pad: number): number {
   return Math.floor((size + 2 * pad - kernel) / stride) + 1;
+}
+
+/** The geometry of a kh×kw window sliding over the n·c planes of h×w, with its output size (not validated). */
+export function pool2dParams(
+  n: number,
+  c: number,
+  h: number,
+  w: number,
+  [kh, kw]: readonly [number, number],
+  [strideH, strideW]: readonly [number, number],
+  [padH, padW]: readonly [number, number],
+): Pool2dParams {
+  const outH = slidingOutputSize(h, kh, strideH, padH);
+  const outW = slidingOutputSize(w, kw, strideW, padW);
+  return { n, c, h, w, kh, kw, strideH, strideW, padH, padW, outH, outW };
+}
+
+/** pool2dParams of a convolution to outC channels (not validated). */
+export function conv2dParams(
+  n: number,
+  c: number,
+  h: number,
+  w: number,
+  outC: number,
+  kernel: readonly [number, number],
+  stride: readonly [number, number],
+  padding: readonly [number, number],
+): Conv2dParams {
+  return { ...pool2dParams(n, c, h, w, kernel, stride, padding), outC };
 }
 
 /** The window must fit in the padded input (PyTorch raises the same error). */
