@@ -28,25 +28,9 @@ export interface GemmParams {
   readonly beta: number;
 }
 
-/** Geometry of a 2-d convolution; outH = floor((h + 2·padH − kh) / strideH) + 1, likewise outW. */
-export interface Conv2dParams {
-  readonly n: number;
-  readonly c: number;
-  readonly h: number;
-  readonly w: number;
-  readonly outC: number;
-  readonly kh: number;
-  readonly kw: number;
-  readonly strideH: number;
-  readonly strideW: number;
-  readonly padH: number;
-  readonly padW: number;
-  readonly outH: number;
-  readonly outW: number;
-}
-
-/** Geometry of a 2-d pooling window (padding counts as −∞ for max and as 0 for average,
- *  whose divisor is always kh·kw as PyTorch's count_include_pad=True). */
+/** Geometry of a 2-d pooling window over the n·c planes of h×w; outH = floor((h + 2·padH − kh) / strideH) + 1,
+ *  likewise outW (padding counts as −∞ for max and as 0 for average, whose divisor is always kh·kw as
+ *  PyTorch's count_include_pad=True). */
 export interface Pool2dParams {
   readonly n: number;
   readonly c: number;
@@ -60,6 +44,11 @@ export interface Pool2dParams {
   readonly padW: number;
   readonly outH: number;
   readonly outW: number;
+}
+
+/** Geometry of a 2-d convolution from c to outC channels: the window of Pool2dParams (zero padding). */
+export interface Conv2dParams extends Pool2dParams {
+  readonly outC: number;
 }
 
 /** Batch norm over x of shape [n, c, spatial] (spatial = h·w for 2-d, 1 for 1-d). */
