@@ -121,6 +121,12 @@ function trainings(storage: string, id: string): { starts: number; resumes: stri
   };
 }
 
+/** The pids of the processes that trained (attempts of) run `id`, from its log. */
+function trainedBy(storage: string, id: string): number[] {
+  const log = readFileSync(join(storage, FOLDER, 'logs', `${id}.log`), 'utf8');
+  return [...log.matchAll(/^run process (\d+): run /gm)].map((match) => Number(match[1]));
+}
+
 async function jobOf(url: string, storage: string, runId: string) {
   const queue = new Queue<RunJobData>(QUEUE_NAME, { connection: parseQueueUrl(url).options });
   try {
@@ -178,6 +184,27 @@ describe.skipIf(!available)('experiments on a Redis queue', () => {
     succeeded(await experiment.ended, 'coordinator');
     await stop(survivor);
     expect(survivor.stdout()).toContain(`run ${FIRST_TRAIN} finished`);
+    expectSameAsReference(storage);
+  }, 120_000);
+
+  it('a worker trains run after run in one child process; one that dies mid-run is replaced and its run retried', async () => {
+    const url = nextUrl();
+    const storage = join(temp.dir, 'child-killed');
+    const experiment = coordinator(url, storage);
+    const w = worker(url, storage, 'child-a');
+    await until('the first run trains', trainingStarted(storage, FIRST_TRAIN));
+    const [doomed] = trainedBy(storage, FIRST_TRAIN);
+    process.kill(doomed!, 'SIGKILL'); // the run's process only: its worker lives on
+    succeeded(await experiment.ended, 'coordinator');
+    await stop(w);
+    expect(w.stdout()).toContain(`run ${FIRST_TRAIN} finished`);
+    const [first, retried, ...more] = trainedBy(storage, FIRST_TRAIN);
+    expect({ first, more }).toEqual({ first: doomed, more: [] });
+    expect(retried).not.toBe(doomed);
+    // Every other run was trained by a process that trained others too: the one that replaced the dead one.
+    const others = PLAN.filter((spec) => spec.id !== FIRST_TRAIN).flatMap((spec) => trainedBy(storage, spec.id));
+    expect(new Set(others)).toEqual(new Set([retried]));
+    expect((await jobOf(url, storage, FIRST_TRAIN)).attemptsMade).toBe(2);
     expectSameAsReference(storage);
   }, 120_000);
 

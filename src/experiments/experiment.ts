@@ -272,11 +272,12 @@ async function runInFolder(
     );
     const jobs = options.jobs ?? 1;
     const { signal } = options;
+    const launcher = jobs > 1 ? workerLauncher(dir, jobs, device) : undefined;
     const outcomes = await runPlan(experiment.plan, {
       jobs,
       context: signal ? { ...experiment.context, signal } : experiment.context,
-      ...(jobs > 1 ? { launch: workerLauncher(dir, jobs, device) } : {}),
-    });
+      ...(launcher ? { launch: launcher.launch } : {}),
+    }).finally(() => launcher?.close());
     // A report now would count the stopped runs as not finished; the next call resumes them and writes it.
     if ([...outcomes.values()].some((o) => o.status === 'stopped' || o.status === 'pending'))
       throw new ExperimentStoppedError(dir, outcomes);

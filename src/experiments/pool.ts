@@ -1,9 +1,9 @@
 /**
  * Runs an experiment's plan: skips runs the store already holds as finished, retries failed ones,
  * resumes interrupted ones, and runs the rest as a local job pool. With one job everything runs in
- * this process (simplest to debug); with more, each run is a child process that re-plans the recipe
- * from the experiment's manifest and executes its one run, all against the same SQLite run store
- * (which several writers share safely, see src/runs/store.ts).
+ * this process (simplest to debug); with more, the runs train in as many long-lived child processes
+ * (run-process.ts), each re-planning the recipe from the experiment's manifest for each run it is given,
+ * all against the same SQLite run store (which several writers share safely, see src/runs/store.ts).
  *
  * A failed run is recorded in the store with its error and does not stop the others; runs that
  * depend on it are reported as blocked. A run whose lock another process holds (say, `randlab train
@@ -16,27 +16,18 @@
  * a compute run in a worker is killed and redone next time (one in this process cannot be
  * interrupted and finishes). Runs not started get the outcome *pending*.
  */
-import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { FileWriteError } from '../io/write-error.js';
-import { LockHeldError, type LockOwner } from '../runs/lock.js';
+import { LockHeldError } from '../runs/lock.js';
 import type { RunRecord, RunStore } from '../runs/store.js';
 import type { Device } from '../tensor/index.js';
 import type { RunContext, RunSpec } from './recipe.js';
+import { RunProcesses, type RunEnd } from './run-process.js';
+
+export type { RunEnd } from './run-process.js';
 
 export type OutcomeStatus = 'finished' | 'skipped' | 'failed' | 'blocked' | 'held' | 'stopped' | 'pending';
-
-/** How a run that did not fail ended: to the end, or stopped on request (resumable from its checkpoint). */
-export type RunEnd = 'finished' | 'stopped';
-
-/**
- * The exit code of a worker whose run stopped on request (EX_TEMPFAIL of sysexits.h: try again later).
- * 0 says it finished; anything else, that it failed.
- */
-export const WORKER_STOPPED_EXIT_CODE = 75;
 
 export interface RunOutcome {
   readonly id: string;
@@ -230,17 +221,6 @@ export async function runPlan(plan: readonly RunSpec[], options: PoolOptions): P
   return outcomes;
 }
 
-/** The worker entry: compiled JavaScript next to this file, or the TypeScript source run through tsx (tests). */
-function workerEntry(): { script: string; execArgv: string[] } {
-  const here = fileURLToPath(import.meta.url);
-  const typescript = here.endsWith('.ts');
-  return {
-    script: join(here, '..', typescript ? 'worker.ts' : 'worker.js'),
-    // tsx by its path: a worker may run in another working folder (a queue worker's, standing for a host).
-    execArgv: typescript ? ['--import', import.meta.resolve('tsx')] : [],
-  };
-}
-
 /**
  * The environment of a worker when `jobs` run at once on `cores` cores: each gets its share of the
  * cores as RANDLAB_THREADS, unless the user set that. Left at its default, every worker's kernel pool
@@ -256,110 +236,23 @@ export function workerEnvironment(
   return { ...env, RANDLAB_THREADS: String(Math.max(1, Math.floor(cores / jobs))) };
 }
 
-/** What a worker sends its parent over the IPC channel when another process holds its run's lock. */
-interface HeldReport {
-  readonly held: { readonly message: string; readonly path: string; readonly owner: LockOwner };
-}
-
-export function heldReport(error: LockHeldError): HeldReport {
-  return { held: { message: error.message, path: error.path, owner: error.owner } };
-}
-
-function heldFromReport(message: unknown): LockHeldError | undefined {
-  const held = (message as Partial<HeldReport> | null)?.held;
-  return held ? new LockHeldError(held.message, held.path, held.owner) : undefined;
+/** Runs specs in long-lived child processes (run-process.ts); `close` ends them. */
+export interface Launcher {
+  readonly launch: (spec: RunSpec, signal?: AbortSignal) => Promise<RunEnd>;
+  readonly close: () => Promise<void>;
 }
 
 /**
- * A launcher that runs each spec in a child process (`worker.ts`), logging its output to
- * `<experimentDir>/logs/<run-id>.log`, with its share of the cores (see `workerEnvironment`). The
- * child records success or failure in the store itself; a run held by another process comes back
- * as its LockHeldError, over the IPC channel (whose closing also tells the child this process is gone).
- *
- * When `signal` aborts, a training worker gets SIGTERM, which it takes as a request to stop after its
- * step with a checkpoint (one still loading, before it handles signals, ends without having touched
- * anything), and ends with WORKER_STOPPED_EXIT_CODE. A signal rather than a message over the channel:
- * the worker must handle SIGINT/SIGTERM anyway, as a Ctrl-C in a terminal (or `kill` of a process
- * group) reaches it directly; it takes every such signal as the same request, so one arriving both ways
- * is harmless. A compute worker gets SIGKILL: it holds no lock and nothing worth keeping; its run is
- * redone next time.
+ * A launcher that trains each spec in one of up to `jobs` reused child processes (run-process.ts), each
+ * with its share of the cores (see `workerEnvironment`), its log in `<experimentDir>/logs/<run-id>.log`.
+ * The child records success or failure in the store itself; a run held by another process comes back as
+ * its LockHeldError. When `signal` aborts, the run stops at a checkpoint (a compute run is killed).
  */
-export function workerLauncher(
-  experimentDir: string,
-  jobs: number,
-  device: Device = 'cpu',
-): (spec: RunSpec, signal?: AbortSignal) => Promise<RunEnd> {
-  const env = workerEnvironment(jobs);
-  const args = ['--device', device];
-  return (spec, signal) => launchWorker(experimentDir, spec, { env, args, ...(signal ? { signal } : {}) });
-}
-
-export interface LaunchOptions {
-  readonly env: NodeJS.ProcessEnv;
-  readonly signal?: AbortSignal;
-  /** More arguments of the worker entry (`--index FILE`, `--data-root DIR`, `--device D`, see worker.ts). */
-  readonly args?: readonly string[];
-  /** Hears the messages of the worker other than a held report (its run's progress). */
-  readonly onMessage?: (message: unknown) => void;
-}
-
-/** Runs one spec in a worker child process (see `workerLauncher`): how it ended, or its error. */
-export function launchWorker(
-  experimentDir: string,
-  spec: Pick<RunSpec, 'id' | 'kind'>,
-  options: LaunchOptions,
-): Promise<RunEnd> {
-  const { script, execArgv } = workerEntry();
-  const { signal } = options;
-  const logDir = join(experimentDir, 'logs');
-  mkdirSync(logDir, { recursive: true });
-  return new Promise<RunEnd>((resolvePromise, reject) => {
-    const logPath = join(logDir, `${spec.id}.log`);
-    const logFile = createWriteStream(logPath, { flags: 'a' });
-    const child = spawn(process.execPath, [...execArgv, script, experimentDir, spec.id, ...(options.args ?? [])], {
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      env: options.env,
-    });
-    // Unhandled, a failed log write (a full disk) would crash the whole experiment, naming no file.
-    logFile.on('error', (error) => {
-      child.kill();
-      reject(new FileWriteError('worker log', logPath, error));
-    });
-    const stop = () => child.kill(spec.kind === 'compute' ? 'SIGKILL' : 'SIGTERM');
-    signal?.addEventListener('abort', stop, { once: true });
-    let held: LockHeldError | undefined;
-    child.on('message', (message) => {
-      const report = heldFromReport(message);
-      if (report) held = report;
-      else options.onMessage?.(message);
-    });
-    // Piped, as stdio says (with an IPC channel too, the types no longer know it).
-    const stdout = child.stdout!;
-    const stderr = child.stderr!;
-    stdout.pipe(logFile, { end: false });
-    stderr.pipe(logFile, { end: false });
-    let stderrTail = '';
-    stderr.on('data', (chunk: Buffer) => {
-      stderrTail = (stderrTail + chunk.toString('utf8')).slice(-2000);
-    });
-    child.on('error', (error) => {
-      logFile.end();
-      signal?.removeEventListener('abort', stop);
-      reject(error);
-    });
-    child.on('close', (code, endedBy) => {
-      logFile.end();
-      signal?.removeEventListener('abort', stop);
-      const stopped = signal?.aborted && (code === WORKER_STOPPED_EXIT_CODE || endedBy !== null);
-      if (held) reject(held);
-      else if (code === 0) resolvePromise('finished');
-      else if (stopped) resolvePromise('stopped');
-      else
-        reject(
-          new Error(
-            `worker for ${spec.id} exited with ${endedBy ?? `code ${code}`} (log: ${logPath}): ${stderrTail.trim().split('\n').slice(-3).join(' | ')}`,
-          ),
-        );
-    });
-  });
+export function workerLauncher(experimentDir: string, jobs: number, device: Device = 'cpu'): Launcher {
+  const processes = new RunProcesses(workerEnvironment(jobs));
+  return {
+    launch: (spec, signal) =>
+      processes.run({ experimentDir, runId: spec.id, kind: spec.kind, device }, signal ? { signal } : {}),
+    close: () => processes.close(),
+  };
 }

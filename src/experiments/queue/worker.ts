@@ -1,9 +1,10 @@
 /**
- * `randlab worker`: takes runs from the queue (BullMQ on Redis) and trains each in a child process, the
- * local pool's worker entry (src/experiments/worker.ts), so this process's event loop stays free to renew
- * its jobs' locks while training takes the CPU. Any number of workers, on any hosts that mount the same
- * storage, share the queue; each writes only the folders of the runs it trains, its run-store index being
- * its own (a temporary file per job) and never the experiment's shared SQLite file.
+ * `randlab worker`: takes runs from the queue (BullMQ on Redis) and trains them in child processes, the
+ * local pool's (src/experiments/run-process.ts: one long-lived process per run trained at once, reused from
+ * run to run), so this process's event loop stays free to renew its jobs' locks while training takes the
+ * CPU. Any number of workers, on any hosts that mount the same storage, share the queue; each writes only
+ * the folders of the runs it trains, its run-store index being its own (a temporary file per job) and never
+ * the experiment's shared SQLite file.
  *
  * How a job ends:
  * - the run finished (also: it had finished already, in the storage): the job completes;
@@ -28,7 +29,8 @@ import { LockHeldError } from '../../runs/lock.js';
 import { checkRunId } from '../../runs/store.js';
 import type { ProgressEvent } from '../../runs/trainer.js';
 import type { Device } from '../../tensor/index.js';
-import { launchWorker, workerEnvironment } from '../pool.js';
+import { workerEnvironment } from '../pool.js';
+import { RunProcesses } from '../run-process.js';
 import type { QueueConnection } from './connection.js';
 import { dataFingerprint, jobId, QUEUE_NAME, randlabVersion, refusal, type RunJobData } from './jobs.js';
 
@@ -106,7 +108,7 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<Worke
     return fingerprints.get(dataset)!;
   };
   const indexDir = mkdtempSync(join(tmpdir(), 'randlab-worker-'));
-  const env = workerEnvironment(options.concurrency);
+  const processes = new RunProcesses(workerEnvironment(options.concurrency));
   const stopRuns = new AbortController();
   // For the state of the jobs of runs a job waits for.
   const queue = new Queue<RunJobData>(QUEUE_NAME, { connection: options.connection.options });
@@ -141,17 +143,13 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<Worke
     const began = performance.now();
     const progress = progressTracker(name);
     try {
-      const end = await launchWorker(
-        experimentDir,
-        { id: data.runId, kind: data.kind },
+      const end = await processes.run(
+        { experimentDir, runId: data.runId, kind: data.kind, indexPath, dataRoot: options.dataRoot, device },
         {
-          env,
           signal: stopRuns.signal,
-          args: ['--index', indexPath, '--data-root', options.dataRoot, '--device', device],
-          onMessage: (message) => {
-            const event = (message as { progress?: ProgressEvent } | null)?.progress;
+          onProgress: (event) => {
             // A progress update lost (Redis away for a moment) is superseded by the next one.
-            if (event) void job.updateProgress({ ...progress(event) }).catch(() => {});
+            void job.updateProgress({ ...progress(event) }).catch(() => {});
           },
         },
       );
@@ -195,6 +193,7 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<Worke
     await stopped;
     stopRuns.abort();
     await worker.close();
+    await processes.close();
     await queue.close();
   } finally {
     options.signal.removeEventListener('abort', onAbort);
