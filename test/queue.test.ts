@@ -10,10 +10,11 @@
  * Each test has its own Redis database, so no test's jobs reach another's workers.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lockExperimentFolder } from '../src/experiments/experiment.js';
 import { getRecipe } from '../src/experiments/recipes/index.js';
 import { parseQueueUrl } from '../src/experiments/queue/connection.js';
 import { experimentKey, jobId, QUEUE_NAME, randlabVersion, type RunJobData } from '../src/experiments/queue/jobs.js';
@@ -295,6 +296,53 @@ describe.skipIf(!available)('experiments on a Redis queue', () => {
     const status = await run(['experiment', 'status', join(storage, FOLDER)]).ended;
     expect(status.stdout).toMatch(new RegExp(`failed +${FIRST_TRAIN} .*${FIRST_TRAIN}\\.log`));
     expect(readFileSync(join(storage, FOLDER, 'report', 'index.html'), 'utf8')).toContain(`${FIRST_TRAIN}.log`);
+
+    // Mended, the failed runs stay failed for a coordinator started again, unless it is told to retry them.
+    rmSync(join(storage, FOLDER, 'logs', `${FIRST_TRAIN}.log`), { recursive: true });
+    const mended = worker(url, storage, 'fail-b');
+    const again = await coordinator(url, storage).ended;
+    expect(again.code, again.stderr).toBe(1);
+    expect(again.stdout).toContain('0 enqueued');
+    const retried = await coordinator(url, storage, ['--retry-failed']).ended;
+    succeeded(retried, 'coordinator --retry-failed');
+    await stop(mended);
+    expect(retried.stdout).toContain(`retrying 2 failed run(s): ${FIRST_TRAIN}, ${dependant}`);
+    expect(retried.stdout).toContain('2 enqueued');
+    expectSameAsReference(storage);
+  }, 180_000);
+
+  it('randlab report of a queued experiment counts every run the workers finished, with or without its coordinator', async () => {
+    const url = nextUrl();
+    const storage = join(temp.dir, 'report');
+    const dir = join(storage, FOLDER);
+    succeeded(await coordinator(url, storage, ['--detach']).ended, 'coordinator --detach');
+    const w = worker(url, storage, 'report-a');
+    await until('every run has finished', () =>
+      PLAN.every((spec) => readFolderRecord(runDir(storage, spec.id))?.status === 'finished'),
+    );
+    await stop(w);
+    const indexed = () => {
+      const store = RunStore.openReadOnly(join(dir, 'store'));
+      try {
+        return PLAN.filter((spec) => store.getRun(spec.id)?.status === 'finished').length;
+      } finally {
+        store.close();
+      }
+    };
+    expect(indexed(), 'the detached coordinator indexed no finished run').toBe(0);
+    // While another process owns the folder (a coordinator following), its index is left to it.
+    const owner = lockExperimentFolder(dir);
+    try {
+      succeeded(await run(['report', dir]).ended, 'report of a folder in use');
+    } finally {
+      owner.release();
+    }
+    expect(indexed()).toBe(0);
+    expectSameAsReference(storage);
+    rmSync(join(dir, 'report'), { recursive: true });
+    succeeded(await run(['report', dir]).ended, 'report');
+    expect(indexed()).toBe(PLAN.length);
+    expectSameAsReference(storage);
   }, 120_000);
 
   it.each([

@@ -13,13 +13,14 @@
  * would each run the runs the other has not finished yet, see the other's runs held or half-created,
  * and each write a report from its own part.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { ReportData, RunRecord, SettingRow } from '../report/types.js';
 import { writeReport, type WrittenReport } from '../report/write.js';
 import { acquireDevice } from '../runs/device.js';
-import { FileLock } from '../runs/lock.js';
+import { FileLock, LockHeldError } from '../runs/lock.js';
 import { RunStore } from '../runs/store.js';
 import type { Device } from '../tensor/index.js';
 import { executeRun, runPlan, recordedSeconds, workerLauncher, type RunEnd, type RunOutcome } from './pool.js';
@@ -288,13 +289,33 @@ async function runInFolder(
   }
 }
 
-/** The report of an experiment folder, from whatever runs have finished. */
+/**
+ * The report of an experiment folder, from whatever runs have finished. The index is first brought up to
+ * date from the run folders, which queue workers write without touching it (src/runs/folder-record.ts): a
+ * report made at any time counts every run that has finished. When another process owns the folder (a
+ * coordinator or a local experiment running), its index is left to it and the report reads an index of
+ * its own, rebuilt from the folders in a temporary file.
+ */
 export async function reportExperiment(dir: string, log: (line: string) => void = () => {}): Promise<WrittenReport> {
-  const experiment = openExperiment(dir, log);
+  readManifest(resolve(dir)); // not an experiment folder: said before anything is written there
+  let lock: FileLock | undefined;
   try {
-    return await writeExperimentReport(experiment);
+    lock = lockExperimentFolder(dir);
+  } catch (error) {
+    if (!(error instanceof LockHeldError)) throw error;
+  }
+  const privateIndex = lock ? undefined : mkdtempSync(join(tmpdir(), 'randlab-report-'));
+  try {
+    const experiment = openExperiment(dir, log, privateIndex ? { indexPath: join(privateIndex, 'index.sqlite') } : {});
+    try {
+      experiment.context.store.reindex();
+      return await writeExperimentReport(experiment);
+    } finally {
+      experiment.close();
+    }
   } finally {
-    experiment.close();
+    lock?.release();
+    if (privateIndex) rmSync(privateIndex, { recursive: true, force: true });
   }
 }
 
