@@ -7,8 +7,9 @@
  * line says how to continue, and it ends by that signal; a second one ends it (and its workers) at once.
  *
  * With `--queue URL --storage DIR` the runs go to a Redis queue instead, for `randlab worker`s on any hosts
- * (src/experiments/queue/, docs/distributed.md); `--detach` enqueues and returns. `randlab experiment status
- * DIR` says where each run of an experiment folder stands, at any time.
+ * (src/experiments/queue/, docs/distributed.md); `--detach` enqueues and returns, `--retry-failed` puts the
+ * runs that failed their attempts back in the queue. `randlab experiment status DIR` says where each run of an
+ * experiment folder stands, at any time.
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -37,6 +38,7 @@ interface ExperimentCommandOptions {
   queue?: string;
   storage?: string;
   detach?: boolean;
+  retryFailed?: boolean;
   attempts: string;
   interval: string;
   seeds?: string;
@@ -172,6 +174,10 @@ export function registerExperimentCommand(program: Command): void {
     .option('--storage <dir>', 'with --queue: the storage root every worker mounts (the folder goes in it)')
     .option('--detach', 'with --queue: enqueue and return without following')
     .option('--attempts <n>', 'with --queue: tries of a run before it counts as failed', '3')
+    .option(
+      '--retry-failed',
+      'with --queue: put the runs that failed their attempts, and the runs they blocked, back in the queue',
+    )
     .option('--interval <seconds>', 'with --queue: seconds between progress lines', '5')
     .action(async (name: string | undefined, dir: string | undefined, options: ExperimentCommandOptions) => {
       if (name === 'status') {
@@ -200,6 +206,10 @@ export function registerExperimentCommand(program: Command): void {
         await runOnQueue(name, queueUrl, options);
         return;
       }
+      if (options.retryFailed)
+        throw new Error(
+          'randlab experiment --retry-failed: only with --queue (a local experiment retries its failed runs each time)',
+        );
       const bar =
         options.quiet || !process.stdout.isTTY
           ? undefined
@@ -244,6 +254,7 @@ async function runOnQueue(name: string, url: string, options: ExperimentCommandO
     attempts: positiveInteger(options.attempts, '--attempts'),
     intervalMs: interval * 1000,
     detach: options.detach ?? false,
+    retryFailed: options.retryFailed ?? false,
     log: options.quiet ? () => {} : (line) => process.stdout.write(`${line}\n`),
   });
   if (!result.report || !result.counts) {

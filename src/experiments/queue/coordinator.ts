@@ -49,6 +49,8 @@ export interface QueueExperimentOptions extends Pick<
   readonly intervalMs?: number;
   /** Enqueue and return, without following. */
   readonly detach?: boolean;
+  /** Put the runs whose jobs failed (their attempts spent, or blocked by such a run) back in the queue. */
+  readonly retryFailed?: boolean;
 }
 
 export interface QueueExperimentResult {
@@ -88,6 +90,7 @@ export async function runQueuedExperiment(options: QueueExperimentOptions): Prom
       experiment.context.store.reindex();
       const path = relativePath(storage, dir);
       const key = experimentKey(path, experiment.manifest.createdAt);
+      if (options.retryFailed) await forgetFailedJobs(experiment, queue, key, options.log);
       const enqueued = await enqueue(experiment, queue, options, path, key);
       options.log(
         `${recipe.name} at scale ${options.scale}: ${experiment.plan.length} runs, ${enqueued} enqueued on ${options.connection.display}, folder ${dir}`,
@@ -172,6 +175,32 @@ async function enqueue(
     await flows.close();
   }
   return unfinished.length - existing.size;
+}
+
+/**
+ * Removes the failed jobs of the experiment's runs, so that enqueueing adds them again, with their attempts
+ * anew: the runs that failed for good and the runs they blocked (whose jobs failed with them). A run's
+ * folder is left as it is: its worker starts a failed run over (see executeRun). Says which it retries.
+ */
+async function forgetFailedJobs(
+  experiment: OpenExperiment,
+  queue: Queue<RunJobData>,
+  key: string,
+  log: (line: string) => void,
+): Promise<void> {
+  const failed: string[] = [];
+  for (const spec of experiment.plan) {
+    const job = await queue.getJob(jobId(spec.id, key));
+    if (!job || (await job.getState()) !== 'failed') continue;
+    failed.push(spec.id);
+    // Not its children: a completed one stays so (its run finished); a failed one is in this list itself.
+    await job.remove({ removeChildren: false });
+  }
+  log(
+    failed.length === 0
+      ? 'retrying failed runs: none has failed'
+      : `retrying ${failed.length} failed run(s): ${failed.join(', ')}`,
+  );
 }
 
 /** Each planned run's state, from the run folders (done: read, not imported) and the queue (the rest). */
