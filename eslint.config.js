@@ -9,7 +9,7 @@ import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'build/', '.cache/', 'experiments-out/', 'runs/', 'data/'] },
+  { ignores: ['dist/', 'build/', '.cache/', 'experiments-out/', 'runs/', 'data/', '.gpu/', 'gpu-bench-out/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
