@@ -14,8 +14,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AdamParams, BatchNormParams, Conv2dParams, Pool2dParams } from '../src/kernels/interface.js';
 import { referenceKernels as ref } from '../src/kernels/reference/index.js';
+import { filterGradientSplits, useDirect } from '../src/kernels/webgpu/conv2d.js';
 import * as gpuKernels from '../src/kernels/webgpu/index.js';
-import { releaseWebGpu, WebGpu, type DeviceArray } from '../src/kernels/webgpu/index.js';
+import { acquireWebGpu, releaseWebGpu, WebGpu, type DeviceArray } from '../src/kernels/webgpu/index.js';
 import { conv2dParams, pool2dParams } from '../src/tensor/ops/util.js';
 import { Rng } from '../src/tensor/rng.js';
 import { randomArray } from './helpers/random.js';
@@ -42,6 +43,50 @@ describe.skipIf(webgpuMissing)('WebGPU layer kernels against the reference', () 
   const up = (data: Float32Array | Int32Array): DeviceArray => gpu.upload(data);
   const down = (array: DeviceArray): Promise<Float32Array> => gpu.download(array);
 
+  /** The three conv kernels on `runtime` against the reference, each within its float32 bound. */
+  async function expectConvMatchesReference(runtime: WebGpu, p: Conv2dParams): Promise<void> {
+    const upload = (data: Float32Array): DeviceArray => runtime.upload(data);
+    const download = (array: DeviceArray): Promise<Float32Array> => runtime.download(array);
+    const x = randomArray(rng, p.n * p.c * p.h * p.w);
+    const w = randomArray(rng, p.outC * p.c * p.kh * p.kw);
+    const bias = randomArray(rng, p.outC);
+    const dy = randomArray(rng, p.n * p.outC * p.outH * p.outW);
+    const [deviceX, deviceW, deviceDy] = [upload(x), upload(w), upload(dy)];
+
+    for (const withBias of [true, false]) {
+      const y = new Float32Array(dy.length);
+      ref.conv2dForward(x, w, withBias ? bias : null, y, p);
+      const magnitude = new Float32Array(dy.length);
+      ref.conv2dForward(abs(x), abs(w), withBias ? abs(bias) : null, magnitude, p);
+      const deviceY = runtime.upload(new Float32Array(dy.length).fill(NaN));
+      gpuKernels.conv2dForward(runtime, deviceX, deviceW, withBias ? upload(bias) : null, deviceY, p);
+      expectWithin(await download(deviceY), y, sumBound(p.c * p.kh * p.kw + 1, magnitude), `forward, bias ${withBias}`);
+    }
+
+    const dx = new Float32Array(x.length);
+    ref.conv2dBackwardData(dy, w, dx, p);
+    const dxMagnitude = new Float32Array(x.length);
+    ref.conv2dBackwardData(abs(dy), abs(w), dxMagnitude, p);
+    const deviceDx = upload(new Float32Array(x.length).fill(NaN));
+    gpuKernels.conv2dBackwardData(runtime, deviceDy, deviceW, deviceDx, p);
+    expectWithin(await download(deviceDx), dx, sumBound(p.outC * p.kh * p.kw, dxMagnitude), 'backward data');
+
+    const dw = new Float32Array(w.length);
+    const dbias = new Float32Array(p.outC);
+    ref.conv2dBackwardFilter(x, dy, dw, dbias, p);
+    const dwMagnitude = new Float32Array(w.length);
+    const dbiasMagnitude = new Float32Array(p.outC);
+    ref.conv2dBackwardFilter(abs(x), abs(dy), dwMagnitude, dbiasMagnitude, p);
+    const deviceDw = upload(new Float32Array(w.length).fill(NaN));
+    const deviceDbias = upload(new Float32Array(p.outC).fill(NaN));
+    gpuKernels.conv2dBackwardFilter(runtime, deviceX, deviceDy, deviceDw, deviceDbias, p);
+    const terms = p.n * p.outH * p.outW;
+    expectWithin(await download(deviceDw), dw, sumBound(terms, dwMagnitude), 'backward filter');
+    expectWithin(await download(deviceDbias), dbias, sumBound(terms, dbiasMagnitude), 'backward bias');
+    gpuKernels.conv2dBackwardFilter(runtime, deviceX, deviceDy, deviceDw, null, p);
+    expectWithin(await download(deviceDw), dw, sumBound(terms, dwMagnitude), 'backward filter without bias');
+  }
+
   describe('conv2d', () => {
     const CASES: [string, Conv2dParams][] = [
       ['1×1 image, 1×1 kernel', conv2dParams(1, 1, 1, 1, 1, [1, 1], [1, 1], [0, 0])],
@@ -50,49 +95,66 @@ describe.skipIf(webgpuMissing)('WebGPU layer kernels against the reference', () 
       ['5×5 pad 2, batch 3', conv2dParams(3, 5, 6, 6, 2, [5, 5], [1, 1], [2, 2])],
       ['1×1 stride 2 shortcut on 7×7', conv2dParams(2, 8, 7, 7, 4, [1, 1], [2, 2], [0, 0])],
       ['16→16 channels 3×3 on 8×8', conv2dParams(2, 16, 8, 8, 16, [3, 3], [1, 1], [1, 1])],
+      ['3×3 stride 2 pad 1 on odd 9×11', conv2dParams(2, 3, 9, 11, 5, [3, 3], [2, 2], [1, 1])],
+      ['1×1 kernel, batch 1, odd sizes', conv2dParams(1, 7, 5, 3, 6, [1, 1], [1, 1], [0, 0])],
+      // Several GEMM tiles each way: 70 output channels, 81-term windows, 143 output pixels.
+      ['9→70 channels on 11×13, batch 1, tile edges', conv2dParams(1, 9, 11, 13, 70, [3, 3], [1, 1], [1, 1])],
+      // 7 396 terms per filter-gradient sum: split over the grid, the last split short.
+      ['valid 3×3 on 45×45, batch 4: split filter-gradient sums', conv2dParams(4, 3, 45, 45, 5, [3, 3], [1, 1], [0, 0])],
+      ['padding larger than the kernel reaches', conv2dParams(2, 2, 4, 5, 3, [3, 3], [2, 1], [3, 2])],
+      // Wide enough for the tiled kernels in all three directions (see useDirect), with stride 2.
+      ['20→24 channels 3×3 stride 2 pad 1 on 9×11, tiled', conv2dParams(2, 20, 9, 11, 24, [3, 3], [2, 2], [1, 1])],
+      ['64→64 channels 1×1 stride 2 shortcut on 7×7, tiled', conv2dParams(2, 64, 7, 7, 64, [1, 1], [2, 2], [0, 0])],
     ];
-    for (const [name, p] of CASES) {
-      it(name, async () => {
-        const x = randomArray(rng, p.n * p.c * p.h * p.w);
-        const w = randomArray(rng, p.outC * p.c * p.kh * p.kw);
-        const bias = randomArray(rng, p.outC);
-        const dy = randomArray(rng, p.n * p.outC * p.outH * p.outW);
-        const [deviceX, deviceW, deviceDy] = [up(x), up(w), up(dy)];
+    for (const [name, p] of CASES) it(name, () => expectConvMatchesReference(gpu, p));
 
-        for (const withBias of [true, false]) {
-          const y = new Float32Array(dy.length);
-          ref.conv2dForward(x, w, withBias ? bias : null, y, p);
-          const magnitude = new Float32Array(dy.length);
-          ref.conv2dForward(abs(x), abs(w), withBias ? abs(bias) : null, magnitude, p);
-          const deviceY = gpu.createArray(dy.length);
-          gpuKernels.conv2dForward(gpu, deviceX, deviceW, withBias ? up(bias) : null, deviceY, p);
-          expectWithin(await down(deviceY), y, sumBound(p.c * p.kh * p.kw + 1, magnitude), `forward, bias ${withBias}`);
-        }
+    it('takes the direct kernels where a GEMM tile would be mostly idle', () => {
+      expect(useDirect(3, 50 * 1024, 32 * 9)).toBe(true); // the data gradient of an RGB input
+      expect(useDirect(256, 50 * 900, 27)).toBe(true); // cnn2's first layer: 27-term windows
+      expect(useDirect(512, 4, 512 * 9)).toBe(true); // a 2×2 layer at batch 1
+      expect(useDirect(16, 16, 64)).toBe(false);
+    });
 
-        const dx = new Float32Array(x.length);
-        ref.conv2dBackwardData(dy, w, dx, p);
-        const dxMagnitude = new Float32Array(x.length);
-        ref.conv2dBackwardData(abs(dy), abs(w), dxMagnitude, p);
-        const deviceDx = gpu.upload(new Float32Array(x.length).fill(NaN));
-        gpuKernels.conv2dBackwardData(gpu, deviceDy, deviceW, deviceDx, p);
-        expectWithin(await down(deviceDx), dx, sumBound(p.outC * p.kh * p.kw, dxMagnitude), 'backward data');
+    it('splits the filter gradient by the work and the limits', () => {
+      // 1 tile of outputs and 7 396 terms: 3 splits of at least 2 048 terms.
+      expect(filterGradientSplits(gpu, 1, 7396, 135)).toBe(3);
+      expect(filterGradientSplits(gpu, 1, 2047, 135)).toBe(1);
+      // Enough tiles to occupy the device: no split.
+      expect(filterGradientSplits(gpu, 576, 1 << 20, 512 * 4608)).toBe(1);
+      expect(filterGradientSplits(gpu, 1, 1 << 24, 864)).toBe(256);
+    });
 
-        const dw = new Float32Array(w.length);
-        const dbias = new Float32Array(p.outC);
-        ref.conv2dBackwardFilter(x, dy, dw, dbias, p);
-        const dwMagnitude = new Float32Array(w.length);
-        const dbiasMagnitude = new Float32Array(p.outC);
-        ref.conv2dBackwardFilter(abs(x), abs(dy), dwMagnitude, dbiasMagnitude, p);
-        const deviceDw = gpu.createArray(w.length);
-        const deviceDbias = gpu.createArray(p.outC);
-        gpuKernels.conv2dBackwardFilter(gpu, deviceX, deviceDy, deviceDw, deviceDbias, p);
-        const terms = p.n * p.outH * p.outW;
-        expectWithin(await down(deviceDw), dw, sumBound(terms, dwMagnitude), 'backward filter');
-        expectWithin(await down(deviceDbias), dbias, sumBound(terms, dbiasMagnitude), 'backward bias');
-        gpuKernels.conv2dBackwardFilter(gpu, deviceX, deviceDy, deviceDw, null, p);
-        expectWithin(await down(deviceDw), dw, sumBound(terms, dwMagnitude), 'backward filter without bias');
+    describe('with small adapter limits (a second runtime on the same device)', () => {
+      let small: WebGpu;
+      beforeAll(async () => {
+        await gpu.flush();
+        const context = await acquireWebGpu();
+        const limits = {
+          ...context.adapter.limits,
+          maxComputeWorkgroupsPerDimension: 2,
+          maxStorageBufferBindingSize: 65536,
+        };
+        small = new WebGpu({ ...context, adapter: { ...context.adapter, limits } });
       });
-    }
+
+      // At most 2·64 columns per dispatch: the forward's 36 per image in chunks of 3, 3, 3 and 2
+      // images, the data gradient's 25 in chunks of 5, 5 and 1 (both tiled: 16 channels, 64-term sums).
+      it('chunks the batch so that no dispatch exceeds the grid limit', () =>
+        expectConvMatchesReference(small, conv2dParams(11, 16, 5, 5, 16, [2, 2], [1, 1], [1, 1])));
+
+      it('holds the filter-gradient splits to the grid and the binding limits', () => {
+        expect(filterGradientSplits(small, 1, 1 << 20, 8)).toBe(2);
+        expect(filterGradientSplits(small, 1, 1 << 20, 16384)).toBe(1);
+      });
+
+      it('says when one image has more output columns than a dispatch covers', () => {
+        const p = conv2dParams(1, 16, 13, 13, 16, [2, 2], [1, 1], [0, 0]);
+        const [x, w, y] = [small.createArray(16 * 169), small.createArray(16 * 64), small.createArray(16 * 144)];
+        expect(() => gpuKernels.conv2dForward(small, x, w, null, y, p)).toThrow(
+          'webgpu conv2dForward: one image gives 144 output columns, more than one dispatch covers (2 workgroups of 64)',
+        );
+      });
+    });
   });
 
   it('names the kernel and the geometry when an output size or a length disagrees', () => {

@@ -9,6 +9,11 @@
  * which handles sizes that are not multiples of the tile. The transpositions are WGSL override
  * constants, so each of the four layouts is its own pipeline, without a branch per load.
  * Accumulation is float32 (the reference's is float64): the error is bounded by k·2⁻²⁴·(|A||B|)ᵢⱼ.
+ *
+ * Other kernels reuse the tiling with their own operands (`GemmOperands`: WGSL that reads op(A) and
+ * op(B) from any layout, e.g. the convolutions' implicit im2col) and may split the k range over
+ * the grid's z dimension (`kSplit`, a multiple of the k step), each split writing its own partial
+ * result, for products whose m·n is too small to occupy the device but whose k is long.
  */
 import type { GemmParams } from '../interface.js';
 import { requireLength, requireSizes } from './checks.js';
@@ -17,12 +22,19 @@ import { defineShader, read, readWrite, type Shader, type StorageBinding } from 
 
 const TILE = 64;
 const TILE_K = 16;
+
+/** The rows and columns of C one workgroup computes (a dispatch covers at most
+ *  maxComputeWorkgroupsPerDimension·GEMM_TILE columns). */
+export const GEMM_TILE = TILE;
 const THREADS_PER_SIDE = 16;
 const PER_THREAD = TILE / THREADS_PER_SIDE;
 
 /**
  * The tiled GEMM with its own epilogue: `store` writes `product` (alpha · op(A)·op(B) at row i,
  * column j) for the flat index `index` = i·n + j into `outputs`; `helpers` are WGSL declared before.
+ * column j) for the flat index `index` = i·n + j of the split `split` into `outputs`; `helpers` are
+ * WGSL declared before. `operands` says where op(A) and op(B) come from (by default the arrays a and
+ * b, as GEMM lays them out).
  */
 export function gemmShader(
   name: string,
@@ -30,11 +42,12 @@ export function gemmShader(
   outputs: readonly StorageBinding[],
   store: string,
   helpers = '',
+  operands: GemmOperands = MATRIX_OPERANDS,
 ): Shader {
   return defineShader(
     name,
-    [['m', 'u32'], ['n', 'u32'], ['k', 'u32'], ['alpha', 'f32'], ...params],
-    [read('a'), read('b'), ...outputs],
+    [['m', 'u32'], ['n', 'u32'], ['k', 'u32'], ['alpha', 'f32'], ['kSplit', 'u32'], ...params],
+    [...operands.storage, ...outputs],
     /* wgsl */ `${helpers}
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
@@ -44,28 +57,20 @@ const SIDE: u32 = ${THREADS_PER_SIDE}u;
 const PT: u32 = ${PER_THREAD}u;
 var<workgroup> tileA: array<f32, ${TILE * TILE_K}>; // [TK][TS]: op(A)[row0 + i, k0 + l] at l·TS + i
 var<workgroup> tileB: array<f32, ${TILE * TILE_K}>; // [TK][TS]: op(B)[k0 + l, col0 + j] at l·TS + j
-
-fn loadA(i: u32, l: u32) -> f32 {
-  if (i >= p.m || l >= p.k) { return 0.0; }
-  if (TRANS_A) { return a[l * p.m + i]; }
-  return a[i * p.k + l];
-}
-
-fn loadB(l: u32, j: u32) -> f32 {
-  if (l >= p.k || j >= p.n) { return 0.0; }
-  if (TRANS_B) { return b[j * p.k + l]; }
-  return b[l * p.n + j];
-}
-
+${operands.loads}
 @compute @workgroup_size(${THREADS_PER_SIDE}, ${THREADS_PER_SIDE})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let thread = lid.y * SIDE + lid.x;
   let row0 = wid.y * TS;
   let col0 = wid.x * TS;
+  let split = wid.z;
+  // kSplit is a multiple of TK, so only the last split's last step reaches past k (and loads zeros).
+  let kBegin = split * p.kSplit;
+  let kEnd = min(p.k, kBegin + p.kSplit);
   var acc: array<f32, ${PER_THREAD * PER_THREAD}>;
-  let steps = (p.k + TK - 1u) / TK;
+  let steps = (kEnd - min(kBegin, kEnd) + TK - 1u) / TK;
   for (var step = 0u; step < steps; step = step + 1u) {
-    let k0 = step * TK;
+    let k0 = kBegin + step * TK;
     for (var e = 0u; e < ${(TILE * TILE_K) / (THREADS_PER_SIDE * THREADS_PER_SIDE)}u; e = e + 1u) {
       let slot = thread + e * SIDE * SIDE;
       // Consecutive threads read consecutive addresses: along k when A is [m,k], along m when it is [k,m].
@@ -107,6 +112,45 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   }
 }`,
   );
+}
+
+/**
+ * Where a GEMM-shaped kernel reads its operands: storage bindings, and WGSL defining
+ * `fn loadA(i: u32, l: u32) -> f32` (op(A)[i, l]) and `fn loadB(l: u32, j: u32) -> f32` (op(B)[l, j]),
+ * each 0 outside [0, m)×[0, k) or [0, k)×[0, n). TRANS_A/TRANS_B still choose which index
+ * consecutive threads walk when staging a tile: set them to the operand's contiguous direction.
+ */
+export interface GemmOperands {
+  readonly storage: readonly StorageBinding[];
+  readonly loads: string;
+}
+
+/** op(A) and op(B) from the row-major arrays a [m, k] (or [k, m] transposed) and b [k, n] (or [n, k]). */
+const MATRIX_OPERANDS: GemmOperands = {
+  storage: [read('a'), read('b')],
+  loads: /* wgsl */ `
+fn loadA(i: u32, l: u32) -> f32 {
+  if (i >= p.m || l >= p.k) { return 0.0; }
+  if (TRANS_A) { return a[l * p.m + i]; }
+  return a[i * p.k + l];
+}
+
+fn loadB(l: u32, j: u32) -> f32 {
+  if (l >= p.k || j >= p.n) { return 0.0; }
+  if (TRANS_B) { return b[j * p.k + l]; }
+  return b[l * p.n + j];
+}
+`,
+};
+
+/** The k range of one split: `splits` ranges of whole k steps, covering k. */
+export function kSplitLength(k: number, splits: number): number {
+  return Math.max(TILE_K, Math.ceil(k / splits / TILE_K) * TILE_K);
+}
+
+/** The workgroup grid of a GEMM-shaped dispatch: x over the n columns, y over the m rows, z over the splits. */
+export function gemmGroups(m: number, n: number, splits = 1): [number, number, number] {
+  return [Math.ceil(n / TILE), Math.ceil(m / TILE), splits];
 }
 
 const GEMM = gemmShader(
@@ -160,8 +204,8 @@ export function recordGemm(
   gpu.dispatch({
     shader,
     arrays: { a, b, ...outputs },
-    params: { m, n, k, alpha, ...params },
-    groups: [Math.ceil(n / TILE), Math.ceil(m / TILE)],
+    params: { m, n, k, alpha, kSplit: kSplitLength(k, 1), ...params },
+    groups: gemmGroups(m, n),
     constants: { TRANS_A: transA, TRANS_B: transB },
   });
 }
