@@ -28,6 +28,8 @@ const TILE_K = 16;
 export const GEMM_TILE = TILE;
 const THREADS_PER_SIDE = 16;
 const PER_THREAD = TILE / THREADS_PER_SIDE;
+/** 0 … PER_THREAD − 1, for the unrolled micro-tile (a vec4 per row: PER_THREAD must be 4). */
+const ROWS = Array.from({ length: PER_THREAD }, (_, r) => r);
 
 /**
  * The tiled GEMM with its own epilogue: `store` writes `product` (alpha · op(A)·op(B) at row i,
@@ -67,7 +69,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   // kSplit is a multiple of TK, so only the last split's last step reaches past k (and loads zeros).
   let kBegin = split * p.kSplit;
   let kEnd = min(p.k, kBegin + p.kSplit);
-  var acc: array<f32, ${PER_THREAD * PER_THREAD}>;
+  // Row r of the thread's micro-tile, columns in the lanes; separate variables with constant
+  // indices, so that a compiler without loop unrolling (SwiftShader's) keeps them in registers.
+${ROWS.map((r) => `  var acc${r} = vec4<f32>();`).join('\n')}
   let steps = (kEnd - min(kBegin, kEnd) + TK - 1u) / TK;
   for (var step = 0u; step < steps; step = step + 1u) {
     let k0 = kBegin + step * TK;
@@ -85,31 +89,26 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     }
     workgroupBarrier();
     for (var l = 0u; l < TK; l = l + 1u) {
-      var av: array<f32, ${PER_THREAD}>;
-      var bv: array<f32, ${PER_THREAD}>;
-      for (var r = 0u; r < PT; r = r + 1u) {
-        av[r] = tileA[l * TS + lid.y + r * SIDE];
-        bv[r] = tileB[l * TS + lid.x + r * SIDE];
-      }
-      for (var r = 0u; r < PT; r = r + 1u) {
-        for (var q = 0u; q < PT; q = q + 1u) {
-          acc[r * PT + q] = acc[r * PT + q] + av[r] * bv[q];
-        }
-      }
+      let at = l * TS;
+      let bv = vec4<f32>(${ROWS.map((q) => `tileB[at + lid.x + ${q * THREADS_PER_SIDE}u]`).join(', ')});
+${ROWS.map((r) => `      acc${r} = acc${r} + tileA[at + lid.y + ${r * THREADS_PER_SIDE}u] * bv;`).join('\n')}
     }
     workgroupBarrier();
   }
-  for (var r = 0u; r < PT; r = r + 1u) {
-    let i = row0 + lid.y + r * SIDE;
-    for (var q = 0u; q < PT; q = q + 1u) {
-      let j = col0 + lid.x + q * SIDE;
-      if (i < p.m && j < p.n) {
-        let index = i * p.n + j;
-        let product = p.alpha * acc[r * PT + q];
-        ${store}
-      }
+  // Unrolled as well: each output names its accumulator lane by a constant.
+${ROWS.flatMap((r) =>
+  ROWS.map(
+    (q) => `  {
+    let i = row0 + lid.y + ${r * THREADS_PER_SIDE}u;
+    let j = col0 + lid.x + ${q * THREADS_PER_SIDE}u;
+    if (i < p.m && j < p.n) {
+      let index = i * p.n + j;
+      let product = p.alpha * acc${r}[${q}];
+      ${store}
     }
-  }
+  }`,
+  ),
+).join('\n')}
 }`,
   );
 }
