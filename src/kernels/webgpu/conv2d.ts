@@ -227,16 +227,17 @@ const BACKWARD_BIAS = directShader(
 );
 
 /**
- * Whether a GEMM-shaped conv of `rows` × (columns) × `depth` should run as the direct kernel: when
- * fewer than 16 of a tile's 64 rows are real (the data gradient of a 3-channel input: 3.3 s direct
- * against 13.2 s tiled for 50×3×32×32 → 32 on SwiftShader), or the sums are shorter than 4 k steps
- * of 16 (the first layer's 27-term windows: the tile's staging costs more than its reuse saves;
- * 2.3 s against 4.4 s for that forward). The filter gradient always takes the GEMM: its direct
- * kernel gives each weight one thread that walks n·outH·outW terms, a few hundred threads for a
- * first layer, which leaves a GPU idle.
+ * Whether a GEMM-shaped conv of `rows` × `columns` × `depth` should run as the direct kernel: when
+ * fewer than 16 of a tile's 64 rows or columns are real (the data gradient of a 3-channel input:
+ * 3.3 s direct against 13.2 s tiled for 50×3×32×32 → 32 on SwiftShader; vgg16's 2×2 layers at
+ * batch 1, 4 columns: 0.24 s against 0.53 s of CPU for the forward), or the sums are shorter than 4
+ * k steps of 16 (the first layer's 27-term windows, where staging a tile costs more than its reuse
+ * saves: 2.3 s against 4.4 s for that forward). The filter gradient always takes the GEMM: its
+ * direct kernel gives each weight one thread that walks n·outH·outW terms, a few hundred threads
+ * for a first layer, which leaves a GPU idle.
  */
-export function useDirect(rows: number, depth: number): boolean {
-  return rows < GEMM_TILE / 4 || depth < GEMM_TILE;
+export function useDirect(rows: number, columns: number, depth: number): boolean {
+  return rows < GEMM_TILE / 4 || columns < GEMM_TILE / 4 || depth < GEMM_TILE;
 }
 
 /** Workgroups the filter gradient aims for: enough to occupy a large GPU (an H100 has 132 multiprocessors). */
@@ -321,7 +322,8 @@ export function conv2dForward(
   checkConv('conv2dForward', p, { x, w, y, bias });
   const arrays: Record<string, DeviceArray> = bias ? { x, w, bias, y } : { x, w, y };
   const depth = p.c * p.kh * p.kw;
-  if (useDirect(p.outC, depth)) dispatchDirect(gpu, bias ? DIRECT_FORWARD_BIAS : DIRECT_FORWARD, y.length, arrays, p);
+  if (useDirect(p.outC, p.n * p.outH * p.outW, depth))
+    dispatchDirect(gpu, bias ? DIRECT_FORWARD_BIAS : DIRECT_FORWARD, y.length, arrays, p);
   else
     dispatchOverBatch(gpu, 'conv2dForward', bias ? FORWARD_BIAS : FORWARD, arrays, p, p.outC, depth, p.outH * p.outW);
 }
@@ -336,7 +338,7 @@ export function conv2dBackwardData(
 ): void {
   checkConv('conv2dBackwardData', p, { x: dx, w, y: dy, bias: null });
   const depth = p.outC * p.kh * p.kw;
-  if (useDirect(p.c, depth)) dispatchDirect(gpu, DIRECT_BACKWARD_DATA, dx.length, { w, dy, dx }, p);
+  if (useDirect(p.c, p.n * p.h * p.w, depth)) dispatchDirect(gpu, DIRECT_BACKWARD_DATA, dx.length, { w, dy, dx }, p);
   else dispatchOverBatch(gpu, 'conv2dBackwardData', BACKWARD_DATA, { w, dy, dx }, p, p.c, depth, p.h * p.w);
 }
 
