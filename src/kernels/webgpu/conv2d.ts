@@ -16,8 +16,9 @@
  *   col2im buffer; with stride s, s² − 1 of every s² terms are such zeros, which the stride-2
  *   layers (ResNet's downsampling) pay for in GEMM work rather than in a buffer of n·outH·outW·c·kh·kw.
  * The forward and data gradient are chunked over the batch so that no dispatch needs more than
- * maxComputeWorkgroupsPerDimension workgroups along the columns. Sums are float32 (the
- * reference's are float64), in tiles of 16 terms, then across splits.
+ * maxComputeWorkgroupsPerDimension workgroups along the columns. For thin shapes, where a 64×64
+ * tile would be mostly idle, they run as direct kernels instead (useDirect states the rule).
+ * Sums are float32 (the reference's are float64), in tiles of 16 terms, then across splits.
  */
 import type { Conv2dParams } from '../interface.js';
 import { requireLength, requireSizes, requireWindowGeometry } from './checks.js';
