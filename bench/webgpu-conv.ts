@@ -20,7 +20,7 @@ import {
   releaseWebGpu,
   WebGpu,
 } from '../src/kernels/webgpu/index.js';
-import { randomArray } from './kernels.js';
+import { randomArray } from './random.js';
 
 interface Options {
   model: 'cnn2' | 'vgg16';

@@ -100,7 +100,10 @@ describe.skipIf(webgpuMissing)('WebGPU layer kernels against the reference', () 
       // Several GEMM tiles each way: 70 output channels, 81-term windows, 143 output pixels.
       ['9→70 channels on 11×13, batch 1, tile edges', conv2dParams(1, 9, 11, 13, 70, [3, 3], [1, 1], [1, 1])],
       // 7 396 terms per filter-gradient sum: split over the grid, the last split short.
-      ['valid 3×3 on 45×45, batch 4: split filter-gradient sums', conv2dParams(4, 3, 45, 45, 5, [3, 3], [1, 1], [0, 0])],
+      [
+        'valid 3×3 on 45×45, batch 4: split filter-gradient sums',
+        conv2dParams(4, 3, 45, 45, 5, [3, 3], [1, 1], [0, 0]),
+      ],
       ['padding larger than the kernel reaches', conv2dParams(2, 2, 4, 5, 3, [3, 3], [2, 1], [3, 2])],
       // Wide enough for the tiled kernels in all three directions (see useDirect), with stride 2.
       ['20→24 channels 3×3 stride 2 pad 1 on 9×11, tiled', conv2dParams(2, 20, 9, 11, 24, [3, 3], [2, 2], [1, 1])],
