@@ -193,14 +193,18 @@ def time_kernels(gemm_size=1024, device="cpu"):
     return results
 
 
-def run_worker(args):
-    """One thread layout (or the GPU), in this process: print one JSON object per result."""
-    configure_tf32(args.tf32)
-    for name in args.models:
-        print(json.dumps(time_training(name, args.warmup, args.steps, args.device)), flush=True)
+def measure(args, device):
+    """The models' training steps, then (unless --no-kernels) the kernels, on `device`, in this process."""
+    rows = [time_training(name, args.warmup, args.steps, device) for name in args.models]
     if not args.no_kernels:
-        for result in time_kernels(args.gemm_size, args.device):
-            print(json.dumps(result), flush=True)
+        rows += time_kernels(args.gemm_size, device)
+    return rows
+
+
+def run_worker(args):
+    """One CPU thread layout, in this process: print one JSON object per result."""
+    for result in measure(args, "cpu"):
+        print(json.dumps(result), flush=True)
 
 
 def layout_name(omp, blas):
@@ -287,10 +291,7 @@ def results_on_cuda(args):
 
     configure_tf32(args.tf32)
     label = f"cuda {torch.cuda.get_device_name(0)}, tf32 {args.tf32}"
-    rows = [time_training(name, args.warmup, args.steps, "cuda") for name in args.models]
-    if not args.no_kernels:
-        rows += time_kernels(args.gemm_size, "cuda")
-    return [{**row, "layout": label} for row in rows]
+    return [{**row, "layout": label} for row in measure(args, "cuda")]
 
 
 def main():

@@ -420,11 +420,6 @@ export function persistentOnWebGpu(shape: Shape, value = 0, name?: string): Tens
   });
 }
 
-/** `empty` on the device of `like` (ops create their outputs where their inputs live). */
-export function emptyLike(like: Tensor, shape: Shape, dtype: DType = 'float32'): Tensor {
-  return like.device === 'cpu' ? empty(shape, undefined, dtype) : emptyOnWebGpu(shape, undefined, dtype);
-}
-
 /**
  * A tensor of `value` outside every tidy scope, for state that lives as long as its owner:
  * parameters, module buffers, gradients, optimizer state. Its buffer comes from the kernel backend,
