@@ -284,6 +284,17 @@ describe('job pool', () => {
     ctx.store.close();
   });
 
+  it('starts the ready runs that others wait on first, the rest in plan order', async () => {
+    const ctx = context(join(root, 'pool-order'));
+    const [x, y] = [ok('x'), ok('y')];
+    const upstream = ok('upstream');
+    const downstream = [ok('d1', [upstream.id]), ok('d2', [upstream.id])];
+    await runPlan([x, y, upstream, ...downstream], { jobs: 1, context: ctx });
+    const started = ctx.lines.filter((line) => line.startsWith('[')).map((line) => line.split(' ')[1]);
+    expect(started).toEqual([upstream.id, x.id, y.id, downstream[0]!.id, downstream[1]!.id]);
+    ctx.store.close();
+  });
+
   it('needs a launcher for several jobs', async () => {
     const ctx = context(join(root, 'pool-jobs'));
     await expect(runPlan([ok('a')], { jobs: 2, context: ctx })).rejects.toThrow('needs a launcher');

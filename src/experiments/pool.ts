@@ -1,6 +1,7 @@
 /**
  * Runs an experiment's plan: skips runs the store already holds as finished, retries failed ones,
- * resumes interrupted ones, and runs the rest as a local job pool. With one job everything runs in
+ * resumes interrupted ones, and runs the rest as a local job pool, starting first among the ready
+ * runs those that most others wait on (schedule.ts). With one job everything runs in
  * this process (simplest to debug); with more, the runs train in as many long-lived child processes
  * (run-process.ts), each re-planning the recipe from the experiment's manifest for each run it is given,
  * all against the same SQLite run store (which several writers share safely, see src/runs/store.ts).
@@ -24,6 +25,7 @@ import type { RunRecord, RunStore } from '../runs/store.js';
 import type { Device } from '../tensor/index.js';
 import type { RunContext, RunSpec } from './recipe.js';
 import { RunProcesses, type RunEnd } from './run-process.js';
+import { startOrder } from './schedule.js';
 
 export type { RunEnd } from './run-process.js';
 
@@ -131,6 +133,7 @@ export async function runPlan(plan: readonly RunSpec[], options: PoolOptions): P
       outcomes.set(spec.id, { id: spec.id, status: 'skipped', seconds: recordedSeconds(store, spec.id) });
     else pending.push(spec);
   }
+  pending.splice(0, pending.length, ...startOrder(pending));
   const total = pending.length;
   if (outcomes.size > 0) log(`${outcomes.size} of ${plan.length} runs already finished; ${total} to run`);
   let started = 0;
