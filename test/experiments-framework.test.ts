@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { computeSpec, readResult } from '../src/experiments/compute.js';
 import {
+  lockExperimentFolder,
   openExperiment,
   readManifest,
   reportExperiment,
@@ -447,6 +448,34 @@ describe('experiments on disk (synthetic Gaussian recipe, no downloaded data)', 
       'fig20.mean-zero',
     ]);
     expect(() => readManifest(join(root, 'missing'))).toThrow('is not an experiment folder');
+  });
+
+  it('counts runs an older randlab finished (no folder record), in a folder another process owns too', async () => {
+    const measurements = () => readFileSync(join(dir, 'report', 'measurements.csv'), 'utf8');
+    const before = measurements();
+    expect(before.split('\n').length).toBeGreaterThan(3);
+    const experiment = openExperiment(dir);
+    const runDirs = experiment.plan.map((spec) => experiment.context.store.runDir(spec.id));
+    experiment.close();
+    // As an older randlab left them: index rows, no run.json or metrics.jsonl in the folders.
+    for (const runDir of runDirs) for (const file of ['run.json', 'metrics.jsonl']) rmSync(join(runDir, file));
+
+    // Another process owns the folder: the report starts from a snapshot of its index, and writes nothing there.
+    const owner = lockExperimentFolder(dir);
+    try {
+      await reportExperiment(dir);
+    } finally {
+      owner.release();
+    }
+    expect(measurements()).toBe(before);
+    expect(runDirs.some((runDir) => existsSync(join(runDir, 'run.json')))).toBe(false);
+
+    // Owning the folder, the report writes the finished runs' records, so the folders alone suffice again.
+    await reportExperiment(dir);
+    expect(runDirs.every((runDir) => existsSync(join(runDir, 'run.json')))).toBe(true);
+    rmSync(join(dir, 'store', 'index.sqlite'));
+    await reportExperiment(dir);
+    expect(measurements()).toBe(before);
   });
 
   it('lists recipes and plans for the command line', () => {

@@ -79,7 +79,7 @@ export interface NewRun {
 
 const SCHEMA_VERSION = 1;
 const BUSY_TIMEOUT_MS = 30_000;
-const INDEX_FILE = 'index.sqlite';
+export const INDEX_FILE = 'index.sqlite';
 /** What write errors call the index. */
 const INDEX = 'run index';
 
@@ -454,6 +454,29 @@ export class RunStore {
     let dropped = 0;
     for (const run of this.listRuns()) if (!this.importRun(run.id)) dropped++;
     return { imported, dropped };
+  }
+
+  /** Copies the index as it is now to `path`: one consistent snapshot, whatever other connections commit meanwhile. */
+  snapshotIndex(path: string): void {
+    writingFile(INDEX, path, () => this.db.prepare('VACUUM INTO ?').run(path));
+  }
+
+  /**
+   * Writes the folder record and metrics of every finished run whose folder has no record: runs that a
+   * randlab older than folder records finished. An index rebuilt from the folders alone (a report while
+   * another process owns the experiment, a queue worker's private index) would not see them otherwise.
+   * Finished runs only: their rows no longer change, so this cannot race a run in progress. Returns how
+   * many folders it wrote.
+   */
+  recordFinishedRunsInFolders(): number {
+    let written = 0;
+    for (const run of this.listRuns()) {
+      if (run.status !== 'finished' || !existsSync(run.dir) || readFolderRecord(run.dir)) continue;
+      this.mirrorMetrics(run.id);
+      this.mirrorRecord(run.id);
+      written++;
+    }
+    return written;
   }
 
   /** Writes the run's row and artifacts to its folder's record (nothing when the run or folder is gone). */
