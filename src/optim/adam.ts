@@ -1,6 +1,4 @@
-import { getKernels } from '../kernels/index.js';
-import { adamUpdate as adamUpdateOnDevice } from '../kernels/webgpu/index.js';
-import { webgpuRuntime } from '../tensor/device.js';
+import { storageFor } from '../tensor/ops/storage.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { checkRange, Optimizer, type MutableParameterState, type NamedParameters } from './optimizer.js';
 
@@ -31,12 +29,8 @@ abstract class AdamBase extends Optimizer<AdamHyper> {
     const m = this.buffer(state, 'exp_avg', param);
     const v = this.buffer(state, 'exp_avg_sq', param);
     const settings = { ...this.hyper, decoupled: this.decoupled, step: state.step + 1 };
-    if (param.device === 'cpu') {
-      getKernels().adamUpdate(param.data, grad.data, m.data, v.data, settings);
-      return;
-    }
-    const gpu = webgpuRuntime(param.describe());
-    adamUpdateOnDevice(gpu, param.deviceArray, grad.deviceArray, m.deviceArray, v.deviceArray, settings);
+    const s = storageFor(this.constructor.name, param, grad, m, v);
+    s.kernels.adamUpdate(s.floats(param), s.floats(grad), s.floats(m), s.floats(v), settings);
   }
 }
 

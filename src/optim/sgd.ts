@@ -1,6 +1,4 @@
-import { getKernels } from '../kernels/index.js';
-import { sgdUpdate as sgdUpdateOnDevice } from '../kernels/webgpu/index.js';
-import { webgpuRuntime } from '../tensor/device.js';
+import { storageFor } from '../tensor/ops/storage.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { LeafSgdUpdate } from '../tensor/fusedStep.js';
 import { checkRange, Optimizer, type MutableParameterState, type NamedParameters } from './optimizer.js';
@@ -43,18 +41,8 @@ export class SGD extends Optimizer<SgdHyper> {
 
   protected update(param: Tensor, grad: Tensor, state: MutableParameterState): void {
     const { momentumBuffer, sgd } = this.sgdStep(param, state);
-    if (param.device === 'cpu') {
-      getKernels().sgdUpdate(param.data, grad.data, momentumBuffer ? momentumBuffer.data : null, sgd);
-      return;
-    }
-    const gpu = webgpuRuntime(param.describe());
-    sgdUpdateOnDevice(
-      gpu,
-      param.deviceArray,
-      grad.deviceArray,
-      momentumBuffer ? momentumBuffer.deviceArray : null,
-      sgd,
-    );
+    const s = storageFor('SGD', param, grad, momentumBuffer);
+    s.kernels.sgdUpdate(s.floats(param), s.floats(grad), momentumBuffer ? s.floats(momentumBuffer) : null, sgd);
   }
 
   protected override sgdStep(param: Tensor, state: MutableParameterState): LeafSgdUpdate {
