@@ -21,7 +21,7 @@ import type { ReportData, RunRecord, SettingRow } from '../report/types.js';
 import { writeReport, type WrittenReport } from '../report/write.js';
 import { acquireDevice } from '../runs/device.js';
 import { FileLock, LockHeldError } from '../runs/lock.js';
-import { INDEX_FILE, RunStore } from '../runs/store.js';
+import { RunStore } from '../runs/store.js';
 import type { Device } from '../tensor/index.js';
 import { executeRun, runPlan, recordedSeconds, workerLauncher, type RunEnd, type RunOutcome } from './pool.js';
 import {
@@ -308,7 +308,8 @@ export async function reportExperiment(dir: string, log: (line: string) => void 
   const privateIndex = lock ? undefined : mkdtempSync(join(tmpdir(), 'randlab-report-'));
   try {
     const indexPath = privateIndex ? join(privateIndex, 'index.sqlite') : undefined;
-    if (indexPath) snapshotLiveIndex(dir, indexPath);
+    // The runs an older randlab finished have no folder record: the folders alone would leave them out.
+    if (indexPath) RunStore.snapshotIndex(join(resolve(dir), 'store'), indexPath);
     const experiment = openExperiment(dir, log, indexPath ? { indexPath } : {});
     try {
       if (lock) experiment.context.store.recordFinishedRunsInFolders();
@@ -320,20 +321,6 @@ export async function reportExperiment(dir: string, log: (line: string) => void 
   } finally {
     lock?.release();
     if (privateIndex) rmSync(privateIndex, { recursive: true, force: true });
-  }
-}
-
-/**
- * Starts a private index from the experiment's own, when it has one: the runs that an older randlab
- * finished have no folder record, so the folders alone would leave them out of the report.
- */
-function snapshotLiveIndex(dir: string, indexPath: string): void {
-  if (!existsSync(join(resolve(dir), 'store', INDEX_FILE))) return;
-  const live = RunStore.openReadOnly(join(resolve(dir), 'store'));
-  try {
-    live.snapshotIndex(indexPath);
-  } finally {
-    live.close();
   }
 }
 

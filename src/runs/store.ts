@@ -79,7 +79,7 @@ export interface NewRun {
 
 const SCHEMA_VERSION = 1;
 const BUSY_TIMEOUT_MS = 30_000;
-export const INDEX_FILE = 'index.sqlite';
+const INDEX_FILE = 'index.sqlite';
 /** What write errors call the index. */
 const INDEX = 'run index';
 
@@ -456,9 +456,19 @@ export class RunStore {
     return { imported, dropped };
   }
 
-  /** Copies the index as it is now to `path`: one consistent snapshot, whatever other connections commit meanwhile. */
-  snapshotIndex(path: string): void {
-    writingFile(INDEX, path, () => this.db.prepare('VACUUM INTO ?').run(path));
+  /**
+   * Copies the index of the store at `root` as it is now to `path`: one consistent snapshot, whatever
+   * other connections commit meanwhile. Nothing when that store has no index yet; says whether it copied.
+   */
+  static snapshotIndex(root: string, path: string): boolean {
+    if (!existsSync(join(resolve(root), INDEX_FILE))) return false;
+    const live = RunStore.openReadOnly(root);
+    try {
+      writingFile(INDEX, path, () => live.db.prepare('VACUUM INTO ?').run(path));
+    } finally {
+      live.close();
+    }
+    return true;
   }
 
   /**
