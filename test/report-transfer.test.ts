@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bandChart, bandRows, barChart, seedLinesChart } from '../src/report/charts.js';
+import { bandChart, bandRows, bandsOnLogAxis, barChart, seedLinesChart } from '../src/report/charts.js';
 import { renderChartSvg } from '../src/report/figures.js';
 import { MeasurementTable, operand, pairedDirection, type RuleOutcome } from '../src/report/rules.js';
 import {
@@ -87,6 +87,20 @@ describe('charts', () => {
       const svg = await renderChartSvg(spec);
       expect(svg).toContain('<path');
     }
+  });
+
+  it('draws a log-axis band chart whose 2-seed interval reaches below 0 (fig2 at paper scale drew nothing)', async () => {
+    const points = [0, 1].flatMap((seed) =>
+      [1, 2, 3].map((x) => ({ series: 'a', seed, x, y: seed === 0 ? 0.06 : 0.5 * x })),
+    );
+    expect(bandRows(points).some((r) => r.low <= 0)).toBe(true);
+    const lows = bandsOnLogAxis(bandRows(points)).map((r) => r.low);
+    expect(Math.min(...lows)).toBeGreaterThan(0);
+    const svg = await renderChartSvg(bandChart(points, { xTitle: 'x', yTitle: 'y', logY: true }));
+    // The mean line's y coordinates: all 0 (a collapsed axis) when a band bound is not positive.
+    const line = svg.slice(svg.indexOf('line mark container')).match(/ d="M([^"]*)"/)![1]!;
+    const ys = line.split('L').map((point) => Number(point.split(',')[1]));
+    expect(new Set(ys).size).toBe(3);
   });
 });
 

@@ -67,6 +67,18 @@ export function bandRows(points: readonly SeriesPoint[]): BandRow[] {
   });
 }
 
+/**
+ * Bands for a log axis: a lower bound at or below 0 (a t-interval over 2 seeds easily reaches it) has no
+ * place on the axis, and Vega-Lite then draws no mark of the chart at all. Such bounds are cut to the
+ * smallest positive value of the data, so the band runs to the bottom of the axis.
+ */
+export function bandsOnLogAxis(rows: readonly BandRow[]): BandRow[] {
+  const positive = rows.flatMap((r) => [r.low, r.mean]).filter((v) => v > 0);
+  if (positive.length === 0) return [...rows];
+  const floor = Math.min(...positive);
+  return rows.map((r) => (r.low > 0 ? r : { ...r, low: floor }));
+}
+
 /** Shared look: the report's font, light frames, legend symbols at full opacity (bands are pale). */
 export const CHART_CONFIG = { font: 'DejaVu Sans', view: { stroke: '#ddd' }, legend: { symbolOpacity: 1 } };
 
@@ -94,7 +106,7 @@ function withPanels(spec: Record<string, unknown>, hasPanels: boolean, options: 
 
 /** Mean line per series with a shaded 95% interval over seeds. */
 export function bandChart(points: readonly SeriesPoint[], options: ChartOptions): TopLevelSpec {
-  const rows = bandRows(points);
+  const rows = options.logY ? bandsOnLogAxis(bandRows(points)) : bandRows(points);
   const hasPanels = points.some((p) => p.panel !== undefined);
   const x = { field: 'x', type: 'quantitative', title: options.xTitle, scale: scale(options.logX) };
   const color = { field: 'series', type: 'nominal', title: null, sort: null };
