@@ -458,17 +458,16 @@ export class RunStore {
 
   /**
    * Copies the index of the store at `root` as it is now to `path`: one consistent snapshot, whatever
-   * other connections commit meanwhile. Nothing when that store has no index yet; says whether it copied.
+   * other connections commit meanwhile. Nothing when that store has no index yet.
    */
-  static snapshotIndex(root: string, path: string): boolean {
-    if (!existsSync(join(resolve(root), INDEX_FILE))) return false;
+  static snapshotIndex(root: string, path: string): void {
+    if (!existsSync(join(resolve(root), INDEX_FILE))) return;
     const live = RunStore.openReadOnly(root);
     try {
       writingFile(INDEX, path, () => live.db.prepare('VACUUM INTO ?').run(path));
     } finally {
       live.close();
     }
-    return true;
   }
 
   /**
