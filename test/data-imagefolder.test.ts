@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { loadImageFolder } from '../src/data/imagefolder.js';
+import { decodeErrorSummary, loadImageFolder } from '../src/data/imagefolder.js';
 import { datasetSplits, loadDataset } from '../src/data/load.js';
 import type { ImageDataset } from '../src/data/types.js';
 import { classColour, makeTempDir, writeImage, writeImageFolder } from './helpers/data-fixtures.js';
@@ -152,8 +152,22 @@ describe('image folders', () => {
       { encoding: 'utf8' },
     );
     expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(new RegExp(`^randlab: .*Cannot decode image ${bad}: [^\\n]*VipsJpeg: [^\\n]+\\n$`));
-    expect(result.stderr.match(/VipsJpeg/g)).toHaveLength(1);
+    expect(result.stderr).toMatch(
+      new RegExp(`^randlab: .*Cannot decode image ${bad}: Input file has corrupt header(: VipsJpeg: [^\\n]+)?\\n$`),
+    );
+    expect((result.stderr.match(/VipsJpeg/g) ?? []).length).toBeLessThanOrEqual(1);
+  });
+
+  it('decode errors: one line from whatever of libvips’s shared log survived, never a dangling colon', () => {
+    const headline = 'Input file has corrupt header';
+    const entry = 'VipsJpeg: premature end of JPEG image';
+    // Shapes measured from 800 concurrent decodes of one truncated JPEG: the log whole, repeated, or gone.
+    expect(decodeErrorSummary(`${headline}: ${entry}\nVipsJpeg: JPEG datastream contains no image\n${entry}`)).toBe(
+      `${headline}: ${entry}`,
+    );
+    expect(decodeErrorSummary(`${headline}: ${entry}`)).toBe(`${headline}: ${entry}`);
+    expect(decodeErrorSummary(`${headline}:`)).toBe(headline);
+    expect(decodeErrorSummary(`${headline}: \n`)).toBe(headline);
   });
 
   it('empty class folder: names it', async () => {
